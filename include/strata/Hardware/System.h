@@ -142,6 +142,13 @@ struct Fabric {
 
   /// Members of one instance (product of shape).
   int64_t size() const;
+  /// Links a member drives in this fabric: 1 for switch/fat_tree (its port
+  /// into the switched network), size-1 for fully_connected, 2 for ring,
+  /// 2 x dims for torus/mesh (an interior member).
+  int64_t linksPerDevice() const;
+  /// Bytes/s per link per direction: `bandwidth` split evenly over the
+  /// member's links (e.g. TPU v5p ICI: 600 GB/s over 6 links = 100 GB/s).
+  double linkBandwidth() const;
 };
 
 struct System {
@@ -161,6 +168,9 @@ struct Problem {
   std::string path;
   std::string message;
 };
+
+/// One "path: message" line per problem (path "(root)" when empty).
+std::string formatProblems(const std::vector<Problem> &problems);
 
 /// Checks a piece of a description. Each returns every problem found (empty =
 /// valid). `path` prefixes the problem paths. These are the single definition
@@ -225,7 +235,9 @@ public:
   /// Bisection bandwidth (bytes/s, one direction) of the whole system: the
   /// minimum over fabrics of that fabric's bisection times its instances.
   double bisectionBandwidth() const;
-  /// Bisection bandwidth of one instance of fabric `i`.
+  /// Bisection bandwidth of one instance of fabric `i`. A member of fabric
+  /// i > 0 is a group of devices (a node), each with its own port, so the
+  /// per-member figure is `bandwidth` x devices per member.
   double fabricBisectionBandwidth(int i) const;
 
 private:
