@@ -6,9 +6,10 @@
 //
 // Names:
 //   a100-sxm-80g, h100-sxm, h200, b200, tpu-v5p, mi300x   single chips
-//   dgx-a100, dgx-h100                     one 8-GPU node (NVSwitch)
+//   dgx-a100, dgx-h100, dgx-b200           one 8-GPU node (NVSwitch)
 //   dgx-a100xN, dgx-h100xN                 N nodes on an InfiniBand fat tree
 //   tpu-v5p-AxBxC                          a v5p slice on a 3D torus (ICI)
+//   mi300x-x8                              8 MI300X, Infinity Fabric mesh
 //   mesh-sram                              hypothetical SRAM-heavy 2D mesh
 //   chiplet-2x                             hypothetical 2-die chiplet package
 //

@@ -1,0 +1,585 @@
+//===- Presets.cpp - Built-in hardware presets ----------------------------===//
+//
+// Every figure carries its source next to it; docs/hardware-presets.md has
+// the same table per preset. Conventions used throughout:
+//
+//  * Peaks are dense (no 2:4 sparsity) datasheet figures. A chip has one
+//    clock; where a datasheet computes different units' peaks at different
+//    clocks (H100: tensor peaks at 1.83 GHz, CUDA-core peaks at 1.98 GHz), the
+//    chip clock is the tensor-core one and the other unit's per-cycle rate is
+//    scaled so that rate x cores x clock reproduces its datasheet peak.
+//  * HBM capacities: datasheets write "80GB"; HBM stacks are binary-sized
+//    (a 16 GB HBM2e stack holds 16 GiB) and drivers report ~80 GiB, so the
+//    datasheet number is taken in GiB (within 0.5% of what nvidia-smi /
+//    rocm-smi report, also for H200's 141 and MI300X's 192).
+//  * Energies and on-chip bandwidths/latencies that vendors do not publish
+//    are marked ESTIMATE with their basis; `static_power` is 25% of TDP
+//    (ESTIMATE: idle draw of these parts is 15-30% of TDP);
+//    `launch_overhead` and all `efficiency` fields are calibration
+//    parameters (efficiency stays 1.0 here and is calibrated elsewhere).
+//
+//===----------------------------------------------------------------------===//
+
+#include "strata/Hardware/Presets.h"
+
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringRef.h"
+
+using namespace strata::hw;
+
+namespace {
+
+constexpr uint64_t KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
+constexpr double GBps = 1e9, TBps = 1e12, GHz = 1e9, ns = 1e-9, us = 1e-6,
+                 pJ = 1e-12;
+
+// ESTIMATE (energy per byte moved). Horowitz, "Computing's energy problem",
+// ISSCC 2014 (45 nm): 8 KB SRAM 64-bit read 10 pJ, 1 MB SRAM 100 pJ; scaled
+// ~4x down to 7/5/4 nm. HBM2/2e: O'Connor et al., "Fine-grained DRAM",
+// MICRO 2017: 3.9 pJ/bit; used for HBM3/3e too (no better public figure).
+constexpr double kRegisterEnergy = 0.3 * pJ;  // per byte
+constexpr double kSharedMemEnergy = 1.0 * pJ; // per byte, ~100-200 KB SRAM
+constexpr double kL2Energy = 5.0 * pJ;        // per byte, incl. crossbar
+constexpr double kHbmEnergy = 3.9 * 8 * pJ;   // 3.9 pJ/bit
+constexpr double kStaticFraction = 0.25;      // of TDP, see file comment
+constexpr double kGpuLaunchOverhead = 4 * us; // calibration parameter
+
+MemoryLevel level(std::string name, Scope scope, Management mgmt,
+                  uint64_t capacity, double readBw, double writeBw,
+                  double latency, double energy) {
+  MemoryLevel l;
+  l.name = std::move(name);
+  l.scope = scope;
+  l.management = mgmt;
+  l.capacity = capacity;
+  l.readBandwidth = readBw;
+  l.writeBandwidth = writeBw;
+  l.latency = latency;
+  l.energyPerByte = energy;
+  return l;
+}
+
+ComputeUnit unit(std::string name, UnitKind kind, std::vector<int64_t> shape,
+                 std::vector<std::pair<DType, double>> rates) {
+  ComputeUnit u;
+  u.name = std::move(name);
+  u.kind = kind;
+  u.shape = std::move(shape);
+  u.rates = std::move(rates);
+  return u;
+}
+
+Fabric fabric(std::string name, FabricKind kind, std::vector<int64_t> shape,
+              double bandwidth, double latency, double energy,
+              bool inNetworkReduction = false) {
+  Fabric f;
+  f.name = std::move(name);
+  f.kind = kind;
+  f.shape = std::move(shape);
+  f.bandwidth = bandwidth;
+  f.latency = latency;
+  f.energyPerByte = energy;
+  f.inNetworkReduction = inNetworkReduction;
+  return f;
+}
+
+System single(std::string name, Chip chip) {
+  System s;
+  s.name = std::move(name);
+  s.chip = std::move(chip);
+  return s;
+}
+
+//===----------------------------------------------------------------------===//
+// NVIDIA
+//===----------------------------------------------------------------------===//
+
+// Register file: 256 KB per SM on A100/H100/B200 (whitepapers' SM tables).
+// Bandwidth ESTIMATE: 4 sub-partitions x 32 lanes x 3 operands x 4 B =
+// 1536 B/clk read, 1 result operand = 512 B/clk write; 1 cycle latency.
+MemoryLevel nvidiaRf(double clock) {
+  return level("rf", Scope::Core, Management::Scratchpad, 256 * KiB,
+               1536 * clock, 512 * clock, 1 / clock, kRegisterEnergy);
+}
+
+// Shared memory: 32 banks x 4 B = 128 B/clk per SM (CUDA C Programming
+// Guide, "Shared Memory"); latency ~23-30 cycles (Jia et al., "Dissecting
+// the Ampere GPU architecture via microbenchmarking", 2021) -> 30 cycles.
+MemoryLevel nvidiaSmem(uint64_t capacity, double clock) {
+  return level("smem", Scope::Core, Management::Scratchpad, capacity,
+               128 * clock, 128 * clock, 30 / clock, kSharedMemEnergy);
+}
+
+Chip a100Chip() {
+  Chip c;
+  c.name = "a100-sxm-80g";
+  // NVIDIA A100 Tensor Core GPU Architecture whitepaper (2020), Table 3:
+  // 108 SMs, 1410 MHz boost clock; all peaks in the datasheet use 1410 MHz.
+  c.clock = 1.41 * GHz;
+  c.cores = 108;
+  c.units = {
+      // Whitepaper Table 3 / A100 80GB datasheet, dense: FP64 tensor 19.5,
+      // TF32 156, BF16/FP16 312 TFLOPS, INT8 624 TOPS -> per SM per clock
+      // 128, 1024, 2048, 4096. Native mma.sync shape m16n8k16.
+      unit("tensor", UnitKind::Matrix, {16, 8, 16},
+           {{DType::f64, 128},
+            {DType::tf32, 1024},
+            {DType::bf16, 2048},
+            {DType::fp16, 2048},
+            {DType::int8, 4096}}),
+      // Whitepaper Table 3: FP64 9.7, FP32 19.5, BF16 39, FP16 78 TFLOPS
+      // (non-tensor) -> 64, 128, 256, 512 per SM per clock; a warp is 32.
+      unit("cuda", UnitKind::Vector, {32},
+           {{DType::f64, 64},
+            {DType::f32, 128},
+            {DType::bf16, 256},
+            {DType::fp16, 512}}),
+  };
+  c.memory = {
+      nvidiaRf(c.clock),
+      // Whitepaper: 192 KB combined L1/shared per SM, up to 164 KB of it
+      // configurable as shared memory (the addressable scratchpad).
+      nvidiaSmem(164 * KiB, c.clock),
+      // Whitepaper: 40 MB L2; read bandwidth 5120 B/clk (2.3x V100).
+      // Latency ESTIMATE ~200 cycles (Jia et al. 2021).
+      level("l2", Scope::Chip, Management::Cache, 40 * MiB, 5120 * c.clock,
+            5120 * c.clock, 200 / c.clock, kL2Energy),
+      // A100 80GB datasheet: 80GB HBM2e, 2,039 GB/s (SXM).
+      // Latency ESTIMATE ~500 ns (Jia et al. 2021: ~470 cycles + L2 miss).
+      level("hbm", Scope::Chip, Management::Scratchpad, 80 * GiB, 2039 * GBps,
+            2039 * GBps, 500 * ns, kHbmEnergy),
+  };
+  c.staticPower = kStaticFraction * 400; // datasheet: 400 W TDP (SXM)
+  c.launchOverhead = kGpuLaunchOverhead;
+  return c;
+}
+
+// H100 whitepaper (NVIDIA H100 Tensor Core GPU Architecture, 2022) and the
+// H100 datasheet: tensor peaks are quoted at 1830 MHz (989.4 TFLOPS BF16 =
+// 132 SMs x 4096 FLOP/clk x 1.83 GHz); CUDA-core peaks at the 1980 MHz max
+// boost (67 TFLOPS FP32 = 132 x 256 x 1.98 GHz).
+constexpr double kH100Clock = 1.83 * GHz;
+constexpr double kH100CudaScale = 1.98 / 1.83; // CUDA-core clock / chip clock
+
+Chip h100Chip(std::string name, uint64_t hbmCapacity, double hbmBandwidth) {
+  Chip c;
+  c.name = std::move(name);
+  c.clock = kH100Clock;
+  c.cores = 132;
+  c.units = {
+      // Datasheet (SXM, dense): FP64 tensor 67, TF32 494.5, BF16/FP16 989.5,
+      // FP8 1979 TFLOPS, INT8 1979 TOPS -> per SM per clock at 1.83 GHz:
+      // 2048, 4096, 8192 (FP64 tensor: 256 at 1.98 GHz, scaled).
+      // Native wgmma shape m64n256k16.
+      unit("tensor", UnitKind::Matrix, {64, 256, 16},
+           {{DType::f64, 256 * kH100CudaScale},
+            {DType::tf32, 2048},
+            {DType::bf16, 4096},
+            {DType::fp16, 4096},
+            {DType::fp8, 8192},
+            {DType::int8, 8192}}),
+      // Datasheet: FP64 34, FP32 67 TFLOPS = 128 and 256 FLOP/clk/SM at
+      // 1.98 GHz, scaled to the chip clock (see above).
+      unit("cuda", UnitKind::Vector, {32},
+           {{DType::f64, 128 * kH100CudaScale},
+            {DType::f32, 256 * kH100CudaScale}}),
+  };
+  c.memory = {
+      nvidiaRf(c.clock),
+      // Whitepaper: 256 KB L1/shared per SM, up to 228 KB as shared memory.
+      nvidiaSmem(228 * KiB, c.clock),
+      // Whitepaper: 50 MB L2. Bandwidth is not published: ESTIMATE 5.5 TB/s
+      // (Chips and Cheese microbenchmark, "Nvidia's H100: Funny L2, and
+      // Tons of Bandwidth", 2023); latency ESTIMATE ~260 cycles.
+      level("l2", Scope::Chip, Management::Cache, 50 * MiB, 5.5 * TBps,
+            5.5 * TBps, 260 / c.clock, kL2Energy),
+      level("hbm", Scope::Chip, Management::Scratchpad, hbmCapacity,
+            hbmBandwidth, hbmBandwidth, 500 * ns, kHbmEnergy),
+  };
+  c.staticPower = kStaticFraction * 700; // datasheet: up to 700 W (SXM)
+  c.launchOverhead = kGpuLaunchOverhead;
+  return c;
+}
+
+// H100 SXM datasheet: 80GB HBM3, 3.35 TB/s.
+Chip h100SxmChip() { return h100Chip("h100-sxm", 80 * GiB, 3.35 * TBps); }
+// H200 datasheet: 141GB HBM3e, 4.8 TB/s; otherwise the same GH100 part
+// (same SMs, clocks, peaks and 700 W TDP).
+Chip h200Chip() { return h100Chip("h200", 141 * GiB, 4.8 * TBps); }
+
+// B200: NVIDIA does not publish the clock its peaks use. With 148 SMs and
+// 8192 dense BF16 FLOP/clk/SM (2x Hopper per SM), the 2.25 PFLOPS dense
+// BF16 of the HGX/DGX B200 datasheets implies 2.25e15 / (148 x 8192)
+// = 1.856 GHz, which is used as the chip clock (DERIVED).
+constexpr double kB200Clock = 2.25e15 / (148.0 * 8192.0);
+
+Chip b200Chip() {
+  Chip c;
+  c.name = "b200";
+  c.clock = kB200Clock;
+  c.cores = 148;
+  auto perSm = [](double flops) { return flops / (148 * kB200Clock); };
+  c.units = {
+      // HGX B200 datasheet (2024), per GPU, sparse figures halved for dense:
+      // FP64 tensor 40 TFLOPS, TF32 1.1 (listed 2.2 sparse; 4096/clk gives
+      // 1.125), BF16/FP16 2.25, FP8 4.5, INT8 4.5 POPS, FP4 9 PFLOPS.
+      // Native tcgen05 UMMA shape m128n256k16.
+      unit("tensor", UnitKind::Matrix, {128, 256, 16},
+           {{DType::f64, perSm(40e12)},
+            {DType::tf32, 4096},
+            {DType::bf16, 8192},
+            {DType::fp16, 8192},
+            {DType::fp8, 16384},
+            {DType::int8, 16384},
+            {DType::fp4, 32768}}),
+      // HGX B200 datasheet: FP64 40, FP32 80 TFLOPS (non-tensor).
+      unit("cuda", UnitKind::Vector, {32},
+           {{DType::f64, perSm(40e12)}, {DType::f32, perSm(80e12)}}),
+  };
+  c.memory = {
+      nvidiaRf(c.clock),
+      // CUDA C Programming Guide, compute capability 10.0: 228 KB shared
+      // memory per SM (256 KB L1/shared).
+      nvidiaSmem(228 * KiB, c.clock),
+      // L2: UNCONFIRMED. 126 MB reported by third-party analyses, not by an
+      // NVIDIA datasheet; bandwidth ESTIMATE 2x H100's.
+      level("l2", Scope::Chip, Management::Cache, 126 * MiB, 11 * TBps,
+            11 * TBps, 300 / c.clock, kL2Energy),
+      // DGX B200 datasheet: 1,440 GB HBM3e total, 64 TB/s for 8 GPUs ->
+      // 180 GB and 8 TB/s per GPU (8 stacks hold 192 GB physically; the HGX
+      // B200 datasheet lists 180 GB at 7.7 TB/s).
+      level("hbm", Scope::Chip, Management::Scratchpad, 180 * GiB, 8 * TBps,
+            8 * TBps, 500 * ns, kHbmEnergy),
+  };
+  c.staticPower = kStaticFraction * 1000; // HGX B200: up to 1000 W
+  c.launchOverhead = kGpuLaunchOverhead;
+  return c;
+}
+
+// NVLink: per direction per GPU. A100 whitepaper: 12 NVLink3 links x 25 GB/s
+// = 300 GB/s per direction (600 GB/s total). H100 whitepaper: 18 NVLink4
+// links = 450 GB/s per direction (900 GB/s total). DGX B200 datasheet:
+// NVLink5 1.8 TB/s total = 900 GB/s per direction.
+// Latency (per-message alpha through NVSwitch, NCCL level) ESTIMATE 2 us and
+// energy ESTIMATE 5 pJ/bit (SerDes + switch traversal): calibration
+// parameters.
+constexpr double kNvlinkLatency = 2 * us;
+constexpr double kNvlinkEnergy = 5 * 8 * pJ;
+// InfiniBand: one HDR (200 Gb/s = 25 GB/s, DGX A100) or NDR (400 Gb/s =
+// 50 GB/s, DGX H100) ConnectX NIC per GPU, 8 per node (DGX datasheets);
+// rail-optimised two-level fat tree. Latency ESTIMATE 5 us per message
+// (NIC + 3 switch hops + software); energy ESTIMATE 20 pJ/bit (NIC, switch,
+// optics).
+constexpr double kIbLatency = 5 * us;
+constexpr double kIbEnergy = 20 * 8 * pJ;
+
+System dgx(std::string name, Chip chip, double nvlinkBw, bool nvls,
+           int64_t nodes, double ibBw) {
+  System s;
+  s.name = std::move(name);
+  s.chip = std::move(chip);
+  // DGX A100/H100/B200: 8 GPUs, every one on the NVSwitch fabric. H100 and
+  // B200 NVSwitches reduce in the network (NVLink SHARP, "NVLS"); A100's
+  // third-generation NVSwitch does not.
+  s.topology.push_back(fabric("nvlink", FabricKind::Switch, {8}, nvlinkBw,
+                              kNvlinkLatency, kNvlinkEnergy, nvls));
+  if (nodes > 0)
+    s.topology.push_back(fabric("ib", FabricKind::FatTree, {nodes}, ibBw,
+                                kIbLatency, kIbEnergy));
+  s.devices = 8 * std::max<int64_t>(nodes, 1);
+  return s;
+}
+
+//===----------------------------------------------------------------------===//
+// Google TPU v5p
+//===----------------------------------------------------------------------===//
+
+// Cloud TPU v5p documentation ("TPU v5p", system architecture): 2
+// TensorCores per chip, each with 4 MXUs, a vector unit and a scalar unit;
+// 459 TFLOPS BF16 per chip; 95 GiB HBM2e at 2765 GB/s; ICI 4800 Gbps
+// (= 600 GB/s per direction, "1200 GBps bidirectional") in a 3D torus.
+// Modelled as 2 cores (TensorCores) of 4 MXUs each; with 128x128 MXUs
+// (2 x 128 x 128 = 32768 FLOP/clk each) the peak implies 459e12 /
+// (8 x 32768) = 1.75 GHz, the clock used.
+Chip tpuV5pChip() {
+  Chip c;
+  c.name = "tpu-v5p";
+  c.clock = 1.75 * GHz;
+  c.cores = 2;
+  c.units = {
+      // 4 MXUs x 32768 = 131072 BF16 FLOP/clk per TensorCore -> 459 TFLOPS;
+      // INT8 2x (918 TOPS, v5p launch announcement, Dec 2023). Shape: the
+      // 128x128 weight tile (N, K) with LHS rows streamed in groups of 8
+      // sublanes.
+      unit("mxu", UnitKind::Matrix, {8, 128, 128},
+           {{DType::bf16, 4 * 32768.0}, {DType::int8, 8 * 32768.0}}),
+      // VPU: 8 sublanes x 128 lanes of 32-bit ALUs. ESTIMATE 2 FLOP per lane
+      // per clock (not published).
+      unit("vpu", UnitKind::Vector, {1024}, {{DType::f32, 2048}}),
+  };
+  c.memory = {
+      // VMEM per TensorCore: UNCONFIRMED 64 MiB (Pallas TPU docs list VMEM
+      // per generation; not found for v5p). Bandwidth ESTIMATE 8 KiB/clk
+      // read, 4 KiB/clk write; latency a few cycles.
+      level("vmem", Scope::Core, Management::Scratchpad, 64 * MiB,
+            8192 * c.clock, 4096 * c.clock, 8 / c.clock, kSharedMemEnergy),
+      level("hbm", Scope::Chip, Management::Scratchpad, 95 * GiB, 2765 * GBps,
+            2765 * GBps, 500 * ns, kHbmEnergy),
+  };
+  // TDP not published: ESTIMATE 400 W -> 25%.
+  c.staticPower = kStaticFraction * 400;
+  // XLA launches whole fused programs; per-op overhead ESTIMATE 2 us
+  // (calibration parameter).
+  c.launchOverhead = 2 * us;
+  return c;
+}
+
+//===----------------------------------------------------------------------===//
+// AMD MI300X
+//===----------------------------------------------------------------------===//
+
+// AMD Instinct MI300X data sheet and CDNA 3 white paper (2023): 304 CUs,
+// 2100 MHz peak engine clock (all peaks use it).
+Chip mi300xChip() {
+  Chip c;
+  c.name = "mi300x";
+  c.clock = 2.1 * GHz;
+  c.cores = 304;
+  c.units = {
+      // Data sheet, dense matrix: FP64 163.4, FP32 163.4, TF32 653.7,
+      // BF16/FP16 1307.4, FP8 2614.9 TFLOPS, INT8 2614.9 TOPS -> per CU per
+      // clock 256, 256, 1024, 2048, 4096. MFMA shape 32x32x8.
+      unit("matrix", UnitKind::Matrix, {32, 32, 8},
+           {{DType::f64, 256},
+            {DType::f32, 256},
+            {DType::tf32, 1024},
+            {DType::bf16, 2048},
+            {DType::fp16, 2048},
+            {DType::fp8, 4096},
+            {DType::int8, 4096}}),
+      // Data sheet, vector: FP64 81.7, FP32 163.4 TFLOPS -> 128, 256.
+      unit("vector", UnitKind::Vector, {64},
+           {{DType::f64, 128}, {DType::f32, 256}}),
+  };
+  c.memory = {
+      // CDNA 3 white paper: 512 KB VGPR file per CU. Bandwidth ESTIMATE as
+      // for NVIDIA SMs (1536 B/clk read, 512 B/clk write).
+      level("rf", Scope::Core, Management::Scratchpad, 512 * KiB,
+            1536 * c.clock, 512 * c.clock, 1 / c.clock, kRegisterEnergy),
+      // CDNA 3 white paper: 64 KB LDS per CU, 128 B/clk. Latency ESTIMATE
+      // ~64 cycles.
+      level("smem", Scope::Core, Management::Scratchpad, 64 * KiB,
+            128 * c.clock, 128 * c.clock, 64 / c.clock, kSharedMemEnergy),
+      // CDNA 3 white paper: 4 MB L2 per XCD, 8 XCDs, 2 KB/clk per XCD;
+      // modelled chip-wide (32 MB, 8 x 2048 B/clk). Latency ESTIMATE.
+      level("l2", Scope::Chip, Management::Cache, 32 * MiB, 8 * 2048 * c.clock,
+            8 * 2048 * c.clock, 250 / c.clock, kL2Energy),
+      // Data sheet: 256 MB AMD Infinity Cache (memory-side last-level
+      // cache), 17.2 TB/s peak (CDNA 3 white paper). Latency ESTIMATE.
+      level("llc", Scope::Chip, Management::Cache, 256 * MiB, 17.2 * TBps,
+            17.2 * TBps, 250 * ns, 2 * kL2Energy),
+      // Data sheet: 192 GB HBM3, 5.3 TB/s.
+      level("hbm", Scope::Chip, Management::Scratchpad, 192 * GiB, 5.3 * TBps,
+            5.3 * TBps, 600 * ns, kHbmEnergy),
+  };
+  c.staticPower = kStaticFraction * 750; // data sheet: 750 W TBP
+  c.launchOverhead = kGpuLaunchOverhead;
+  return c;
+}
+
+//===----------------------------------------------------------------------===//
+// Hypothetical designs
+//===----------------------------------------------------------------------===//
+
+// HYPOTHETICAL. An SRAM-heavy dataflow chip in the spirit of wafer-scale
+// designs (Cerebras WSE: 48 KB SRAM per core, single-cycle access, ~1.1 GHz,
+// 2D mesh fabric; Hot Chips 2021/2022), scaled down to a 64x64 grid of cores
+// on one die with modest off-chip LPDDR5X.
+Chip meshSramChip() {
+  Chip c;
+  c.name = "mesh-sram";
+  c.clock = 1.1 * GHz;
+  c.cores = 64 * 64;
+  c.grid = std::array<int64_t, 2>{64, 64};
+  c.units = {
+      // An 8x8 outer-product engine per core: 64 MAC/clk -> 128 BF16
+      // FLOP/clk (2x for FP8/INT8); 4096 cores x 128 x 1.1 GHz = 577 TFLOPS.
+      unit("matrix", UnitKind::Matrix, {8, 8, 1},
+           {{DType::bf16, 128}, {DType::fp8, 256}, {DType::int8, 256}}),
+      // 16-lane FMA vector unit (Cerebras cores: 4-16 lanes).
+      unit("vector", UnitKind::Vector, {16},
+           {{DType::f32, 32}, {DType::bf16, 64}}),
+  };
+  c.memory = {
+      // 48 KiB per core, 1-cycle; 64 B/clk read feeds the 8x8 engine
+      // (2 x 8 bf16 operands = 32 B/clk) with headroom, 32 B/clk write.
+      // 192 MiB on chip in total.
+      level("sram", Scope::Core, Management::Scratchpad, 48 * KiB, 64 * c.clock,
+            32 * c.clock, 1 / c.clock, 0.5 * pJ),
+      // 64 GiB LPDDR5X at 512 GB/s (Grace-class memory system: up to
+      // 512 GB/s); LPDDR5X ~4 pJ/bit ESTIMATE; latency ESTIMATE 150 ns.
+      level("dram", Scope::Chip, Management::Scratchpad, 64 * GiB, 512 * GBps,
+            512 * GBps, 150 * ns, 4 * 8 * pJ),
+  };
+  OnChipNetwork noc;
+  noc.kind = NocKind::Mesh;
+  noc.linkBandwidth = 32 * c.clock; // 32 B/clk per link per direction
+  noc.hopLatency = 1 / c.clock;     // one cycle per router hop
+  noc.energyPerByte = 1 * pJ;       // ~0.1 pJ/bit/mm, ~1 mm per hop
+  c.noc = noc;
+  c.staticPower = kStaticFraction * 250; // assumed 250 W part
+  c.launchOverhead = 1 * us; // program loaded once; calibration parameter
+  return c;
+}
+
+// HYPOTHETICAL. Two identical compute dies in one package, each with its
+// own HBM, joined by a die-to-die link; modelled as a 2-device system whose
+// "d2d" fabric is a direct link (fully_connected, 2 members). Each die is
+// Hopper-class (72 SMs-like cores at 1.8 GHz, 4 HBM3e stacks). The d2d link
+// takes 2.5 TB/s per direction (B200's NV-HBI: 10 TB/s; MI300X XCD-IOD:
+// ~2.1 TB/s per XCD), ~0.5 pJ/bit (UCIe advanced package), ~100 ns.
+Chip chipletDie() {
+  Chip c;
+  c.name = "chiplet-die";
+  c.clock = 1.8 * GHz;
+  c.cores = 72;
+  c.units = {
+      unit("matrix", UnitKind::Matrix, {64, 128, 16},
+           {{DType::tf32, 2048},
+            {DType::bf16, 4096},
+            {DType::fp16, 4096},
+            {DType::fp8, 8192},
+            {DType::int8, 8192}}),
+      unit("vector", UnitKind::Vector, {32},
+           {{DType::f64, 128}, {DType::f32, 256}}),
+  };
+  c.memory = {
+      nvidiaRf(c.clock),
+      nvidiaSmem(228 * KiB, c.clock),
+      level("l2", Scope::Chip, Management::Cache, 48 * MiB, 5 * TBps, 5 * TBps,
+            250 / c.clock, kL2Energy),
+      level("hbm", Scope::Chip, Management::Scratchpad, 96 * GiB, 4 * TBps,
+            4 * TBps, 500 * ns, kHbmEnergy),
+  };
+  c.staticPower = kStaticFraction * 500; // assumed 500 W per die
+  c.launchOverhead = kGpuLaunchOverhead;
+  return c;
+}
+
+//===----------------------------------------------------------------------===//
+// Name parsing
+//===----------------------------------------------------------------------===//
+
+/// A positive decimal integer (no sign, no leading '+'), at most `max`.
+std::optional<int64_t> parseCount(llvm::StringRef s, int64_t max) {
+  if (s.empty() || !llvm::all_of(s, llvm::isDigit))
+    return std::nullopt;
+  int64_t v;
+  if (s.getAsInteger(10, v) || v <= 0 || v > max)
+    return std::nullopt;
+  return v;
+}
+
+// Largest sizes accepted: a v5p pod has 8960 chips; 4096 DGX nodes bound
+// any InfiniBand fat tree built so far.
+constexpr int64_t kMaxTpuChips = 8960;
+constexpr int64_t kMaxDgxNodes = 4096;
+
+std::optional<System> tpuSlice(llvm::StringRef dims) {
+  llvm::SmallVector<llvm::StringRef, 3> parts;
+  dims.split(parts, 'x');
+  if (parts.size() != 3)
+    return std::nullopt;
+  std::vector<int64_t> shape;
+  int64_t n = 1;
+  for (llvm::StringRef p : parts) {
+    std::optional<int64_t> d = parseCount(p, kMaxTpuChips);
+    if (!d)
+      return std::nullopt;
+    shape.push_back(*d);
+    n *= *d;
+    if (n > kMaxTpuChips)
+      return std::nullopt;
+  }
+  System s;
+  s.name = ("tpu-v5p-" + dims).str();
+  s.chip = tpuV5pChip();
+  s.devices = n;
+  // 600 GB/s per direction over 6 links (100 GB/s per link per direction,
+  // Fabric::linkBandwidth). Wrap-around links exist for full 4x4x4 cubes
+  // and larger; smaller slices are modelled as tori too (documented).
+  // Latency ESTIMATE 1 us, energy ESTIMATE 5 pJ/bit.
+  s.topology.push_back(
+      fabric("ici", FabricKind::Torus, shape, 600 * GBps, 1 * us, 5 * 8 * pJ));
+  return s;
+}
+
+} // namespace
+
+std::vector<std::string> strata::hw::presetNames() {
+  return {"a100-sxm-80g", "h100-sxm",   "h200",       "b200",
+          "tpu-v5p",      "mi300x",     "dgx-a100",   "dgx-h100",
+          "dgx-b200",     "dgx-a100x4", "dgx-h100x4", "tpu-v5p-4x4x4",
+          "mi300x-x8",    "mesh-sram",  "chiplet-2x"};
+}
+
+std::optional<System> strata::hw::getPreset(std::string_view nameView) {
+  llvm::StringRef name(nameView.data(), nameView.size());
+  if (name == "a100-sxm-80g")
+    return single("a100-sxm-80g", a100Chip());
+  if (name == "h100-sxm")
+    return single("h100-sxm", h100SxmChip());
+  if (name == "h200")
+    return single("h200", h200Chip());
+  if (name == "b200")
+    return single("b200", b200Chip());
+  if (name == "tpu-v5p")
+    return single("tpu-v5p", tpuV5pChip());
+  if (name == "mi300x")
+    return single("mi300x", mi300xChip());
+  if (name == "mesh-sram")
+    return single("mesh-sram", meshSramChip());
+
+  if (name == "dgx-a100")
+    return dgx("dgx-a100", a100Chip(), 300 * GBps, false, 0, 0);
+  if (name == "dgx-h100")
+    return dgx("dgx-h100", h100SxmChip(), 450 * GBps, true, 0, 0);
+  if (name == "dgx-b200")
+    return dgx("dgx-b200", b200Chip(), 900 * GBps, true, 0, 0);
+  llvm::StringRef rest = name;
+  if (rest.consume_front("dgx-a100x")) {
+    if (std::optional<int64_t> n = parseCount(rest, kMaxDgxNodes))
+      return dgx(name.str(), a100Chip(), 300 * GBps, false, *n, 25 * GBps);
+    return std::nullopt;
+  }
+  rest = name;
+  if (rest.consume_front("dgx-h100x")) {
+    if (std::optional<int64_t> n = parseCount(rest, kMaxDgxNodes))
+      return dgx(name.str(), h100SxmChip(), 450 * GBps, true, *n, 50 * GBps);
+    return std::nullopt;
+  }
+  rest = name;
+  if (rest.consume_front("tpu-v5p-"))
+    return tpuSlice(rest);
+
+  if (name == "mi300x-x8") {
+    // AMD Instinct MI300X Platform: 8 OAMs fully connected by 7 Infinity
+    // Fabric links each, 128 GB/s bidirectional (64 GB/s per direction) per
+    // link -> 448 GB/s per GPU per direction (AMD: 896 GB/s aggregate).
+    // Latency ESTIMATE 2 us (RCCL-level alpha), energy ESTIMATE 5 pJ/bit.
+    System s = single("mi300x-x8", mi300xChip());
+    s.devices = 8;
+    s.topology.push_back(fabric("xgmi", FabricKind::FullyConnected, {8},
+                                7 * 64 * GBps, 2 * us, 5 * 8 * pJ));
+    return s;
+  }
+  if (name == "chiplet-2x") {
+    System s = single("chiplet-2x", chipletDie());
+    s.devices = 2;
+    s.topology.push_back(fabric("d2d", FabricKind::FullyConnected, {2},
+                                2.5 * TBps, 100 * ns, 0.5 * 8 * pJ));
+    return s;
+  }
+  return std::nullopt;
+}
