@@ -1,0 +1,26 @@
+//===- SetSystem.cpp - Attach the target system to the module -------------===//
+
+#include "strata/Dialect/Arch/Utils/SystemLoader.h"
+#include "strata/Transforms/Passes.h"
+
+namespace strata {
+#define GEN_PASS_DEF_STRATASETSYSTEMPASS
+#include "strata/Transforms/Passes.h.inc"
+} // namespace strata
+
+using namespace mlir;
+
+namespace {
+struct SetSystemPass
+    : strata::impl::StrataSetSystemPassBase<SetSystemPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (system.empty()) {
+      getOperation().emitError("strata-set-system needs system=<preset|file>");
+      return signalPassFailure();
+    }
+    if (failed(strata::arch::resolveSystem(getOperation(), system)))
+      signalPassFailure();
+  }
+};
+} // namespace
