@@ -1,0 +1,103 @@
+//===- OpCounts.h - FLOPs and bytes of linalg programs ----------*- C++ -*-===//
+//
+// The one place Strata counts work: arithmetic operations, transcendental
+// operations and ideal (each operand touched once) bytes of structured ops,
+// rolled up over a program by following func.call and scf.for with static
+// trip counts. The workload tests (parameter/FLOP checks), the cost model and
+// the reports all use these counts; nobody re-derives them.
+//
+// Counting convention: one multiply-accumulate is 2 FLOPs; each arith op in a
+// linalg body (addf, mulf, subf, divf, maximumf, cmpf, select, ...) is one
+// FLOP per iteration; math ops (exp, log, tanh, rsqrt, sqrt, erf, ...) are
+// counted as transcendentals, not FLOPs. Type conversions (extf, truncf) are
+// free.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STRATA_ANALYSIS_OPCOUNTS_H
+#define STRATA_ANALYSIS_OPCOUNTS_H
+
+#include "strata/Hardware/System.h"
+
+#include "mlir/IR/Operation.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace strata::analysis {
+
+/// What kind of work a structured op is, as the cost model sees it.
+enum class OpClass {
+  /// Has reduction loops and a multiply-accumulate body: runs on a matrix
+  /// unit (matmul, batch_matmul, transposed-map contractions, generic).
+  Contraction,
+  /// Only parallel loops: a vector-unit map (add, silu, cast, rope, ...).
+  Elementwise,
+  /// Has reduction loops but no multiply-accumulate: a vector-unit reduction
+  /// (sum, max, norms' mean of squares).
+  Reduction,
+  /// Moves or reshapes data without arithmetic (copy, transpose, gather,
+  /// fill, extract/insert_slice): costs bytes, not FLOPs.
+  DataMovement,
+};
+
+llvm::StringRef stringifyOpClass(OpClass cls);
+
+/// Counts for one execution of one op.
+struct OpCounts {
+  OpClass cls = OpClass::Elementwise;
+  /// Arithmetic operations (a MAC counts 2).
+  double flops = 0;
+  /// Transcendental operations (exp, log, tanh, rsqrt, erf, ...).
+  double transcendentals = 0;
+  /// Ideal bytes: every input read once, every output written once.
+  double bytesRead = 0;
+  double bytesWritten = 0;
+  /// Element type of the computation (the widest input's for contractions).
+  hw::DType dtype = hw::DType::bf16;
+  /// For contractions: products of the loop ranges by role. C[b,m,n] +=
+  /// A[b,m,k] * B[b,k,n]; batch/m/n/k are products over all loops of that
+  /// role (m: parallel loops in A and C only; n: in B and C only; batch: in
+  /// all three; k: reduction loops).
+  int64_t batch = 1, m = 1, n = 1, k = 1;
+  /// Iteration-space size (product of all loop ranges).
+  double iterations = 0;
+};
+
+/// Counts one op, or std::nullopt if it is not something Strata models
+/// (an op with dynamic shapes, or an unknown op with tensor results).
+/// Ops with no tensor operands or results (constants, func.return, ...) are
+/// modelled and count as zero.
+std::optional<OpCounts> countOp(mlir::Operation *op);
+
+/// Roll-up of a program.
+struct ProgramCounts {
+  double flops = 0;
+  double transcendentals = 0;
+  double bytesRead = 0;
+  double bytesWritten = 0;
+  /// Executed op instances (after multiplying by calls and trip counts).
+  double modelledOps = 0;
+  /// Ops Strata cannot model, by op name, with their executed counts.
+  llvm::MapVector<llvm::StringRef, double> unmodelled;
+  /// Elements in the entry function's arguments tagged
+  /// `strata.role = "weight"` (the parameter count).
+  double parameters = 0;
+};
+
+/// Counts the program rooted at `entry`: every op in its body, following
+/// func.call into callees (resolved through the nearest symbol table) and
+/// multiplying ops inside scf.for loops by their static trip counts.
+ProgramCounts countProgram(mlir::FunctionOpInterface entry);
+
+/// The argument attribute naming what a function argument holds; values:
+/// "weight", "input", "kv_cache", "grad", "optimizer_state".
+inline constexpr llvm::StringLiteral kRoleAttrName = "strata.role";
+
+} // namespace strata::analysis
+
+#endif // STRATA_ANALYSIS_OPCOUNTS_H

@@ -1,0 +1,355 @@
+//===- OpCounts.cpp - FLOPs and bytes of linalg programs ------------------===//
+
+#include "strata/Analysis/OpCounts.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/CallInterfaces.h"
+#include "llvm/ADT/DenseMap.h"
+
+using namespace mlir;
+
+namespace strata::analysis {
+
+llvm::StringRef stringifyOpClass(OpClass cls) {
+  switch (cls) {
+  case OpClass::Contraction:
+    return "contraction";
+  case OpClass::Elementwise:
+    return "elementwise";
+  case OpClass::Reduction:
+    return "reduction";
+  case OpClass::DataMovement:
+    return "data_movement";
+  }
+  return "?";
+}
+
+namespace {
+
+/// Maps an element type to the hardware dtype whose rate applies. Integer
+/// and index arithmetic (masks, top-k indices) runs at f32 vector rates.
+hw::DType toDType(Type t) {
+  if (t.isF64())
+    return hw::DType::f64;
+  if (t.isF32())
+    return hw::DType::f32;
+  if (t.isBF16())
+    return hw::DType::bf16;
+  if (t.isF16())
+    return hw::DType::fp16;
+  if (auto f = dyn_cast<FloatType>(t)) {
+    if (f.getWidth() == 8)
+      return hw::DType::fp8;
+    if (f.getWidth() <= 4)
+      return hw::DType::fp4;
+  }
+  if (t.isInteger(8))
+    return hw::DType::int8;
+  return hw::DType::f32;
+}
+
+/// Storage bytes of one element (sub-byte types are fractional).
+double elementBytes(Type t) {
+  if (t.isIndex())
+    return 8;
+  if (t.isIntOrFloat())
+    return t.getIntOrFloatBitWidth() / 8.0;
+  if (auto c = dyn_cast<ComplexType>(t))
+    return 2 * elementBytes(c.getElementType());
+  return 0;
+}
+
+/// Bytes of a statically shaped tensor/memref, 0 for scalars, nullopt for
+/// dynamic shapes.
+std::optional<double> staticBytes(Type t) {
+  auto shaped = dyn_cast<ShapedType>(t);
+  if (!shaped)
+    return 0.0;
+  if (!shaped.hasStaticShape())
+    return std::nullopt;
+  return double(shaped.getNumElements()) * elementBytes(shaped.getElementType());
+}
+
+bool isTensorLike(Type t) { return isa<ShapedType>(t); }
+
+bool touchesTensors(Operation *op) {
+  return llvm::any_of(op->getOperandTypes(), isTensorLike) ||
+         llvm::any_of(op->getResultTypes(), isTensorLike);
+}
+
+/// Whether an op inside a linalg body is free (conversions, constants,
+/// index computations, the terminator).
+bool isFreeBodyOp(Operation &op) {
+  return isa<linalg::YieldOp, linalg::IndexOp, arith::ConstantOp,
+             arith::ExtFOp, arith::TruncFOp, arith::ExtSIOp, arith::ExtUIOp,
+             arith::TruncIOp, arith::SIToFPOp, arith::UIToFPOp,
+             arith::FPToSIOp, arith::FPToUIOp, arith::IndexCastOp,
+             arith::IndexCastUIOp, arith::BitcastOp, tensor::ExtractOp>(op);
+}
+
+std::optional<OpCounts> countLinalg(linalg::LinalgOp linalgOp) {
+  SmallVector<int64_t> ranges = linalgOp.getStaticLoopRanges();
+  if (llvm::any_of(ranges, ShapedType::isDynamic))
+    return std::nullopt;
+  OpCounts c;
+  c.iterations = 1;
+  for (int64_t r : ranges)
+    c.iterations *= double(r);
+
+  // Arithmetic per iteration, read off the body.
+  double flopsPerIter = 0, transcendentalsPerIter = 0, gatheredBytes = 0;
+  bool hasArithmetic = false;
+  for (Operation &bodyOp : linalgOp.getBlock()->without_terminator()) {
+    if (auto extract = dyn_cast<tensor::ExtractOp>(bodyOp)) {
+      // A gather (embedding lookup): one element read per iteration.
+      gatheredBytes += elementBytes(extract.getType());
+      continue;
+    }
+    if (isFreeBodyOp(bodyOp))
+      continue;
+    if (isa_and_present<math::MathDialect>(bodyOp.getDialect()))
+      transcendentalsPerIter += 1;
+    else
+      flopsPerIter += 1;
+    hasArithmetic = true;
+  }
+  c.flops = flopsPerIter * c.iterations;
+  c.transcendentals = transcendentalsPerIter * c.iterations;
+
+  for (OpOperand *in : linalgOp.getDpsInputOperands()) {
+    std::optional<double> b = staticBytes(in->get().getType());
+    if (!b)
+      return std::nullopt;
+    c.bytesRead += *b;
+  }
+  c.bytesRead += gatheredBytes * c.iterations;
+  for (OpOperand &out : linalgOp.getDpsInitsMutable()) {
+    std::optional<double> b = staticBytes(out.get().getType());
+    if (!b)
+      return std::nullopt;
+    c.bytesWritten += *b;
+  }
+
+  // Element type: the widest input for contractions, else the output's.
+  Type elemTy;
+  for (OpOperand *in : linalgOp.getDpsInputOperands())
+    if (auto st = dyn_cast<ShapedType>(in->get().getType()))
+      if (!elemTy || elementBytes(st.getElementType()) > elementBytes(elemTy))
+        elemTy = st.getElementType();
+  if (!elemTy && linalgOp.getNumDpsInits() > 0)
+    elemTy = getElementTypeOrSelf(linalgOp.getDpsInits()[0].getType());
+  if (elemTy)
+    c.dtype = toDType(elemTy);
+
+  if (linalg::isaContractionOpInterface(linalgOp)) {
+    FailureOr<linalg::ContractionDimensions> dims =
+        linalg::inferContractionDims(linalgOp);
+    if (succeeded(dims)) {
+      auto product = [&](ArrayRef<unsigned> loops) {
+        int64_t p = 1;
+        for (unsigned l : loops)
+          p *= ranges[l];
+        return p;
+      };
+      c.cls = OpClass::Contraction;
+      c.batch = product(dims->batch);
+      c.m = product(dims->m);
+      c.n = product(dims->n);
+      c.k = product(dims->k);
+      return c;
+    }
+  }
+  if (linalgOp.getNumReductionLoops() > 0 && hasArithmetic)
+    c.cls = OpClass::Reduction;
+  else if (hasArithmetic)
+    c.cls = OpClass::Elementwise;
+  else
+    c.cls = OpClass::DataMovement;
+  return c;
+}
+
+/// Tensor-dialect ops: views are free, copies cost their bytes.
+std::optional<OpCounts> countTensorOp(Operation *op) {
+  OpCounts c;
+  c.cls = OpClass::DataMovement;
+  // Views and shape bookkeeping: no data moves (a slice of stacked weights
+  // is read by its consumer, which counts it).
+  if (isa<tensor::EmptyOp, tensor::ExtractSliceOp, tensor::ExpandShapeOp,
+          tensor::CollapseShapeOp, tensor::CastOp, tensor::ReshapeOp,
+          tensor::DimOp, tensor::ExtractOp, tensor::BitcastOp>(op))
+    return c;
+  if (auto insert = dyn_cast<tensor::InsertSliceOp>(op)) {
+    std::optional<double> b = staticBytes(insert.getSourceType());
+    if (!b)
+      return std::nullopt;
+    c.bytesRead = c.bytesWritten = *b;
+    return c;
+  }
+  if (isa<tensor::ConcatOp, tensor::PadOp, tensor::GatherOp,
+          tensor::ScatterOp, tensor::SplatOp, tensor::FromElementsOp,
+          tensor::InsertOp, tensor::GenerateOp>(op)) {
+    for (Value v : op->getResults()) {
+      std::optional<double> b = staticBytes(v.getType());
+      if (!b)
+        return std::nullopt;
+      c.bytesWritten += *b;
+    }
+    if (isa<tensor::ConcatOp, tensor::PadOp, tensor::GatherOp,
+            tensor::ScatterOp>(op))
+      c.bytesRead = c.bytesWritten;
+    return c;
+  }
+  return std::nullopt;
+}
+
+/// Elementwise arith/math directly on tensors (as some frontends emit).
+std::optional<OpCounts> countTensorArith(Operation *op) {
+  auto resultTy = op->getNumResults() == 1
+                      ? dyn_cast<RankedTensorType>(op->getResult(0).getType())
+                      : RankedTensorType();
+  if (!resultTy || !resultTy.hasStaticShape())
+    return std::nullopt;
+  OpCounts c;
+  c.cls = OpClass::Elementwise;
+  c.iterations = double(resultTy.getNumElements());
+  c.dtype = toDType(resultTy.getElementType());
+  bool isConversion = isa<arith::ExtFOp, arith::TruncFOp, arith::SIToFPOp,
+                          arith::FPToSIOp, arith::ExtSIOp, arith::TruncIOp>(op);
+  if (isa<math::MathDialect>(op->getDialect()))
+    c.transcendentals = c.iterations;
+  else if (!isConversion)
+    c.flops = c.iterations;
+  for (Value v : op->getOperands()) {
+    std::optional<double> b = staticBytes(v.getType());
+    if (!b)
+      return std::nullopt;
+    c.bytesRead += *b;
+  }
+  c.bytesWritten = *staticBytes(resultTy);
+  return c;
+}
+
+} // namespace
+
+std::optional<OpCounts> countOp(Operation *op) {
+  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
+    return countLinalg(linalgOp);
+  Dialect *dialect = op->getDialect(); // null for unregistered ops
+  if (isa_and_present<tensor::TensorDialect>(dialect))
+    return countTensorOp(op);
+  if (isa<arith::ConstantOp>(op))
+    return OpCounts{OpClass::DataMovement};
+  if (isa_and_present<arith::ArithDialect, math::MathDialect>(dialect) &&
+      touchesTensors(op))
+    return countTensorArith(op);
+  // Terminators forward values; ops on scalars are noise next to tensors.
+  if (!touchesTensors(op) || op->hasTrait<OpTrait::IsTerminator>())
+    return OpCounts{OpClass::DataMovement};
+  return std::nullopt;
+}
+
+namespace {
+
+/// Walks a program accumulating counts, with one memoised roll-up per callee
+/// so a layer called 80 times is counted once.
+class ProgramCounter {
+public:
+  ProgramCounts countFunction(FunctionOpInterface fn) {
+    auto it = memo.find(fn);
+    if (it != memo.end())
+      return it->second;
+    ProgramCounts counts;
+    if (!fn.isExternal())
+      countRegion(fn.getFunctionBody(), counts, 1.0);
+    memo[fn] = counts;
+    return counts;
+  }
+
+private:
+  static void addScaled(ProgramCounts &into, const ProgramCounts &from,
+                        double scale) {
+    into.flops += from.flops * scale;
+    into.transcendentals += from.transcendentals * scale;
+    into.bytesRead += from.bytesRead * scale;
+    into.bytesWritten += from.bytesWritten * scale;
+    into.modelledOps += from.modelledOps * scale;
+    for (auto &[name, n] : from.unmodelled)
+      into.unmodelled[name] += n * scale;
+  }
+
+  void countRegion(Region &region, ProgramCounts &acc, double scale) {
+    for (Block &block : region)
+      for (Operation &op : block)
+        countOperation(&op, acc, scale);
+  }
+
+  void countOperation(Operation *op, ProgramCounts &acc, double scale) {
+    if (auto forOp = dyn_cast<scf::ForOp>(op)) {
+      std::optional<int64_t> lb = getConstantIntValue(forOp.getLowerBound());
+      std::optional<int64_t> ub = getConstantIntValue(forOp.getUpperBound());
+      std::optional<int64_t> step = getConstantIntValue(forOp.getStep());
+      if (!lb || !ub || !step || *step <= 0) {
+        acc.unmodelled[op->getName().getStringRef()] += scale;
+        return;
+      }
+      int64_t trips = *ub > *lb ? (*ub - *lb + *step - 1) / *step : 0;
+      countRegion(forOp.getRegion(), acc, scale * double(trips));
+      return;
+    }
+    if (auto call = dyn_cast<CallOpInterface>(op)) {
+      auto callee = dyn_cast_if_present<FunctionOpInterface>(
+          call.resolveCallableInTable(&symbolTables));
+      if (!callee || callee.isExternal()) {
+        acc.unmodelled[op->getName().getStringRef()] += scale;
+        return;
+      }
+      addScaled(acc, countFunction(callee), scale);
+      return;
+    }
+    if (std::optional<OpCounts> c = countOp(op)) {
+      acc.flops += c->flops * scale;
+      acc.transcendentals += c->transcendentals * scale;
+      acc.bytesRead += c->bytesRead * scale;
+      acc.bytesWritten += c->bytesWritten * scale;
+      if (touchesTensors(op))
+        acc.modelledOps += scale;
+      // Structured ops' bodies are already counted per iteration.
+      if (isa<linalg::LinalgOp>(op))
+        return;
+      for (Region &r : op->getRegions())
+        countRegion(r, acc, scale);
+      return;
+    }
+    acc.unmodelled[op->getName().getStringRef()] += scale;
+  }
+
+  SymbolTableCollection symbolTables;
+  llvm::DenseMap<Operation *, ProgramCounts> memo;
+};
+
+} // namespace
+
+ProgramCounts countProgram(FunctionOpInterface entry) {
+  ProgramCounter counter;
+  ProgramCounts counts = counter.countFunction(entry);
+  for (unsigned i = 0, e = entry.getNumArguments(); i < e; ++i) {
+    auto role = entry.getArgAttrOfType<StringAttr>(i, kRoleAttrName);
+    if (!role || role.getValue() != "weight")
+      continue;
+    if (auto shaped = dyn_cast<ShapedType>(entry.getArgument(i).getType()))
+      if (shaped.hasStaticShape())
+        counts.parameters += double(shaped.getNumElements());
+  }
+  return counts;
+}
+
+} // namespace strata::analysis

@@ -1,0 +1,184 @@
+//===- OpCountsTest.cpp - FLOP/byte counting of linalg programs -----------===//
+
+#include "strata/Analysis/OpCounts.h"
+#include "strata/InitAll.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include <gtest/gtest.h>
+
+using namespace mlir;
+using namespace strata::analysis;
+
+namespace {
+
+class OpCountsTest : public ::testing::Test {
+protected:
+  OpCountsTest() {
+    DialectRegistry registry;
+    strata::registerAllDialects(registry);
+    ctx.appendDialectRegistry(registry);
+    ctx.loadAllAvailableDialects();
+  }
+
+  OwningOpRef<ModuleOp> parse(llvm::StringRef ir) {
+    auto m = parseSourceString<ModuleOp>(ir, &ctx);
+    EXPECT_TRUE(m) << "failed to parse test IR";
+    return m;
+  }
+
+  func::FuncOp lookup(ModuleOp m, llvm::StringRef name) {
+    return m.lookupSymbol<func::FuncOp>(name);
+  }
+
+  MLIRContext ctx;
+};
+
+TEST_F(OpCountsTest, MatmulIsTwoFlopsPerMac) {
+  auto m = parse(R"mlir(
+    func.func @f(%a: tensor<64x32xbf16>, %b: tensor<32x16xbf16>,
+                 %c: tensor<64x16xf32>) -> tensor<64x16xf32> {
+      %r = linalg.matmul ins(%a, %b : tensor<64x32xbf16>, tensor<32x16xbf16>)
+                         outs(%c : tensor<64x16xf32>) -> tensor<64x16xf32>
+      return %r : tensor<64x16xf32>
+    })mlir");
+  Operation *mm = nullptr;
+  lookup(*m, "f").walk([&](linalg::MatmulOp op) { mm = op; });
+  ASSERT_TRUE(mm);
+  std::optional<OpCounts> c = countOp(mm);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->cls, OpClass::Contraction);
+  EXPECT_EQ(c->m, 64);
+  EXPECT_EQ(c->n, 16);
+  EXPECT_EQ(c->k, 32);
+  EXPECT_EQ(c->batch, 1);
+  EXPECT_DOUBLE_EQ(c->flops, 2.0 * 64 * 16 * 32);
+  EXPECT_DOUBLE_EQ(c->bytesRead, 64 * 32 * 2 + 32 * 16 * 2);
+  EXPECT_DOUBLE_EQ(c->bytesWritten, 64 * 16 * 4);
+  EXPECT_EQ(c->dtype, strata::hw::DType::bf16);
+}
+
+TEST_F(OpCountsTest, TransposedGenericContractionAndBatch) {
+  // Q·Kᵀ per head as torch-mlir exports it: a generic with a transposed map.
+  auto m = parse(R"mlir(
+    #q = affine_map<(b, i, j, d) -> (b, i, d)>
+    #k = affine_map<(b, i, j, d) -> (b, j, d)>
+    #s = affine_map<(b, i, j, d) -> (b, i, j)>
+    func.func @f(%q: tensor<8x128x64xf16>, %k: tensor<8x256x64xf16>,
+                 %s: tensor<8x128x256xf32>) -> tensor<8x128x256xf32> {
+      %r = linalg.generic {indexing_maps = [#q, #k, #s],
+          iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+          ins(%q, %k : tensor<8x128x64xf16>, tensor<8x256x64xf16>)
+          outs(%s : tensor<8x128x256xf32>) {
+      ^bb0(%x: f16, %y: f16, %acc: f32):
+        %xe = arith.extf %x : f16 to f32
+        %ye = arith.extf %y : f16 to f32
+        %p = arith.mulf %xe, %ye : f32
+        %sum = arith.addf %acc, %p : f32
+        linalg.yield %sum : f32
+      } -> tensor<8x128x256xf32>
+      return %r : tensor<8x128x256xf32>
+    })mlir");
+  Operation *g = nullptr;
+  lookup(*m, "f").walk([&](linalg::GenericOp op) { g = op; });
+  std::optional<OpCounts> c = countOp(g);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->cls, OpClass::Contraction);
+  EXPECT_EQ(c->batch, 8);
+  EXPECT_EQ(c->m, 128);
+  EXPECT_EQ(c->n, 256);
+  EXPECT_EQ(c->k, 64);
+  EXPECT_DOUBLE_EQ(c->flops, 2.0 * 8 * 128 * 256 * 64);
+  EXPECT_EQ(c->dtype, strata::hw::DType::fp16);
+}
+
+TEST_F(OpCountsTest, SoftmaxPiecesAreVectorWork) {
+  auto m = parse(R"mlir(
+    #id = affine_map<(i, j) -> (i, j)>
+    #row = affine_map<(i, j) -> (i)>
+    func.func @f(%x: tensor<16x32xf32>, %init: tensor<16xf32>,
+                 %o: tensor<16x32xf32>) -> (tensor<16xf32>, tensor<16x32xf32>) {
+      %max = linalg.generic {indexing_maps = [#id, #row],
+          iterator_types = ["parallel", "reduction"]}
+          ins(%x : tensor<16x32xf32>) outs(%init : tensor<16xf32>) {
+      ^bb0(%a: f32, %acc: f32):
+        %mx = arith.maximumf %a, %acc : f32
+        linalg.yield %mx : f32
+      } -> tensor<16xf32>
+      %e = linalg.generic {indexing_maps = [#id, #row, #id],
+          iterator_types = ["parallel", "parallel"]}
+          ins(%x, %max : tensor<16x32xf32>, tensor<16xf32>)
+          outs(%o : tensor<16x32xf32>) {
+      ^bb0(%a: f32, %mx: f32, %out: f32):
+        %d = arith.subf %a, %mx : f32
+        %ex = math.exp %d : f32
+        linalg.yield %ex : f32
+      } -> tensor<16x32xf32>
+      return %max, %e : tensor<16xf32>, tensor<16x32xf32>
+    })mlir");
+  SmallVector<OpCounts> counts;
+  lookup(*m, "f").walk([&](linalg::GenericOp op) {
+    counts.push_back(*countOp(op));
+  });
+  ASSERT_EQ(counts.size(), 2u);
+  EXPECT_EQ(counts[0].cls, OpClass::Reduction);
+  EXPECT_DOUBLE_EQ(counts[0].flops, 16 * 32);
+  EXPECT_EQ(counts[1].cls, OpClass::Elementwise);
+  EXPECT_DOUBLE_EQ(counts[1].flops, 16 * 32);
+  EXPECT_DOUBLE_EQ(counts[1].transcendentals, 16 * 32);
+  EXPECT_DOUBLE_EQ(counts[1].bytesRead, 16 * 32 * 4 + 16 * 4);
+}
+
+TEST_F(OpCountsTest, ProgramFollowsCallsAndTripCountsAndCountsParameters) {
+  ctx.allowUnregisteredDialects();
+  auto m = parse(R"mlir(
+    func.func private @layer(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>)
+        -> tensor<4x8xf32> {
+      %e = tensor.empty() : tensor<4x8xf32>
+      %r = linalg.matmul ins(%x, %w : tensor<4x8xf32>, tensor<8x8xf32>)
+                         outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+      return %r : tensor<4x8xf32>
+    }
+    func.func @forward(%x: tensor<4x8xf32> {strata.role = "input"},
+                       %ws: tensor<3x8x8xf32> {strata.role = "weight"})
+        -> tensor<4x8xf32> {
+      %c0 = arith.constant 0 : index
+      %c1 = arith.constant 1 : index
+      %c3 = arith.constant 3 : index
+      %y = scf.for %i = %c0 to %c3 step %c1 iter_args(%h = %x)
+          -> tensor<4x8xf32> {
+        %w = tensor.extract_slice %ws[%i, 0, 0] [1, 8, 8] [1, 1, 1]
+            : tensor<3x8x8xf32> to tensor<8x8xf32>
+        %n = func.call @layer(%h, %w)
+            : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+        scf.yield %n : tensor<4x8xf32>
+      }
+      %u = "test.unknown"(%y) : (tensor<4x8xf32>) -> tensor<4x8xf32>
+      return %u : tensor<4x8xf32>
+    })mlir");
+  ProgramCounts p = countProgram(lookup(*m, "forward"));
+  EXPECT_DOUBLE_EQ(p.flops, 3 * 2.0 * 4 * 8 * 8);
+  EXPECT_DOUBLE_EQ(p.parameters, 3 * 8 * 8);
+  ASSERT_EQ(p.unmodelled.size(), 1u);
+  EXPECT_EQ(p.unmodelled.begin()->first, "test.unknown");
+  EXPECT_DOUBLE_EQ(p.unmodelled.begin()->second, 1);
+}
+
+TEST_F(OpCountsTest, DynamicShapesAreNotModelled) {
+  auto m = parse(R"mlir(
+    func.func @f(%a: tensor<?x32xf32>, %b: tensor<32x16xf32>,
+                 %c: tensor<?x16xf32>) -> tensor<?x16xf32> {
+      %r = linalg.matmul ins(%a, %b : tensor<?x32xf32>, tensor<32x16xf32>)
+                         outs(%c : tensor<?x16xf32>) -> tensor<?x16xf32>
+      return %r : tensor<?x16xf32>
+    })mlir");
+  Operation *mm = nullptr;
+  lookup(*m, "f").walk([&](linalg::MatmulOp op) { mm = op; });
+  EXPECT_FALSE(countOp(mm).has_value());
+}
+
+} // namespace
