@@ -48,11 +48,15 @@ TEST(Presets, EveryNameBuildsAndValidates) {
     EXPECT_EQ(s->name, name);
     auto problems = validate(*s);
     EXPECT_TRUE(problems.empty()) << name << ":\n" << formatProblems(problems);
-    // Efficiencies are calibrated elsewhere; presets leave them at 1.
-    for (const ComputeUnit &u : s->chip.units)
-      EXPECT_EQ(u.efficiency, 1.0) << name;
+    // Efficiencies are achievable fractions of peak: 1 unless calibrated
+    // (docs/cost-model.md), never above.
+    for (const ComputeUnit &u : s->chip.units) {
+      EXPECT_GT(u.efficiency, 0.0) << name;
+      EXPECT_LE(u.efficiency, 1.0) << name;
+    }
     for (const MemoryLevel &l : s->chip.memory) {
-      EXPECT_EQ(l.efficiency, 1.0) << name;
+      EXPECT_GT(l.efficiency, 0.0) << name;
+      EXPECT_LE(l.efficiency, 1.0) << name;
       EXPECT_GT(l.latency, 0) << name << " " << l.name;
       EXPECT_GT(l.energyPerByte, 0) << name << " " << l.name;
     }

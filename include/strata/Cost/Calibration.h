@@ -1,0 +1,60 @@
+//===- Calibration.h - The cost model against published figures -*- C++ -*-===//
+//
+// Runs the cases of ../shared/reference/{gemm,attention}.json through the
+// cost core and reports the error per case and per file. Shared by the unit
+// tests (which assert the targets) and benchmarks/strata-calibrate (which
+// prints the table).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STRATA_COST_CALIBRATION_H
+#define STRATA_COST_CALIBRATION_H
+
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <vector>
+
+namespace strata::cost {
+
+struct CaseResult {
+  std::string id;
+  std::string preset;   ///< the Strata preset the case ran on
+  double measured = 0;  ///< the published figure
+  double estimated = 0; ///< the model's figure, same unit and convention
+  double tolerancePct = 0;
+  /// Why the case was not run (empty when it ran).
+  std::string skipped;
+
+  double errorPct() const {
+    return (estimated - measured) / measured * 100.0;
+  }
+  bool withinTolerance() const {
+    double e = errorPct();
+    return (e < 0 ? -e : e) <= tolerancePct;
+  }
+};
+
+struct FileResult {
+  std::string file;
+  std::string unit; ///< what `measured` is (e.g. "TFLOP/s")
+  std::vector<CaseResult> cases;
+
+  /// Mean absolute percentage error over the cases that ran.
+  double mape() const;
+  const CaseResult *worst() const;
+  int ran() const;
+};
+
+/// Evaluates gemm.json (TFLOP/s by M, N, K; grouped GEMMs as a batch).
+llvm::Expected<FileResult> evaluateGemmFile(const std::string &path);
+/// Evaluates attention.json (FlashAttention TFLOP/s in its convention).
+llvm::Expected<FileResult> evaluateAttentionFile(const std::string &path);
+
+/// Maps a chip name as the references spell it ("H800-SXM5-80GB") to a
+/// Strata preset, or "" if there is none.
+std::string presetForChip(const std::string &chip);
+
+} // namespace strata::cost
+
+#endif // STRATA_COST_CALIBRATION_H

@@ -1,0 +1,176 @@
+//===- CostModel.h - The cost core: time, traffic, energy -------*- C++ -*-===//
+//
+// One cost model for Strata. It turns a description of work (a matrix
+// multiply, a vector map or reduction, a fused attention, a transfer, a
+// collective) into an estimate on a hardware description: time, the
+// resource that bounds it, bytes per memory level, energy and utilisation.
+//
+// It knows nothing of MLIR or passes: passes and the estimate pass describe
+// work with these structs and ask; they never re-derive formulas. Every
+// formula is documented in docs/cost-model.md; the calibration knobs are the
+// hardware description's efficiencies and launch overhead (one value per
+// chip), never per workload.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STRATA_COST_COSTMODEL_H
+#define STRATA_COST_COSTMODEL_H
+
+#include "strata/Hardware/System.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace strata::cost {
+
+/// What limits an estimate.
+enum class BoundKind {
+  Compute,  ///< a compute unit (resource = unit name)
+  Memory,   ///< a memory level's bandwidth (resource = level name)
+  Latency,  ///< fixed latencies: memory first-byte, pipeline fill/drain
+  Overhead, ///< per-launch overhead dominates
+  Link,     ///< an interconnect fabric (resource = fabric name)
+};
+std::string_view toString(BoundKind k);
+
+/// Bytes moved into or out of one memory level.
+struct LevelTraffic {
+  std::string level;
+  double bytes = 0;
+  double time = 0; ///< seconds that level's bandwidth needs for `bytes`
+};
+
+struct Estimate {
+  double time = 0;    ///< seconds, including fill/drain and launch overhead
+  double flops = 0;   ///< useful arithmetic operations
+  double transcendentals = 0;
+  /// Busy time of the compute unit (padding and wave quantisation included).
+  double computeTime = 0;
+  std::string unit;   ///< the compute unit used (empty for pure movement)
+  BoundKind boundKind = BoundKind::Compute;
+  std::string boundBy; ///< resource name: unit, level, fabric, or "latency"
+  std::vector<LevelTraffic> traffic; ///< innermost level first
+  double energy = 0;  ///< joules: dynamic (FLOPs, bytes) + static × time
+  /// flops / (time × unit peak) for the dtype used.
+  double unitUtilization = 0;
+
+  /// Accumulates `other` executed `times` times, one after the other.
+  void accumulate(const Estimate &other, double times = 1);
+  /// Bytes for a level, 0 if untouched.
+  double bytesAt(std::string_view level) const;
+};
+
+/// C[b,m,n] = A[b,m,k] · B[b,k,n] on the matrix unit. Operand byte sizes are
+/// given by the caller because broadcasts (a weight shared over the batch,
+/// grouped-query K/V) make them differ from b·m·k·elt.
+struct MatmulWork {
+  int64_t batch = 1, m = 1, n = 1, k = 1;
+  hw::DType dtype = hw::DType::bf16;
+  double aBytes = 0, bBytes = 0, cBytes = 0;
+};
+
+/// Elementwise maps and reductions on the vector unit (softmax pieces, norms,
+/// activations, optimizer updates, casts).
+struct VectorWork {
+  double elements = 0; ///< iteration-space size
+  double flops = 0;
+  double transcendentals = 0;
+  hw::DType dtype = hw::DType::f32;
+  double bytesRead = 0, bytesWritten = 0;
+};
+
+/// Pure data movement (copies, gathers, concatenation) at the home level.
+struct MoveWork {
+  double bytesRead = 0, bytesWritten = 0;
+};
+
+/// Fused (flash-style) attention: softmax(Q·Kᵀ·scale + mask)·V per head,
+/// tiled over query blocks, streaming K/V blocks, scores never leaving the
+/// core. `asyncOverlap` says whether the schedule overlaps the softmax and
+/// the loads with the matrix unit (warp-specialised, pipelined: FA3) or runs
+/// them one after the other (FA2).
+struct AttentionWork {
+  int64_t batch = 1, heads = 1, kvHeads = 1;
+  int64_t qLen = 1, kvLen = 1, headDim = 64;
+  bool causal = false;
+  bool backward = false; ///< the backward pass (dQ, dK, dV) instead
+  bool asyncOverlap = true;
+  hw::DType dtype = hw::DType::bf16;
+};
+
+/// Collective communication patterns.
+enum class CollectiveKind { AllReduce, AllGather, ReduceScatter, AllToAll,
+                            SendRecv };
+std::string_view toString(CollectiveKind k);
+/// Algorithms; `Auto` picks the cheapest applicable one.
+enum class CollectiveAlgorithm { Auto, Ring, Tree, RecursiveHalvingDoubling,
+                                 InNetwork, Direct };
+std::string_view toString(CollectiveAlgorithm a);
+
+struct CollectiveWork {
+  CollectiveKind kind = CollectiveKind::AllReduce;
+  double bytes = 0;      ///< per-device buffer size (the full reduced tensor)
+  int64_t groupSize = 2; ///< participating devices
+  int fabric = 0;        ///< topology index the group spans (outermost)
+  CollectiveAlgorithm algorithm = CollectiveAlgorithm::Auto;
+};
+
+struct CollectiveEstimate {
+  Estimate estimate;
+  CollectiveAlgorithm algorithm = CollectiveAlgorithm::Ring;
+  double busBandwidth = 0; ///< nccl-tests convention, bytes/s
+};
+
+/// The cost core. Construct once per system; all queries are const,
+/// deterministic and thread-compatible. Results of `matmul`, `vector` and
+/// `attention` are memoised on the work description.
+class CostModel {
+public:
+  explicit CostModel(const hw::System &system);
+  ~CostModel();
+  CostModel(const CostModel &) = delete;
+  CostModel &operator=(const CostModel &) = delete;
+
+  const hw::System &system() const { return sys; }
+
+  Estimate matmul(const MatmulWork &w) const;
+  Estimate vector(const VectorWork &w) const;
+  Estimate move(const MoveWork &w) const;
+  Estimate attention(const AttentionWork &w) const;
+  CollectiveEstimate collective(const CollectiveWork &w) const;
+
+  /// The level where tensors live between ops (the outermost chip-scoped
+  /// level, e.g. HBM), and the scratchpad tiles are staged in (the largest
+  /// core-scoped scratchpad, e.g. shared memory or SRAM).
+  const hw::MemoryLevel &homeLevel() const;
+  const hw::MemoryLevel &stagingLevel() const;
+
+  /// Peak FLOP/s of the unit a matmul/vector op of this dtype runs on.
+  double matmulPeak(hw::DType t) const;
+  double vectorPeak(hw::DType t) const;
+
+  /// Energy per FLOP of a dtype (joules), from the documented default table
+  /// (docs/cost-model.md) until the hardware description carries it.
+  static double energyPerFlop(hw::DType t);
+
+  /// Cost of one transcendental (exp, rsqrt, ...) in vector FLOPs: GPU-class
+  /// SMs have 16 special-function lanes per 128 FP32 FMA lanes (256 FLOP).
+  static constexpr double kTranscendentalFlops = 16;
+
+private:
+  struct Memo;
+  const hw::System &sys;
+  hw::SystemQuery query;
+  int homeIndex = -1, stagingIndex = -1;
+  std::unique_ptr<Memo> memo;
+
+  Estimate matmulUncached(const MatmulWork &w) const;
+  Estimate attentionUncached(const AttentionWork &w) const;
+  void finish(Estimate &e, double peak) const;
+};
+
+} // namespace strata::cost
+
+#endif // STRATA_COST_COSTMODEL_H

@@ -1,0 +1,685 @@
+//===- CostModel.cpp - The cost core --------------------------------------===//
+//
+// Formulas are documented in docs/cost-model.md; keep the two in step.
+//
+//===----------------------------------------------------------------------===//
+
+#include "strata/Cost/CostModel.h"
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <tuple>
+
+namespace strata::cost {
+
+using hw::DType;
+using hw::MemoryLevel;
+
+std::string_view toString(BoundKind k) {
+  switch (k) {
+  case BoundKind::Compute:
+    return "compute";
+  case BoundKind::Memory:
+    return "memory";
+  case BoundKind::Latency:
+    return "latency";
+  case BoundKind::Overhead:
+    return "overhead";
+  case BoundKind::Link:
+    return "link";
+  }
+  return "?";
+}
+
+std::string_view toString(CollectiveKind k) {
+  switch (k) {
+  case CollectiveKind::AllReduce:
+    return "all_reduce";
+  case CollectiveKind::AllGather:
+    return "all_gather";
+  case CollectiveKind::ReduceScatter:
+    return "reduce_scatter";
+  case CollectiveKind::AllToAll:
+    return "all_to_all";
+  case CollectiveKind::SendRecv:
+    return "send_recv";
+  }
+  return "?";
+}
+
+std::string_view toString(CollectiveAlgorithm a) {
+  switch (a) {
+  case CollectiveAlgorithm::Auto:
+    return "auto";
+  case CollectiveAlgorithm::Ring:
+    return "ring";
+  case CollectiveAlgorithm::Tree:
+    return "tree";
+  case CollectiveAlgorithm::RecursiveHalvingDoubling:
+    return "recursive_halving_doubling";
+  case CollectiveAlgorithm::InNetwork:
+    return "in_network";
+  case CollectiveAlgorithm::Direct:
+    return "direct";
+  }
+  return "?";
+}
+
+void Estimate::accumulate(const Estimate &o, double times) {
+  time += o.time * times;
+  flops += o.flops * times;
+  transcendentals += o.transcendentals * times;
+  computeTime += o.computeTime * times;
+  energy += o.energy * times;
+  for (const LevelTraffic &t : o.traffic) {
+    auto it = std::find_if(traffic.begin(), traffic.end(),
+                           [&](const LevelTraffic &x) {
+                             return x.level == t.level;
+                           });
+    if (it == traffic.end())
+      traffic.push_back({t.level, t.bytes * times, t.time * times});
+    else {
+      it->bytes += t.bytes * times;
+      it->time += t.time * times;
+    }
+  }
+}
+
+double Estimate::bytesAt(std::string_view level) const {
+  for (const LevelTraffic &t : traffic)
+    if (t.level == level)
+      return t.bytes;
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
+// Memoisation
+//===----------------------------------------------------------------------===//
+
+struct CostModel::Memo {
+  using MatmulKey =
+      std::tuple<int64_t, int64_t, int64_t, int64_t, int, double, double,
+                 double>;
+  using AttentionKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t,
+                                  int64_t, bool, bool, bool, int>;
+  absl::flat_hash_map<MatmulKey, Estimate> matmuls;
+  absl::flat_hash_map<AttentionKey, Estimate> attentions;
+};
+
+//===----------------------------------------------------------------------===//
+// Construction and queries
+//===----------------------------------------------------------------------===//
+
+CostModel::CostModel(const hw::System &system)
+    : sys(system), query(system), memo(std::make_unique<Memo>()) {
+  const std::vector<MemoryLevel> &levels = sys.chip.memory;
+  assert(!levels.empty() && "a validated chip has memory");
+  // Home: the outermost chip-scoped level (HBM, DRAM); tensors live there
+  // between ops.
+  homeIndex = int(levels.size()) - 1;
+  for (int i = int(levels.size()) - 1; i >= 0; --i)
+    if (levels[i].scope == hw::Scope::Chip) {
+      homeIndex = i;
+      break;
+    }
+  // Staging: the largest core-scoped scratchpad inside home (shared memory,
+  // SRAM, VMEM); tiles are staged there for the units. Level 0 feeds the
+  // units' operands (registers) and is staging only when it is the sole
+  // core-scoped scratchpad.
+  stagingIndex = homeIndex;
+  uint64_t best = 0;
+  for (int i = homeIndex > 1 ? 1 : 0; i < homeIndex; ++i)
+    if (levels[i].scope == hw::Scope::Core &&
+        levels[i].management == hw::Management::Scratchpad &&
+        levels[i].capacity > best) {
+      best = levels[i].capacity;
+      stagingIndex = i;
+    }
+  if (stagingIndex == homeIndex && levels[0].scope == hw::Scope::Core)
+    stagingIndex = 0;
+}
+
+CostModel::~CostModel() = default;
+
+const MemoryLevel &CostModel::homeLevel() const {
+  return sys.chip.memory[homeIndex];
+}
+const MemoryLevel &CostModel::stagingLevel() const {
+  return sys.chip.memory[stagingIndex];
+}
+
+namespace {
+
+double ceilDiv(double a, double b) { return std::ceil(a / b); }
+int64_t roundUp(int64_t a, int64_t g) { return (a + g - 1) / g * g; }
+
+/// Bytes per element of a dtype (fp4 is half a byte).
+double eltBytes(DType t) { return hw::bitWidth(t) / 8.0; }
+
+} // namespace
+
+double CostModel::matmulPeak(DType t) const {
+  const hw::ComputeUnit *u = query.bestUnit(t, hw::UnitKind::Matrix);
+  if (!u || u->kind != hw::UnitKind::Matrix)
+    return vectorPeak(t);
+  return *u->rate(t) * sys.chip.clock * sys.chip.cores * u->efficiency;
+}
+
+double CostModel::vectorPeak(DType t) const {
+  // Vector units compute narrow types at their own rate when they have
+  // one, else widened to f32 (bf16 softmax on CUDA cores runs in f32).
+  for (DType candidate : {t, DType::f32})
+    for (const hw::ComputeUnit &u : sys.chip.units)
+      if (u.kind == hw::UnitKind::Vector)
+        if (std::optional<double> r = u.rate(candidate))
+          return *r * sys.chip.clock * sys.chip.cores * u.efficiency;
+  // No vector unit: the matrix unit does elementwise work at its rate for
+  // the dtype divided by its native K (one lane of the dot product).
+  if (const hw::ComputeUnit *u = query.bestUnit(t))
+    return *u->rate(t) * sys.chip.clock * sys.chip.cores * u->efficiency /
+           std::max<int64_t>(1, u->shape.size() == 3 ? u->shape[2] : 1);
+  return 0;
+}
+
+double CostModel::energyPerFlop(DType t) {
+  // ESTIMATE (docs/cost-model.md): datapath energy of a fused multiply-add
+  // scaled to a 4-5 nm process, per FLOP (an FMA is 2).
+  switch (t) {
+  case DType::f64:
+    return 2.5e-12;
+  case DType::f32:
+    return 1.0e-12;
+  case DType::tf32:
+    return 0.5e-12;
+  case DType::bf16:
+  case DType::fp16:
+    return 0.3e-12;
+  case DType::fp8:
+  case DType::int8:
+    return 0.15e-12;
+  case DType::fp4:
+    return 0.08e-12;
+  }
+  return 1e-12;
+}
+
+void CostModel::finish(Estimate &e, double peak) const {
+  for (const LevelTraffic &t : e.traffic)
+    if (const MemoryLevel *l = query.level(t.level))
+      e.energy += t.bytes * l->energyPerByte;
+  e.energy += sys.chip.staticPower * e.time;
+  e.unitUtilization = (peak > 0 && e.time > 0) ? e.flops / (e.time * peak) : 0;
+}
+
+//===----------------------------------------------------------------------===//
+// Matrix multiply
+//===----------------------------------------------------------------------===//
+
+Estimate CostModel::matmul(const MatmulWork &w) const {
+  Memo::MatmulKey key{w.batch,  w.m,      w.n,      w.k,
+                      int(w.dtype), w.aBytes, w.bBytes, w.cBytes};
+  auto it = memo->matmuls.find(key);
+  if (it != memo->matmuls.end())
+    return it->second;
+  Estimate e = matmulUncached(w);
+  memo->matmuls.emplace(key, e);
+  return e;
+}
+
+Estimate CostModel::matmulUncached(const MatmulWork &w) const {
+  const hw::Chip &chip = sys.chip;
+  const hw::ComputeUnit *unit = query.bestUnit(w.dtype, hw::UnitKind::Matrix);
+  double flops = 2.0 * double(w.batch) * double(w.m) * double(w.n) *
+                 double(w.k);
+  if (!unit || unit->kind != hw::UnitKind::Matrix) {
+    // No matrix unit for this dtype: a vector-unit dot product.
+    VectorWork v;
+    v.elements = flops / 2;
+    v.flops = flops;
+    v.dtype = w.dtype;
+    v.bytesRead = w.aBytes + w.bBytes;
+    v.bytesWritten = w.cBytes;
+    return vector(v);
+  }
+  const MemoryLevel &home = homeLevel();
+  const MemoryLevel &staging = stagingLevel();
+  const double perCorePeak =
+      *unit->rate(w.dtype) * chip.clock * unit->efficiency;
+  const double peak = perCorePeak * chip.cores;
+  const double inElt = eltBytes(w.dtype);
+  const double outElt =
+      w.cBytes / std::max(1.0, double(w.batch) * double(w.m) * double(w.n));
+  const int64_t m0 = unit->shape.size() > 0 ? unit->shape[0] : 1;
+  const int64_t n0 = unit->shape.size() > 1 ? unit->shape[1] : 1;
+  const int64_t k0 = unit->shape.size() > 2 ? unit->shape[2] : 1;
+  // A core fills its scratchpad at most at the scratchpad's write bandwidth.
+  const double perCoreFill = staging.writeBandwidth * staging.efficiency;
+  const double homeBw = query.aggregateReadBandwidth(home) * home.efficiency;
+  // Caches between staging and home turn operand re-reads into cache hits.
+  const MemoryLevel *cache = nullptr;
+  for (int i = stagingIndex + 1; i < homeIndex; ++i)
+    if (chip.memory[i].management == hw::Management::Cache)
+      cache = &chip.memory[i];
+
+  const int64_t kPadded = roundUp(w.k, k0);
+  // K step per pipeline stage: at least 64 elements (a 128-byte line of
+  // 16-bit data), a multiple of the unit's native K.
+  const int64_t tileK = roundUp(std::max<int64_t>(64, k0), k0);
+
+  Estimate best;
+  best.time = INFINITY;
+  // Tile candidates: M tiles are multiples of the unit's native M; N tiles
+  // any multiple of 8 up to the native N (the instruction's N is its
+  // largest: wgmma n8..n256, mma.sync n8, MXU columns stream).
+  auto tileSizes = [](int64_t granule, int64_t extent, int64_t largest) {
+    std::vector<int64_t> sizes;
+    for (int64_t s : {16, 32, 64, 128, 256})
+      if (s % granule == 0 && s <= std::max(largest, int64_t(256)) &&
+          s <= std::max(granule, roundUp(extent, granule)))
+        sizes.push_back(s);
+    if (sizes.empty())
+      sizes.push_back(granule);
+    return sizes;
+  };
+  for (int64_t tm : tileSizes(m0, w.m, m0)) {
+    for (int64_t tn : tileSizes(std::min<int64_t>(n0, 8), w.n, n0)) {
+      double stageBytes = double(tm + tn) * double(tileK) * inElt;
+      double stages = std::floor(double(staging.capacity) / stageBytes);
+      if (stagingIndex != homeIndex && stages < 1)
+        continue;
+      stages = std::min(stages, 4.0);
+      double tiles = double(w.batch) * ceilDiv(double(w.m), double(tm)) *
+                     ceilDiv(double(w.n), double(tn));
+      double activeCores = std::min<double>(tiles, double(chip.cores));
+      double waves = ceilDiv(tiles, double(chip.cores));
+      double tileLoad = double(tm + tn) * double(kPadded) * inElt;
+      double tileStore = double(tm) * double(tn) * outElt;
+
+      // Compute: padded tile work, quantised into waves over the cores.
+      double tCompute =
+          waves * 2.0 * double(tm) * double(tn) * double(kPadded) / perCorePeak;
+      // Each core's own fill rate (only the active cores pull data).
+      double tFill = waves * (tileLoad + tileStore) / perCoreFill;
+      // Traffic: staged operand tiles re-read A once per column of tiles and
+      // B once per row of tiles; a cache absorbs the re-reads.
+      double stagedBytes = tiles * tileLoad;
+      double idealBytes = w.aBytes + w.bBytes + w.cBytes;
+      double homeBytes = cache ? idealBytes : stagedBytes + w.cBytes;
+      homeBytes = std::max(homeBytes, idealBytes);
+      double tHome = homeBytes / homeBw;
+      double tCache = 0, cacheBytes = 0;
+      if (cache) {
+        cacheBytes = stagedBytes + w.cBytes;
+        tCache = cacheBytes / (query.aggregateReadBandwidth(*cache) *
+                               cache->efficiency);
+      }
+      (void)activeCores;
+      double body = std::max({tCompute, tFill, tHome, tCache});
+      if (stages < 2) // no double buffering: loads and compute serialise
+        body = tCompute + std::max({tFill, tHome, tCache});
+      // Pipeline fill (first stage arrives after the home latency) and drain
+      // (the last output tile is written back).
+      double fillDrain = home.latency + stageBytes / perCoreFill +
+                         tileStore / perCoreFill;
+      double time = body + fillDrain + chip.launchOverhead;
+      if (time >= best.time)
+        continue;
+      Estimate e;
+      e.time = time;
+      e.flops = flops;
+      e.computeTime = tCompute;
+      e.unit = unit->name;
+      double largest = std::max({tCompute, tFill, tHome, tCache});
+      if (fillDrain + chip.launchOverhead > largest) {
+        e.boundKind = chip.launchOverhead > fillDrain ? BoundKind::Overhead
+                                                      : BoundKind::Latency;
+        e.boundBy = chip.launchOverhead > fillDrain ? "launch" : "latency";
+      } else if (largest == tCompute) {
+        e.boundKind = BoundKind::Compute;
+        e.boundBy = unit->name;
+      } else if (largest == tHome) {
+        e.boundKind = BoundKind::Memory;
+        e.boundBy = home.name;
+      } else if (largest == tCache) {
+        e.boundKind = BoundKind::Memory;
+        e.boundBy = cache->name;
+      } else {
+        e.boundKind = BoundKind::Memory;
+        e.boundBy = staging.name;
+      }
+      if (stagingIndex != homeIndex)
+        e.traffic.push_back(
+            {staging.name, stagedBytes, tFill});
+      if (cache)
+        e.traffic.push_back({cache->name, cacheBytes, tCache});
+      e.traffic.push_back({home.name, homeBytes, tHome});
+      best = std::move(e);
+    }
+  }
+  if (!std::isfinite(best.time)) {
+    // Not even the smallest tile fits the staging level: stream operands
+    // straight from home at home bandwidth, compute without reuse.
+    VectorWork v;
+    v.elements = flops / 2;
+    v.flops = flops;
+    v.dtype = w.dtype;
+    v.bytesRead = w.aBytes + w.bBytes;
+    v.bytesWritten = w.cBytes;
+    return vector(v);
+  }
+  best.energy = flops * energyPerFlop(w.dtype);
+  finish(best, peak);
+  return best;
+}
+
+//===----------------------------------------------------------------------===//
+// Vector work and data movement
+//===----------------------------------------------------------------------===//
+
+Estimate CostModel::vector(const VectorWork &w) const {
+  const hw::Chip &chip = sys.chip;
+  const MemoryLevel &home = homeLevel();
+  double peak = vectorPeak(w.dtype);
+  double work = w.flops + w.transcendentals * kTranscendentalFlops;
+  double tCompute = peak > 0 ? work / peak : 0;
+  double bytes = w.bytesRead + w.bytesWritten;
+  double tHome =
+      bytes / (query.aggregateReadBandwidth(home) * home.efficiency);
+  Estimate e;
+  e.flops = w.flops;
+  e.transcendentals = w.transcendentals;
+  e.computeTime = tCompute;
+  for (const hw::ComputeUnit &u : chip.units)
+    if (u.kind == hw::UnitKind::Vector) {
+      e.unit = u.name;
+      break;
+    }
+  double body = std::max(tCompute, tHome);
+  double fixed = home.latency + chip.launchOverhead;
+  e.time = body + fixed;
+  if (fixed > body) {
+    e.boundKind = chip.launchOverhead > home.latency ? BoundKind::Overhead
+                                                     : BoundKind::Latency;
+    e.boundBy = e.boundKind == BoundKind::Overhead ? "launch" : "latency";
+  } else if (tCompute >= tHome) {
+    e.boundKind = BoundKind::Compute;
+    e.boundBy = e.unit;
+  } else {
+    e.boundKind = BoundKind::Memory;
+    e.boundBy = home.name;
+  }
+  e.traffic.push_back({home.name, bytes, tHome});
+  e.energy = w.flops * energyPerFlop(DType::f32) +
+             w.transcendentals * kTranscendentalFlops *
+                 energyPerFlop(DType::f32);
+  finish(e, peak);
+  return e;
+}
+
+Estimate CostModel::move(const MoveWork &w) const {
+  VectorWork v;
+  v.bytesRead = w.bytesRead;
+  v.bytesWritten = w.bytesWritten;
+  Estimate e = vector(v);
+  e.unit.clear();
+  if (e.boundKind == BoundKind::Compute) {
+    e.boundKind = BoundKind::Memory;
+    e.boundBy = homeLevel().name;
+  }
+  return e;
+}
+
+//===----------------------------------------------------------------------===//
+// Fused attention
+//===----------------------------------------------------------------------===//
+
+Estimate CostModel::attention(const AttentionWork &w) const {
+  Memo::AttentionKey key{w.batch,  w.heads,    w.kvHeads,      w.qLen,
+                         w.kvLen,  w.headDim,  w.causal,       w.backward,
+                         w.asyncOverlap, int(w.dtype)};
+  auto it = memo->attentions.find(key);
+  if (it != memo->attentions.end())
+    return it->second;
+  Estimate e = attentionUncached(w);
+  memo->attentions.emplace(key, e);
+  return e;
+}
+
+Estimate CostModel::attentionUncached(const AttentionWork &w) const {
+  const hw::Chip &chip = sys.chip;
+  const hw::ComputeUnit *unit = query.bestUnit(w.dtype, hw::UnitKind::Matrix);
+  const MemoryLevel &home = homeLevel();
+  const MemoryLevel &staging = stagingLevel();
+  const double elt = eltBytes(w.dtype);
+  const double d = double(w.headDim);
+  if (!unit || unit->kind != hw::UnitKind::Matrix || stagingIndex == homeIndex)
+    return Estimate{}; // callers fall back to the unfused graph
+  const double perCoreMatrix =
+      *unit->rate(w.dtype) * chip.clock * unit->efficiency;
+  const double perCoreVector = vectorPeak(w.dtype) / double(chip.cores);
+  const double perCoreFill = staging.writeBandwidth * staging.efficiency;
+
+  // Query block of 128 rows; K/V blocks as large as 128 while the Q block
+  // and two (double-buffered) K/V blocks fit the staging scratchpad.
+  const int64_t m0 = unit->shape.empty() ? 1 : unit->shape[0];
+  const double tileM = double(roundUp(128, m0));
+  double tileN = 128;
+  while (tileN > 16 &&
+         (tileM * d + 2 * 2 * tileN * d) * elt > double(staging.capacity))
+    tileN /= 2;
+
+  // Per K/V block: forward is 2 matmuls (QKᵀ, PV), backward 5 (QKᵀ
+  // recomputed, dV, dP, dQ, dK) — the FlashAttention 2.5x convention.
+  const double matmuls = w.backward ? 5 : 2;
+  const double mmFlops = matmuls * 2 * tileM * tileN * d;
+  // Softmax per score: one exp, and ~4 vector FLOPs (scale, max, subtract,
+  // sum; backward: P∘(dP − D) and scale).
+  const double scores = tileM * tileN;
+  const double vecWork = scores * (kTranscendentalFlops + 4);
+  const double loadBytes =
+      (w.backward ? 4.0 : 2.0) * tileN * d * elt; // K,V (+ dK,dV partials)
+  const double tMm = mmFlops / perCoreMatrix;
+  const double tVec = vecWork / perCoreVector;
+  const double tLoad = loadBytes / perCoreFill;
+  // Asynchronous schedules overlap loads with compute; softmax and the
+  // matrix unit take turns inside a block in both FA2 and FA3 (the exp
+  // throughput limit FA3 describes), so they add.
+  double tBlock = std::max(tMm + tVec, tLoad);
+  if (!w.asyncOverlap)
+    tBlock = tMm + tVec + tLoad * 0.5; // half the loads exposed
+  // Per query tile: the first K/V block arrives after the home latency;
+  // Q (and dO) are loaded once, O (and dQ) written once.
+  const double qBytes = (w.backward ? 3 : 1) * tileM * d * elt;
+  // Per-tile prologue and epilogue, about one K/V block: the first QKᵀ and
+  // its softmax before anything can overlap, and the final rescale and
+  // store of O.
+  const double tileFixed =
+      home.latency + qBytes / perCoreFill + tBlock;
+
+  const double qTiles = std::ceil(double(w.qLen) / tileM);
+  const double kvBlocksFull = std::ceil(double(w.kvLen) / tileN);
+  const double groups = double(w.batch) * double(w.heads);
+  double tileTimeSum = 0, maxTile = 0, blocks = 0;
+  for (double i = 0; i < qTiles; ++i) {
+    double b = kvBlocksFull;
+    if (w.causal) // rows up to (i+1)·tileM see keys up to that position
+      b = std::min(kvBlocksFull,
+                   std::ceil(((i + 1) * tileM +
+                              double(w.kvLen - w.qLen)) / tileN));
+    blocks += b;
+    double t = tileFixed + b * tBlock;
+    tileTimeSum += t;
+    maxTile = std::max(maxTile, t);
+  }
+  const double tiles = groups * qTiles;
+  double body;
+  if (!w.causal) // uniform tiles: wave quantisation
+    body = std::ceil(tiles / double(chip.cores)) * (tileTimeSum / qTiles);
+  else // uneven tiles, scheduled longest first over the cores
+    body = std::max(groups * tileTimeSum / double(chip.cores), maxTile);
+
+  Estimate e;
+  // Useful FLOPs in the FlashAttention convention: 4·s_q·s_kv·d per head
+  // forward, halved under a causal mask, 2.5x for backward.
+  double useful = 4.0 * double(w.qLen) * double(w.kvLen) * d * groups;
+  if (w.causal)
+    useful /= 2;
+  if (w.backward)
+    useful *= 2.5;
+  e.flops = useful;
+  e.transcendentals = groups * blocks * scores;
+  e.time = body + chip.launchOverhead;
+  e.computeTime = groups * blocks * tMm / double(chip.cores);
+  e.unit = unit->name;
+  double computeShare = groups * blocks * (tMm + tVec) / double(chip.cores);
+  if (chip.launchOverhead > body / 2) {
+    e.boundKind = BoundKind::Overhead;
+    e.boundBy = "launch";
+  } else if (tLoad > tMm + tVec) {
+    e.boundKind = BoundKind::Memory;
+    e.boundBy = staging.name;
+  } else {
+    e.boundKind = BoundKind::Compute;
+    e.boundBy = tVec > tMm ? std::string(
+                                 sys.chip.units.size() > 1
+                                     ? sys.chip.units.back().name
+                                     : unit->name)
+                           : unit->name;
+  }
+  (void)computeShare;
+  double kvHeadsBytes = double(w.batch) * double(w.kvHeads) *
+                        double(w.kvLen) * d * elt * 2;
+  double qoBytes = double(w.batch) * double(w.heads) * double(w.qLen) * d *
+                   elt * (w.backward ? 4 : 2);
+  double stagedBytes = groups * (blocks * loadBytes + qTiles * qBytes);
+  e.traffic.push_back({staging.name, stagedBytes,
+                       stagedBytes / (perCoreFill * double(chip.cores))});
+  double homeBytes = kvHeadsBytes * (w.backward ? 2 : 1) + qoBytes;
+  e.traffic.push_back(
+      {home.name, homeBytes,
+       homeBytes / (query.aggregateReadBandwidth(home) * home.efficiency)});
+  e.energy = groups * blocks * mmFlops * energyPerFlop(w.dtype) +
+             groups * blocks * vecWork * energyPerFlop(DType::f32);
+  finish(e, perCoreMatrix * double(chip.cores));
+  return e;
+}
+
+//===----------------------------------------------------------------------===//
+// Collectives
+//===----------------------------------------------------------------------===//
+
+CollectiveEstimate CostModel::collective(const CollectiveWork &w) const {
+  CollectiveEstimate result;
+  if (w.fabric < 0 || w.fabric >= int(sys.topology.size()) ||
+      w.groupSize < 2) {
+    result.estimate.boundKind = BoundKind::Latency;
+    result.estimate.boundBy = "none";
+    return result;
+  }
+  const hw::Fabric &f = sys.topology[w.fabric];
+  const double p = double(w.groupSize);
+  // Per-device injection bandwidth: a member of an outer fabric is a group
+  // of devices each with its own port, so per device it is `bandwidth`.
+  const double bw = f.bandwidth * f.efficiency;
+  const double alpha = f.latency;
+  const double n = w.bytes;
+
+  auto timeFor = [&](CollectiveAlgorithm a) -> double {
+    double steps = 0, wire = 0; // wire: bytes each device sends
+    switch (w.kind) {
+    case CollectiveKind::AllReduce:
+      switch (a) {
+      case CollectiveAlgorithm::Ring:
+        steps = 2 * (p - 1);
+        wire = 2 * (p - 1) / p * n;
+        break;
+      case CollectiveAlgorithm::Tree: // double binary tree, pipelined
+        steps = 2 * std::ceil(std::log2(p));
+        wire = 2 * n;
+        break;
+      case CollectiveAlgorithm::RecursiveHalvingDoubling:
+        steps = 2 * std::ceil(std::log2(p));
+        wire = 2 * (p - 1) / p * n;
+        break;
+      case CollectiveAlgorithm::InNetwork: // switch reduces: send, receive
+        if (!f.inNetworkReduction)
+          return INFINITY;
+        steps = 2;
+        wire = n;
+        break;
+      default:
+        return INFINITY;
+      }
+      break;
+    case CollectiveKind::AllGather:
+    case CollectiveKind::ReduceScatter:
+      if (a == CollectiveAlgorithm::Ring) {
+        steps = p - 1;
+        wire = (p - 1) / p * n;
+      } else if (a == CollectiveAlgorithm::RecursiveHalvingDoubling) {
+        steps = std::ceil(std::log2(p));
+        wire = (p - 1) / p * n;
+      } else {
+        return INFINITY;
+      }
+      break;
+    case CollectiveKind::AllToAll:
+      if (a != CollectiveAlgorithm::Direct)
+        return INFINITY;
+      steps = p - 1;
+      wire = (p - 1) / p * n;
+      break;
+    case CollectiveKind::SendRecv:
+      if (a != CollectiveAlgorithm::Direct)
+        return INFINITY;
+      steps = 1;
+      wire = n;
+      break;
+    }
+    return steps * alpha + wire / bw;
+  };
+
+  std::vector<CollectiveAlgorithm> candidates;
+  if (w.algorithm != CollectiveAlgorithm::Auto)
+    candidates = {w.algorithm};
+  else
+    candidates = {CollectiveAlgorithm::InNetwork, CollectiveAlgorithm::Ring,
+                  CollectiveAlgorithm::Tree,
+                  CollectiveAlgorithm::RecursiveHalvingDoubling,
+                  CollectiveAlgorithm::Direct};
+  double best = INFINITY;
+  for (CollectiveAlgorithm a : candidates) {
+    double t = timeFor(a);
+    if (t < best) {
+      best = t;
+      result.algorithm = a;
+    }
+  }
+  Estimate &e = result.estimate;
+  if (!std::isfinite(best)) {
+    e.time = INFINITY;
+    e.boundKind = BoundKind::Link;
+    e.boundBy = f.name;
+    return result;
+  }
+  e.time = best;
+  e.boundKind = BoundKind::Link;
+  e.boundBy = f.name;
+  e.energy = n * f.energyPerByte * p;
+  if (best > 0) {
+    double algBw = n / best;
+    double factor = 1;
+    if (w.kind == CollectiveKind::AllReduce)
+      factor = 2 * (p - 1) / p;
+    else if (w.kind != CollectiveKind::SendRecv)
+      factor = (p - 1) / p;
+    result.busBandwidth = algBw * factor;
+  }
+  return result;
+}
+
+} // namespace strata::cost

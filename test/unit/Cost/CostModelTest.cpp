@@ -1,0 +1,150 @@
+//===- CostModelTest.cpp - The cost core ----------------------------------===//
+
+#include "strata/Cost/CostModel.h"
+#include "strata/Hardware/Presets.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+using namespace strata;
+using namespace strata::cost;
+
+namespace {
+
+hw::System preset(const char *name) { return *hw::getPreset(name); }
+
+MatmulWork gemm(int64_t m, int64_t n, int64_t k,
+                hw::DType t = hw::DType::bf16) {
+  double e = hw::bitWidth(t) / 8.0;
+  return MatmulWork{1, m, n, k, t, m * k * e, k * n * e, m * n * 2.0};
+}
+
+TEST(CostModelTest, LevelsAreFoundByRole) {
+  hw::System h100 = preset("h100-sxm");
+  CostModel model(h100);
+  EXPECT_EQ(model.homeLevel().name, "hbm");
+  EXPECT_EQ(model.stagingLevel().name, "smem");
+  hw::System mesh = preset("mesh-sram");
+  CostModel meshModel(mesh);
+  EXPECT_EQ(meshModel.stagingLevel().scope, hw::Scope::Core);
+}
+
+TEST(CostModelTest, LargeGemmIsBoundOnChip) {
+  hw::System h100 = preset("h100-sxm");
+  CostModel model(h100);
+  Estimate e = model.matmul(gemm(8192, 8192, 8192));
+  // HBM traffic is the ideal 3 x 128 MiB; the limit is on chip: the tensor
+  // cores or the L2 re-reads of operand tiles (no TMA multicast modelled).
+  EXPECT_NE(e.boundBy, "hbm");
+  EXPECT_DOUBLE_EQ(e.bytesAt("hbm"), 3 * 8192.0 * 8192 * 2);
+  double peak = *hw::SystemQuery(h100).peakFlops(hw::DType::bf16);
+  EXPECT_GT(e.time, e.flops / peak);
+  // cuBLAS reaches ~70-80 % of the 989 TFLOP/s BF16 peak at this size.
+  EXPECT_GT(e.unitUtilization, 0.6);
+  EXPECT_LE(e.unitUtilization, 1.0);
+
+  // A 2-stage-K-only problem does not fit in a compute-bound regime.
+  Estimate tall = model.matmul(gemm(8192, 8192, 64));
+  EXPECT_NE(tall.boundBy, "tensor");
+}
+
+TEST(CostModelTest, DecodeGemvIsBoundByHbmAndScalesWithBandwidth) {
+  hw::System h100 = preset("h100-sxm");
+  CostModel model(h100);
+  // One token through a 4096x14336 projection: weight streaming.
+  MatmulWork w = gemm(1, 14336, 4096);
+  Estimate e = model.matmul(w);
+  EXPECT_EQ(e.boundKind, BoundKind::Memory);
+  // Weight bytes at least once through HBM.
+  EXPECT_GE(e.bytesAt("hbm"), w.bBytes);
+
+  hw::System faster = h100;
+  faster.chip.memory.back().readBandwidth *= 2;
+  faster.chip.memory.back().writeBandwidth *= 2;
+  CostModel fasterModel(faster);
+  Estimate f = fasterModel.matmul(w);
+  EXPECT_LT(f.time, e.time);
+}
+
+TEST(CostModelTest, PaddingToTheNativeShapeCosts) {
+  hw::System h100 = preset("h100-sxm");
+  CostModel model(h100);
+  // M=65 needs a second 64-row block of the 64-row native shape.
+  Estimate aligned = model.matmul(gemm(64 * 132, 4096, 4096));
+  Estimate ragged = model.matmul(gemm(64 * 132 + 1, 4096, 4096));
+  EXPECT_GT(ragged.computeTime, aligned.computeTime);
+}
+
+TEST(CostModelTest, MemoisedResultsAreIdentical) {
+  hw::System h100 = preset("h100-sxm");
+  CostModel model(h100);
+  Estimate a = model.matmul(gemm(4096, 4096, 4096));
+  Estimate b = model.matmul(gemm(4096, 4096, 4096));
+  EXPECT_EQ(a.time, b.time);
+  EXPECT_EQ(a.boundBy, b.boundBy);
+}
+
+TEST(CostModelTest, VectorWorkIsMemoryBoundOnGpus) {
+  hw::System h100 = preset("h100-sxm");
+  CostModel model(h100);
+  // A residual add over 4096 x 4096 bf16: 2 reads, 1 write.
+  double elems = 4096.0 * 4096.0;
+  VectorWork v{elems, elems, 0, hw::DType::bf16, 4 * elems, 2 * elems};
+  Estimate e = model.vector(v);
+  EXPECT_EQ(e.boundKind, BoundKind::Memory);
+  EXPECT_EQ(e.boundBy, "hbm");
+  const hw::MemoryLevel &hbm = h100.chip.memory.back();
+  double expected = 6 * elems / hbm.readBandwidth + hbm.latency +
+                    h100.chip.launchOverhead;
+  EXPECT_NEAR(e.time, expected, expected * 1e-12);
+  // Energy includes the HBM bytes and the static power over the time.
+  EXPECT_GT(e.energy, 6 * elems * hbm.energyPerByte);
+}
+
+TEST(CostModelTest, RingAllReduceFollowsAlphaBeta) {
+  hw::System dgx = preset("dgx-h100");
+  CostModel model(dgx);
+  const hw::Fabric &nvlink = dgx.topology[0];
+  CollectiveWork w{CollectiveKind::AllReduce, 1e9, 8, 0,
+                   CollectiveAlgorithm::Ring};
+  CollectiveEstimate c = model.collective(w);
+  double expected =
+      2 * 7 * nvlink.latency + 2.0 * 7 / 8 * 1e9 / nvlink.bandwidth;
+  EXPECT_NEAR(c.estimate.time, expected, expected * 1e-12);
+  // nccl-tests' bus bandwidth of a ring all-reduce is the link bandwidth
+  // less the latency share.
+  EXPECT_LT(c.busBandwidth, nvlink.bandwidth);
+  EXPECT_GT(c.busBandwidth, 0.9 * nvlink.bandwidth);
+}
+
+TEST(CostModelTest, AutoPicksTheCheaperAlgorithm) {
+  hw::System dgx = preset("dgx-h100");
+  CostModel model(dgx);
+  // Tiny messages: latency dominates, so a log-step algorithm beats ring.
+  CollectiveWork small{CollectiveKind::AllReduce, 1024, 8, 0,
+                       CollectiveAlgorithm::Auto};
+  CollectiveEstimate c = model.collective(small);
+  EXPECT_NE(c.algorithm, CollectiveAlgorithm::Ring);
+  CollectiveWork ring = small;
+  ring.algorithm = CollectiveAlgorithm::Ring;
+  EXPECT_LT(c.estimate.time, model.collective(ring).estimate.time);
+}
+
+TEST(CostModelTest, CausalAttentionDoesAboutHalfTheWork) {
+  hw::System h100 = preset("h100-sxm");
+  CostModel model(h100);
+  AttentionWork full;
+  full.batch = 1;
+  full.heads = full.kvHeads = 32;
+  full.qLen = full.kvLen = 16384;
+  full.headDim = 128;
+  AttentionWork causal = full;
+  causal.causal = true;
+  Estimate f = model.attention(full), c = model.attention(causal);
+  EXPECT_DOUBLE_EQ(c.flops, f.flops / 2);
+  EXPECT_LT(c.time, 0.6 * f.time);
+  EXPECT_GT(c.time, 0.45 * f.time);
+}
+
+} // namespace
