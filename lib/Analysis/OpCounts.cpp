@@ -130,6 +130,7 @@ std::optional<OpCounts> countLinalg(linalg::LinalgOp linalgOp) {
     if (!b)
       return std::nullopt;
     c.bytesRead += *b;
+    c.inputBytes.push_back(*b);
   }
   c.bytesRead += gatheredBytes * c.iterations;
   for (OpOperand &out : linalgOp.getDpsInitsMutable()) {
@@ -257,90 +258,154 @@ std::optional<OpCounts> countOp(Operation *op) {
   return std::nullopt;
 }
 
-namespace {
+struct ProgramProfile::Impl {
+  struct Summary {
+    llvm::MapVector<unsigned, double> entries;
+    llvm::MapVector<llvm::StringRef, double> unmodelled;
+  };
 
-/// Walks a program accumulating counts, with one memoised roll-up per callee
-/// so a layer called 80 times is counted once.
-class ProgramCounter {
-public:
-  ProgramCounts countFunction(FunctionOpInterface fn) {
-    auto it = memo.find(fn);
-    if (it != memo.end())
+  explicit Impl(std::vector<ProfileEntry> &ops) : ops(ops) {}
+
+  unsigned entryFor(Operation *op, const OpCounts &c) {
+    auto [it, inserted] = index.try_emplace(op, ops.size());
+    if (inserted)
+      ops.push_back({op, c, 0});
+    return it->second;
+  }
+
+  static std::optional<int64_t> tripCount(scf::ForOp forOp) {
+    std::optional<int64_t> lb = getConstantIntValue(forOp.getLowerBound());
+    std::optional<int64_t> ub = getConstantIntValue(forOp.getUpperBound());
+    std::optional<int64_t> step = getConstantIntValue(forOp.getStep());
+    if (!lb || !ub || !step || *step <= 0)
+      return std::nullopt;
+    return *ub > *lb ? (*ub - *lb + *step - 1) / *step : 0;
+  }
+
+  FunctionOpInterface callee(Operation *op) {
+    auto call = dyn_cast<CallOpInterface>(op);
+    if (!call)
+      return {};
+    auto fn = dyn_cast_if_present<FunctionOpInterface>(
+        call.resolveCallableInTable(&symbolTables));
+    return fn && !fn.isExternal() ? fn : FunctionOpInterface();
+  }
+
+  const Summary &summarize(FunctionOpInterface fn) {
+    auto it = summaries.find(fn);
+    if (it != summaries.end())
       return it->second;
-    ProgramCounts counts;
-    if (!fn.isExternal())
-      countRegion(fn.getFunctionBody(), counts, 1.0);
-    memo[fn] = counts;
-    return counts;
+    Summary s;
+    summarizeRegion(fn.getFunctionBody(), s, 1.0);
+    return summaries[fn] = std::move(s);
   }
 
-private:
-  static void addScaled(ProgramCounts &into, const ProgramCounts &from,
-                        double scale) {
-    into.flops += from.flops * scale;
-    into.transcendentals += from.transcendentals * scale;
-    into.bytesRead += from.bytesRead * scale;
-    into.bytesWritten += from.bytesWritten * scale;
-    into.modelledOps += from.modelledOps * scale;
-    for (auto &[name, n] : from.unmodelled)
-      into.unmodelled[name] += n * scale;
-  }
-
-  void countRegion(Region &region, ProgramCounts &acc, double scale) {
+  void summarizeRegion(Region &region, Summary &s, double times) {
     for (Block &block : region)
       for (Operation &op : block)
-        countOperation(&op, acc, scale);
+        summarizeOp(&op, s, times);
   }
 
-  void countOperation(Operation *op, ProgramCounts &acc, double scale) {
+  void summarizeOp(Operation *op, Summary &s, double times) {
     if (auto forOp = dyn_cast<scf::ForOp>(op)) {
-      std::optional<int64_t> lb = getConstantIntValue(forOp.getLowerBound());
-      std::optional<int64_t> ub = getConstantIntValue(forOp.getUpperBound());
-      std::optional<int64_t> step = getConstantIntValue(forOp.getStep());
-      if (!lb || !ub || !step || *step <= 0) {
-        acc.unmodelled[op->getName().getStringRef()] += scale;
+      if (std::optional<int64_t> trips = tripCount(forOp))
+        summarizeRegion(forOp.getRegion(), s, times * double(*trips));
+      else
+        s.unmodelled[op->getName().getStringRef()] += times;
+      return;
+    }
+    if (isa<CallOpInterface>(op)) {
+      FunctionOpInterface fn = callee(op);
+      if (!fn) {
+        s.unmodelled[op->getName().getStringRef()] += times;
         return;
       }
-      int64_t trips = *ub > *lb ? (*ub - *lb + *step - 1) / *step : 0;
-      countRegion(forOp.getRegion(), acc, scale * double(trips));
+      const Summary &inner = summarize(fn);
+      for (auto &[i, n] : inner.entries)
+        s.entries[i] += n * times;
+      for (auto &[name, n] : inner.unmodelled)
+        s.unmodelled[name] += n * times;
       return;
     }
-    if (auto call = dyn_cast<CallOpInterface>(op)) {
-      auto callee = dyn_cast_if_present<FunctionOpInterface>(
-          call.resolveCallableInTable(&symbolTables));
-      if (!callee || callee.isExternal()) {
-        acc.unmodelled[op->getName().getStringRef()] += scale;
-        return;
-      }
-      addScaled(acc, countFunction(callee), scale);
+    std::optional<OpCounts> c = countOp(op);
+    if (!c) {
+      s.unmodelled[op->getName().getStringRef()] += times;
       return;
     }
-    if (std::optional<OpCounts> c = countOp(op)) {
-      acc.flops += c->flops * scale;
-      acc.transcendentals += c->transcendentals * scale;
-      acc.bytesRead += c->bytesRead * scale;
-      acc.bytesWritten += c->bytesWritten * scale;
-      if (touchesTensors(op))
-        acc.modelledOps += scale;
-      // Structured ops' bodies are already counted per iteration.
-      if (isa<linalg::LinalgOp>(op))
-        return;
-      for (Region &r : op->getRegions())
-        countRegion(r, acc, scale);
+    if (touchesTensors(op))
+      s.entries[entryFor(op, *c)] += times;
+    // Structured ops' bodies are counted per iteration already.
+    if (isa<linalg::LinalgOp>(op))
       return;
-    }
-    acc.unmodelled[op->getName().getStringRef()] += scale;
+    for (Region &r : op->getRegions())
+      summarizeRegion(r, s, times);
   }
 
+  /// Appends executions in order; false once `cap` is reached.
+  bool expand(Region &region, std::vector<unsigned> &seq, size_t cap) {
+    for (Block &block : region)
+      for (Operation &op : block) {
+        if (auto forOp = dyn_cast<scf::ForOp>(&op)) {
+          std::optional<int64_t> trips = tripCount(forOp);
+          for (int64_t i = 0; trips && i < *trips; ++i)
+            if (!expand(forOp.getRegion(), seq, cap))
+              return false;
+          continue;
+        }
+        if (isa<CallOpInterface>(&op)) {
+          if (FunctionOpInterface fn = callee(&op))
+            if (!expand(fn.getFunctionBody(), seq, cap))
+              return false;
+          continue;
+        }
+        auto it = index.find(&op);
+        if (it != index.end()) {
+          if (seq.size() >= cap)
+            return false;
+          seq.push_back(it->second);
+        }
+        if (!isa<linalg::LinalgOp>(&op))
+          for (Region &r : op.getRegions())
+            if (!expand(r, seq, cap))
+              return false;
+      }
+    return true;
+  }
+
+  std::vector<ProfileEntry> &ops;
   SymbolTableCollection symbolTables;
-  llvm::DenseMap<Operation *, ProgramCounts> memo;
+  llvm::DenseMap<Operation *, unsigned> index;
+  llvm::DenseMap<Operation *, Summary> summaries;
 };
 
-} // namespace
+ProgramProfile::ProgramProfile(FunctionOpInterface entry)
+    : impl(std::make_unique<Impl>(ops)), entry(entry) {
+  const Impl::Summary &s = impl->summarize(entry);
+  for (auto &[i, times] : s.entries)
+    ops[i].times += times;
+  for (auto &[name, times] : s.unmodelled)
+    unknown[name] += times;
+}
+
+ProgramProfile::~ProgramProfile() = default;
+
+std::vector<unsigned> ProgramProfile::sequence(size_t cap, bool &truncated) {
+  std::vector<unsigned> seq;
+  truncated = !impl->expand(entry.getFunctionBody(), seq, cap);
+  return seq;
+}
 
 ProgramCounts countProgram(FunctionOpInterface entry) {
-  ProgramCounter counter;
-  ProgramCounts counts = counter.countFunction(entry);
+  ProgramProfile profile(entry);
+  ProgramCounts counts;
+  for (const ProfileEntry &e : profile.entries()) {
+    counts.flops += e.counts.flops * e.times;
+    counts.transcendentals += e.counts.transcendentals * e.times;
+    counts.bytesRead += e.counts.bytesRead * e.times;
+    counts.bytesWritten += e.counts.bytesWritten * e.times;
+    counts.modelledOps += e.times;
+  }
+  counts.unmodelled = profile.unmodelled();
   for (unsigned i = 0, e = entry.getNumArguments(); i < e; ++i) {
     auto role = entry.getArgAttrOfType<StringAttr>(i, kRoleAttrName);
     if (!role || role.getValue() != "weight")

@@ -22,9 +22,12 @@
 #include "mlir/IR/Operation.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 #include <optional>
 #include <string>
 
@@ -57,6 +60,8 @@ struct OpCounts {
   /// Ideal bytes: every input read once, every output written once.
   double bytesRead = 0;
   double bytesWritten = 0;
+  /// Bytes of each input operand, in operand order (structured ops only).
+  llvm::SmallVector<double, 3> inputBytes;
   /// Element type of the computation (the widest input's for contractions).
   hw::DType dtype = hw::DType::bf16;
   /// For contractions: products of the loop ranges by role. C[b,m,n] +=
@@ -73,6 +78,40 @@ struct OpCounts {
 /// Ops with no tensor operands or results (constants, func.return, ...) are
 /// modelled and count as zero.
 std::optional<OpCounts> countOp(mlir::Operation *op);
+
+/// One distinct op of a program and how many times it executes in total.
+struct ProfileEntry {
+  mlir::Operation *op;
+  OpCounts counts;
+  double times = 0;
+};
+
+/// A program as the cost model sees it: the distinct ops it executes with
+/// their total execution counts, found by following func.call into callees
+/// and multiplying by the static trip counts of scf.for loops. Summaries are
+/// memoised per function, so 80 calls of one layer are one walk of it.
+class ProgramProfile {
+public:
+  explicit ProgramProfile(mlir::FunctionOpInterface entry);
+  ~ProgramProfile();
+
+  /// Distinct executed ops, in program order of first appearance.
+  const std::vector<ProfileEntry> &entries() const { return ops; }
+  /// Ops Strata cannot model (and loops/calls it cannot follow), by name.
+  const llvm::MapVector<llvm::StringRef, double> &unmodelled() const {
+    return unknown;
+  }
+  /// Executions in program order (loops and calls expanded), as indices
+  /// into entries(); at most `cap`, `truncated` set when cut short.
+  std::vector<unsigned> sequence(size_t cap, bool &truncated);
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+  mlir::FunctionOpInterface entry;
+  std::vector<ProfileEntry> ops;
+  llvm::MapVector<llvm::StringRef, double> unknown;
+};
 
 /// Roll-up of a program.
 struct ProgramCounts {

@@ -41,4 +41,39 @@ def StrataDescribeSystemPass : Pass<"strata-describe-system", "mlir::ModuleOp"> 
   let dependentDialects = ["::strata::arch::ArchDialect"];
 }
 
+def StrataEstimatePass : Pass<"strata-estimate", "mlir::ModuleOp"> {
+  let summary = "Estimate time, traffic, energy and footprint; write a report";
+  let description = [{
+    Runs the program rooted at `entry` through the cost model on the
+    module's system (or `system`, which is then attached): every executed op
+    is priced once (calls and static loops multiply), and the pass writes a
+    report in `format` to `output`:
+
+    - `text`: aligned tables — summary (latency, tokens/s, FLOPs, MFU,
+      energy, bound-by), per block kind, per op, memory footprint;
+    - `json`: the same data, schema `strata.cost-report` version 1
+      (docs/cost-report.md);
+    - `csv`: one row per op;
+    - `trace`: a Chrome-trace timeline (open in Perfetto).
+
+    With `annotate`, each priced op gets a `strata.cost` dictionary
+    (`time_s`, `flops`, `bound_by`) for one execution. Ops Strata cannot
+    model are reported in a warning with their counts; a footprint that
+    does not fit the home memory level is an error listing the breakdown.
+  }];
+  let options = [
+    Option<"system", "system", "std::string", /*default=*/"\"\"",
+           "Preset name, or path to a .json or .mlir system description">,
+    Option<"entry", "entry", "std::string", /*default=*/"\"\"",
+           "Entry function (default: the only public function with a body)">,
+    Option<"format", "format", "std::string", /*default=*/"\"text\"",
+           "Report format: text, json, csv or trace">,
+    Option<"output", "output", "std::string", /*default=*/"\"-\"",
+           "Where to write the report ('-' for stdout)">,
+    Option<"annotate", "annotate", "bool", /*default=*/"true",
+           "Attach a strata.cost dictionary to every priced op">
+  ];
+  let dependentDialects = ["::strata::arch::ArchDialect"];
+}
+
 #endif // STRATA_TRANSFORMS_PASSES

@@ -1,0 +1,53 @@
+//===- ProgramCost.h - A program through the cost model ---------*- C++ -*-===//
+//
+// Walks a program (an entry function, following calls and static loops) and
+// asks the cost core for every op it executes: OpCounts describes the work,
+// the cost core prices it, and the result is a report::CostReport. This is
+// the only bridge between IR and the cost core; passes that need costs
+// (the estimate pass, later tiling and fusion) go through it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STRATA_ANALYSIS_PROGRAMCOST_H
+#define STRATA_ANALYSIS_PROGRAMCOST_H
+
+#include "strata/Analysis/OpCounts.h"
+#include "strata/Cost/CostModel.h"
+#include "strata/Report/CostReport.h"
+
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+#include <optional>
+#include <string>
+
+namespace strata::analysis {
+
+/// Prices one execution of an op with known counts. std::nullopt for ops
+/// that cost nothing (views, constants, terminators).
+std::optional<cost::Estimate> estimateOp(const OpCounts &counts,
+                                         const cost::CostModel &model);
+
+/// The readable name of an op for reports: its NameLoc ("layers.attn.qk"),
+/// else "file:line:col", else the op name.
+std::string reportName(mlir::Operation *op);
+/// The block kind a report name rolls up to: its first two dotted
+/// components when it has three or more ("layers.attn.qk" -> "layers.attn"),
+/// else its first component ("lm_head").
+std::string blockOf(llvm::StringRef name);
+
+struct ProgramCostOptions {
+  /// Timeline events kept for the Chrome trace (one per op execution).
+  size_t maxTraceEvents = 100000;
+  /// Called once per distinct op with its single-execution estimate.
+  llvm::function_ref<void(mlir::Operation *, const cost::Estimate &)> onOp;
+};
+
+/// Estimates the program rooted at `entry` on `model`'s system.
+report::CostReport estimateProgram(mlir::FunctionOpInterface entry,
+                                   const cost::CostModel &model,
+                                   const ProgramCostOptions &options = {});
+
+} // namespace strata::analysis
+
+#endif // STRATA_ANALYSIS_PROGRAMCOST_H

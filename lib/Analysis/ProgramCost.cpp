@@ -1,0 +1,273 @@
+//===- ProgramCost.cpp - A program through the cost model -----------------===//
+
+#include "strata/Analysis/ProgramCost.h"
+#include "strata/Hardware/System.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Location.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/CallInterfaces.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <map>
+
+using namespace mlir;
+
+namespace strata::analysis {
+
+std::optional<cost::Estimate> estimateOp(const OpCounts &c,
+                                         const cost::CostModel &model) {
+  switch (c.cls) {
+  case OpClass::Contraction: {
+    cost::MatmulWork w;
+    w.batch = c.batch;
+    w.m = c.m;
+    w.n = c.n;
+    w.k = c.k;
+    w.dtype = c.dtype;
+    w.aBytes = c.inputBytes.size() > 0 ? c.inputBytes[0] : 0;
+    w.bBytes = c.inputBytes.size() > 1 ? c.inputBytes[1] : 0;
+    w.cBytes = c.bytesWritten;
+    return model.matmul(w);
+  }
+  case OpClass::Elementwise:
+  case OpClass::Reduction: {
+    cost::VectorWork w;
+    w.elements = c.iterations;
+    w.flops = c.flops;
+    w.transcendentals = c.transcendentals;
+    w.dtype = c.dtype;
+    w.bytesRead = c.bytesRead;
+    w.bytesWritten = c.bytesWritten;
+    return model.vector(w);
+  }
+  case OpClass::DataMovement:
+    if (c.bytesRead + c.bytesWritten == 0)
+      return std::nullopt;
+    return model.move({c.bytesRead, c.bytesWritten});
+  }
+  return std::nullopt;
+}
+
+std::string reportName(Operation *op) {
+  Location loc = op->getLoc();
+  // Prefer a NameLoc anywhere inside (fused or call-site locations).
+  std::string name;
+  loc->walk([&](Location l) {
+    if (auto n = dyn_cast<NameLoc>(l)) {
+      name = n.getName().str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  if (!name.empty())
+    return name;
+  if (auto f = dyn_cast<FileLineColLoc>(loc))
+    return (f.getFilename().getValue() + ":" + llvm::Twine(f.getLine()) +
+            ":" + llvm::Twine(f.getColumn()))
+        .str();
+  return op->getName().getStringRef().str();
+}
+
+std::string blockOf(llvm::StringRef name) {
+  if (name.contains(':')) // a file location, not a structured name
+    return "(unnamed)";
+  llvm::SmallVector<llvm::StringRef> parts;
+  name.split(parts, '.');
+  if (parts.size() >= 3)
+    return (parts[0] + "." + parts[1]).str();
+  return parts[0].str();
+}
+
+namespace {
+
+/// The module's `strata.model` dictionary, if the workload generator left
+/// one.
+DictionaryAttr modelInfo(Operation *op) {
+  auto module = op->getParentOfType<ModuleOp>();
+  return module ? module->getAttrOfType<DictionaryAttr>("strata.model")
+                : DictionaryAttr();
+}
+
+} // namespace
+
+report::CostReport estimateProgram(FunctionOpInterface entry,
+                                   const cost::CostModel &model,
+                                   const ProgramCostOptions &options) {
+  const hw::System &sys = model.system();
+  hw::SystemQuery query(sys);
+  report::CostReport r;
+  r.system = sys.name;
+  r.chip = sys.chip.name;
+  r.devices = sys.devices;
+  r.entry = entry.getName().str();
+  if (DictionaryAttr info = modelInfo(entry)) {
+    if (auto s = info.getAs<StringAttr>("name"))
+      r.model = s.getValue().str();
+    if (auto s = info.getAs<StringAttr>("mode"))
+      r.mode = s.getValue().str();
+    if (auto t = info.getAs<IntegerAttr>("tokens"))
+      r.tokens = double(t.getInt());
+  }
+  for (const hw::MemoryLevel &l : sys.chip.memory)
+    r.levels.push_back(l.name);
+
+  ProgramProfile profile(entry);
+  const std::vector<ProfileEntry> &entries = profile.entries();
+
+  // Price each distinct op once; roll up by report name, keeping the
+  // program order of first appearance.
+  std::vector<std::optional<cost::Estimate>> priced;
+  priced.reserve(entries.size());
+  std::map<std::string, size_t> rowIndex, blockIndex;
+  llvm::StringMap<double> boundTime;
+  std::map<std::string, llvm::StringMap<double>> blockBoundTime;
+  std::map<hw::DType, double> flopsByDType;
+  double largestOutput = 0;
+  for (const ProfileEntry &e : entries) {
+    std::optional<cost::Estimate> est = estimateOp(e.counts, model);
+    priced.push_back(est);
+    if (!est)
+      continue;
+    if (options.onOp)
+      options.onOp(e.op, *est);
+    largestOutput = std::max(largestOutput, e.counts.bytesWritten);
+    std::string name = reportName(e.op);
+    std::string opName = e.op->getName().getStringRef().str();
+    auto [it, inserted] = rowIndex.try_emplace(name + "\n" + opName,
+                                               r.ops.size());
+    if (inserted) {
+      report::OpRow row;
+      row.name = name;
+      row.op = opName;
+      row.block = blockOf(name);
+      row.opClass = stringifyOpClass(e.counts.cls).str();
+      row.bytes.assign(r.levels.size(), 0);
+      row.boundBy = est->boundBy;
+      r.ops.push_back(std::move(row));
+    }
+    report::OpRow &row = r.ops[it->second];
+    row.count += e.times;
+    row.flops += est->flops * e.times;
+    row.transcendentals += est->transcendentals * e.times;
+    row.time += est->time * e.times;
+    row.energy += est->energy * e.times;
+    for (const cost::LevelTraffic &t : est->traffic)
+      for (size_t i = 0; i < r.levels.size(); ++i)
+        if (r.levels[i] == t.level)
+          row.bytes[i] += t.bytes * e.times;
+    boundTime[est->boundBy] += est->time * e.times;
+    blockBoundTime[row.block][est->boundBy] += est->time * e.times;
+    if (e.counts.cls == OpClass::Contraction)
+      flopsByDType[e.counts.dtype] += est->flops * e.times;
+
+    auto [bit, newBlock] = blockIndex.try_emplace(row.block, r.blocks.size());
+    if (newBlock)
+      r.blocks.push_back({row.block});
+    report::GroupRow &block = r.blocks[bit->second];
+    block.ops += e.times;
+    block.flops += est->flops * e.times;
+    block.time += est->time * e.times;
+    block.energy += est->energy * e.times;
+
+    r.flops += est->flops * e.times;
+    r.latency += est->time * e.times;
+    r.energy += est->energy * e.times;
+  }
+
+  auto largestShare = [](const llvm::StringMap<double> &m) {
+    std::string best;
+    double bestTime = -1;
+    for (const auto &kv : m) // ties broken by name for determinism
+      if (kv.second > bestTime ||
+          (kv.second == bestTime && kv.first() < best)) {
+        best = kv.first().str();
+        bestTime = kv.second;
+      }
+    return best;
+  };
+  r.boundBy = largestShare(boundTime);
+  for (report::GroupRow &b : r.blocks)
+    b.boundBy = largestShare(blockBoundTime[b.name]);
+
+  // Utilisation per row: FLOPs over time at the peak of the unit it ran on.
+  for (report::OpRow &row : r.ops) {
+    std::optional<double> peak;
+    if (row.opClass == "contraction")
+      peak = query.peakFlops(hw::DType::bf16);
+    else
+      peak = query.peakFlops(hw::DType::f32);
+    row.utilization = (peak && row.time > 0) ? row.flops / (row.time * *peak)
+                                             : 0;
+  }
+
+  // MFU against the datasheet peak of the dtype doing most matmul FLOPs.
+  hw::DType mainType = hw::DType::bf16;
+  double most = -1;
+  for (auto &[t, f] : flopsByDType)
+    if (f > most) {
+      most = f;
+      mainType = t;
+    }
+  r.peakDType = std::string(hw::toString(mainType));
+  r.peakFlops = query.peakFlops(mainType).value_or(0);
+  if (r.latency > 0) {
+    r.mfu = r.peakFlops > 0 ? r.flops / (r.latency * r.peakFlops) : 0;
+    r.tokensPerSecond = r.tokens / r.latency;
+  }
+  if (r.tokens > 0)
+    r.energyPerToken = r.energy / r.tokens;
+
+  // Footprint: entry arguments by role, plus the transient activations.
+  llvm::MapVector<llvm::StringRef, double> byRole;
+  for (llvm::StringRef role :
+       {"weight", "kv_cache", "optimizer_state", "grad", "input"})
+    byRole[role] = 0;
+  for (unsigned i = 0, e = entry.getNumArguments(); i < e; ++i) {
+    auto role = entry.getArgAttrOfType<StringAttr>(i, kRoleAttrName);
+    auto shaped = dyn_cast<ShapedType>(entry.getArgument(i).getType());
+    if (!shaped || !shaped.hasStaticShape())
+      continue;
+    double b = double(shaped.getNumElements()) *
+               double(shaped.getElementTypeBitWidth()) / 8;
+    byRole[role ? role.getValue() : llvm::StringRef("input")] += b;
+  }
+  static const std::pair<llvm::StringRef, const char *> kRoleNames[] = {
+      {"weight", "weights"},
+      {"kv_cache", "kv_cache"},
+      {"optimizer_state", "optimizer_state"},
+      {"grad", "gradients"},
+      {"input", "inputs"}};
+  for (auto &[role, label] : kRoleNames)
+    if (byRole[role] > 0)
+      r.footprint.push_back({label, byRole[role]});
+  // Transient activations, approximated as the largest op's output held
+  // together with an input of the same size.
+  r.footprint.push_back({"activations", 2 * largestOutput});
+  const hw::MemoryLevel &home = model.homeLevel();
+  r.capacityLevel = home.name;
+  r.capacity = double(query.aggregateCapacity(home));
+
+  for (auto &[name, n] : profile.unmodelled())
+    r.unmodelled.push_back({name.str(), n});
+
+  // Timeline: executions in program order, one after the other.
+  std::vector<unsigned> seq =
+      profile.sequence(options.maxTraceEvents, r.timelineTruncated);
+  double now = 0;
+  for (unsigned i : seq) {
+    if (!priced[i])
+      continue;
+    std::string name = reportName(entries[i].op);
+    r.timeline.push_back({name, blockOf(name), now, priced[i]->time});
+    now += priced[i]->time;
+  }
+  return r;
+}
+
+} // namespace strata::analysis

@@ -1,0 +1,291 @@
+//===- CostReport.cpp - Text, JSON, CSV and trace renderings --------------===//
+
+#include "strata/Report/CostReport.h"
+#include "strata/Hardware/Units.h"
+#include "strata/Report/Table.h"
+
+#include "llvm/Support/Format.h"
+#include "llvm/Support/JSON.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace strata::report {
+
+double CostReport::footprintTotal() const {
+  double total = 0;
+  for (const FootprintRow &f : footprint)
+    total += f.bytes;
+  return total;
+}
+
+namespace {
+
+/// `v` with an SI prefix and 4 significant digits: "65.3 TFLOP", "12.5 mJ".
+std::string si(double v, llvm::StringRef unit) {
+  static const char *big[] = {"", "k", "M", "G", "T", "P", "E"};
+  static const char *small[] = {"", "m", "u", "n", "p"};
+  const char *prefix = "";
+  double a = std::fabs(v);
+  if (a >= 1000) {
+    int p = 0;
+    while (a >= 1000 && p < 6) {
+      a /= 1000;
+      v /= 1000;
+      ++p;
+    }
+    prefix = big[p];
+  } else if (a > 0 && a < 1) {
+    int p = 0;
+    while (a < 1 && p < 4) {
+      a *= 1000;
+      v *= 1000;
+      ++p;
+    }
+    prefix = small[p];
+  }
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::format("%.4g", v) << " " << prefix << unit;
+  return s;
+}
+
+/// Left-aligned "key   value" lines.
+void printKeyValues(
+    llvm::raw_ostream &os,
+    const std::vector<std::pair<std::string, std::string>> &rows) {
+  size_t width = 0;
+  for (const auto &kv : rows)
+    width = std::max(width, kv.first.size());
+  for (const auto &[k, v] : rows)
+    os << "  " << k << std::string(width - k.size() + 2, ' ') << v << "\n";
+}
+
+std::string seconds(double s) {
+  return hw::formatQuantityApprox(s, hw::Quantity::Seconds);
+}
+std::string bytes(double b) {
+  return hw::formatQuantityApprox(b, hw::Quantity::Bytes);
+}
+std::string percent(double f) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::format("%.1f %%", f * 100);
+  return s;
+}
+std::string count(double c) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::format("%.0f", c);
+  return s;
+}
+
+} // namespace
+
+void writeText(const CostReport &r, llvm::raw_ostream &os) {
+  os << "Cost report: ";
+  if (!r.model.empty())
+    os << r.model << (r.mode.empty() ? "" : " " + r.mode) << " ";
+  os << "@" << r.entry << " on " << r.system << " (" << r.devices << " x "
+     << r.chip << ")\n\n";
+
+  os << "Summary\n";
+  std::vector<std::pair<std::string, std::string>> summary;
+  summary.push_back({"latency", seconds(r.latency)});
+  if (r.tokens > 0) {
+    summary.push_back({"tokens", count(r.tokens)});
+    summary.push_back({"throughput", si(r.tokensPerSecond, "tokens/s")});
+  }
+  summary.push_back({"FLOPs", si(r.flops, "FLOP")});
+  summary.push_back({"MFU", percent(r.mfu) + " of " +
+                                hw::formatFlopsApprox(r.peakFlops) + " " +
+                                r.peakDType});
+  std::string energy = si(r.energy, "J");
+  if (r.tokens > 0)
+    energy += " (" + si(r.energyPerToken, "J") + "/token)";
+  summary.push_back({"energy", energy});
+  summary.push_back({"bound by", r.boundBy});
+  printKeyValues(os, summary);
+
+  os << "\nBlocks (share of latency)\n";
+  Table blocks({"block", "ops", "FLOPs", "time", "share", "energy",
+                "bound by"});
+  for (const GroupRow &b : r.blocks)
+    blocks.addRow({b.name, count(b.ops), si(b.flops, "FLOP"), seconds(b.time),
+                   percent(r.latency > 0 ? b.time / r.latency : 0),
+                   si(b.energy, "J"), b.boundBy});
+  blocks.print(os);
+
+  os << "\nOps (totals over executions, program order)\n";
+  std::vector<std::string> header = {"op", "kind", "count", "FLOPs"};
+  for (const std::string &l : r.levels)
+    header.push_back(l + " bytes");
+  for (const char *h : {"time", "bound by", "util"})
+    header.push_back(h);
+  Table ops(header);
+  for (const OpRow &o : r.ops) {
+    std::vector<std::string> row = {o.name, o.op, count(o.count),
+                                    si(o.flops, "FLOP")};
+    for (double b : o.bytes)
+      row.push_back(b > 0 ? bytes(b) : "-");
+    row.push_back(seconds(o.time));
+    row.push_back(o.boundBy);
+    row.push_back(percent(o.utilization));
+    ops.addRow(std::move(row));
+  }
+  ops.print(os);
+
+  os << "\nMemory footprint per device (against " << r.capacityLevel << ", "
+     << bytes(r.capacity) << ")\n";
+  Table fp({"", "bytes", "share of capacity"});
+  for (const FootprintRow &f : r.footprint)
+    fp.addRow({f.what, bytes(f.bytes),
+               percent(r.capacity > 0 ? f.bytes / r.capacity : 0)});
+  fp.addRow({"total", bytes(r.footprintTotal()),
+             percent(r.capacity > 0 ? r.footprintTotal() / r.capacity : 0)});
+  fp.print(os);
+
+  if (!r.unmodelled.empty()) {
+    os << "\nUnmodelled ops (not costed)\n";
+    Table un({"op", "count"});
+    for (const auto &[name, n] : r.unmodelled)
+      un.addRow({name, count(n)});
+    un.print(os);
+  }
+}
+
+void writeJson(const CostReport &r, llvm::raw_ostream &os) {
+  llvm::json::OStream j(os, 2);
+  j.object([&] {
+    j.attribute("schema", "strata.cost-report");
+    j.attribute("version", CostReport::kSchemaVersion);
+    j.attribute("system", r.system);
+    j.attribute("chip", r.chip);
+    j.attribute("devices", r.devices);
+    j.attribute("entry", r.entry);
+    j.attribute("model", r.model);
+    j.attribute("mode", r.mode);
+    j.attributeObject("summary", [&] {
+      j.attribute("latency_s", r.latency);
+      j.attribute("flops", r.flops);
+      j.attribute("tokens", r.tokens);
+      j.attribute("tokens_per_s", r.tokensPerSecond);
+      j.attribute("mfu", r.mfu);
+      j.attribute("peak_flops", r.peakFlops);
+      j.attribute("peak_dtype", r.peakDType);
+      j.attribute("energy_j", r.energy);
+      j.attribute("energy_per_token_j", r.energyPerToken);
+      j.attribute("bound_by", r.boundBy);
+    });
+    j.attributeArray("levels", [&] {
+      for (const std::string &l : r.levels)
+        j.value(l);
+    });
+    j.attributeArray("ops", [&] {
+      for (const OpRow &o : r.ops)
+        j.object([&] {
+          j.attribute("name", o.name);
+          j.attribute("op", o.op);
+          j.attribute("block", o.block);
+          j.attribute("class", o.opClass);
+          j.attribute("count", o.count);
+          j.attribute("flops", o.flops);
+          j.attribute("transcendentals", o.transcendentals);
+          j.attributeObject("bytes", [&] {
+            for (size_t i = 0; i < r.levels.size(); ++i)
+              j.attribute(r.levels[i], i < o.bytes.size() ? o.bytes[i] : 0.0);
+          });
+          j.attribute("time_s", o.time);
+          j.attribute("bound_by", o.boundBy);
+          j.attribute("utilization", o.utilization);
+          j.attribute("energy_j", o.energy);
+        });
+    });
+    j.attributeArray("blocks", [&] {
+      for (const GroupRow &b : r.blocks)
+        j.object([&] {
+          j.attribute("name", b.name);
+          j.attribute("ops", b.ops);
+          j.attribute("flops", b.flops);
+          j.attribute("time_s", b.time);
+          j.attribute("energy_j", b.energy);
+          j.attribute("bound_by", b.boundBy);
+        });
+    });
+    j.attributeObject("footprint", [&] {
+      j.attribute("level", r.capacityLevel);
+      j.attribute("capacity_bytes", r.capacity);
+      j.attribute("total_bytes", r.footprintTotal());
+      j.attributeObject("bytes", [&] {
+        for (const FootprintRow &f : r.footprint)
+          j.attribute(f.what, f.bytes);
+      });
+    });
+    j.attributeArray("unmodelled", [&] {
+      for (const auto &[name, n] : r.unmodelled)
+        j.object([&] {
+          j.attribute("op", name);
+          j.attribute("count", n);
+        });
+    });
+  });
+  os << "\n";
+}
+
+void writeCsv(const CostReport &r, llvm::raw_ostream &os) {
+  os << "name,op,block,class,count,flops,transcendentals";
+  for (const std::string &l : r.levels)
+    os << ",bytes_" << l;
+  os << ",time_s,bound_by,utilization,energy_j\n";
+  auto num = [&](double v) { os << hw::formatShortest(v); };
+  for (const OpRow &o : r.ops) {
+    os << o.name << "," << o.op << "," << o.block << "," << o.opClass << ",";
+    num(o.count);
+    os << ",";
+    num(o.flops);
+    os << ",";
+    num(o.transcendentals);
+    for (size_t i = 0; i < r.levels.size(); ++i) {
+      os << ",";
+      num(i < o.bytes.size() ? o.bytes[i] : 0.0);
+    }
+    os << ",";
+    num(o.time);
+    os << "," << o.boundBy << ",";
+    num(o.utilization);
+    os << ",";
+    num(o.energy);
+    os << "\n";
+  }
+}
+
+void writeTrace(const CostReport &r, llvm::raw_ostream &os) {
+  llvm::json::OStream j(os, 1);
+  j.object([&] {
+    j.attribute("displayTimeUnit", "ns");
+    j.attributeArray("traceEvents", [&] {
+      j.object([&] {
+        j.attribute("name", "process_name");
+        j.attribute("ph", "M");
+        j.attribute("pid", 0);
+        j.attributeObject("args", [&] {
+          j.attribute("name", r.system + " @" + r.entry);
+        });
+      });
+      for (const TraceEvent &e : r.timeline)
+        j.object([&] {
+          j.attribute("name", e.name);
+          j.attribute("cat", e.category);
+          j.attribute("ph", "X");
+          j.attribute("pid", 0);
+          j.attribute("tid", 0);
+          // Chrome trace timestamps are microseconds.
+          j.attribute("ts", e.start * 1e6);
+          j.attribute("dur", e.duration * 1e6);
+        });
+    });
+  });
+  os << "\n";
+}
+
+} // namespace strata::report

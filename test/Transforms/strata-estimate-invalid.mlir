@@ -1,0 +1,33 @@
+// RUN: strata-opt %s -split-input-file -verify-diagnostics --strata-estimate="system=h100-sxm output=%t" -o /dev/null
+
+// Dynamic shapes cannot be costed: a warning names the op and its count.
+// expected-warning @+1 {{ops Strata cannot model were not costed: linalg.matmul x1}}
+func.func @dynamic(%a: tensor<?x64xf32>, %b: tensor<64x64xf32>,
+                   %c: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<?x64xf32>, tensor<64x64xf32>)
+                     outs(%c : tensor<?x64xf32>) -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
+// 100 GB of weights do not fit the 80 GiB of an H100.
+// expected-error @+1 {{memory footprint 100 GB exceeds hbm capacity 80 GiB of h100-sxm (weights 100 GB, activations 0 B)}}
+func.func @too_big(%w: tensor<100000000000xi8> {strata.role = "weight"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{several public functions (f, g); choose one with entry=}}
+module {
+  func.func @f() { return }
+  func.func @g() { return }
+}
+
+// -----
+
+// expected-error @+1 {{no public function with a body to estimate}}
+module {
+  func.func private @f() { return }
+}
