@@ -48,6 +48,7 @@ void strata::registerAllDialects(mlir::DialectRegistry &registry) {
 
 void strata::registerAllPasses() {
   strata::registerStrataPasses();
+  strata::registerStrataPipeline();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerInlinerPass();

@@ -18,6 +18,9 @@ namespace strata {
 #define GEN_PASS_REGISTRATION
 #include "strata/Transforms/Passes.h.inc"
 
+/// Registers `strata-pipeline`, the end-to-end pipeline (Pipeline.cpp).
+void registerStrataPipeline();
+
 } // namespace strata
 
 #endif // STRATA_TRANSFORMS_PASSES_H

@@ -1,0 +1,21 @@
+// RUN: strata-opt %s --strata-pipeline="system=h100-sxm report=json" -o /dev/null | FileCheck %s
+// RUN: strata-opt %s --strata-pipeline="system=mesh-sram report=json" -o /dev/null | FileCheck %s --check-prefix=MESH
+// RUN: strata-opt %s --strata-pipeline="system=h100-sxm report-file=%t.csv report=csv" -o /dev/null && FileCheck %s --check-prefix=CSV < %t.csv
+// RUN: strata-opt %s --pass-pipeline="builtin.module(strata-pipeline{system=h100-sxm report=text})" -o /dev/null | FileCheck %s --check-prefix=TEXT
+
+// The single-chip pipeline attaches the system and ends with the estimate.
+func.func @mlp(%x: tensor<512x1024xbf16>, %w: tensor<1024x4096xbf16> {strata.role = "weight"})
+    -> tensor<512x4096xbf16> {
+  %e = tensor.empty() : tensor<512x4096xbf16>
+  %y = linalg.matmul ins(%x, %w : tensor<512x1024xbf16>, tensor<1024x4096xbf16>)
+                     outs(%e : tensor<512x4096xbf16>) -> tensor<512x4096xbf16> loc("mlp.up")
+  return %y : tensor<512x4096xbf16>
+}
+// 2 x 512 x 4096 x 1024 = 4294967296 FLOPs on either system.
+// CHECK: "system": "h100-sxm",
+// CHECK: "flops": 4294967296,
+// CHECK: "name": "mlp.up",
+// MESH: "system": "mesh-sram",
+// MESH: "flops": 4294967296,
+// CSV: mlp.up,linalg.matmul,mlp,contraction,1,4294967296,
+// TEXT: Cost report: @mlp on h100-sxm
