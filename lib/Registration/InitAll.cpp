@@ -2,6 +2,7 @@
 
 #include "strata/InitAll.h"
 #include "strata/Dialect/Arch/IR/ArchDialect.h"
+#include "strata/Dialect/Tile/IR/TileDialect.h"
 #include "strata/Transforms/Passes.h"
 
 // Declares every conversion pass's inline register function; only the
@@ -29,7 +30,7 @@
 #include "mlir/Transforms/Passes.h"
 
 void strata::registerAllDialects(mlir::DialectRegistry &registry) {
-  registry.insert<strata::arch::ArchDialect>();
+  registry.insert<strata::arch::ArchDialect, strata::tile::TileDialect>();
   registry.insert<mlir::func::FuncDialect, mlir::linalg::LinalgDialect,
                   mlir::tensor::TensorDialect, mlir::arith::ArithDialect,
                   mlir::math::MathDialect, mlir::memref::MemRefDialect,

@@ -1,0 +1,543 @@
+//===- TileOps.td - Tile dialect operations ----------------*- tablegen -*-===//
+
+#ifndef STRATA_TILE_OPS
+#define STRATA_TILE_OPS
+
+include "tile/TileDialect.td"
+include "tile/TileTypes.td"
+include "tile/TileAttrs.td"
+include "tile/TileInterfaces.td"
+include "mlir/IR/OpBase.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Structure: kernel, spread, loop, yield
+//===----------------------------------------------------------------------===//
+
+def Tile_KernelOp : Tile_Op<"kernel", [
+    AttrSizedOperandSegments, IsolatedFromAbove,
+    SingleBlockImplicitTerminator<"YieldOp">]> {
+  let summary = "The tile schedule that replaces one tensor op";
+  let description = [{
+    Ties a lowered schedule to the tensor values of the op it replaces, so
+    tile IR lives inside func-on-tensors after a linalg op is lowered. The
+    results are the `outs` tensors once the schedule has written them
+    (destination-passing style, as in linalg).
+
+    The body has one block argument per `ins` and `outs` operand: a
+    `!tile.buf` with the tensor's shape and element type, placed in the
+    level where the tensor lives (its home, e.g. `"hbm"`). Inside the body
+    everything is a buffer in a named level; tensors exist only at the
+    boundary. The body is isolated from above: a schedule depends only on
+    its operands, so the cost model can price it alone (and once, however
+    often it is called).
+
+    `name` identifies the op in reports (`"layers.attn.qk_matmul"`).
+
+    ```mlir
+    %r = tile.kernel "mlp.up" ins(%a, %b : tensor<4096x8192xbf16>,
+                                           tensor<8192x1280xbf16>)
+                              outs(%c : tensor<4096x1280xf32>) {
+    ^bb0(%A: !tile.buf<4096x8192xbf16, "hbm">,
+         %B: !tile.buf<8192x1280xbf16, "hbm">,
+         %C: !tile.buf<4096x1280xf32, "hbm">):
+      tile.spread cores(132) over (%m, %n) in (32, 5) { ... }
+    } -> tensor<4096x1280xf32>
+    ```
+  }];
+  let arguments = (ins
+    StrAttr:$name,
+    Variadic<AnyRankedTensor>:$inputs,
+    Variadic<AnyRankedTensor>:$outputs
+  );
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $name (`ins` `(` $inputs^ `:` qualified(type($inputs)) `)`)?
+    (`outs` `(` $outputs^ `:` qualified(type($outputs)) `)`)?
+    $body (`->` qualified(type($results))^)? attr-dict-with-keyword
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The buffer standing for input `i` / output `i` inside the body.
+    ::mlir::BlockArgument getInputBuffer(unsigned i) {
+      return getBody().getArgument(i);
+    }
+    ::mlir::BlockArgument getOutputBuffer(unsigned i) {
+      return getBody().getArgument(getInputs().size() + i);
+    }
+  }];
+}
+
+def Tile_SpreadOp : Tile_Op<"spread", [
+    SingleBlockImplicitTerminator<"YieldOp">, RecursiveMemoryEffects]> {
+  let summary = "Distribute a static iteration space over cores";
+  let description = [{
+    Runs the body once per point of a static iteration space, the points
+    distributed over `cores` cores (`cores` at most the chip's). The block
+    arguments are the tile indices of the point, of type `index`. With more
+    points than cores the work runs in `ceil(points / cores)` waves; the
+    cost model charges the last, partial wave in full (wave quantisation).
+
+    The body is SPMD: a `tile.alloc` of a core-scoped level inside it gives
+    every core its own instance, and `tile.noc_copy` addresses the same
+    allocation on other cores.
+
+    ```mlir
+    // 4096x1280 output in 128x256 tiles: 160 points on 132 cores (2 waves).
+    tile.spread cores(132) over (%m, %n) in (32, 5) {
+      ...
+    }
+    ```
+  }];
+  let arguments = (ins Tile_I64Attr:$cores, DenseI64ArrayAttr:$trip_counts);
+  let regions = (region SizedRegion<1>:$body);
+  let hasCustomAssemblyFormat = 1;
+  let hasVerifier = 1;
+  let skipDefaultBuilders = 1;
+  let builders = [
+    OpBuilder<(ins "int64_t":$cores, "::llvm::ArrayRef<int64_t>":$tripCounts)>
+  ];
+  let extraClassDeclaration = [{
+    /// Points in the iteration space (product of the trip counts).
+    int64_t getNumIterations();
+    /// Rounds of `cores` points: ceil(points / cores).
+    int64_t getNumWaves();
+    ::mlir::Block::BlockArgListType getTileIndices() {
+      return getBody().getArguments();
+    }
+  }];
+}
+
+def Tile_LoopOp : Tile_Op<"loop", [
+    SingleBlockImplicitTerminator<"YieldOp">, RecursiveMemoryEffects]> {
+  let summary = "A sequential loop with a static trip count and pipelining";
+  let description = [{
+    Runs the body `trip_count` times on each core, the block argument (an
+    `index`) counting iterations. `pipeline(d)` lets up to `d` iterations be
+    in flight: the async transfers of iteration `i + d - 1` are issued while
+    iteration `i` computes (1: no overlap, 2: double buffering, 3: triple).
+    Every buffer allocated outside the loop and written by a transfer inside
+    it must therefore have at least `d` rotating buffers
+    (`tile.alloc buffers(d)`); the verifier checks this.
+
+    ```mlir
+    tile.loop %k in 128 pipeline(2) {
+      %ta = tile.copy %A[%m, %k] -> %a bytes(16384) : ...
+      ...
+    }
+    ```
+  }];
+  let arguments = (ins Tile_I64Attr:$trip_count,
+                       DefaultValuedAttr<Tile_I64Attr, "1">:$pipeline);
+  let regions = (region SizedRegion<1>:$body);
+  let hasCustomAssemblyFormat = 1;
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+  let skipDefaultBuilders = 1;
+  let builders = [
+    OpBuilder<(ins "int64_t":$tripCount, CArg<"int64_t", "1">:$pipeline)>
+  ];
+  let extraClassDeclaration = [{
+    ::mlir::BlockArgument getInductionVar() {
+      return getBody().getArgument(0);
+    }
+  }];
+}
+
+def Tile_YieldOp : Tile_Op<"yield", [
+    Pure, Terminator, ReturnLike,
+    ParentOneOf<["KernelOp", "SpreadOp", "LoopOp"]>]> {
+  let summary = "Terminates a tile region";
+  let description = [{
+    Ends the body of `tile.kernel`, `tile.spread` and `tile.loop`. Buffers
+    are memory, so nothing is yielded; the printer elides it.
+  }];
+  let assemblyFormat = "attr-dict";
+}
+
+//===----------------------------------------------------------------------===//
+// Buffers and transfers
+//===----------------------------------------------------------------------===//
+
+def Tile_AllocOp : Tile_Op<"alloc"> {
+  let summary = "Allocate a tile buffer in a memory level";
+  let description = [{
+    Allocates a buffer of the result type in the level its type names.
+    `buffers(n)` reserves `n` rotating copies for a pipelined `tile.loop`
+    (2: double buffering); the footprint is `n` times the buffer size. In a
+    core-scoped level every core has its own instance.
+
+    When the module has an `arch.system`, the level must exist and the
+    footprint must fit in one instance of it.
+
+    ```mlir
+    %a = tile.alloc buffers(2) : !tile.buf<128x64xbf16, "smem">
+    ```
+  }];
+  let arguments = (ins DefaultValuedAttr<Tile_I64Attr, "1">:$buffers);
+  let results = (outs Res<Tile_AnyBuf, "", [MemAlloc]>:$result);
+  let assemblyFormat = [{
+    (`buffers` `(` $buffers^ `)`)? attr-dict `:` qualified(type($result))
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    BufType getType() { return ::llvm::cast<BufType>(getResult().getType()); }
+    /// Bytes reserved: buffers x buffer size.
+    int64_t getFootprintInBytes() {
+      return getBuffers() * getType().getSizeInBytes();
+    }
+  }];
+}
+
+def Tile_CopyOp : Tile_Op<"copy", [
+    AttrSizedOperandSegments,
+    DeclareOpInterfaceMethods<TileCostOpInterface,
+                              ["getBytesMoved", "getTransferLevels"]>]> {
+  let summary = "Asynchronous DMA of a tile between memory levels";
+  let description = [{
+    Starts copying one tile from `source` to `dest` and returns a token that
+    completes when the bytes have landed; `after(...)` lists tokens the copy
+    waits for before starting. The levels are those of the two buffer types.
+
+    The tile is the unindexed side. The other side may be indexed by tile
+    indices (as many as its rank): index `i` of a dimension selects elements
+    `[i * t, (i + 1) * t)`, where `t` is the tile's size in that dimension
+    (the tile's shape is right-aligned; leading dimensions it lacks have
+    size 1). Tiles hanging over the edge read zeros and drop writes. With no
+    indices on either side the two shapes must be equal.
+
+    `bytes` is the payload of one execution, the tile's size; it is derived
+    from the types (the builder computes it, the verifier checks it) and kept
+    in the IR so the traffic of a schedule can be read off it.
+
+    ```mlir
+    %t = tile.copy %A[%m, %k] -> %a after(%t0) bytes(16384)
+        : !tile.buf<4096x8192xbf16, "hbm"> -> !tile.buf<128x64xbf16, "smem">
+    %u = tile.copy %acc -> %C[%m, %n] bytes(131072)
+        : !tile.buf<128x256xf32, "rf"> -> !tile.buf<4096x1280xf32, "hbm">
+    ```
+  }];
+  let arguments = (ins
+    Arg<Tile_AnyBuf, "", [MemRead]>:$source,
+    Variadic<Index>:$source_indices,
+    Arg<Tile_AnyBuf, "", [MemWrite]>:$dest,
+    Variadic<Index>:$dest_indices,
+    Variadic<Tile_TokenType>:$deps,
+    Tile_I64Attr:$bytes
+  );
+  let results = (outs Tile_TokenType:$token);
+  let assemblyFormat = [{
+    $source (`[` $source_indices^ `]`)? `->` $dest (`[` $dest_indices^ `]`)?
+    (`after` `(` $deps^ `)`)? `bytes` `(` $bytes `)` attr-dict
+    `:` qualified(type($source)) `->` qualified(type($dest))
+  }];
+  let hasVerifier = 1;
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$source, "::mlir::ValueRange":$sourceIndices,
+                   "::mlir::Value":$dest, "::mlir::ValueRange":$destIndices,
+                   CArg<"::mlir::ValueRange", "{}">:$deps)>
+  ];
+  let extraClassDeclaration = [{
+    BufType getSourceType() { return ::llvm::cast<BufType>(getSource().getType()); }
+    BufType getDestType() { return ::llvm::cast<BufType>(getDest().getType()); }
+    /// The type of the tile moved: the unindexed side.
+    BufType getTileType() {
+      return getSourceIndices().empty() ? getSourceType() : getDestType();
+    }
+  }];
+}
+
+def Tile_WaitOp : Tile_Op<"wait"> {
+  let summary = "Block until asynchronous transfers complete";
+  let description = [{
+    Waits for every token; the buffers those transfers wrote may be read
+    afterwards.
+
+    ```mlir
+    tile.wait %ta, %tb
+    ```
+  }];
+  let arguments = (ins Variadic<Tile_TokenType>:$tokens);
+  let assemblyFormat = "$tokens attr-dict";
+  let hasVerifier = 1;
+}
+
+def Tile_NocCopyOp : Tile_Op<"noc_copy", [AttrSizedOperandSegments,
+    DeclareOpInterfaceMethods<TileCostOpInterface,
+                              ["getBytesMoved", "getTransferLevels"]>]> {
+  let summary = "Asynchronous core-to-core transfer over the on-chip network";
+  let description = [{
+    On a mesh-style chip, sends the executing core's `source` tile to the
+    instance of `dest` held by other cores (the body of a `tile.spread` is
+    SPMD, so `dest` names one allocation that every core has). `unicast`
+    delivers to one core; `multicast` to `cores(n)` cores (n >= 2), the
+    network replicating the payload. `hops(h)` is the longest route in
+    router hops, which sets latency and link occupancy. `dest` may be
+    indexed like a `tile.copy` destination to place the tile in a slot of a
+    larger buffer (the indices are the sender's, so each sender can fill its
+    own slot: a row all-gather). Returns a token like `tile.copy`; `bytes`
+    is the payload (the source tile), checked against the types.
+
+    With an `arch.system`, the chip must have an on-chip network, both
+    levels must be core-scoped, `cores` must leave a sender among the chip's
+    cores and `hops` must not exceed the network's diameter.
+
+    ```mlir
+    %t = tile.noc_copy multicast %w -> %w_in cores(63) hops(63) bytes(128)
+        : !tile.buf<8x8xbf16, "sram"> -> !tile.buf<8x8xbf16, "sram">
+    ```
+  }];
+  let arguments = (ins
+    Tile_NocModeAttr:$mode,
+    Arg<Tile_AnyBuf, "", [MemRead]>:$source,
+    Arg<Tile_AnyBuf, "", [MemWrite]>:$dest,
+    Variadic<Index>:$dest_indices,
+    DefaultValuedAttr<Tile_I64Attr, "1">:$cores,
+    Tile_I64Attr:$hops,
+    Variadic<Tile_TokenType>:$deps,
+    Tile_I64Attr:$bytes
+  );
+  let results = (outs Tile_TokenType:$token);
+  let assemblyFormat = [{
+    custom<EnumKeyword>($mode) $source `->` $dest (`[` $dest_indices^ `]`)?
+    (`cores` `(` $cores^ `)`)? `hops` `(` $hops `)`
+    (`after` `(` $deps^ `)`)? `bytes` `(` $bytes `)` attr-dict
+    `:` qualified(type($source)) `->` qualified(type($dest))
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Compute
+//===----------------------------------------------------------------------===//
+
+def Tile_MmaOp : Tile_Op<"mma", [
+    DeclareOpInterfaceMethods<TileCostOpInterface,
+                              ["getFlopsPerExecution", "getComputeUnit"]>]> {
+  let summary = "Matrix multiply-accumulate on a matrix unit";
+  let description = [{
+    `acc += lhs * rhs` on the named matrix unit: `lhs` is MxK (KxM with
+    `transpose_lhs`), `rhs` KxN (NxK with `transpose_rhs`, as for `Q Kᵀ`),
+    `acc` MxN. `lhs` and `rhs` share an element type; `acc` is of the same
+    class (float or integer) and at least as wide.
+
+    With an `arch.system`, the unit must be a matrix unit with a rate for
+    the operand element type, and its native `[M, N, K]` shape must divide
+    the tile's, or the op must say `padded` (the unit then computes the
+    padded shape; the cost model charges it). `padded` on a tile that needs
+    no padding is an error, so the flag never lies.
+
+    ```mlir
+    tile.mma %a, %b, %acc on "tensor"
+        : !tile.buf<128x64xbf16, "smem">, !tile.buf<64x256xbf16, "smem">,
+          !tile.buf<128x256xf32, "rf">
+    ```
+  }];
+  let arguments = (ins
+    Arg<Tile_AnyBuf, "", [MemRead]>:$lhs,
+    Arg<Tile_AnyBuf, "", [MemRead]>:$rhs,
+    Arg<Tile_AnyBuf, "", [MemRead, MemWrite]>:$acc,
+    StrAttr:$unit,
+    UnitAttr:$transpose_lhs,
+    UnitAttr:$transpose_rhs,
+    UnitAttr:$padded
+  );
+  let assemblyFormat = [{
+    $lhs `,` $rhs `,` $acc `on` $unit
+    (`transpose_lhs` $transpose_lhs^)? (`transpose_rhs` $transpose_rhs^)?
+    (`padded` $padded^)? attr-dict
+    `:` qualified(type($lhs)) `,` qualified(type($rhs)) `,` qualified(type($acc))
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The problem shape [M, N, K] of one execution.
+    ::llvm::SmallVector<int64_t, 3> getMatmulShape();
+  }];
+}
+
+def Tile_FillOp : Tile_Op<"fill", [
+    DeclareOpInterfaceMethods<TileCostOpInterface,
+                              ["getFlopsPerExecution", "getComputeUnit"]>]> {
+  let summary = "Set every element of a buffer on a vector unit";
+  let description = [{
+    Writes `value` (of the buffer's element type) to every element: the
+    zero an `tile.mma` accumulator starts from, the `-inf` a running max
+    starts from. A buffer's contents are undefined until written, and
+    `tile.mma` always accumulates, so a schedule states its initialisation
+    explicitly. The cost interface counts one vector operation per element.
+
+    ```mlir
+    tile.fill %acc, 0.000000e+00 : f32 on "cuda" : !tile.buf<128x256xf32, "rf">
+    ```
+  }];
+  let arguments = (ins
+    Arg<Tile_AnyBuf, "", [MemWrite]>:$dest,
+    TypedAttrInterface:$value,
+    StrAttr:$unit
+  );
+  let assemblyFormat = [{
+    $dest `,` $value `on` $unit attr-dict `:` qualified(type($dest))
+  }];
+  let hasVerifier = 1;
+}
+
+def Tile_MapOp : Tile_Op<"map", [
+    DeclareOpInterfaceMethods<TileCostOpInterface,
+                              ["getFlopsPerExecution", "getComputeUnit"]>]> {
+  let summary = "Elementwise operation on a vector unit";
+  let description = [{
+    Applies `kind` elementwise to the inputs and writes `output` on the
+    named vector unit. Inputs have the output's rank; each dimension equals
+    the output's or is 1 (broadcast, as for a row max or a bias). Inputs may
+    have another element type than the output (`cast` converts).
+
+    The number of inputs follows the kind: one for unary kinds (`exp`,
+    `silu`, `cast`, ...), two for binary (`add`, `mul`, `max`, ...), three
+    for `fma`. `flops(n)` overrides the kind's FLOP-per-element count (the
+    defaults are listed in docs/tile-dialect.md), e.g. for a cheaper
+    approximation.
+
+    ```mlir
+    tile.map silu %h -> %g on "cuda"
+        : (!tile.buf<128x256xf32, "rf">) -> !tile.buf<128x256xf32, "rf">
+    tile.map sub %s, %rowmax -> %s on "cuda"
+        : (!tile.buf<128x128xf32, "rf">, !tile.buf<128x1xf32, "rf">)
+          -> !tile.buf<128x128xf32, "rf">
+    ```
+  }];
+  let arguments = (ins
+    Tile_MapKindAttr:$kind,
+    Arg<Variadic<Tile_AnyBuf>, "", [MemRead]>:$inputs,
+    Arg<Tile_AnyBuf, "", [MemWrite]>:$output,
+    StrAttr:$unit,
+    OptionalAttr<Tile_I64Attr>:$flops_per_element
+  );
+  let assemblyFormat = [{
+    custom<EnumKeyword>($kind) $inputs `->` $output `on` $unit
+    (`flops` `(` $flops_per_element^ `)`)? attr-dict
+    `:` `(` qualified(type($inputs)) `)` `->` qualified(type($output))
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// `flops(n)` if given, else the kind's default.
+    int64_t getEffectiveFlopsPerElement();
+  }];
+}
+
+def Tile_ReduceOp : Tile_Op<"reduce", [
+    DeclareOpInterfaceMethods<TileCostOpInterface,
+                              ["getFlopsPerExecution", "getComputeUnit"]>]> {
+  let summary = "Reduction along one dimension on a vector unit";
+  let description = [{
+    Reduces `input` along `dim` with `kind` (`sum`, `max`, `min`) into
+    `output`, which has the input's shape with dimension `dim` set to 1 (the
+    rank is kept so the result broadcasts back in `tile.map`).
+
+    ```mlir
+    tile.reduce max %s -> %m dim(1) on "cuda"
+        : !tile.buf<128x128xf32, "rf"> -> !tile.buf<128x1xf32, "rf">
+    ```
+  }];
+  let arguments = (ins
+    Tile_ReduceKindAttr:$kind,
+    Arg<Tile_AnyBuf, "", [MemRead]>:$input,
+    Arg<Tile_AnyBuf, "", [MemWrite]>:$output,
+    Tile_I64Attr:$dim,
+    StrAttr:$unit
+  );
+  let assemblyFormat = [{
+    custom<EnumKeyword>($kind) $input `->` $output `dim` `(` $dim `)` `on` $unit attr-dict
+    `:` qualified(type($input)) `->` qualified(type($output))
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Interconnect (between chips)
+//===----------------------------------------------------------------------===//
+
+def Tile_CollectiveOp : Tile_Op<"collective", [
+    DeclareOpInterfaceMethods<TileCostOpInterface,
+                              ["getBytesMoved", "getFabricName"]>]> {
+  let summary = "A collective over the devices of a fabric";
+  let description = [{
+    `all_reduce`, `all_gather`, `reduce_scatter` or `all_to_all` of a
+    tensor among the members of one instance of the named fabric, with the
+    algorithm chosen by the route step. `all_gather` concatenates and
+    `reduce_scatter` splits along `dim(d)`; the other kinds keep the type.
+    `bytes` is the payload each device contributes (its input), checked
+    against the type.
+
+    With an `arch.system`, the fabric must be in the topology; gather and
+    scatter must change `dim` by exactly the fabric's member count;
+    `in_network` needs a fabric that reduces in the switch;
+    `torus_dim_ordered` needs a torus or mesh; `hierarchical` a topology of
+    at least two fabrics.
+
+    ```mlir
+    %r = tile.collective all_reduce %x over "nvlink" algorithm(ring)
+        bytes(16777216) : tensor<4096x1024xf32> -> tensor<4096x1024xf32>
+    ```
+  }];
+  let arguments = (ins
+    Tile_CollectiveKindAttr:$kind,
+    AnyRankedTensor:$input,
+    StrAttr:$fabric,
+    Tile_CollectiveAlgorithmAttr:$algorithm,
+    OptionalAttr<Tile_I64Attr>:$dim,
+    Tile_I64Attr:$bytes
+  );
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    custom<EnumKeyword>($kind) $input `over` $fabric `algorithm` `(` custom<EnumKeyword>($algorithm) `)`
+    (`dim` `(` $dim^ `)`)? `bytes` `(` $bytes `)` attr-dict
+    `:` qualified(type($input)) `->` qualified(type($result))
+  }];
+  let hasVerifier = 1;
+}
+
+def Tile_SendOp : Tile_Op<"send", [
+    DeclareOpInterfaceMethods<TileCostOpInterface,
+                              ["getBytesMoved", "getFabricName"]>]> {
+  let summary = "Send a tensor to another pipeline stage over a fabric";
+  let description = [{
+    Point-to-point transfer of activations to pipeline stage `stage` across
+    the named fabric; matched by a `tile.recv` in that stage. The cost model
+    charges the transfer here, once.
+
+    ```mlir
+    tile.send %act to stage(1) over "ib" bytes(33554432) : tensor<4096x4096xf16>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, Tile_I64Attr:$stage,
+                       StrAttr:$fabric, Tile_I64Attr:$bytes);
+  let assemblyFormat = [{
+    $input `to` `stage` `(` $stage `)` `over` $fabric `bytes` `(` $bytes `)`
+    attr-dict `:` qualified(type($input))
+  }];
+  let hasVerifier = 1;
+}
+
+def Tile_RecvOp : Tile_Op<"recv"> {
+  let summary = "Receive a tensor from another pipeline stage over a fabric";
+  let description = [{
+    The receiving end of a `tile.send` from stage `stage`. It carries no
+    cost of its own (the send is charged).
+
+    ```mlir
+    %act = tile.recv from stage(0) over "ib" bytes(33554432) : tensor<4096x4096xf16>
+    ```
+  }];
+  let arguments = (ins Tile_I64Attr:$stage, StrAttr:$fabric, Tile_I64Attr:$bytes);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    `from` `stage` `(` $stage `)` `over` $fabric `bytes` `(` $bytes `)`
+    attr-dict `:` qualified(type($result))
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // STRATA_TILE_OPS

@@ -1,0 +1,356 @@
+// Round trips of every tile op and type, in the custom and the generic form,
+// each part checked against the system it targets (split-file keeps one
+// system per part): an H100 (matmul and flash attention), the hypothetical
+// SRAM mesh (NoC transfers), multi-node DGX H100 and a TPU v5p slice
+// (collectives, pipeline send/recv), and no system at all (only local
+// checks run).
+//
+// RUN: split-file %s %t
+// RUN: strata-opt %t/h100.mlir --strata-set-system=system=h100-sxm | strata-opt | FileCheck %s --check-prefix=H100
+// RUN: strata-opt %t/h100.mlir --strata-set-system=system=h100-sxm --mlir-print-op-generic | strata-opt | FileCheck %s --check-prefix=H100
+// RUN: strata-opt %t/mesh.mlir --strata-set-system=system=mesh-sram | strata-opt | FileCheck %s --check-prefix=MESH
+// RUN: strata-opt %t/mesh.mlir --strata-set-system=system=mesh-sram --mlir-print-op-generic | strata-opt | FileCheck %s --check-prefix=MESH
+// RUN: strata-opt %t/multichip.mlir --strata-set-system=system=dgx-h100x4 | strata-opt | FileCheck %s --check-prefix=MULTI
+// RUN: strata-opt %t/multichip.mlir --strata-set-system=system=dgx-h100x4 --mlir-print-op-generic | strata-opt | FileCheck %s --check-prefix=MULTI
+// RUN: strata-opt %t/torus.mlir --strata-set-system=system=tpu-v5p-4x4x4 | strata-opt | FileCheck %s --check-prefix=TORUS
+// RUN: strata-opt %t/torus.mlir --strata-set-system=system=tpu-v5p-4x4x4 --mlir-print-op-generic | strata-opt | FileCheck %s --check-prefix=TORUS
+// RUN: strata-opt %t/nosystem.mlir | strata-opt | FileCheck %s --check-prefix=NOSYS
+// RUN: strata-opt %t/nosystem.mlir --mlir-print-op-generic | strata-opt | FileCheck %s --check-prefix=NOSYS
+
+//--- h100.mlir
+
+// C[4096x1280] = A[4096x8192] * B[8192x1280] on one H100. 128x256 output
+// tiles (the tensor unit's native N is 256) give 32 x 5 = 160 tiles, two
+// waves on 132 SMs; K runs in 128 steps of 64, double-buffered through smem.
+// H100-LABEL: func.func @matmul
+// H100:       tile.kernel "mlp.up" ins(%{{.*}}, %{{.*}} : tensor<4096x8192xbf16>, tensor<8192x1280xbf16>) outs(%{{.*}} : tensor<4096x1280xf32>) {
+// H100-NEXT:  ^bb0([[A:%[^:]+]]: !tile.buf<4096x8192xbf16, "hbm">, [[B:%[^:]+]]: !tile.buf<8192x1280xbf16, "hbm">, [[C:%[^:]+]]: !tile.buf<4096x1280xf32, "hbm">):
+// H100-NEXT:    tile.spread cores(132) over ([[M:%[^,]+]], [[N:%[^)]+]]) in (32, 5) {
+// H100-NEXT:      [[ACC:%.+]] = tile.alloc : !tile.buf<128x256xf32, "rf">
+// H100-NEXT:      [[SA:%.+]] = tile.alloc buffers(2) : !tile.buf<128x64xbf16, "smem">
+// H100-NEXT:      [[SB:%.+]] = tile.alloc buffers(2) : !tile.buf<64x256xbf16, "smem">
+// H100-NEXT:      tile.fill [[ACC]], 0.000000e+00 : f32 on "cuda" : !tile.buf<128x256xf32, "rf">
+// H100-NEXT:      tile.loop [[K:%[^ ]+]] in 128 pipeline(2) {
+// H100-NEXT:        [[TA:%.+]] = tile.copy [[A]][[[M]], [[K]]] -> [[SA]] bytes(16384) : !tile.buf<4096x8192xbf16, "hbm"> -> !tile.buf<128x64xbf16, "smem">
+// H100-NEXT:        [[TB:%.+]] = tile.copy [[B]][[[K]], [[N]]] -> [[SB]] bytes(32768) : !tile.buf<8192x1280xbf16, "hbm"> -> !tile.buf<64x256xbf16, "smem">
+// H100-NEXT:        tile.wait [[TA]], [[TB]]
+// H100-NEXT:        tile.mma [[SA]], [[SB]], [[ACC]] on "tensor" : !tile.buf<128x64xbf16, "smem">, !tile.buf<64x256xbf16, "smem">, !tile.buf<128x256xf32, "rf">
+// H100-NEXT:      }
+// H100-NEXT:      [[TC:%.+]] = tile.copy [[ACC]] -> [[C]][[[M]], [[N]]] bytes(131072) : !tile.buf<128x256xf32, "rf"> -> !tile.buf<4096x1280xf32, "hbm">
+// H100-NEXT:      tile.wait [[TC]]
+// H100-NEXT:    }
+// H100-NEXT:  } -> tensor<4096x1280xf32>
+func.func @matmul(%a: tensor<4096x8192xbf16>, %b: tensor<8192x1280xbf16>,
+                  %c: tensor<4096x1280xf32>) -> tensor<4096x1280xf32> {
+  %r = tile.kernel "mlp.up" ins(%a, %b : tensor<4096x8192xbf16>, tensor<8192x1280xbf16>)
+                            outs(%c : tensor<4096x1280xf32>) {
+  ^bb0(%A: !tile.buf<4096x8192xbf16, "hbm">, %B: !tile.buf<8192x1280xbf16, "hbm">,
+       %C: !tile.buf<4096x1280xf32, "hbm">):
+    tile.spread cores(132) over (%m, %n) in (32, 5) {
+      %acc = tile.alloc : !tile.buf<128x256xf32, "rf">
+      %sa = tile.alloc buffers(2) : !tile.buf<128x64xbf16, "smem">
+      %sb = tile.alloc buffers(2) : !tile.buf<64x256xbf16, "smem">
+      tile.fill %acc, 0.0 : f32 on "cuda" : !tile.buf<128x256xf32, "rf">
+      tile.loop %k in 128 pipeline(2) {
+        %ta = tile.copy %A[%m, %k] -> %sa bytes(16384)
+            : !tile.buf<4096x8192xbf16, "hbm"> -> !tile.buf<128x64xbf16, "smem">
+        %tb = tile.copy %B[%k, %n] -> %sb bytes(32768)
+            : !tile.buf<8192x1280xbf16, "hbm"> -> !tile.buf<64x256xbf16, "smem">
+        tile.wait %ta, %tb
+        tile.mma %sa, %sb, %acc on "tensor"
+            : !tile.buf<128x64xbf16, "smem">, !tile.buf<64x256xbf16, "smem">, !tile.buf<128x256xf32, "rf">
+      }
+      %tc = tile.copy %acc -> %C[%m, %n] bytes(131072)
+          : !tile.buf<128x256xf32, "rf"> -> !tile.buf<4096x1280xf32, "hbm">
+      tile.wait %tc
+    }
+  } -> tensor<4096x1280xf32>
+  return %r : tensor<4096x1280xf32>
+}
+
+// Flash attention forward for 32 heads of 4096 x 128: one 128-row query block
+// per point, 128-row K/V blocks streamed through smem, running max and sum
+// in registers. The tensor unit's native N is 256, so both 128-wide mmas
+// are padded.
+// H100-LABEL: func.func @flash_attention
+// H100:       tile.kernel "layers.attn.flash" ins(
+// H100:         tile.spread cores(132) over ({{.*}}) in (32, 32) {
+// H100-COUNT-13: tile.alloc
+// H100:           tile.copy %{{.*}}[%{{.*}}, %{{.*}}, %c0] -> %{{.*}} bytes(32768) : !tile.buf<32x4096x128xbf16, "hbm"> -> !tile.buf<128x128xbf16, "smem">
+// H100:           tile.fill %{{.*}}, 0xFF800000 : f32 on "cuda" : !tile.buf<128x1xf32, "rf">
+// H100:           tile.loop %{{.*}} in 32 pipeline(2) {
+// H100:             [[TK:%.+]] = tile.copy
+// H100-NEXT:        tile.copy {{.*}} after([[TK]]) bytes(32768)
+// H100:             tile.mma {{.*}} on "tensor" transpose_rhs padded : !tile.buf<128x128xbf16, "smem">, !tile.buf<128x128xbf16, "smem">, !tile.buf<128x128xf32, "rf">
+// H100-NEXT:        tile.reduce max {{.*}} dim(1) on "cuda" : !tile.buf<128x128xf32, "rf"> -> !tile.buf<128x1xf32, "rf">
+// H100-NEXT:        tile.map max {{.*}} on "cuda" : (!tile.buf<128x1xf32, "rf">, !tile.buf<128x1xf32, "rf">) -> !tile.buf<128x1xf32, "rf">
+// H100-NEXT:        tile.map sub
+// H100-NEXT:        tile.map exp
+// H100-NEXT:        tile.map sub {{.*}} : (!tile.buf<128x128xf32, "rf">, !tile.buf<128x1xf32, "rf">) -> !tile.buf<128x128xf32, "rf">
+// H100-NEXT:        tile.map exp
+// H100-NEXT:        tile.reduce sum
+// H100-NEXT:        tile.map fma {{.*}} : (!tile.buf<128x1xf32, "rf">, !tile.buf<128x1xf32, "rf">, !tile.buf<128x1xf32, "rf">) -> !tile.buf<128x1xf32, "rf">
+// H100-NEXT:        tile.map mul
+// H100-NEXT:        tile.map cast
+// H100-NEXT:        tile.map cast {{.*}} : (!tile.buf<128x128xf32, "rf">) -> !tile.buf<128x128xbf16, "rf">
+// H100-NEXT:        tile.wait
+// H100-NEXT:        tile.mma {{.*}} on "tensor" padded : !tile.buf<128x128xbf16, "rf">, !tile.buf<128x128xbf16, "smem">, !tile.buf<128x128xf32, "rf">
+// H100-NEXT:      }
+// H100-NEXT:      tile.map div
+// H100-NEXT:      tile.copy {{.*}} -> %{{.*}}[%{{.*}}, %{{.*}}, %c0] bytes(32768) : !tile.buf<128x128xbf16, "rf"> -> !tile.buf<32x4096x128xbf16, "hbm">
+func.func @flash_attention(%q: tensor<32x4096x128xbf16>, %k: tensor<32x4096x128xbf16>,
+                           %v: tensor<32x4096x128xbf16>, %o: tensor<32x4096x128xbf16>)
+    -> tensor<32x4096x128xbf16> {
+  %r = tile.kernel "layers.attn.flash" ins(%q, %k, %v : tensor<32x4096x128xbf16>,
+      tensor<32x4096x128xbf16>, tensor<32x4096x128xbf16>) outs(%o : tensor<32x4096x128xbf16>) {
+  ^bb0(%Q: !tile.buf<32x4096x128xbf16, "hbm">, %K: !tile.buf<32x4096x128xbf16, "hbm">,
+       %V: !tile.buf<32x4096x128xbf16, "hbm">, %O: !tile.buf<32x4096x128xbf16, "hbm">):
+    %c0 = arith.constant 0 : index
+    tile.spread cores(132) over (%h, %qb) in (32, 32) {
+      %qs = tile.alloc : !tile.buf<128x128xbf16, "smem">
+      %ks = tile.alloc buffers(2) : !tile.buf<128x128xbf16, "smem">
+      %vs = tile.alloc buffers(2) : !tile.buf<128x128xbf16, "smem">
+      %s = tile.alloc : !tile.buf<128x128xf32, "rf">
+      %p = tile.alloc : !tile.buf<128x128xbf16, "rf">
+      %acc = tile.alloc : !tile.buf<128x128xf32, "rf">
+      %m = tile.alloc : !tile.buf<128x1xf32, "rf">
+      %mb = tile.alloc : !tile.buf<128x1xf32, "rf">
+      %mn = tile.alloc : !tile.buf<128x1xf32, "rf">
+      %corr = tile.alloc : !tile.buf<128x1xf32, "rf">
+      %l = tile.alloc : !tile.buf<128x1xf32, "rf">
+      %lb = tile.alloc : !tile.buf<128x1xf32, "rf">
+      %ob = tile.alloc : !tile.buf<128x128xbf16, "rf">
+      %tq = tile.copy %Q[%h, %qb, %c0] -> %qs bytes(32768)
+          : !tile.buf<32x4096x128xbf16, "hbm"> -> !tile.buf<128x128xbf16, "smem">
+      tile.fill %m, 0xFF800000 : f32 on "cuda" : !tile.buf<128x1xf32, "rf">
+      tile.fill %l, 0.0 : f32 on "cuda" : !tile.buf<128x1xf32, "rf">
+      tile.fill %acc, 0.0 : f32 on "cuda" : !tile.buf<128x128xf32, "rf">
+      tile.wait %tq
+      tile.loop %kb in 32 pipeline(2) {
+        %tk = tile.copy %K[%h, %kb, %c0] -> %ks bytes(32768)
+            : !tile.buf<32x4096x128xbf16, "hbm"> -> !tile.buf<128x128xbf16, "smem">
+        %tv = tile.copy %V[%h, %kb, %c0] -> %vs after(%tk) bytes(32768)
+            : !tile.buf<32x4096x128xbf16, "hbm"> -> !tile.buf<128x128xbf16, "smem">
+        tile.wait %tk
+        // S = Q K^T (the 1/sqrt(d) scale is folded into Q upstream).
+        tile.fill %s, 0.0 : f32 on "cuda" : !tile.buf<128x128xf32, "rf">
+        tile.mma %qs, %ks, %s on "tensor" transpose_rhs padded
+            : !tile.buf<128x128xbf16, "smem">, !tile.buf<128x128xbf16, "smem">, !tile.buf<128x128xf32, "rf">
+        // Online softmax: new max, correction exp(m - m_new), P = exp(S - m_new).
+        tile.reduce max %s -> %mb dim(1) on "cuda"
+            : !tile.buf<128x128xf32, "rf"> -> !tile.buf<128x1xf32, "rf">
+        tile.map max %m, %mb -> %mn on "cuda"
+            : (!tile.buf<128x1xf32, "rf">, !tile.buf<128x1xf32, "rf">) -> !tile.buf<128x1xf32, "rf">
+        tile.map sub %m, %mn -> %corr on "cuda"
+            : (!tile.buf<128x1xf32, "rf">, !tile.buf<128x1xf32, "rf">) -> !tile.buf<128x1xf32, "rf">
+        tile.map exp %corr -> %corr on "cuda"
+            : (!tile.buf<128x1xf32, "rf">) -> !tile.buf<128x1xf32, "rf">
+        tile.map sub %s, %mn -> %s on "cuda"
+            : (!tile.buf<128x128xf32, "rf">, !tile.buf<128x1xf32, "rf">) -> !tile.buf<128x128xf32, "rf">
+        tile.map exp %s -> %s on "cuda"
+            : (!tile.buf<128x128xf32, "rf">) -> !tile.buf<128x128xf32, "rf">
+        tile.reduce sum %s -> %lb dim(1) on "cuda"
+            : !tile.buf<128x128xf32, "rf"> -> !tile.buf<128x1xf32, "rf">
+        tile.map fma %l, %corr, %lb -> %l on "cuda"
+            : (!tile.buf<128x1xf32, "rf">, !tile.buf<128x1xf32, "rf">, !tile.buf<128x1xf32, "rf">) -> !tile.buf<128x1xf32, "rf">
+        tile.map mul %acc, %corr -> %acc on "cuda"
+            : (!tile.buf<128x128xf32, "rf">, !tile.buf<128x1xf32, "rf">) -> !tile.buf<128x128xf32, "rf">
+        tile.map cast %mn -> %m on "cuda"
+            : (!tile.buf<128x1xf32, "rf">) -> !tile.buf<128x1xf32, "rf">
+        tile.map cast %s -> %p on "cuda"
+            : (!tile.buf<128x128xf32, "rf">) -> !tile.buf<128x128xbf16, "rf">
+        // O = O * correction + P V.
+        tile.wait %tv
+        tile.mma %p, %vs, %acc on "tensor" padded
+            : !tile.buf<128x128xbf16, "rf">, !tile.buf<128x128xbf16, "smem">, !tile.buf<128x128xf32, "rf">
+      }
+      tile.map div %acc, %l -> %ob on "cuda"
+          : (!tile.buf<128x128xf32, "rf">, !tile.buf<128x1xf32, "rf">) -> !tile.buf<128x128xbf16, "rf">
+      %to = tile.copy %ob -> %O[%h, %qb, %c0] bytes(32768)
+          : !tile.buf<128x128xbf16, "rf"> -> !tile.buf<32x4096x128xbf16, "hbm">
+      tile.wait %to
+    }
+  } -> tensor<32x4096x128xbf16>
+  return %r : tensor<32x4096x128xbf16>
+}
+
+//--- mesh.mlir
+
+// Cannon's algorithm for C[2048x2048] = A[2048x2048] * B[2048x2048] on the
+// 64 x 64 mesh: every core owns one 32x32 block of C, A and B; each of the
+// 64 steps multiplies the resident blocks on the 8x8x1 engine and shifts A
+// one core left and B one core up over the NoC (one hop), double-buffered so
+// the shift overlaps the next multiply.
+// MESH-LABEL: func.func @cannon
+// MESH:       tile.spread cores(4096) over ({{.*}}) in (64, 64) {
+// MESH:         tile.fill %{{.*}}, 0.000000e+00 : f32 on "vector" : !tile.buf<32x32xf32, "sram">
+// MESH:         tile.loop %{{.*}} in 64 pipeline(2) {
+// MESH-NEXT:      tile.mma [[SA:%[^,]+]], [[SB:%[^,]+]], %{{.*}} on "matrix" : !tile.buf<32x32xbf16, "sram">, !tile.buf<32x32xbf16, "sram">, !tile.buf<32x32xf32, "sram">
+// MESH-NEXT:      [[L:%.+]] = tile.noc_copy unicast [[SA]] -> [[SA]] hops(1) bytes(2048) : !tile.buf<32x32xbf16, "sram"> -> !tile.buf<32x32xbf16, "sram">
+// MESH-NEXT:      [[U:%.+]] = tile.noc_copy unicast [[SB]] -> [[SB]] hops(1) bytes(2048)
+// MESH-NEXT:      tile.wait [[L]], [[U]]
+func.func @cannon(%a: tensor<2048x2048xbf16>, %b: tensor<2048x2048xbf16>,
+                  %c: tensor<2048x2048xf32>) -> tensor<2048x2048xf32> {
+  %r = tile.kernel "cannon" ins(%a, %b : tensor<2048x2048xbf16>, tensor<2048x2048xbf16>)
+                            outs(%c : tensor<2048x2048xf32>) {
+  ^bb0(%A: !tile.buf<2048x2048xbf16, "dram">, %B: !tile.buf<2048x2048xbf16, "dram">,
+       %C: !tile.buf<2048x2048xf32, "dram">):
+    %c64 = arith.constant 64 : index
+    tile.spread cores(4096) over (%i, %j) in (64, 64) {
+      %sa = tile.alloc buffers(2) : !tile.buf<32x32xbf16, "sram">
+      %sb = tile.alloc buffers(2) : !tile.buf<32x32xbf16, "sram">
+      %acc = tile.alloc : !tile.buf<32x32xf32, "sram">
+      // The initial skew: core (i, j) starts with A[i, i+j] and B[i+j, j].
+      %sum = arith.addi %i, %j : index
+      %skew = arith.remui %sum, %c64 : index
+      %ta = tile.copy %A[%i, %skew] -> %sa bytes(2048)
+          : !tile.buf<2048x2048xbf16, "dram"> -> !tile.buf<32x32xbf16, "sram">
+      %tb = tile.copy %B[%skew, %j] -> %sb bytes(2048)
+          : !tile.buf<2048x2048xbf16, "dram"> -> !tile.buf<32x32xbf16, "sram">
+      tile.fill %acc, 0.0 : f32 on "vector" : !tile.buf<32x32xf32, "sram">
+      tile.wait %ta, %tb
+      tile.loop %k in 64 pipeline(2) {
+        tile.mma %sa, %sb, %acc on "matrix"
+            : !tile.buf<32x32xbf16, "sram">, !tile.buf<32x32xbf16, "sram">, !tile.buf<32x32xf32, "sram">
+        %left = tile.noc_copy unicast %sa -> %sa hops(1) bytes(2048)
+            : !tile.buf<32x32xbf16, "sram"> -> !tile.buf<32x32xbf16, "sram">
+        %up = tile.noc_copy unicast %sb -> %sb hops(1) bytes(2048)
+            : !tile.buf<32x32xbf16, "sram"> -> !tile.buf<32x32xbf16, "sram">
+        tile.wait %left, %up
+      }
+      %tc = tile.copy %acc -> %C[%i, %j] bytes(4096)
+          : !tile.buf<32x32xf32, "sram"> -> !tile.buf<2048x2048xf32, "dram">
+      tile.wait %tc
+    }
+  } -> tensor<2048x2048xf32>
+  return %r : tensor<2048x2048xf32>
+}
+
+// A norm weight gathered along each mesh row: every core loads its 1x64
+// slice of the 1x4096 weight and multicasts it into the matching slot of
+// the row buffer of the 63 other cores in its row (and copies it into its
+// own), so DRAM is read once per mesh row (64 times) instead of once per
+// core (4096 times).
+// MESH-LABEL: func.func @row_all_gather
+// MESH:       tile.kernel "norm.weight_gather" outs(%{{.*}} : tensor<1x4096xbf16>) {
+// MESH:         [[TL:%.+]] = tile.copy {{.*}} bytes(128) : !tile.buf<1x4096xbf16, "dram"> -> !tile.buf<1x64xbf16, "sram">
+// MESH-NEXT:    tile.noc_copy multicast %{{.*}} -> %{{.*}}[%c0, %{{.*}}] cores(63) hops(63) after([[TL]]) bytes(128) : !tile.buf<1x64xbf16, "sram"> -> !tile.buf<1x4096xbf16, "sram">
+func.func @row_all_gather(%w: tensor<1x4096xbf16>) -> tensor<1x4096xbf16> {
+  %r = tile.kernel "norm.weight_gather" outs(%w : tensor<1x4096xbf16>) {
+  ^bb0(%W: !tile.buf<1x4096xbf16, "dram">):
+    %c0 = arith.constant 0 : index
+    tile.spread cores(4096) over (%i, %j) in (64, 64) {
+      %slice = tile.alloc : !tile.buf<1x64xbf16, "sram">
+      %row = tile.alloc : !tile.buf<1x4096xbf16, "sram">
+      %tl = tile.copy %W[%c0, %j] -> %slice bytes(128)
+          : !tile.buf<1x4096xbf16, "dram"> -> !tile.buf<1x64xbf16, "sram">
+      %tm = tile.noc_copy multicast %slice -> %row[%c0, %j] cores(63) hops(63) after(%tl) bytes(128)
+          : !tile.buf<1x64xbf16, "sram"> -> !tile.buf<1x4096xbf16, "sram">
+      %ts = tile.copy %slice -> %row[%c0, %j] after(%tl) bytes(128)
+          : !tile.buf<1x64xbf16, "sram"> -> !tile.buf<1x4096xbf16, "sram">
+      tile.wait %tm, %ts
+    }
+  } -> tensor<1x4096xbf16>
+  return %r : tensor<1x4096xbf16>
+}
+
+//--- multichip.mlir
+
+// Tensor- and pipeline-parallel traffic on 4 DGX H100 nodes (NVLink inside a
+// node, InfiniBand between nodes).
+// MULTI-LABEL: func.func @tp_allreduce
+// MULTI:       tile.collective all_reduce %{{.*}} over "nvlink" algorithm(in_network) bytes(20971520) : tensor<4096x1280xf32> -> tensor<4096x1280xf32>
+func.func @tp_allreduce(%x: tensor<4096x1280xf32>) -> tensor<4096x1280xf32> {
+  %r = tile.collective all_reduce %x over "nvlink" algorithm(in_network) bytes(20971520)
+      : tensor<4096x1280xf32> -> tensor<4096x1280xf32>
+  return %r : tensor<4096x1280xf32>
+}
+
+// MULTI-LABEL: func.func @sequence_parallel
+// MULTI:       tile.collective all_gather %{{.*}} over "nvlink" algorithm(ring) dim(0) bytes(4194304) : tensor<512x4096xbf16> -> tensor<4096x4096xbf16>
+// MULTI:       tile.collective reduce_scatter %{{.*}} over "nvlink" algorithm(ring) dim(0) bytes(33554432) : tensor<4096x4096xbf16> -> tensor<512x4096xbf16>
+func.func @sequence_parallel(%x: tensor<512x4096xbf16>, %y: tensor<4096x4096xbf16>)
+    -> (tensor<4096x4096xbf16>, tensor<512x4096xbf16>) {
+  %g = tile.collective all_gather %x over "nvlink" algorithm(ring) dim(0) bytes(4194304)
+      : tensor<512x4096xbf16> -> tensor<4096x4096xbf16>
+  %s = tile.collective reduce_scatter %y over "nvlink" algorithm(ring) dim(0) bytes(33554432)
+      : tensor<4096x4096xbf16> -> tensor<512x4096xbf16>
+  return %g, %s : tensor<4096x4096xbf16>, tensor<512x4096xbf16>
+}
+
+// MULTI-LABEL: func.func @experts_and_data
+// MULTI:       tile.collective all_to_all %{{.*}} over "nvlink" algorithm(recursive_halving_doubling) bytes(67108864)
+// MULTI:       tile.collective all_reduce %{{.*}} over "ib" algorithm(hierarchical) bytes(67108864)
+// MULTI:       tile.collective all_reduce %{{.*}} over "ib" algorithm(tree) bytes(67108864)
+func.func @experts_and_data(%t: tensor<8x1024x4096xbf16>, %grad: tensor<4096x4096xf32>)
+    -> (tensor<8x1024x4096xbf16>, tensor<4096x4096xf32>, tensor<4096x4096xf32>) {
+  %e = tile.collective all_to_all %t over "nvlink" algorithm(recursive_halving_doubling) bytes(67108864)
+      : tensor<8x1024x4096xbf16> -> tensor<8x1024x4096xbf16>
+  %d = tile.collective all_reduce %grad over "ib" algorithm(hierarchical) bytes(67108864)
+      : tensor<4096x4096xf32> -> tensor<4096x4096xf32>
+  %t2 = tile.collective all_reduce %grad over "ib" algorithm(tree) bytes(67108864)
+      : tensor<4096x4096xf32> -> tensor<4096x4096xf32>
+  return %e, %d, %t2 : tensor<8x1024x4096xbf16>, tensor<4096x4096xf32>, tensor<4096x4096xf32>
+}
+
+// MULTI-LABEL: func.func @pipeline_stages
+// MULTI:       tile.send %{{.*}} to stage(1) over "ib" bytes(33554432) : tensor<4096x4096xf16>
+// MULTI:       tile.recv from stage(0) over "ib" bytes(33554432) : tensor<4096x4096xf16>
+func.func @pipeline_stages(%act: tensor<4096x4096xf16>) -> tensor<4096x4096xf16> {
+  tile.send %act to stage(1) over "ib" bytes(33554432) : tensor<4096x4096xf16>
+  %in = tile.recv from stage(0) over "ib" bytes(33554432) : tensor<4096x4096xf16>
+  return %in : tensor<4096x4096xf16>
+}
+
+//--- torus.mlir
+
+// A 4x4x4 TPU v5p slice: dimension-ordered all-reduce on the ICI torus.
+// TORUS-LABEL: func.func @torus_allreduce
+// TORUS:       tile.collective all_reduce %{{.*}} over "ici" algorithm(torus_dim_ordered) bytes(134217728)
+func.func @torus_allreduce(%x: tensor<8192x8192xbf16>) -> tensor<8192x8192xbf16> {
+  %r = tile.collective all_reduce %x over "ici" algorithm(torus_dim_ordered) bytes(134217728)
+      : tensor<8192x8192xbf16> -> tensor<8192x8192xbf16>
+  return %r : tensor<8192x8192xbf16>
+}
+
+//--- nosystem.mlir
+
+// Without an arch.system only local checks run: these names are not
+// checked against any chip.
+// NOSYS-LABEL: func.func @unchecked
+// NOSYS:       ^bb0(%{{.*}}: !tile.buf<64x64xf16, "l3">):
+// NOSYS-NEXT:    tile.spread cores(100000) over (%{{.*}}) in (7) {
+// NOSYS-NEXT:      tile.alloc buffers(3) : !tile.buf<64x64xf16, "sram">
+// NOSYS:           tile.loop %{{.*}} in 5 pipeline(3) {
+// NOSYS-NEXT:        tile.copy %{{.*}} -> %{{.*}} bytes(8192) : !tile.buf<64x64xf16, "l3"> -> !tile.buf<64x64xf16, "sram">
+// NOSYS:             tile.mma {{.*}} on "mxu" transpose_lhs :
+// NOSYS-NEXT:        tile.map gelu {{.*}} on "vpu" flops(14) : (!tile.buf<64x64xf32, "acc">) -> !tile.buf<64x64xf32, "acc">
+// NOSYS-NEXT:        tile.reduce min {{.*}} dim(0) on "vpu" : !tile.buf<64x64xf32, "acc"> -> !tile.buf<1x64xf32, "acc">
+// NOSYS-NEXT:      }
+// NOSYS-NEXT:    }
+// NOSYS:       tile.collective all_reduce %{{.*}} over "anything" algorithm(ring)
+func.func @unchecked(%x: tensor<64x64xf16>) -> tensor<64x64xf16> {
+  %r = tile.kernel "unchecked" outs(%x : tensor<64x64xf16>) {
+  ^bb0(%X: !tile.buf<64x64xf16, "l3">):
+    tile.spread cores(100000) over (%i) in (7) {
+      %a = tile.alloc buffers(3) : !tile.buf<64x64xf16, "sram">
+      %acc = tile.alloc : !tile.buf<64x64xf32, "acc">
+      %red = tile.alloc : !tile.buf<1x64xf32, "acc">
+      tile.loop %k in 5 pipeline(3) {
+        %t = tile.copy %X -> %a bytes(8192)
+            : !tile.buf<64x64xf16, "l3"> -> !tile.buf<64x64xf16, "sram">
+        tile.wait %t
+        tile.mma %a, %a, %acc on "mxu" transpose_lhs
+            : !tile.buf<64x64xf16, "sram">, !tile.buf<64x64xf16, "sram">, !tile.buf<64x64xf32, "acc">
+        tile.map gelu %acc -> %acc on "vpu" flops(14)
+            : (!tile.buf<64x64xf32, "acc">) -> !tile.buf<64x64xf32, "acc">
+        tile.reduce min %acc -> %red dim(0) on "vpu"
+            : !tile.buf<64x64xf32, "acc"> -> !tile.buf<1x64xf32, "acc">
+      }
+      tile.yield
+    }
+  } -> tensor<64x64xf16>
+  %t = tile.collective all_reduce %r over "anything" algorithm(ring) bytes(8192)
+      : tensor<64x64xf16> -> tensor<64x64xf16>
+  return %t : tensor<64x64xf16>
+}
