@@ -106,7 +106,7 @@ struct CostModel::Memo {
                  double>;
   using AttentionKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t,
                                   int64_t, bool, bool, bool, int>;
-  absl::flat_hash_map<MatmulKey, Estimate> matmuls;
+  absl::flat_hash_map<MatmulKey, MatmulPlan> matmuls;
   absl::flat_hash_map<AttentionKey, Estimate> attentions;
 };
 
@@ -220,41 +220,70 @@ void CostModel::finish(Estimate &e, double peak) const {
 //===----------------------------------------------------------------------===//
 
 Estimate CostModel::matmul(const MatmulWork &w) const {
+  return planMatmul(w).estimate;
+}
+
+MatmulPlan CostModel::planMatmul(const MatmulWork &w) const {
   Memo::MatmulKey key{w.batch,  w.m,      w.n,      w.k,
                       int(w.dtype), w.aBytes, w.bBytes, w.cBytes};
   auto it = memo->matmuls.find(key);
   if (it != memo->matmuls.end())
     return it->second;
-  Estimate e = matmulUncached(w);
-  memo->matmuls.emplace(key, e);
-  return e;
+  MatmulPlan plan = planMatmulUncached(w);
+  memo->matmuls.emplace(key, plan);
+  return plan;
 }
 
-Estimate CostModel::matmulUncached(const MatmulWork &w) const {
+/// A matmul done as a vector-unit dot product (no matrix unit for the
+/// dtype, or no tile fits the staging level).
+static VectorWork asVectorWork(const MatmulWork &w) {
+  VectorWork v;
+  v.flops = 2.0 * double(w.batch) * double(w.m) * double(w.n) * double(w.k);
+  v.elements = v.flops / 2;
+  v.dtype = w.dtype;
+  v.bytesRead = w.aBytes + w.bBytes;
+  v.bytesWritten = w.cBytes;
+  return v;
+}
+
+std::vector<int64_t> CostModel::matmulTileCandidates(DType t,
+                                                     int dim) const {
+  // M tiles are multiples of the unit's native M; N tiles any multiple of 8
+  // up to the native N (the instruction's N is its largest: wgmma n8..n256,
+  // mma.sync n8, MXU columns stream); K steps are at least 64 elements (a
+  // 128-byte line of 16-bit data) and a multiple of the native K.
+  const hw::ComputeUnit *unit = query.bestUnit(t, hw::UnitKind::Matrix);
+  int64_t native = 1;
+  if (unit && int(unit->shape.size()) > dim)
+    native = unit->shape[dim];
+  if (dim == 2)
+    return {roundUp(std::max<int64_t>(64, native), native)};
+  int64_t granule = dim == 1 ? std::min<int64_t>(native, 8) : native;
+  std::vector<int64_t> sizes;
+  for (int64_t s : {16, 32, 64, 128, 256})
+    if (s % granule == 0)
+      sizes.push_back(s);
+  if (sizes.empty())
+    sizes.push_back(granule);
+  return sizes;
+}
+
+std::optional<Estimate>
+CostModel::matmulWithTiling(const MatmulWork &w,
+                            const MatmulTiling &tiling) const {
   const hw::Chip &chip = sys.chip;
   const hw::ComputeUnit *unit = query.bestUnit(w.dtype, hw::UnitKind::Matrix);
-  double flops = 2.0 * double(w.batch) * double(w.m) * double(w.n) *
-                 double(w.k);
-  if (!unit || unit->kind != hw::UnitKind::Matrix) {
-    // No matrix unit for this dtype: a vector-unit dot product.
-    VectorWork v;
-    v.elements = flops / 2;
-    v.flops = flops;
-    v.dtype = w.dtype;
-    v.bytesRead = w.aBytes + w.bBytes;
-    v.bytesWritten = w.cBytes;
-    return vector(v);
-  }
+  if (!unit || unit->kind != hw::UnitKind::Matrix)
+    return std::nullopt;
   const MemoryLevel &home = homeLevel();
   const MemoryLevel &staging = stagingLevel();
+  const double flops =
+      2.0 * double(w.batch) * double(w.m) * double(w.n) * double(w.k);
   const double perCorePeak =
       *unit->rate(w.dtype) * chip.clock * unit->efficiency;
-  const double peak = perCorePeak * chip.cores;
   const double inElt = eltBytes(w.dtype);
   const double outElt =
       w.cBytes / std::max(1.0, double(w.batch) * double(w.m) * double(w.n));
-  const int64_t m0 = unit->shape.size() > 0 ? unit->shape[0] : 1;
-  const int64_t n0 = unit->shape.size() > 1 ? unit->shape[1] : 1;
   const int64_t k0 = unit->shape.size() > 2 ? unit->shape[2] : 1;
   // A core fills its scratchpad at most at the scratchpad's write bandwidth.
   const double perCoreFill = staging.writeBandwidth * staging.efficiency;
@@ -265,115 +294,118 @@ Estimate CostModel::matmulUncached(const MatmulWork &w) const {
     if (chip.memory[i].management == hw::Management::Cache)
       cache = &chip.memory[i];
 
-  const int64_t kPadded = roundUp(w.k, k0);
-  // K step per pipeline stage: at least 64 elements (a 128-byte line of
-  // 16-bit data), a multiple of the unit's native K.
-  const int64_t tileK = roundUp(std::max<int64_t>(64, k0), k0);
+  const double tm = double(tiling.tileM), tn = double(tiling.tileN);
+  const double kPadded = double(roundUp(w.k, k0));
+  const double stageBytes = (tm + tn) * double(tiling.tileK) * inElt;
+  const double stages = double(tiling.stages);
+  if (stagingIndex != homeIndex &&
+      stages * stageBytes > double(staging.capacity))
+    return std::nullopt;
+  const double tiles =
+      double(w.batch) * ceilDiv(double(w.m), tm) * ceilDiv(double(w.n), tn);
+  const double waves = ceilDiv(tiles, double(chip.cores));
+  const double tileLoad = (tm + tn) * kPadded * inElt;
+  const double tileStore = tm * tn * outElt;
 
-  Estimate best;
-  best.time = INFINITY;
-  // Tile candidates: M tiles are multiples of the unit's native M; N tiles
-  // any multiple of 8 up to the native N (the instruction's N is its
-  // largest: wgmma n8..n256, mma.sync n8, MXU columns stream).
-  auto tileSizes = [](int64_t granule, int64_t extent, int64_t largest) {
-    std::vector<int64_t> sizes;
-    for (int64_t s : {16, 32, 64, 128, 256})
-      if (s % granule == 0 && s <= std::max(largest, int64_t(256)) &&
-          s <= std::max(granule, roundUp(extent, granule)))
-        sizes.push_back(s);
-    if (sizes.empty())
-      sizes.push_back(granule);
-    return sizes;
-  };
-  for (int64_t tm : tileSizes(m0, w.m, m0)) {
-    for (int64_t tn : tileSizes(std::min<int64_t>(n0, 8), w.n, n0)) {
+  // Compute: padded tile work, quantised into waves over the cores.
+  const double tCompute = waves * 2.0 * tm * tn * kPadded / perCorePeak;
+  // Each core's own fill rate (only the active cores pull data).
+  const double tFill = waves * (tileLoad + tileStore) / perCoreFill;
+  // Traffic: staged operand tiles re-read A once per column of tiles and B
+  // once per row of tiles; a cache absorbs the re-reads.
+  const double stagedBytes = tiles * tileLoad;
+  const double idealBytes = w.aBytes + w.bBytes + w.cBytes;
+  double homeBytes = cache ? idealBytes : stagedBytes + w.cBytes;
+  homeBytes = std::max(homeBytes, idealBytes);
+  const double tHome = homeBytes / homeBw;
+  double tCache = 0, cacheBytes = 0;
+  if (cache) {
+    cacheBytes = stagedBytes + w.cBytes;
+    tCache =
+        cacheBytes / (query.aggregateReadBandwidth(*cache) * cache->efficiency);
+  }
+  const double largest = std::max({tCompute, tFill, tHome, tCache});
+  double body = largest;
+  if (stages < 2) // no double buffering: loads and compute serialise
+    body = tCompute + std::max({tFill, tHome, tCache});
+  // Pipeline fill (the first stage arrives after the home latency) and
+  // drain (the last output tile is written back).
+  const double fillDrain =
+      home.latency + stageBytes / perCoreFill + tileStore / perCoreFill;
+
+  Estimate e;
+  e.time = body + fillDrain + chip.launchOverhead;
+  e.flops = flops;
+  e.computeTime = tCompute;
+  e.unit = unit->name;
+  if (fillDrain + chip.launchOverhead > largest) {
+    bool launch = chip.launchOverhead > fillDrain;
+    e.boundKind = launch ? BoundKind::Overhead : BoundKind::Latency;
+    e.boundBy = launch ? "launch" : "latency";
+  } else if (largest == tCompute) {
+    e.boundKind = BoundKind::Compute;
+    e.boundBy = unit->name;
+  } else if (largest == tHome) {
+    e.boundKind = BoundKind::Memory;
+    e.boundBy = home.name;
+  } else if (largest == tCache) {
+    e.boundKind = BoundKind::Memory;
+    e.boundBy = cache->name;
+  } else {
+    e.boundKind = BoundKind::Memory;
+    e.boundBy = staging.name;
+  }
+  if (stagingIndex != homeIndex)
+    e.traffic.push_back({staging.name, stagedBytes, tFill});
+  if (cache)
+    e.traffic.push_back({cache->name, cacheBytes, tCache});
+  e.traffic.push_back({home.name, homeBytes, tHome});
+  e.energy = flops * energyPerFlop(w.dtype);
+  finish(e, perCorePeak * double(chip.cores));
+  return e;
+}
+
+MatmulPlan CostModel::planMatmulUncached(const MatmulWork &w) const {
+  const hw::ComputeUnit *unit = query.bestUnit(w.dtype, hw::UnitKind::Matrix);
+  if (!unit || unit->kind != hw::UnitKind::Matrix)
+    return {MatmulTiling{}, vector(asVectorWork(w))};
+  const MemoryLevel &staging = stagingLevel();
+  const int64_t tileK = matmulTileCandidates(w.dtype, 2).front();
+  const double inElt = eltBytes(w.dtype);
+  // Search: every (M, N) tile no larger than the padded problem, with as
+  // many stages (up to 4) as the staging level holds; the cheapest wins,
+  // ties to the first candidate (deterministic).
+  std::optional<MatmulPlan> best;
+  for (int64_t tm : matmulTileCandidates(w.dtype, 0)) {
+    if (tm > std::max<int64_t>(matmulTileCandidates(w.dtype, 0).front(),
+                               roundUp(w.m, 8)))
+      continue;
+    for (int64_t tn : matmulTileCandidates(w.dtype, 1)) {
+      if (tn > std::max<int64_t>(16, roundUp(w.n, 8)))
+        continue;
+      MatmulTiling t;
+      t.tileM = tm;
+      t.tileN = tn;
+      t.tileK = tileK;
       double stageBytes = double(tm + tn) * double(tileK) * inElt;
-      double stages = std::floor(double(staging.capacity) / stageBytes);
-      if (stagingIndex != homeIndex && stages < 1)
+      t.stages = stagingIndex == homeIndex
+                     ? 2
+                     : int64_t(std::min(
+                           4.0, std::floor(double(staging.capacity) /
+                                           stageBytes)));
+      if (t.stages < 1)
         continue;
-      stages = std::min(stages, 4.0);
-      double tiles = double(w.batch) * ceilDiv(double(w.m), double(tm)) *
-                     ceilDiv(double(w.n), double(tn));
-      double activeCores = std::min<double>(tiles, double(chip.cores));
-      double waves = ceilDiv(tiles, double(chip.cores));
-      double tileLoad = double(tm + tn) * double(kPadded) * inElt;
-      double tileStore = double(tm) * double(tn) * outElt;
-
-      // Compute: padded tile work, quantised into waves over the cores.
-      double tCompute =
-          waves * 2.0 * double(tm) * double(tn) * double(kPadded) / perCorePeak;
-      // Each core's own fill rate (only the active cores pull data).
-      double tFill = waves * (tileLoad + tileStore) / perCoreFill;
-      // Traffic: staged operand tiles re-read A once per column of tiles and
-      // B once per row of tiles; a cache absorbs the re-reads.
-      double stagedBytes = tiles * tileLoad;
-      double idealBytes = w.aBytes + w.bBytes + w.cBytes;
-      double homeBytes = cache ? idealBytes : stagedBytes + w.cBytes;
-      homeBytes = std::max(homeBytes, idealBytes);
-      double tHome = homeBytes / homeBw;
-      double tCache = 0, cacheBytes = 0;
-      if (cache) {
-        cacheBytes = stagedBytes + w.cBytes;
-        tCache = cacheBytes / (query.aggregateReadBandwidth(*cache) *
-                               cache->efficiency);
-      }
-      (void)activeCores;
-      double body = std::max({tCompute, tFill, tHome, tCache});
-      if (stages < 2) // no double buffering: loads and compute serialise
-        body = tCompute + std::max({tFill, tHome, tCache});
-      // Pipeline fill (first stage arrives after the home latency) and drain
-      // (the last output tile is written back).
-      double fillDrain = home.latency + stageBytes / perCoreFill +
-                         tileStore / perCoreFill;
-      double time = body + fillDrain + chip.launchOverhead;
-      if (time >= best.time)
-        continue;
-      Estimate e;
-      e.time = time;
-      e.flops = flops;
-      e.computeTime = tCompute;
-      e.unit = unit->name;
-      double largest = std::max({tCompute, tFill, tHome, tCache});
-      if (fillDrain + chip.launchOverhead > largest) {
-        e.boundKind = chip.launchOverhead > fillDrain ? BoundKind::Overhead
-                                                      : BoundKind::Latency;
-        e.boundBy = chip.launchOverhead > fillDrain ? "launch" : "latency";
-      } else if (largest == tCompute) {
-        e.boundKind = BoundKind::Compute;
-        e.boundBy = unit->name;
-      } else if (largest == tHome) {
-        e.boundKind = BoundKind::Memory;
-        e.boundBy = home.name;
-      } else if (largest == tCache) {
-        e.boundKind = BoundKind::Memory;
-        e.boundBy = cache->name;
-      } else {
-        e.boundKind = BoundKind::Memory;
-        e.boundBy = staging.name;
-      }
-      if (stagingIndex != homeIndex)
-        e.traffic.push_back(
-            {staging.name, stagedBytes, tFill});
-      if (cache)
-        e.traffic.push_back({cache->name, cacheBytes, tCache});
-      e.traffic.push_back({home.name, homeBytes, tHome});
-      best = std::move(e);
+      t.tiles = double(w.batch) * ceilDiv(double(w.m), double(tm)) *
+                ceilDiv(double(w.n), double(tn));
+      t.waves = ceilDiv(t.tiles, double(sys.chip.cores));
+      std::optional<Estimate> e = matmulWithTiling(w, t);
+      if (e && (!best || e->time < best->estimate.time))
+        best = MatmulPlan{t, *e};
     }
   }
-  if (!std::isfinite(best.time)) {
-    // Not even the smallest tile fits the staging level: stream operands
-    // straight from home at home bandwidth, compute without reuse.
-    VectorWork v;
-    v.elements = flops / 2;
-    v.flops = flops;
-    v.dtype = w.dtype;
-    v.bytesRead = w.aBytes + w.bBytes;
-    v.bytesWritten = w.cBytes;
-    return vector(v);
-  }
-  best.energy = flops * energyPerFlop(w.dtype);
-  finish(best, peak);
-  return best;
+  if (!best) // not even the smallest tile fits the staging level
+    return {MatmulTiling{}, vector(asVectorWork(w))};
+  return *best;
 }
 
 //===----------------------------------------------------------------------===//

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,21 @@ struct MatmulWork {
   int64_t batch = 1, m = 1, n = 1, k = 1;
   hw::DType dtype = hw::DType::bf16;
   double aBytes = 0, bBytes = 0, cBytes = 0;
+};
+
+/// How a matmul is tiled for the staging level: each core computes a
+/// tileM x tileN output tile, stepping K by tileK through `stages` buffers
+/// (2 = double buffering). `tiles` output tiles run in `waves` over the
+/// cores. A default-constructed tiling (tileM == 0) means "not tiled".
+struct MatmulTiling {
+  int64_t tileM = 0, tileN = 0, tileK = 0;
+  int64_t stages = 1;
+  double tiles = 0, waves = 0;
+};
+
+struct MatmulPlan {
+  MatmulTiling tiling;
+  Estimate estimate;
 };
 
 /// Elementwise maps and reductions on the vector unit (softmax pieces, norms,
@@ -136,6 +152,15 @@ public:
   const hw::System &system() const { return sys; }
 
   Estimate matmul(const MatmulWork &w) const;
+  /// The cheapest tiling the model finds for `w` (the search the tiling
+  /// pass asks for), with its estimate. Memoised.
+  MatmulPlan planMatmul(const MatmulWork &w) const;
+  /// The estimate of `w` under a given tiling; nullopt if its buffers do
+  /// not fit the staging level or there is no matrix unit.
+  std::optional<Estimate> matmulWithTiling(const MatmulWork &w,
+                                           const MatmulTiling &t) const;
+  /// Tile sizes the search considers along M (dim 0), N (1) or K (2).
+  std::vector<int64_t> matmulTileCandidates(hw::DType t, int dim) const;
   Estimate vector(const VectorWork &w) const;
   Estimate move(const MoveWork &w) const;
   Estimate attention(const AttentionWork &w) const;
@@ -166,7 +191,7 @@ private:
   int homeIndex = -1, stagingIndex = -1;
   std::unique_ptr<Memo> memo;
 
-  Estimate matmulUncached(const MatmulWork &w) const;
+  MatmulPlan planMatmulUncached(const MatmulWork &w) const;
   Estimate attentionUncached(const AttentionWork &w) const;
   void finish(Estimate &e, double peak) const;
 };

@@ -148,3 +148,39 @@ TEST(CostModelTest, CausalAttentionDoesAboutHalfTheWork) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(CostModelTest, TilingFollowsTheStagingLevel) {
+  // The same 4096^3 bf16 matmul tiles differently on a 228 KiB shared
+  // memory GPU, a TPU core's VMEM and a 48 KiB-per-core SRAM mesh.
+  MatmulWork w = gemm(4096, 4096, 4096);
+  std::vector<MatmulTiling> tilings;
+  for (const char *name : {"h100-sxm", "tpu-v5p", "mesh-sram"}) {
+    hw::System sys = preset(name);
+    CostModel model(sys);
+    MatmulPlan plan = model.planMatmul(w);
+    ASSERT_GT(plan.tiling.tileM, 0) << name;
+    // Buffers fit the staging level.
+    double stageBytes =
+        double(plan.tiling.tileM + plan.tiling.tileN) * plan.tiling.tileK * 2;
+    EXPECT_LE(plan.tiling.stages * stageBytes,
+              double(model.stagingLevel().capacity))
+        << name;
+    // The plan's estimate is the estimate of its tiling.
+    std::optional<Estimate> again = model.matmulWithTiling(w, plan.tiling);
+    ASSERT_TRUE(again.has_value());
+    EXPECT_EQ(again->time, plan.estimate.time);
+    tilings.push_back(plan.tiling);
+  }
+  // The 48 KiB cores cannot hold the GPU's tiles with double buffering.
+  EXPECT_LT(tilings[2].stages * (tilings[2].tileM + tilings[2].tileN),
+            tilings[0].stages * (tilings[0].tileM + tilings[0].tileN));
+  // A tiling that does not fit is refused.
+  hw::System mesh = preset("mesh-sram");
+  CostModel meshModel(mesh);
+  MatmulTiling huge{256, 256, 64, 4};
+  EXPECT_FALSE(meshModel.matmulWithTiling(w, huge).has_value());
+}
+
+} // namespace
