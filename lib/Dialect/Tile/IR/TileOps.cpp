@@ -35,6 +35,14 @@ static std::string formatShape(ArrayRef<int64_t> shape) {
                     "x");
 }
 
+/// "128x64xbf16": a shape and element type as written in types, unquoted.
+static std::string formatTile(ArrayRef<int64_t> shape, Type elementType) {
+  std::string text = formatShape(shape) + "x";
+  llvm::raw_string_ostream os(text);
+  elementType.print(os);
+  return text;
+}
+
 static std::string formatBytes(int64_t bytes) {
   return hw::formatQuantity(double(bytes), hw::Quantity::Bytes);
 }
@@ -153,8 +161,9 @@ static LogicalResult verifyPayload(Operation *op, int64_t bytes,
     return success();
   return op->emitOpError() << "bytes(" << bytes << ") does not match the "
                            << expected << " bytes of a "
-                           << formatShape(payload.getShape()) << "x"
-                           << payload.getElementType() << " payload";
+                           << formatTile(payload.getShape(),
+                                         payload.getElementType())
+                           << " payload";
 }
 
 /// Looks up a fabric of the attached system's topology by name. Null (and
@@ -269,8 +278,8 @@ LogicalResult KernelOp::verify() {
         buf.getElementType() != tensor.getElementType())
       return emitOpError()
              << "body argument #" << i << " must be a !tile.buf of shape "
-             << formatShape(tensor.getShape()) << "x"
-             << tensor.getElementType() << " (the operand's), got "
+             << formatTile(tensor.getShape(), tensor.getElementType())
+             << " (the operand's), got "
              << arg.getType();
   }
   return verifyBufferLevels(*this);
