@@ -271,80 +271,149 @@ std::vector<int64_t> CostModel::matmulTileCandidates(DType t,
 std::optional<Estimate>
 CostModel::matmulWithTiling(const MatmulWork &w,
                             const MatmulTiling &tiling) const {
-  const hw::Chip &chip = sys.chip;
   const hw::ComputeUnit *unit = query.bestUnit(w.dtype, hw::UnitKind::Matrix);
-  if (!unit || unit->kind != hw::UnitKind::Matrix)
+  if (!unit || unit->kind != hw::UnitKind::Matrix || tiling.tileM <= 0)
     return std::nullopt;
-  const MemoryLevel &home = homeLevel();
   const MemoryLevel &staging = stagingLevel();
-  const double flops =
-      2.0 * double(w.batch) * double(w.m) * double(w.n) * double(w.k);
-  const double perCorePeak =
-      *unit->rate(w.dtype) * chip.clock * unit->efficiency;
   const double inElt = eltBytes(w.dtype);
   const double outElt =
       w.cBytes / std::max(1.0, double(w.batch) * double(w.m) * double(w.n));
-  const int64_t k0 = unit->shape.size() > 2 ? unit->shape[2] : 1;
-  // A core fills its scratchpad at most at the scratchpad's write bandwidth.
+  const double tm = double(tiling.tileM), tn = double(tiling.tileN);
+  const double tk = double(tiling.tileK);
+  const double stageBytes = (tm + tn) * tk * inElt;
+  if (stagingIndex != homeIndex &&
+      double(tiling.stages) * stageBytes > double(staging.capacity))
+    return std::nullopt;
+  // The schedule tile IR writes for it (see the strata-tile pass): per
+  // output tile, K steps copy an A and a B tile home -> staging and run one
+  // MMA; the accumulator is stored once.
+  const MemoryLevel &home = homeLevel();
+  KernelWork k;
+  k.tiles = double(w.batch) * ceilDiv(double(w.m), tm) *
+            ceilDiv(double(w.n), tn);
+  k.cores = sys.chip.cores;
+  k.trips = int64_t(ceilDiv(double(w.k), tk));
+  k.pipeline = tiling.stages;
+  k.loopCompute.push_back({unit->name, 2 * tm * tn * tk, w.dtype});
+  k.loopTransfers.push_back({home.name, staging.name, tm * tk * inElt});
+  k.loopTransfers.push_back({home.name, staging.name, tk * tn * inElt});
+  k.epilogueTransfers.push_back({staging.name, home.name, tm * tn * outElt});
+  k.idealHomeBytes = w.aBytes + w.bBytes + w.cBytes;
+  Estimate e = kernel(k);
+  // Report useful work, not the padded work the unit did (whose energy
+  // the kernel charged).
+  e.flops = 2.0 * double(w.batch) * double(w.m) * double(w.n) * double(w.k);
+  double peak = *unit->rate(w.dtype) * sys.chip.clock * unit->efficiency *
+                double(sys.chip.cores);
+  e.unitUtilization = e.time > 0 ? e.flops / (e.time * peak) : 0;
+  return e;
+}
+
+Estimate CostModel::kernel(const KernelWork &w) const {
+  const hw::Chip &chip = sys.chip;
+  const MemoryLevel &home = homeLevel();
+  const MemoryLevel &staging = stagingLevel();
+  // A core fills (and drains) its scratchpad at most at the scratchpad's
+  // write bandwidth.
   const double perCoreFill = staging.writeBandwidth * staging.efficiency;
-  const double homeBw = query.aggregateReadBandwidth(home) * home.efficiency;
-  // Caches between staging and home turn operand re-reads into cache hits.
   const MemoryLevel *cache = nullptr;
   for (int i = stagingIndex + 1; i < homeIndex; ++i)
     if (chip.memory[i].management == hw::Management::Cache)
       cache = &chip.memory[i];
 
-  const double tm = double(tiling.tileM), tn = double(tiling.tileN);
-  const double kPadded = double(roundUp(w.k, k0));
-  const double stageBytes = (tm + tn) * double(tiling.tileK) * inElt;
-  const double stages = double(tiling.stages);
-  if (stagingIndex != homeIndex &&
-      stages * stageBytes > double(staging.capacity))
-    return std::nullopt;
-  const double tiles =
-      double(w.batch) * ceilDiv(double(w.m), tm) * ceilDiv(double(w.n), tn);
-  const double waves = ceilDiv(tiles, double(chip.cores));
-  const double tileLoad = (tm + tn) * kPadded * inElt;
-  const double tileStore = tm * tn * outElt;
+  // Per-core time of a list of compute ops, one after the other, and the
+  // busiest unit (for bound-by).
+  std::string busiestUnit;
+  double busiestTime = 0;
+  auto computeTime = [&](const std::vector<UnitWork> &ops, double times) {
+    double t = 0;
+    for (const UnitWork &u : ops) {
+      double rate = 0;
+      for (const hw::ComputeUnit &cu : chip.units)
+        if (cu.name == u.unit) {
+          std::optional<double> r = cu.rate(u.dtype);
+          if (!r)
+            r = cu.rate(DType::f32);
+          rate = r ? *r * chip.clock * cu.efficiency : 0;
+        }
+      double ut = rate > 0 ? u.flops / rate : 0;
+      t += ut;
+      if (ut * times > busiestTime) {
+        busiestTime = ut * times;
+        busiestUnit = u.unit;
+      }
+    }
+    return t;
+  };
+  auto transferTime = [&](const std::vector<TransferWork> &ts) {
+    double b = 0;
+    for (const TransferWork &t : ts)
+      b += t.bytes;
+    return b / perCoreFill;
+  };
+  const double trips = double(w.trips);
+  const double cPro = computeTime(w.prologueCompute, 1);
+  const double cLoop = computeTime(w.loopCompute, trips);
+  const double cEpi = computeTime(w.epilogueCompute, 1);
+  const double tPro = transferTime(w.prologueTransfers);
+  const double tLoop = transferTime(w.loopTransfers);
+  const double tEpi = transferTime(w.epilogueTransfers);
+  const double tileCompute = cPro + trips * cLoop + cEpi;
+  const double tileTransfer = tPro + trips * tLoop + tEpi;
+  const double perTile = w.pipeline >= 2
+                             ? std::max(tileCompute, tileTransfer)
+                             : tileCompute + tileTransfer;
+  const int64_t cores = std::max<int64_t>(1, std::min(w.cores, chip.cores));
+  const double waves = ceilDiv(w.tiles, double(cores));
+  const double tCompute = waves * tileCompute;
+  const double tFill = waves * tileTransfer;
+  const double tCores = waves * perTile;
 
-  // Compute: padded tile work, quantised into waves over the cores.
-  const double tCompute = waves * 2.0 * tm * tn * kPadded / perCorePeak;
-  // Each core's own fill rate (only the active cores pull data).
-  const double tFill = waves * (tileLoad + tileStore) / perCoreFill;
-  // Traffic: staged operand tiles re-read A once per column of tiles and B
-  // once per row of tiles; a cache absorbs the re-reads.
-  const double stagedBytes = tiles * tileLoad;
-  const double idealBytes = w.aBytes + w.bBytes + w.cBytes;
-  double homeBytes = cache ? idealBytes : stagedBytes + w.cBytes;
-  homeBytes = std::max(homeBytes, idealBytes);
-  const double tHome = homeBytes / homeBw;
-  double tCache = 0, cacheBytes = 0;
-  if (cache) {
-    cacheBytes = stagedBytes + w.cBytes;
-    tCache =
-        cacheBytes / (query.aggregateReadBandwidth(*cache) * cache->efficiency);
-  }
-  const double largest = std::max({tCompute, tFill, tHome, tCache});
-  double body = largest;
-  if (stages < 2) // no double buffering: loads and compute serialise
-    body = tCompute + std::max({tFill, tHome, tCache});
-  // Pipeline fill (the first stage arrives after the home latency) and
-  // drain (the last output tile is written back).
-  const double fillDrain =
-      home.latency + stageBytes / perCoreFill + tileStore / perCoreFill;
+  // Chip-wide: the traffic through each level against its bandwidth.
+  double staged = 0;
+  auto addStaged = [&](const std::vector<TransferWork> &ts, double times) {
+    for (const TransferWork &t : ts)
+      if (t.from == home.name || t.to == home.name)
+        staged += t.bytes * times;
+  };
+  addStaged(w.prologueTransfers, w.tiles);
+  addStaged(w.loopTransfers, w.tiles * trips);
+  addStaged(w.epilogueTransfers, w.tiles);
+  double homeBytes = staged;
+  if (cache && w.idealHomeBytes > 0)
+    homeBytes = std::min(staged, w.idealHomeBytes);
+  homeBytes = std::max(homeBytes, w.idealHomeBytes);
+  const double tHome =
+      homeBytes / (query.aggregateReadBandwidth(home) * home.efficiency);
+  double tCache = 0;
+  if (cache)
+    tCache = staged / (query.aggregateReadBandwidth(*cache) * cache->efficiency);
+  const double body = std::max({tCores, tHome, tCache});
+  // Pipeline fill (the first transfers arrive after the home latency) and
+  // drain (the last tile's results are written back).
+  const double fillDrain = home.latency +
+                           (tPro + (w.pipeline >= 2 ? tLoop : 0)) + tEpi;
 
   Estimate e;
   e.time = body + fillDrain + chip.launchOverhead;
-  e.flops = flops;
   e.computeTime = tCompute;
-  e.unit = unit->name;
+  e.unit = busiestUnit;
+  double flops = 0;
+  for (const UnitWork &u : w.prologueCompute)
+    flops += u.flops * w.tiles;
+  for (const UnitWork &u : w.loopCompute)
+    flops += u.flops * w.tiles * trips;
+  for (const UnitWork &u : w.epilogueCompute)
+    flops += u.flops * w.tiles;
+  e.flops = flops;
+  const double largest = std::max({tCompute, tFill, tHome, tCache});
   if (fillDrain + chip.launchOverhead > largest) {
     bool launch = chip.launchOverhead > fillDrain;
     e.boundKind = launch ? BoundKind::Overhead : BoundKind::Latency;
     e.boundBy = launch ? "launch" : "latency";
   } else if (largest == tCompute) {
     e.boundKind = BoundKind::Compute;
-    e.boundBy = unit->name;
+    e.boundBy = busiestUnit;
   } else if (largest == tHome) {
     e.boundKind = BoundKind::Memory;
     e.boundBy = home.name;
@@ -356,12 +425,16 @@ CostModel::matmulWithTiling(const MatmulWork &w,
     e.boundBy = staging.name;
   }
   if (stagingIndex != homeIndex)
-    e.traffic.push_back({staging.name, stagedBytes, tFill});
+    e.traffic.push_back({staging.name, staged, tFill});
   if (cache)
-    e.traffic.push_back({cache->name, cacheBytes, tCache});
+    e.traffic.push_back({cache->name, staged, tCache});
   e.traffic.push_back({home.name, homeBytes, tHome});
-  e.energy = flops * energyPerFlop(w.dtype);
-  finish(e, perCorePeak * double(chip.cores));
+  for (const auto *list :
+       {&w.prologueCompute, &w.loopCompute, &w.epilogueCompute})
+    for (const UnitWork &u : *list)
+      e.energy += u.flops * energyPerFlop(u.dtype) *
+                  (list == &w.loopCompute ? w.tiles * trips : w.tiles);
+  finish(e, 0);
   return e;
 }
 

@@ -87,6 +87,38 @@ struct MatmulPlan {
   Estimate estimate;
 };
 
+/// Work of one compute op on a named unit.
+struct UnitWork {
+  std::string unit;
+  double flops = 0;
+  hw::DType dtype = hw::DType::bf16;
+};
+
+/// Bytes moved by one transfer between two levels of the chip.
+struct TransferWork {
+  std::string from, to;
+  double bytes = 0;
+};
+
+/// A tiled schedule, as tile IR expresses it: `tiles` independent tiles
+/// spread over `cores` cores; each tile runs a prologue, a loop of `trips`
+/// iterations pipelined `pipeline` deep, and an epilogue. Compute ops of one
+/// phase run one after the other (they share the core's issue slots);
+/// transfers overlap compute when the loop is pipelined (depth >= 2).
+struct KernelWork {
+  double tiles = 1;
+  int64_t cores = 1;
+  int64_t trips = 1;
+  int64_t pipeline = 1;
+  std::vector<UnitWork> prologueCompute, loopCompute, epilogueCompute;
+  std::vector<TransferWork> prologueTransfers, loopTransfers,
+      epilogueTransfers;
+  /// Unique bytes of the kernel's operands at home (each tensor once):
+  /// what a cache between staging and home lets through. 0 = unknown, then
+  /// every staged byte comes from home.
+  double idealHomeBytes = 0;
+};
+
 /// Elementwise maps and reductions on the vector unit (softmax pieces, norms,
 /// activations, optimizer updates, casts).
 struct VectorWork {
@@ -162,6 +194,9 @@ public:
   /// Tile sizes the search considers along M (dim 0), N (1) or K (2).
   std::vector<int64_t> matmulTileCandidates(hw::DType t, int dim) const;
   Estimate vector(const VectorWork &w) const;
+  /// A tiled schedule (tile IR). The matmul formula is this one applied to
+  /// the tiling it chooses, so tile IR and linalg agree.
+  Estimate kernel(const KernelWork &w) const;
   Estimate move(const MoveWork &w) const;
   Estimate attention(const AttentionWork &w) const;
   CollectiveEstimate collective(const CollectiveWork &w) const;
