@@ -42,7 +42,7 @@ def TileCostOpInterface : OpInterface<"TileCostOpInterface"> {
         Source and destination memory levels of a DMA or on-chip-network
         transfer; empty names for compute and fabric ops.
       }],
-      "::std::pair<::llvm::StringRef, ::llvm::StringRef>", "getTransferLevels",
+      "::std::pair< ::llvm::StringRef, ::llvm::StringRef>", "getTransferLevels",
       (ins), [{}], [{ return {"", ""}; }]>,
     InterfaceMethod<[{
         Name of the fabric a multi-chip transfer crosses, or "".

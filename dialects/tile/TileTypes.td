@@ -47,7 +47,7 @@ def Tile_BufType : Tile_Type<"Buf", "buf", [ShapedTypeInterface]> {
   let extraClassDeclaration = [{
     // ShapedTypeInterface: a buffer is always ranked.
     bool hasRank() const { return true; }
-    ::mlir::ShapedType cloneWith(::std::optional<::llvm::ArrayRef<int64_t>> shape,
+    ::mlir::ShapedType cloneWith(::std::optional< ::llvm::ArrayRef<int64_t>> shape,
                                  ::mlir::Type elementType) const;
     /// Bytes the buffer occupies (one instance; sub-byte types packed).
     int64_t getSizeInBytes() const;
@@ -62,7 +62,7 @@ def Tile_TokenType : Tile_Type<"Token", "token"> {
   }];
 }
 
-def Tile_AnyBuf : Type<CPred<"::llvm::isa<::strata::tile::BufType>($_self)">,
+def Tile_AnyBuf : Type<CPred<"::llvm::isa< ::strata::tile::BufType>($_self)">,
                        "tile buffer", "::strata::tile::BufType">;
 
 #endif // STRATA_TILE_TYPES

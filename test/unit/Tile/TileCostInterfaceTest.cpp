@@ -212,9 +212,9 @@ TEST_F(TileCostInterfaceTest, CopyBuilderDerivesBytes) {
   OpBuilder builder(&ctx);
   builder.setInsertionPointToStart(&entry);
   Value i = entry.getArgument(2);
-  auto copy = CopyOp::create(builder, fn.getLoc(), entry.getArgument(0),
-                             ValueRange{i, i}, entry.getArgument(1),
-                             ValueRange{});
+  auto copy =
+      CopyOp::create(builder, fn.getLoc(), entry.getArgument(0),
+                     ValueRange{i, i}, entry.getArgument(1), ValueRange{});
   EXPECT_EQ(copy.getBytes(), 32 * 64 * 2);
   EXPECT_TRUE(succeeded(copy.verify()));
 }

@@ -30,9 +30,8 @@ using namespace strata::tile;
 
 /// "128x64": a shape as written in types, for diagnostics.
 static std::string formatShape(ArrayRef<int64_t> shape) {
-  return llvm::join(llvm::map_range(shape,
-                                    [](int64_t d) { return std::to_string(d); }),
-                    "x");
+  return llvm::join(
+      llvm::map_range(shape, [](int64_t d) { return std::to_string(d); }), "x");
 }
 
 /// "128x64xbf16": a shape and element type as written in types, unquoted.
@@ -48,8 +47,7 @@ static std::string formatBytes(int64_t bytes) {
 }
 
 /// Comma-separated names of a list of `arch` attributes, or "none".
-template <typename AttrT>
-static std::string listNames(ArrayRef<AttrT> attrs) {
+template <typename AttrT> static std::string listNames(ArrayRef<AttrT> attrs) {
   if (attrs.empty())
     return "none";
   return llvm::join(
@@ -71,9 +69,8 @@ static arch::LevelAttr findLevel(arch::ChipAttr chip, StringRef name) {
 }
 
 /// Checks that `name` is a memory level of `chip`.
-static FailureOr<arch::LevelAttr> verifyLevel(Operation *op,
-                                              arch::ChipAttr chip,
-                                              StringRef name) {
+static FailureOr<arch::LevelAttr>
+verifyLevel(Operation *op, arch::ChipAttr chip, StringRef name) {
   if (arch::LevelAttr level = findLevel(chip, name))
     return level;
   return op->emitOpError() << "level '" << name << "' is not in chip '"
@@ -105,11 +102,12 @@ static LogicalResult verifyBufferLevels(Operation *op) {
   return success();
 }
 
-/// Checks that `name` is a compute unit of `chip` of the kind `opName`
-/// needs, and returns it.
-static FailureOr<arch::ComputeUnitAttr>
-verifyUnit(Operation *op, arch::ChipAttr chip, StringRef name,
-           hw::UnitKind kind) {
+/// Checks that `name` is a compute unit of `chip` of kind `kind` (the
+/// kind the op needs), and returns it.
+static FailureOr<arch::ComputeUnitAttr> verifyUnit(Operation *op,
+                                                   arch::ChipAttr chip,
+                                                   StringRef name,
+                                                   hw::UnitKind kind) {
   ArrayRef<arch::ComputeUnitAttr> units = chip.getUnits();
   const auto *it = llvm::find_if(
       units, [&](arch::ComputeUnitAttr u) { return u.getName() == name; });
@@ -168,8 +166,7 @@ static LogicalResult verifyPayload(Operation *op, int64_t bytes,
 
 /// Looks up a fabric of the attached system's topology by name. Null (and
 /// success) when no system is attached.
-static FailureOr<arch::FabricAttr> verifyFabric(Operation *op,
-                                                StringRef name) {
+static FailureOr<arch::FabricAttr> verifyFabric(Operation *op, StringRef name) {
   arch::SystemAttr system = arch::getAttachedSystem(op);
   if (!system)
     return arch::FabricAttr();
@@ -221,8 +218,8 @@ static ParseResult parseEnumKeyword(OpAsmParser &parser, EnumAttrT &attr) {
     return failure();
   std::optional<EnumT> value = symbolizeEnum<EnumT>(keyword);
   if (!value)
-    return parser.emitError(loc) << "unknown " << EnumAttrT::getMnemonic()
-                                 << " '" << keyword << "'";
+    return parser.emitError(loc)
+           << "unknown " << EnumAttrT::getMnemonic() << " '" << keyword << "'";
   attr = EnumAttrT::get(parser.getContext(), *value);
   return success();
 }
@@ -276,11 +273,11 @@ LogicalResult KernelOp::verify() {
     auto buf = dyn_cast<BufType>(arg.getType());
     if (!buf || buf.getShape() != tensor.getShape() ||
         buf.getElementType() != tensor.getElementType())
-      return emitOpError()
-             << "body argument #" << i << " must be a !tile.buf of shape "
-             << formatTile(tensor.getShape(), tensor.getElementType())
-             << " (the operand's), got "
-             << arg.getType();
+      return emitOpError() << "body argument #" << i
+                           << " must be a !tile.buf of shape "
+                           << formatTile(tensor.getShape(),
+                                         tensor.getElementType())
+                           << " (the operand's), got " << arg.getType();
   }
   return verifyBufferLevels(*this);
 }
@@ -352,8 +349,8 @@ void SpreadOp::print(OpAsmPrinter &p) {
 
 LogicalResult SpreadOp::verify() {
   if (getCores() < 1)
-    return emitOpError() << "needs at least one core, got cores("
-                         << getCores() << ")";
+    return emitOpError() << "needs at least one core, got cores(" << getCores()
+                         << ")";
   ArrayRef<int64_t> tripCounts = getTripCounts();
   if (tripCounts.empty())
     return emitOpError() << "needs at least one dimension to spread";
@@ -374,8 +371,8 @@ LogicalResult SpreadOp::verify() {
   if (arch::ChipAttr chip = getTargetChip(*this))
     if (getCores() > chip.getCores())
       return emitOpError() << "spreads over " << getCores()
-                           << " cores but chip '" << chip.getName()
-                           << "' has " << chip.getCores();
+                           << " cores but chip '" << chip.getName() << "' has "
+                           << chip.getCores();
   return success();
 }
 
@@ -383,8 +380,8 @@ LogicalResult SpreadOp::verify() {
 // LoopOp
 //===----------------------------------------------------------------------===//
 
-void LoopOp::build(OpBuilder &builder, OperationState &state,
-                   int64_t tripCount, int64_t pipeline) {
+void LoopOp::build(OpBuilder &builder, OperationState &state, int64_t tripCount,
+                   int64_t pipeline) {
   state.addAttribute(getTripCountAttrName(state.name),
                      builder.getI64IntegerAttr(tripCount));
   state.addAttribute(getPipelineAttrName(state.name),
@@ -459,12 +456,12 @@ static LogicalResult verifyRotatingBuffers(LoopOp loop, Operation *transfer,
     return success(); // Allocated per iteration: nothing is shared.
   if (alloc.getBuffers() >= loop.getPipeline())
     return success();
-  InFlightDiagnostic diag =
-      transfer->emitOpError()
-      << "writes a buffer with buffers(" << alloc.getBuffers()
-      << ") inside a tile.loop with pipeline(" << loop.getPipeline()
-      << "), which needs at least " << loop.getPipeline()
-      << " rotating buffers";
+  InFlightDiagnostic diag = transfer->emitOpError()
+                            << "writes a buffer with buffers("
+                            << alloc.getBuffers()
+                            << ") inside a tile.loop with pipeline("
+                            << loop.getPipeline() << "), which needs at least "
+                            << loop.getPipeline() << " rotating buffers";
   diag.attachNote(alloc.getLoc()) << "allocated here";
   diag.attachNote(loop.getLoc()) << "pipelined loop here";
   return diag;
@@ -515,8 +512,8 @@ LogicalResult AllocOp::verify() {
 void CopyOp::build(OpBuilder &builder, OperationState &state, Value source,
                    ValueRange sourceIndices, Value dest, ValueRange destIndices,
                    ValueRange deps) {
-  auto tile = cast<BufType>(sourceIndices.empty() ? source.getType()
-                                                  : dest.getType());
+  auto tile =
+      cast<BufType>(sourceIndices.empty() ? source.getType() : dest.getType());
   build(builder, state, TokenType::get(builder.getContext()), source,
         sourceIndices, dest, destIndices, deps, tile.getSizeInBytes());
 }
@@ -547,14 +544,13 @@ static LogicalResult verifyTileTransfer(Operation *op, BufType source,
   BufType tile = sourceIndexed ? dest : source;
   size_t numIndices = sourceIndexed ? numSourceIndices : numDestIndices;
   if (numIndices != size_t(whole.getRank()))
-    return op->emitOpError()
-           << "indexes a rank-" << whole.getRank() << " "
-           << (sourceIndexed ? "source" : "destination") << " with "
-           << numIndices << " tile indices";
+    return op->emitOpError() << "indexes a rank-" << whole.getRank() << " "
+                             << (sourceIndexed ? "source" : "destination")
+                             << " with " << numIndices << " tile indices";
   if (tile.getRank() > whole.getRank())
-    return op->emitOpError() << "a rank-" << tile.getRank()
-                             << " tile does not fit in a rank-"
-                             << whole.getRank() << " buffer";
+    return op->emitOpError()
+           << "a rank-" << tile.getRank() << " tile does not fit in a rank-"
+           << whole.getRank() << " buffer";
   return success();
 }
 
@@ -640,14 +636,14 @@ LogicalResult NocCopyOp::verify() {
                            << "-scoped, not core-scoped";
   }
   if (getCores() >= chip.getCores())
-    return emitOpError() << "delivers to " << getCores()
-                         << " cores, but chip '" << chip.getName() << "' has "
-                         << chip.getCores() << " (one is the sender)";
+    return emitOpError() << "delivers to " << getCores() << " cores, but chip '"
+                         << chip.getName() << "' has " << chip.getCores()
+                         << " (one is the sender)";
   int64_t diameter = getNetworkDiameter(chip);
   if (getHops() > diameter)
-    return emitOpError() << "hops(" << getHops() << ") exceeds the "
-                         << diameter << "-hop diameter of chip '"
-                         << chip.getName() << "''s network";
+    return emitOpError() << "hops(" << getHops() << ") exceeds the " << diameter
+                         << "-hop diameter of chip '" << chip.getName()
+                         << "''s network";
   return success();
 }
 
@@ -686,9 +682,10 @@ LogicalResult MmaOp::verify() {
   int64_t kRhs = getTransposeRhs() ? rhs.getDimSize(1) : rhs.getDimSize(0);
   int64_t n = getTransposeRhs() ? rhs.getDimSize(0) : rhs.getDimSize(1);
   if (k != kRhs)
-    return emitOpError() << "contracts lhs K = " << k << " with rhs K = "
-                         << kRhs << " (lhs " << formatShape(lhs.getShape())
-                         << ", rhs " << formatShape(rhs.getShape()) << ")";
+    return emitOpError() << "contracts lhs K = " << k
+                         << " with rhs K = " << kRhs << " (lhs "
+                         << formatShape(lhs.getShape()) << ", rhs "
+                         << formatShape(rhs.getShape()) << ")";
   if (acc.getDimSize(0) != m || acc.getDimSize(1) != n)
     return emitOpError() << "accumulator is " << formatShape(acc.getShape())
                          << " but lhs x rhs is " << m << "x" << n;
@@ -718,21 +715,21 @@ LogicalResult MmaOp::verify() {
                    return r.dtype == *dtype;
                  });
   if (!hasRate)
-    return emitOpError() << "unit '" << getUnit() << "' has no rate for "
-                         << elt << " (rates: "
-                         << llvm::join(llvm::map_range(unit->getRates(),
-                                                       [](arch::Rate r) {
-                                                         return std::string(
-                                                             hw::toString(
-                                                                 r.dtype));
-                                                       }),
-                                       ", ")
+    return emitOpError() << "unit '" << getUnit() << "' has no rate for " << elt
+                         << " (rates: "
+                         << llvm::join(
+                                llvm::map_range(unit->getRates(),
+                                                [](arch::Rate r) {
+                                                  return std::string(
+                                                      hw::toString(r.dtype));
+                                                }),
+                                ", ")
                          << ")";
   ArrayRef<int64_t> native = unit->getShape();
   if (native.size() != 3)
     return success();
-  bool fitsNative = m % native[0] == 0 && n % native[1] == 0 &&
-                    k % native[2] == 0;
+  bool fitsNative =
+      m % native[0] == 0 && n % native[1] == 0 && k % native[2] == 0;
   if (!fitsNative && !getPadded())
     return emitOpError() << "tile " << m << "x" << n << "x" << k
                          << " (MxNxK) is not a multiple of unit '" << getUnit()
@@ -798,13 +795,12 @@ LogicalResult MapOp::verify() {
   auto output = cast<BufType>(getOutput().getType());
   for (auto [i, input] : llvm::enumerate(getInputs())) {
     auto in = cast<BufType>(input.getType());
-    bool broadcasts =
-        in.getRank() == output.getRank() &&
-        llvm::all_of(llvm::zip(in.getShape(), output.getShape()),
-                     [](auto dims) {
-                       auto [inDim, outDim] = dims;
-                       return inDim == outDim || inDim == 1;
-                     });
+    bool broadcasts = in.getRank() == output.getRank() &&
+                      llvm::all_of(llvm::zip(in.getShape(), output.getShape()),
+                                   [](auto dims) {
+                                     auto [inDim, outDim] = dims;
+                                     return inDim == outDim || inDim == 1;
+                                   });
     if (!broadcasts)
       return emitOpError() << "input #" << i << " of shape "
                            << formatShape(in.getShape())
@@ -890,30 +886,32 @@ LogicalResult CollectiveOp::verify() {
                               "all_gather and reduce_scatter";
     if (input != result)
       return emitOpError() << "'" << stringifyCollectiveKind(kind)
-                           << "' keeps the type, but " << input
-                           << " becomes " << result;
+                           << "' keeps the type, but " << input << " becomes "
+                           << result;
   } else {
     if (!getDim())
       return emitOpError() << "'" << stringifyCollectiveKind(kind)
                            << "' needs dim(d), the dimension it "
-                           << (kind == CollectiveKind::AllGather ? "concatenates"
-                                                                 : "splits");
+                           << (kind == CollectiveKind::AllGather
+                                   ? "concatenates"
+                                   : "splits");
     int64_t dim = *getDim();
-    if (dim < 0 || dim >= input.getRank() || input.getRank() != result.getRank())
-      return emitOpError() << "dim(" << dim << ") is out of range for "
-                           << input << " -> " << result;
+    if (dim < 0 || dim >= input.getRank() ||
+        input.getRank() != result.getRank())
+      return emitOpError() << "dim(" << dim << ") is out of range for " << input
+                           << " -> " << result;
     int64_t small = kind == CollectiveKind::AllGather ? input.getDimSize(dim)
                                                       : result.getDimSize(dim);
     int64_t large = kind == CollectiveKind::AllGather ? result.getDimSize(dim)
                                                       : input.getDimSize(dim);
-    bool othersKept = llvm::all_of(
-        llvm::seq<int64_t>(0, input.getRank()), [&](int64_t d) {
+    bool othersKept =
+        llvm::all_of(llvm::seq<int64_t>(0, input.getRank()), [&](int64_t d) {
           return d == dim || input.getDimSize(d) == result.getDimSize(d);
         });
     if (!othersKept || large % small != 0 || large == small)
       return emitOpError() << "'" << stringifyCollectiveKind(kind)
-                           << "' along dim " << dim << " cannot turn "
-                           << input << " into " << result;
+                           << "' along dim " << dim << " cannot turn " << input
+                           << " into " << result;
     factor = large / small;
   }
   if (failed(verifyPayload(*this, getBytes(), input)))
@@ -929,10 +927,9 @@ LogicalResult CollectiveOp::verify() {
     members *= d;
   if (resizes && factor != members)
     return emitOpError() << "'" << stringifyCollectiveKind(kind)
-                         << "' over fabric '" << getFabric() << "' ("
-                         << members << " members) must change dim "
-                         << *getDim() << " " << members << "x, not " << factor
-                         << "x";
+                         << "' over fabric '" << getFabric() << "' (" << members
+                         << " members) must change dim " << *getDim() << " "
+                         << members << "x, not " << factor << "x";
   switch (getAlgorithm()) {
   case CollectiveAlgorithm::InNetwork:
     if (!fabric->getInNetworkReduction())
@@ -978,16 +975,16 @@ static LogicalResult verifyPointToPoint(Operation *op, Type payloadType,
   if (!payload.hasStaticShape())
     return op->emitOpError() << "needs a statically shaped tensor";
   if (stage < 0)
-    return op->emitOpError() << "stage must not be negative, got stage("
-                             << stage << ")";
+    return op->emitOpError()
+           << "stage must not be negative, got stage(" << stage << ")";
   if (failed(verifyPayload(op, bytes, payload)))
     return failure();
   return verifyFabric(op, fabric);
 }
 
 LogicalResult SendOp::verify() {
-  return verifyPointToPoint(*this, getInput().getType(), getStage(),
-                            getBytes(), getFabric());
+  return verifyPointToPoint(*this, getInput().getType(), getStage(), getBytes(),
+                            getFabric());
 }
 
 int64_t SendOp::getBytesMoved() { return getBytes(); }

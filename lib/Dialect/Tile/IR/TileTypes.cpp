@@ -46,8 +46,8 @@ Type BufType::parse(AsmParser &parser) {
       parser.parseType(elementType) || parser.parseComma() ||
       parser.parseString(&level) || parser.parseGreater())
     return {};
-  return getChecked([&] { return parser.emitError(loc); },
-                    parser.getContext(), shape, elementType, level);
+  return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
+                    shape, elementType, level);
 }
 
 void BufType::print(AsmPrinter &printer) const {
