@@ -3,6 +3,8 @@
 // Translations between Strata's IR and the outside world:
 //   --import-system-json   system JSON      -> module carrying arch.system
 //   --export-system-json   module / preset  -> system JSON
+//   --import-model-config  HF config.json or bundled model name
+//                                           -> func + linalg transformer
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +12,8 @@
 #include "strata/Dialect/Arch/Utils/SystemLoader.h"
 #include "strata/Hardware/Json.h"
 #include "strata/InitAll.h"
+#include "strata/Workload/ModelConfig.h"
+#include "strata/Workload/TransformerBuilder.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -32,6 +36,102 @@ static llvm::cl::opt<std::string> systemSpec(
                    ".json/.mlir file (default: the input module's "
                    "arch.system)"),
     llvm::cl::init(""));
+
+// Options of --import-model-config (docs/workloads.md).
+static llvm::cl::OptionCategory modelCategory("Model import options");
+static llvm::cl::opt<std::string>
+    modelMode("mode", llvm::cl::desc("prefill, decode or train"),
+              llvm::cl::init("prefill"), llvm::cl::cat(modelCategory));
+static llvm::cl::opt<int64_t> modelBatch("batch",
+                                         llvm::cl::desc("Sequences per step"),
+                                         llvm::cl::init(1),
+                                         llvm::cl::cat(modelCategory));
+static llvm::cl::opt<int64_t>
+    modelSeq("seq",
+             llvm::cl::desc("New tokens per sequence (default 2048 for "
+                            "prefill/train, 1 for decode)"),
+             llvm::cl::init(0), llvm::cl::cat(modelCategory));
+static llvm::cl::opt<int64_t>
+    modelKvLen("kv-len",
+               llvm::cl::desc("Tokens already in the KV cache (decode; "
+                              "default 2048)"),
+               llvm::cl::init(2048), llvm::cl::cat(modelCategory));
+static llvm::cl::opt<std::string>
+    modelDType("dtype", llvm::cl::desc("bf16, fp16, fp8 or f32"),
+               llvm::cl::init("bf16"), llvm::cl::cat(modelCategory));
+static llvm::cl::opt<std::string> modelLoadBalance(
+    "moe-load-balance",
+    llvm::cl::desc("Rows per active expert: 'uniform' (tokens*top_k/experts) "
+                   "or a capacity factor multiplying that share"),
+    llvm::cl::init("uniform"), llvm::cl::cat(modelCategory));
+static llvm::cl::opt<std::string>
+    modelsDir("models-dir",
+              llvm::cl::desc("Directory of bundled <name>.json model configs"),
+              llvm::cl::init(STRATA_MODELS_DIR), llvm::cl::cat(modelCategory));
+
+/// The CONFIG operand of --import-model-config when it names a bundled
+/// model or a file (main() hands mlir-translate an empty input instead, so a
+/// bundled name needs no file of that name).
+static std::string modelSpec;
+
+static OwningOpRef<Operation *> importModelConfig(llvm::SourceMgr &sourceMgr,
+                                                  MLIRContext *ctx) {
+  using namespace strata::workload;
+  FailureOr<ModelConfig> config = failure();
+  if (!modelSpec.empty()) {
+    config = loadModelConfig(modelSpec, modelsDir, ctx);
+  } else {
+    const llvm::MemoryBuffer *buffer =
+        sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
+    config = parseModelConfig(buffer->getBuffer(),
+                              buffer->getBufferIdentifier(), "stdin", ctx);
+  }
+  if (failed(config))
+    return nullptr;
+  Location loc = FileLineColLoc::get(ctx, config->path, 1, 1);
+  WorkloadOptions options;
+  std::optional<WorkloadMode> mode = parseWorkloadMode(modelMode);
+  std::optional<WorkloadDType> dtype = parseWorkloadDType(modelDType);
+  std::optional<double> factor = parseMoELoadBalance(modelLoadBalance);
+  if (!mode) {
+    emitError(loc) << "unknown --mode '" << modelMode
+                   << "' (expected prefill, decode or train)";
+    return nullptr;
+  }
+  if (!dtype) {
+    emitError(loc) << "unknown --dtype '" << modelDType
+                   << "' (expected bf16, fp16, fp8 or f32)";
+    return nullptr;
+  }
+  if (!factor) {
+    emitError(loc) << "invalid --moe-load-balance '" << modelLoadBalance
+                   << "' (expected 'uniform' or a positive number)";
+    return nullptr;
+  }
+  options.mode = *mode;
+  options.dtype = *dtype;
+  options.moeCapacityFactor = *factor;
+  options.batch = modelBatch;
+  if (modelKvLen.getNumOccurrences())
+    options.kvLen = modelKvLen;
+  if (modelSeq.getNumOccurrences())
+    options.seq = modelSeq;
+  OwningOpRef<ModuleOp> module = buildTransformerModule(*config, options, ctx);
+  if (!module)
+    return nullptr;
+  return OwningOpRef<Operation *>(module.release());
+}
+
+static void registerModelTranslation() {
+  TranslateToMLIRRegistration importModel(
+      "import-model-config",
+      "Import a transformer from a Hugging Face config.json (or a bundled "
+      "model name) as func + linalg",
+      importModelConfig, [](DialectRegistry &registry) {
+        strata::registerAllDialects(registry);
+        strata::workload::registerWorkloadDialects(registry);
+      });
+}
 
 static void registerSystemTranslations() {
   TranslateToMLIRRegistration importJson(
@@ -73,11 +173,56 @@ static void registerSystemTranslations() {
       [](DialectRegistry &registry) { strata::registerAllDialects(registry); });
 }
 
+/// For --import-model-config, takes the CONFIG operand out of the command
+/// line (replacing it with an empty input) so that a bundled model name is
+/// not opened as a file.
+static void extractModelSpec(std::vector<char *> &args) {
+  static char devNull[] = "/dev/null";
+  bool importing = false;
+  for (char *arg : args)
+    if (!std::strcmp(arg, "--import-model-config") ||
+        !std::strcmp(arg, "-import-model-config"))
+      importing = true;
+  if (!importing)
+    return;
+  // Options whose value may follow as a separate argument.
+  static const char *const separateValue[] = {"-o",
+                                              "--mode",
+                                              "-mode",
+                                              "--batch",
+                                              "-batch",
+                                              "--seq",
+                                              "-seq",
+                                              "--kv-len",
+                                              "-kv-len",
+                                              "--dtype",
+                                              "-dtype",
+                                              "--models-dir",
+                                              "-models-dir",
+                                              "--moe-load-balance",
+                                              "-moe-load-balance"};
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (llvm::any_of(separateValue, [&](const char *opt) {
+          return !std::strcmp(args[i], opt);
+        })) {
+      ++i;
+      continue;
+    }
+    if (args[i][0] == '-')
+      continue;
+    modelSpec = args[i];
+    args[i] = devNull;
+    return;
+  }
+}
+
 int main(int argc, char **argv) {
   registerSystemTranslations();
+  registerModelTranslation();
   // `--export-system-json --system=<preset>` needs no input: read an empty
   // module instead of waiting on stdin.
   std::vector<char *> args(argv, argv + argc);
+  extractModelSpec(args);
   bool exporting = false, hasSystem = false, hasInput = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--export-system-json") ||

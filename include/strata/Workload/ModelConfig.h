@@ -1,0 +1,104 @@
+//===- ModelConfig.h - Transformer shapes from HF config.json ---*- C++ -*-===//
+//
+// The shape of a decoder-only transformer as the workload generator needs
+// it, read from a Hugging Face config.json (llama, mistral, mixtral, qwen2,
+// gpt2, gpt_neox field names) and validated. Errors are emitted as MLIR
+// diagnostics located in the config file, naming the offending field.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STRATA_WORKLOAD_MODELCONFIG_H
+#define STRATA_WORKLOAD_MODELCONFIG_H
+
+#include "mlir/IR/Location.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/LogicalResult.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace strata::workload {
+
+enum class NormKind { RMSNorm, LayerNorm };
+
+/// The MLP nonlinearity. SiLU is used gated (SwiGLU) by the llama family;
+/// the GELUs are used ungated by gpt2 / gpt_neox.
+enum class Activation { SiLU, GELUTanh, GELU, ReLU };
+
+/// One decoder-only transformer. All sizes are element counts.
+struct ModelConfig {
+  /// Bundled name or file stem (e.g. "llama-3-8b").
+  std::string name;
+  /// HF model_type: llama, mistral, mixtral, qwen2, gpt2, gpt_neox.
+  std::string modelType;
+  /// The config file, for diagnostics ("" when built in memory).
+  std::string path;
+
+  int64_t hidden = 0;
+  int64_t intermediate = 0;
+  int64_t heads = 0;
+  int64_t kvHeads = 0;
+  int64_t headDim = 0;
+  int64_t layers = 0;
+  int64_t vocab = 0;
+  int64_t maxPositions = 0;
+
+  NormKind norm = NormKind::RMSNorm;
+  double normEps = 1e-5;
+  Activation activation = Activation::SiLU;
+  /// SwiGLU-style gate * up MLP (llama family) vs fc -> act -> proj (gpt).
+  bool gatedMLP = true;
+  /// The LM head reuses the embedding table (no separate parameter).
+  bool tieEmbeddings = false;
+  /// Biases on the q/k/v projections (qwen2, gpt2, gpt_neox).
+  bool qkvBias = false;
+  /// Bias on the attention output projection (gpt2, gpt_neox, llama with
+  /// attention_bias).
+  bool outBias = false;
+  /// Biases on the MLP matmuls (gpt2, gpt_neox, llama with mlp_bias).
+  bool mlpBias = false;
+  /// Learned absolute position embeddings (gpt2) instead of RoPE.
+  bool learnedPositions = false;
+  /// out = x + attn(ln1(x)) + mlp(ln2(x)) (gpt_neox) instead of sequential.
+  bool parallelResidual = false;
+  double ropeTheta = 10000.0;
+  /// Fraction of each head's dimensions that RoPE rotates (gpt_neox
+  /// rotary_pct); 1 for the llama family.
+  double rotaryFraction = 1.0;
+
+  /// Mixture of experts: 0 experts means a dense MLP.
+  int64_t experts = 0;
+  int64_t topK = 0;
+
+  bool isMoE() const { return experts > 0; }
+  /// Head dimensions RoPE rotates (even; 0 with learned positions).
+  int64_t rotaryDim() const;
+};
+
+/// Parses a config.json text. `path` names the file in diagnostics (errors go
+/// to `ctx`'s diagnostic engine, located at the offending field's line).
+/// `name` becomes ModelConfig::name.
+llvm::FailureOr<ModelConfig> parseModelConfig(llvm::StringRef text,
+                                              llvm::StringRef path,
+                                              llvm::StringRef name,
+                                              mlir::MLIRContext *ctx);
+
+/// Loads a config by bundled name (looked up as `<modelsDir>/<spec>.json`)
+/// or by path to a .json file.
+llvm::FailureOr<ModelConfig> loadModelConfig(llvm::StringRef spec,
+                                             llvm::StringRef modelsDir,
+                                             mlir::MLIRContext *ctx);
+
+/// Checks a config for consistency (divisibility of heads, top-k within the
+/// expert count, positive sizes); errors are emitted at `loc`.
+llvm::LogicalResult validateModelConfig(const ModelConfig &config,
+                                        mlir::Location loc);
+
+/// The bundled configurations, by name.
+llvm::ArrayRef<llvm::StringLiteral> bundledModelNames();
+
+} // namespace strata::workload
+
+#endif // STRATA_WORKLOAD_MODELCONFIG_H

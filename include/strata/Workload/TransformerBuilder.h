@@ -1,0 +1,87 @@
+//===- TransformerBuilder.h - Transformer workloads as linalg ---*- C++ -*-===//
+//
+// Builds a whole decoder-only transformer as func + linalg-on-tensors (with
+// tensor, arith, math, scf): one private function per distinct layer, run
+// num_hidden_layers times by an scf.for in the entry function over stacked
+// [L, ...] weights, so the IR does not grow with depth. Every op carries a
+// NameLoc ("layers.attn.qk_matmul", "lm_head", ...) that reports group by,
+// every entry argument a `strata.role`, and the module a `strata.model`
+// dictionary. docs/workloads.md describes the IR and its assumptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STRATA_WORKLOAD_TRANSFORMERBUILDER_H
+#define STRATA_WORKLOAD_TRANSFORMERBUILDER_H
+
+#include "strata/Workload/ModelConfig.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace mlir {
+class DialectRegistry;
+} // namespace mlir
+
+namespace strata::workload {
+
+/// What the entry function computes.
+enum class WorkloadMode {
+  /// `@forward`: the prompt's logits from its tokens.
+  Prefill,
+  /// `@decode_step`: next-token logits from new tokens and a KV cache.
+  Decode,
+  /// `@train_step`: forward, loss, backward and an Adam update.
+  Train,
+};
+
+llvm::StringRef stringifyWorkloadMode(WorkloadMode mode);
+std::optional<WorkloadMode> parseWorkloadMode(llvm::StringRef text);
+
+/// Element types of the generated program.
+enum class WorkloadDType { bf16, fp16, fp8, f32 };
+
+llvm::StringRef stringifyWorkloadDType(WorkloadDType dtype);
+std::optional<WorkloadDType> parseWorkloadDType(llvm::StringRef text);
+
+/// Parses `--moe-load-balance`: "uniform" (factor 1) or a positive capacity
+/// factor that multiplies the rows each active expert computes.
+std::optional<double> parseMoELoadBalance(llvm::StringRef text);
+
+struct WorkloadOptions {
+  WorkloadMode mode = WorkloadMode::Prefill;
+  int64_t batch = 1;
+  /// New tokens per sequence: the prompt (prefill), the training sequence
+  /// (train) or the tokens decoded in one step. Unset: 2048 for prefill and
+  /// train, 1 for decode (clamped to the positions a model with learned
+  /// position embeddings has).
+  std::optional<int64_t> seq;
+  /// Tokens already in the KV cache (decode only). Unset: 2048 (clamped like
+  /// seq).
+  std::optional<int64_t> kvLen;
+  WorkloadDType dtype = WorkloadDType::bf16;
+  /// Rows each active expert computes, as a multiple of the uniform share
+  /// tokens * top_k / active_experts (1 = perfectly balanced).
+  double moeCapacityFactor = 1.0;
+};
+
+/// Name of the entry function for a mode (forward, decode_step, train_step).
+llvm::StringRef entryFunctionName(WorkloadMode mode);
+
+/// Registers the dialects the generated IR uses.
+void registerWorkloadDialects(mlir::DialectRegistry &registry);
+
+/// Builds and verifies the module. On failure returns null after emitting
+/// errors (unsupported combinations, sizes out of range) at a location in
+/// `config`'s file when known.
+mlir::OwningOpRef<mlir::ModuleOp>
+buildTransformerModule(const ModelConfig &config,
+                       const WorkloadOptions &options, mlir::MLIRContext *ctx);
+
+} // namespace strata::workload
+
+#endif // STRATA_WORKLOAD_TRANSFORMERBUILDER_H
