@@ -1049,6 +1049,15 @@ Value TransformerBuilder::moe(Emitter &e, Value xn, LayerValues &lv) {
   lv.saved.save("moe.expert_out", ey);
 
   // Combine: each token sums its K expert outputs weighted by its gates.
+  // With a capacity factor below 1, choices past an expert's rows are
+  // dropped (contribute zero).
+  auto keptRow = [&](Ar &a, Value &row) -> Value {
+    if (rows * ea >= tokens * topk)
+      return nullptr;
+    Value kept = a.icmp(arith::CmpIPredicate::ult, row, a.i(rows));
+    row = a.irem(row, a.i(rows));
+    return kept;
+  };
   return e.generic1("moe.combine", {}, Out{"nh", act},
                     [&](Ar &a, ValueRange, IndexFn idx) {
                       Value acc = a.f(act, 0.0);
@@ -1056,9 +1065,13 @@ Value TransformerBuilder::moe(Emitter &e, Value xn, LayerValues &lv) {
                         Value q = a.iadd(a.imul(idx('n'), a.i(topk)), a.i(j));
                         Value expert = a.irem(q, a.i(ea));
                         Value row = a.idiv(q, a.i(ea));
+                        Value kept = keptRow(a, row);
                         Value gate = a.extract(gates, {idx('n'), expert});
                         Value y = a.extract(ey, {expert, row, idx('h')});
-                        acc = a.add(acc, a.mul(gate, y));
+                        Value term = a.mul(gate, y);
+                        if (kept)
+                          term = a.sel(kept, term, a.f(act, 0.0));
+                        acc = a.add(acc, term);
                       }
                       return SmallVector<Value>{acc};
                     },
@@ -1398,6 +1411,14 @@ Value TransformerBuilder::moeBackward(Emitter &e, Value dOut,
   auto s = [&](llvm::StringRef n) { return bv.s.lookup(n); };
   int64_t ea = activeExperts, rows = expertRows, tokens = N, topk = K;
   Value gates = s("moe.gates"), ey = s("moe.expert_out");
+  // Choices past an expert's rows (capacity factor < 1) are dropped.
+  auto keptRow = [&](Ar &a, Value &row) -> Value {
+    if (rows * ea >= tokens * topk)
+      return nullptr;
+    Value kept = a.icmp(arith::CmpIPredicate::ult, row, a.i(rows));
+    row = a.irem(row, a.i(rows));
+    return kept;
+  };
   // Combine backward: to each slot's expert output and to the gates.
   Value dey = e.generic1(
       "moe.combine.bwd_dx", {}, Out{"ech", act},
@@ -1418,7 +1439,11 @@ Value TransformerBuilder::moeBackward(Emitter &e, Value dOut,
           Value q = a.iadd(a.imul(idx('n'), a.i(topk)), a.i(j));
           Value expert = a.irem(q, a.i(ea));
           Value row = a.idiv(q, a.i(ea));
-          Value mine = a.icmp(arith::CmpIPredicate::eq, expert, idx('e'));
+          // A dropped choice belongs to no expert (index E never matches).
+          Value owner = expert;
+          if (Value kept = keptRow(a, row))
+            owner = a.sel(kept, expert, a.i(E));
+          Value mine = a.icmp(arith::CmpIPredicate::eq, owner, idx('e'));
           Value y = a.extract(ey, {expert, row, idx('h')});
           acc = a.add(acc, a.sel(mine, a.mul(v[0], y), a.f(act, 0.0)));
         }
@@ -1484,7 +1509,11 @@ Value TransformerBuilder::moeBackward(Emitter &e, Value dOut,
                      Value q = a.iadd(a.imul(idx('n'), a.i(topk)), a.i(j));
                      Value expert = a.irem(q, a.i(ea));
                      Value row = a.idiv(q, a.i(ea));
-                     acc = a.add(acc, a.extract(dxe, {expert, row, idx('h')}));
+                     Value kept = keptRow(a, row);
+                     Value d = a.extract(dxe, {expert, row, idx('h')});
+                     if (kept)
+                       d = a.sel(kept, d, a.f(act, 0.0));
+                     acc = a.add(acc, d);
                    }
                    return SmallVector<Value>{acc};
                  },
