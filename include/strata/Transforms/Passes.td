@@ -76,4 +76,49 @@ def StrataEstimatePass : Pass<"strata-estimate", "mlir::ModuleOp"> {
   let dependentDialects = ["::strata::arch::ArchDialect"];
 }
 
+def StrataParallelizePass : Pass<"strata-parallelize", "mlir::ModuleOp"> {
+  let summary = "Choose a parallel plan and annotate it with upstream shard";
+  let description = [{
+    Validates a parallel plan (`tp`, `dp`, `pp`, `ep`, `sp`) against the
+    module's system and model, creates a `shard.grid @grid` whose axes are
+    the plan's degrees (size-1 axes omitted; tensor parallelism innermost),
+    records which fabric carries each axis (`strata.axis_fabrics` on the
+    grid, `strata.parallel` on the module), and annotates every projection
+    Megatron-style with `shard.shard`: column-parallel (weight split on its
+    output dimension) for projections that read a replicated activation,
+    row-parallel (weight split on its input dimension) for projections that
+    read the output of a column-parallel one; data parallelism splits the
+    token dimension, expert parallelism the expert dimension of batched
+    expert matmuls. Upstream `sharding-propagation` and `shard-partition`
+    then produce the per-device program:
+
+    ```
+    strata-opt --pass-pipeline='builtin.module(strata-parallelize{tp=8},
+        func.func(sharding-propagation,shard-partition))' mlp.mlir
+    ```
+
+    docs/parallelism.md describes the rules and what upstream can
+    partition.
+  }];
+  let options = [
+    Option<"system", "system", "std::string", /*default=*/"\"\"",
+           "Preset name, or path to a .json or .mlir system description">,
+    Option<"tp", "tp", "int64_t", /*default=*/"1",
+           "Tensor-parallel degree (Megatron column/row split)">,
+    Option<"dp", "dp", "int64_t", /*default=*/"0",
+           "Data-parallel degree (0: the devices left by tp and pp)">,
+    Option<"pp", "pp", "int64_t", /*default=*/"1",
+           "Pipeline-parallel degree (validated; stages are not assigned yet)">,
+    Option<"ep", "ep", "int64_t", /*default=*/"1",
+           "Expert-parallel degree (carved out of dp; splits the expert dim)">,
+    Option<"sp", "sp", "bool", /*default=*/"false",
+           "Sequence parallelism over the tp axis (Megatron-SP)">,
+    Option<"axes", "axes", "std::string", /*default=*/"\"\"",
+           "Axis-to-fabric mapping, e.g. 'tp=nvlink,dp=ib' (default: "
+           "automatic, tp innermost)">
+  ];
+  let dependentDialects = ["::strata::arch::ArchDialect",
+                           "::mlir::shard::ShardDialect"];
+}
+
 #endif // STRATA_TRANSFORMS_PASSES

@@ -1,0 +1,679 @@
+//===- Parallelize.cpp - Parallel plans as upstream shard annotations -----===//
+//
+// strata-parallelize validates a tp/dp/pp/ep/sp plan against the system and
+// the model, lays the plan's axes on the system's fabrics, creates the
+// `shard.grid` and annotates projections Megatron-style with `shard.shard`,
+// so that upstream sharding-propagation and shard-partition produce the
+// per-device program. docs/parallelism.md is the user-facing description.
+//
+//===----------------------------------------------------------------------===//
+
+#include "strata/Dialect/Arch/IR/ArchAttrs.h"
+#include "strata/Dialect/Arch/Utils/SystemLoader.h"
+#include "strata/Hardware/System.h"
+#include "strata/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Shard/IR/ShardDialect.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/Dialect/Shard/Interfaces/ShardingInterface.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/ADT/StringExtras.h"
+
+#include <optional>
+
+namespace strata {
+#define GEN_PASS_DEF_STRATAPARALLELIZEPASS
+#include "strata/Transforms/Passes.h.inc"
+} // namespace strata
+
+using namespace mlir;
+namespace hw = strata::hw;
+
+namespace {
+
+constexpr llvm::StringLiteral kGridName = "grid";
+constexpr llvm::StringLiteral kAxisFabricsAttr = "strata.axis_fabrics";
+constexpr llvm::StringLiteral kAxisNamesAttr = "strata.axis_names";
+constexpr llvm::StringLiteral kPlanAttr = "strata.parallel";
+constexpr llvm::StringLiteral kModelAttr = "strata.model";
+constexpr llvm::StringLiteral kRoleAttr = "strata.role";
+constexpr llvm::StringLiteral kProjectionAttr = "strata.projection";
+
+/// One parallel dimension of the plan laid on the topology.
+struct PlanAxis {
+  std::string name; ///< tp, ep, dp or pp
+  int64_t size = 1;
+  /// The outermost fabric the axis's devices span (the slowest link its
+  /// collectives cross), as an index into the topology.
+  unsigned fabric = 0;
+  /// Position in the shard.grid (outermost first); -1 when not a grid axis
+  /// (pp, size-1 axes).
+  int gridAxis = -1;
+};
+
+/// The model dimensions the plan must respect, from `strata.model`.
+struct ModelDims {
+  std::optional<int64_t> heads, kvHeads, layers, experts;
+};
+
+ModelDims readModelDims(ModuleOp module) {
+  ModelDims dims;
+  auto dict = module->getAttrOfType<DictionaryAttr>(kModelAttr);
+  if (!dict)
+    return dims;
+  auto get = [&](StringRef key) -> std::optional<int64_t> {
+    if (auto attr = dict.getAs<IntegerAttr>(key))
+      return attr.getInt();
+    return std::nullopt;
+  };
+  dims.heads = get("heads");
+  dims.kvHeads = get("kv_heads");
+  dims.layers = get("layers");
+  dims.experts = get("experts");
+  return dims;
+}
+
+/// A contraction whose second input is a weight: `act x weight -> out`.
+struct Projection {
+  linalg::LinalgOp op;
+  unsigned weightInput = 1;
+  bool rowParallel = false;
+};
+
+/// The weight input of `op`, if it has one: a two-input linalg contraction
+/// (at least one reduction loop) one of whose inputs is an argument of the
+/// enclosing function marked `strata.role = "weight"`; in functions whose
+/// arguments carry no role, the second input when it is an argument.
+std::optional<unsigned>
+findWeightInput(linalg::LinalgOp op, FunctionOpInterface fn, bool fnHasRoles) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() == 0 || op->getNumResults() != 1)
+    return std::nullopt;
+  for (unsigned i = 0; i < 2; ++i) {
+    auto arg = dyn_cast<BlockArgument>(op.getDpsInputs()[i]);
+    if (!arg || arg.getOwner() != &fn.getFunctionBody().front())
+      continue;
+    auto role = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(), kRoleAttr);
+    if (role ? role.getValue() == "weight" : (!fnHasRoles && i == 1))
+      return i;
+  }
+  return std::nullopt;
+}
+
+struct ParallelizePass
+    : strata::impl::StrataParallelizePassBase<ParallelizePass> {
+  using Base::Base;
+
+  void runOnOperation() override;
+
+private:
+  LogicalResult validateDegrees(ModuleOp module, const hw::System &sys,
+                                const ModelDims &model);
+  FailureOr<SmallVector<PlanAxis>> layAxes(ModuleOp module,
+                                           const hw::System &sys);
+  LogicalResult annotateFunction(FunctionOpInterface fn);
+  LogicalResult annotateProjection(Projection &proj);
+
+  /// Grid axes of each role, empty when the role has no grid axis.
+  SmallVector<int16_t> tpAxes, epAxes, dpOuterAxes;
+  /// Axes that split tokens in data parallelism: dp/ep then ep, in grid
+  /// order.
+  SmallVector<int16_t> dataAxes;
+  FlatSymbolRefAttr gridRef;
+  int64_t dpDegree = 1;
+  llvm::SmallPtrSet<Value, 8> annotatedArgs;
+};
+
+LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
+                                               const hw::System &sys,
+                                               const ModelDims &model) {
+  auto fail = [&]() { return module.emitError() << "strata-parallelize: "; };
+  for (auto [name, value] :
+       {std::pair<StringRef, int64_t>{"tp", tp}, {"pp", pp}, {"ep", ep}})
+    if (value < 1)
+      return fail() << name << "=" << value << " must be at least 1";
+  if (dp < 0)
+    return fail() << "dp=" << int64_t(dp)
+                  << " must be at least 1 (or 0 for automatic)";
+
+  const int64_t devices = sys.devices;
+  if (dp == 0) {
+    if (devices % (tp * pp) != 0)
+      return fail() << "tp*pp = " << int64_t(tp) << "*" << int64_t(pp) << " = "
+                    << int64_t(tp) * pp << " does not divide the " << devices
+                    << " devices of system '" << sys.name << "'";
+    dpDegree = devices / (tp * pp);
+  } else {
+    dpDegree = dp;
+    if (int64_t(tp) * pp * dp != devices)
+      return fail() << "tp*pp*dp = " << int64_t(tp) << "*" << int64_t(pp) << "*"
+                    << int64_t(dp) << " = " << int64_t(tp) * pp * dp
+                    << " does not match the " << devices
+                    << " devices of system '" << sys.name << "'";
+  }
+  // Tensor parallelism all-reduces twice per layer: keep it on the fastest
+  // fabric, inside one of its instances.
+  if (tp > 1 && !sys.topology.empty() && axes.empty()) {
+    const hw::Fabric &inner = sys.topology.front();
+    if (inner.size() % tp != 0)
+      return fail() << "tp=" << int64_t(tp)
+                    << " does not fit in the innermost fabric '" << inner.name
+                    << "' of system '" << sys.name << "' (" << inner.size()
+                    << " devices per instance)";
+  }
+  if (ep > 1 && dpDegree % ep != 0)
+    return fail() << "ep=" << int64_t(ep) << " must divide dp=" << dpDegree
+                  << " (experts are spread over data-parallel ranks)";
+
+  if (model.heads && *model.heads % tp != 0)
+    return fail() << "tp=" << int64_t(tp) << " does not divide the model's "
+                  << *model.heads << " attention heads";
+  if (model.kvHeads && *model.kvHeads % tp != 0)
+    return fail() << "tp=" << int64_t(tp) << " does not divide the model's "
+                  << *model.kvHeads << " KV heads";
+  if (model.layers && *model.layers % pp != 0)
+    return fail() << "pp=" << int64_t(pp) << " does not divide the model's "
+                  << *model.layers << " layers";
+  if (ep > 1 && model.experts) {
+    if (*model.experts == 0)
+      return fail() << "ep=" << int64_t(ep) << " but the model has no experts";
+    if (*model.experts % ep != 0)
+      return fail() << "ep=" << int64_t(ep) << " does not divide the model's "
+                    << *model.experts << " experts";
+  }
+  if (sp && tp == 1)
+    return fail() << "sp=true needs tp > 1 (sequence parallelism splits "
+                     "the sequence over the tensor-parallel group)";
+
+  return success();
+}
+
+FailureOr<SmallVector<PlanAxis>>
+ParallelizePass::layAxes(ModuleOp module, const hw::System &sys) {
+  auto fail = [&]() { return module.emitError() << "strata-parallelize: "; };
+  // Innermost first: the order the automatic mapping fills fabrics in.
+  SmallVector<PlanAxis> order = {
+      {"tp", tp}, {"ep", ep}, {"dp", dpDegree / ep}, {"pp", pp}};
+
+  // An explicit mapping reorders the axes by the fabric each one asks for.
+  llvm::StringMap<unsigned> requested;
+  if (!axes.empty()) {
+    SmallVector<StringRef> items;
+    StringRef(axes).split(items, ',', -1, /*KeepEmpty=*/false);
+    for (StringRef item : items) {
+      auto [key, value] = item.split('=');
+      key = key.trim();
+      value = value.trim();
+      if (!llvm::is_contained({"tp", "dp", "pp", "ep"}, key))
+        return fail() << "axes: unknown axis '" << key
+                      << "' (expected tp, dp, pp or ep)";
+      auto it = llvm::find_if(
+          sys.topology, [&](const hw::Fabric &f) { return f.name == value; });
+      if (it == sys.topology.end()) {
+        InFlightDiagnostic diag = fail();
+        diag << "axes: " << key << "=" << value << " names no fabric of '"
+             << sys.name << "' (fabrics: ";
+        llvm::interleaveComma(sys.topology, diag,
+                              [&](const hw::Fabric &f) { diag << f.name; });
+        return diag << ")";
+      }
+      requested[key] = it - sys.topology.begin();
+    }
+    // Unnamed axes keep their automatic place relative to the fabric they
+    // would land on; a stable sort keeps tp before ep before dp before pp.
+    llvm::stable_sort(order, [&](const PlanAxis &a, const PlanAxis &b) {
+      auto rank = [&](const PlanAxis &x) -> unsigned {
+        auto it = requested.find(x.name);
+        return it == requested.end() ? 0 : it->second;
+      };
+      return rank(a) < rank(b);
+    });
+  }
+
+  // Fill fabrics innermost first. `left` devices of the current fabric
+  // instance are still free.
+  unsigned fabric = 0;
+  int64_t left = sys.topology.empty() ? sys.devices : sys.topology[0].size();
+  SmallVector<PlanAxis> placed;
+  for (PlanAxis axis : order) {
+    if (axis.size == 1)
+      continue;
+    auto tooBig = [&]() {
+      return fail() << axis.name << "=" << axis.size
+                    << " does not fit on the topology of '" << sys.name
+                    << "' once the axes inside it are laid";
+    };
+    auto nextFabric = [&]() {
+      ++fabric;
+      left = fabric < sys.topology.size() ? sys.topology[fabric].size() : 1;
+    };
+    if (sys.topology.empty())
+      return tooBig();
+    while (left == 1 && fabric + 1 < sys.topology.size())
+      nextFabric();
+    int64_t rest = axis.size;
+    unsigned first = fabric;
+    while (rest > 1) {
+      if (fabric >= sys.topology.size())
+        return tooBig();
+      if (left == 1) {
+        nextFabric();
+        continue;
+      }
+      if (rest <= left) {
+        if (left % rest != 0)
+          return fail() << axis.name << "=" << axis.size
+                        << " does not divide the " << left
+                        << " devices left in fabric '"
+                        << sys.topology[fabric].name << "'";
+        left /= rest;
+        rest = 1;
+      } else {
+        if (rest % left != 0)
+          return fail() << axis.name << "=" << axis.size
+                        << " cannot be laid on fabric '"
+                        << sys.topology[fabric].name << "' (" << left
+                        << " devices left)";
+        rest /= left;
+        left = 1;
+      }
+    }
+    axis.fabric = fabric;
+    if (axis.name == "tp" && first != axis.fabric)
+      return fail() << "tp=" << int64_t(tp) << " spans fabrics '"
+                    << sys.topology[first].name << "' and '"
+                    << sys.topology[axis.fabric].name
+                    << "'; tensor parallelism must stay inside one fabric";
+    auto it = requested.find(axis.name);
+    if (it != requested.end() && it->second != axis.fabric)
+      return fail() << "axes: " << axis.name << "="
+                    << sys.topology[it->second].name << " but " << axis.name
+                    << "=" << axis.size << " reaches fabric '"
+                    << sys.topology[axis.fabric].name
+                    << "' once the axes inside it are laid";
+    placed.push_back(axis);
+  }
+  for (auto &[key, index] : requested)
+    if (llvm::none_of(placed, [&](const PlanAxis &a) { return a.name == key; }))
+      return fail() << "axes: " << key << "=" << sys.topology[index].name
+                    << " but " << key << " has degree 1";
+  return placed;
+}
+
+/// Split axes per tensor dimension from per-loop grid axes and a map.
+SmallVector<shard::GridAxesAttr>
+splitAxesFor(MLIRContext *ctx, AffineMap map,
+             ArrayRef<SmallVector<int16_t>> loopAxes) {
+  SmallVector<shard::GridAxesAttr> split;
+  for (AffineExpr expr : map.getResults()) {
+    SmallVector<int16_t> axesOfDim;
+    if (auto dim = dyn_cast<AffineDimExpr>(expr))
+      axesOfDim = loopAxes[dim.getPosition()];
+    llvm::sort(axesOfDim);
+    split.push_back(DenseI16ArrayAttr::get(ctx, axesOfDim));
+  }
+  while (split.size() > 1 && split.back().empty())
+    split.pop_back();
+  if (split.empty())
+    split.push_back(DenseI16ArrayAttr::get(ctx, {}));
+  return split;
+}
+
+LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
+  linalg::LinalgOp op = proj.op;
+  MLIRContext *ctx = op->getContext();
+  unsigned actInput = 1 - proj.weightInput;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  AffineMap actMap = maps[actInput];
+  AffineMap wMap = maps[proj.weightInput];
+  AffineMap outMap = maps[2];
+  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  unsigned numLoops = op.getNumLoops();
+
+  auto positions = [](AffineMap map) {
+    SmallVector<int64_t> pos;
+    for (AffineExpr e : map.getResults())
+      pos.push_back(isa<AffineDimExpr>(e) ? cast<AffineDimExpr>(e).getPosition()
+                                          : -1);
+    return pos;
+  };
+  SmallVector<int64_t> actPos = positions(actMap), wPos = positions(wMap),
+                       outPos = positions(outMap);
+  auto in = [](ArrayRef<int64_t> pos, int64_t d) {
+    return llvm::is_contained(pos, d);
+  };
+  auto parallel = [&](int64_t d) {
+    return iters[d] == utils::IteratorType::parallel;
+  };
+
+  // Expert (batch) loop: indexes activation, weight and output.
+  std::optional<int64_t> expertLoop;
+  for (int64_t d : wPos)
+    if (d >= 0 && parallel(d) && in(actPos, d) && in(outPos, d)) {
+      expertLoop = d;
+      break;
+    }
+  // Token loops: activation and output, not the weight, in activation order.
+  SmallVector<int64_t> tokenLoops;
+  for (int64_t d : actPos)
+    if (d >= 0 && parallel(d) && !in(wPos, d) && in(outPos, d))
+      tokenLoops.push_back(d);
+  // The weight dimension tp splits.
+  std::optional<int64_t> splitLoop;
+  unsigned splitWeightDim = 0;
+  for (auto [i, d] : llvm::enumerate(wPos)) {
+    if (d < 0 || (expertLoop && d == *expertLoop))
+      continue;
+    bool candidate = proj.rowParallel
+                         ? !parallel(d) && in(actPos, d)
+                         : parallel(d) && in(outPos, d) && !in(actPos, d);
+    if (candidate) {
+      splitLoop = d;
+      splitWeightDim = i;
+      break;
+    }
+  }
+
+  SmallVector<SmallVector<int16_t>> loopAxes(numLoops);
+  bool expertSplit = expertLoop && !epAxes.empty();
+  if (expertSplit)
+    loopAxes[*expertLoop].append(epAxes);
+  if (!tokenLoops.empty())
+    loopAxes[tokenLoops.front()].append(expertSplit ? dpOuterAxes : dataAxes);
+  if (!tpAxes.empty()) {
+    if (!splitLoop)
+      return op->emitError()
+             << "strata-parallelize: cannot find the "
+             << (proj.rowParallel ? "input (reduction)" : "output")
+             << " dimension of this projection's weight to split for tp";
+    int64_t size = op.getStaticLoopRanges()[*splitLoop];
+    if (ShapedType::isDynamic(size) || size % tp != 0)
+      return op->emitError()
+             << "strata-parallelize: tp=" << int64_t(tp)
+             << " does not divide dimension " << splitWeightDim << " (size "
+             << size << ") of the weight of this "
+             << (proj.rowParallel ? "row" : "column")
+             << "-parallel projection (heads, for a [hidden, heads, head_dim] "
+                "weight)";
+    loopAxes[*splitLoop].append(tpAxes);
+  }
+  // The data-parallel split must divide the token dimension too.
+  if (!tokenLoops.empty() && !loopAxes[tokenLoops.front()].empty()) {
+    int64_t degree = expertSplit ? dpDegree / ep : dpDegree;
+    int64_t size = op.getStaticLoopRanges()[tokenLoops.front()];
+    if (!ShapedType::isDynamic(size) && size % degree != 0)
+      return op->emitError()
+             << "strata-parallelize: dp=" << degree << " does not divide the "
+             << size << " tokens of this projection";
+  }
+  if (expertSplit) {
+    int64_t size = op.getStaticLoopRanges()[*expertLoop];
+    if (!ShapedType::isDynamic(size) && size % ep != 0)
+      return op->emitError() << "strata-parallelize: ep=" << int64_t(ep)
+                             << " does not divide the " << size
+                             << " experts of this projection";
+  }
+
+  OpBuilder b(op);
+  Location loc = op->getLoc();
+  auto shardingOf = [&](AffineMap map,
+                        ArrayRef<SmallVector<int16_t>> perLoop) -> Value {
+    return shard::ShardingOp::create(b, loc, gridRef,
+                                     splitAxesFor(ctx, map, perLoop));
+  };
+
+  // Weight: a def-side annotation on the argument (the per-device shard is
+  // the function's parameter) and a use-side one on the projection.
+  Value weight = op.getDpsInputs()[proj.weightInput];
+  if (auto arg = dyn_cast<BlockArgument>(weight);
+      arg && annotatedArgs.insert(arg).second) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(arg.getOwner());
+    Value s = shardingOf(wMap, loopAxes);
+    auto annotated = shard::ShardOp::create(b, loc, arg, s);
+    arg.replaceAllUsesExcept(annotated, annotated);
+    weight = annotated;
+  }
+  {
+    Value s = shardingOf(wMap, loopAxes);
+    auto use = shard::ShardOp::create(b, loc, weight, s,
+                                      /*annotate_for_users=*/true);
+    op->setOperand(op.getDpsInputOperand(proj.weightInput)->getOperandNumber(),
+                   use);
+  }
+
+  // Activation: arguments arrive data-parallel (tokens split over every
+  // data axis, and over tp too under sequence parallelism); the projection
+  // reads the split it needs, and upstream reshards (all_gather for SP,
+  // all_to_all for the expert dispatch).
+  Value act = op.getDpsInputs()[actInput];
+  SmallVector<SmallVector<int16_t>> argAxes(numLoops);
+  if (!tokenLoops.empty()) {
+    argAxes[tokenLoops.front()].append(dataAxes);
+    if (sp)
+      argAxes[tokenLoops.back()].append(tpAxes);
+  }
+  bool argSplit = llvm::any_of(argAxes, [](auto &a) { return !a.empty(); });
+  if (auto arg = dyn_cast<BlockArgument>(act);
+      arg && argSplit && annotatedArgs.insert(arg).second) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(arg.getOwner());
+    auto annotated =
+        shard::ShardOp::create(b, loc, arg, shardingOf(actMap, argAxes));
+    arg.replaceAllUsesExcept(annotated, annotated);
+    act = annotated;
+  }
+  {
+    auto use = shard::ShardOp::create(b, loc, act, shardingOf(actMap, loopAxes),
+                                      /*annotate_for_users=*/true);
+    op->setOperand(op.getDpsInputOperand(actInput)->getOperandNumber(), use);
+  }
+
+  // Result, in the op's own layout (row-parallel: reduced over tp, which
+  // upstream partitions as an all_reduce).
+  b.setInsertionPointAfter(op);
+  Value result = op->getResult(0);
+  auto resultAnnotation =
+      shard::ShardOp::create(b, loc, result, shardingOf(outMap, loopAxes));
+  result.replaceAllUsesExcept(resultAnnotation, resultAnnotation);
+  auto sameLayout = [&](ArrayRef<SmallVector<int16_t>> a,
+                        ArrayRef<SmallVector<int16_t>> c) {
+    return splitAxesFor(ctx, outMap, a) == splitAxesFor(ctx, outMap, c);
+  };
+
+  // Under sequence parallelism every user of a row-parallel output reads it
+  // split over tp on its sequence dimension (Megatron-SP's reduce-scatter;
+  // upstream emits all_reduce + all_slice, see docs/parallelism.md).
+  // Returned projection outputs leave in the layout arguments arrive in, so
+  // that a layer function composes with itself: for expert projections this
+  // is the combine all_to_all back to token order.
+  bool spOut = proj.rowParallel && sp && !tokenLoops.empty();
+  bool returnOut = argSplit && !sameLayout(argAxes, loopAxes);
+  if (spOut || returnOut) {
+    for (OpOperand &use :
+         llvm::make_early_inc_range(resultAnnotation->getUses())) {
+      Operation *user = use.getOwner();
+      bool isReturn = user->hasTrait<OpTrait::ReturnLike>();
+      if (!spOut && !isReturn)
+        continue;
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(user);
+      auto out = shard::ShardOp::create(b, loc, resultAnnotation,
+                                        shardingOf(outMap, argAxes),
+                                        /*annotate_for_users=*/true);
+      use.set(out);
+    }
+  }
+
+  StringRef kind = proj.rowParallel ? "row" : "column";
+  if (expertSplit)
+    kind = proj.rowParallel ? "expert_row" : "expert_column";
+  op->setAttr(kProjectionAttr, StringAttr::get(ctx, kind));
+  return success();
+}
+
+/// Why upstream shard-partition cannot partition `op`, or empty if it can.
+std::string unpartitionableReason(Operation *op) {
+  bool touchesTensors =
+      llvm::any_of(op->getOperandTypes(), llvm::IsaPred<RankedTensorType>) ||
+      llvm::any_of(op->getResultTypes(), llvm::IsaPred<RankedTensorType>);
+  if (!touchesTensors || isa<shard::ShardOp, shard::ShardingOp>(op))
+    return "";
+  if (!isa<shard::ShardingInterface>(op))
+    return "it has no ShardingInterface model in MLIR 22";
+  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
+    if (!llvm::all_of(linalgOp.getIndexingMapsArray(),
+                      [](AffineMap m) { return m.isProjectedPermutation(); }))
+      return "upstream partitions linalg ops only when every indexing map is "
+             "a projected permutation";
+  return "";
+}
+
+LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
+  if (fn.isExternal())
+    return success();
+  Region &body = fn.getFunctionBody();
+  bool hasRoles = false;
+  for (unsigned i = 0, e = fn.getNumArguments(); i < e; ++i)
+    hasRoles |= static_cast<bool>(fn.getArgAttr(i, kRoleAttr));
+
+  // Projections in program order; a projection reading a value derived from
+  // a column-parallel output is row-parallel (Megatron's pairs: QKV -> O,
+  // gate/up -> down).
+  SmallVector<Projection> projections;
+  llvm::SmallPtrSet<Value, 32> tpSplit;
+  for (Operation &op : body.getOps()) {
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(&op);
+    std::optional<unsigned> w =
+        linalgOp ? findWeightInput(linalgOp, fn, hasRoles) : std::nullopt;
+    if (w) {
+      Projection proj{linalgOp, *w, false};
+      proj.rowParallel = tpSplit.contains(linalgOp.getDpsInputs()[1 - *w]);
+      if (!proj.rowParallel)
+        tpSplit.insert(op.getResult(0));
+      projections.push_back(proj);
+      continue;
+    }
+    if (llvm::any_of(op.getOperands(),
+                     [&](Value v) { return tpSplit.contains(v); }))
+      for (Value r : op.getResults())
+        tpSplit.insert(r);
+  }
+  if (projections.empty())
+    return success();
+
+  bool ok = true;
+  for (Operation &op : body.getOps()) {
+    std::string reason = unpartitionableReason(&op);
+    if (reason.empty())
+      continue;
+    op.emitError() << "strata-parallelize: upstream shard-partition cannot "
+                      "partition '"
+                   << op.getName() << "' in @" << fn.getName() << ": "
+                   << reason;
+    ok = false;
+  }
+  if (!ok)
+    return failure();
+
+  for (Projection &proj : projections)
+    if (failed(annotateProjection(proj)))
+      return failure();
+  return success();
+}
+
+void ParallelizePass::runOnOperation() {
+  ModuleOp module = getOperation();
+  MLIRContext *ctx = module.getContext();
+  FailureOr<strata::arch::SystemAttr> systemAttr =
+      strata::arch::resolveSystem(module, system);
+  if (failed(systemAttr))
+    return signalPassFailure();
+  hw::System sys = strata::arch::toModel(*systemAttr);
+  ModelDims model = readModelDims(module);
+
+  if (failed(validateDegrees(module, sys, model)))
+    return signalPassFailure();
+  FailureOr<SmallVector<PlanAxis>> placed = layAxes(module, sys);
+  if (failed(placed))
+    return signalPassFailure();
+
+  // Grid axes outermost first: the reverse of the placement order, pp
+  // excluded (stages are not a grid axis).
+  SmallVector<PlanAxis *> gridAxes;
+  for (PlanAxis &axis : llvm::reverse(*placed))
+    if (axis.name != "pp")
+      gridAxes.push_back(&axis);
+  for (auto [i, axis] : llvm::enumerate(gridAxes))
+    axis->gridAxis = i;
+  tpAxes.clear();
+  epAxes.clear();
+  dpOuterAxes.clear();
+  dataAxes.clear();
+  for (PlanAxis *axis : gridAxes) {
+    int16_t i = axis->gridAxis;
+    if (axis->name == "tp")
+      tpAxes.push_back(i);
+    else if (axis->name == "ep")
+      epAxes.push_back(i);
+    else if (axis->name == "dp")
+      dpOuterAxes.push_back(i);
+    if (axis->name == "dp" || axis->name == "ep")
+      dataAxes.push_back(i);
+  }
+
+  // The plan, recorded whether or not there is anything to shard.
+  Builder b(ctx);
+  auto fabricName = [&](const PlanAxis &axis) -> StringRef {
+    return sys.topology.empty() ? StringRef("local")
+                                : StringRef(sys.topology[axis.fabric].name);
+  };
+  SmallVector<NamedAttribute> fabrics;
+  for (const PlanAxis &axis : *placed)
+    fabrics.push_back(
+        b.getNamedAttr(axis.name, b.getStringAttr(fabricName(axis))));
+  DictionaryAttr fabricsAttr = b.getDictionaryAttr(fabrics);
+  module->setAttr(
+      kPlanAttr,
+      b.getDictionaryAttr({b.getNamedAttr("tp", b.getI64IntegerAttr(tp)),
+                           b.getNamedAttr("dp", b.getI64IntegerAttr(dpDegree)),
+                           b.getNamedAttr("pp", b.getI64IntegerAttr(pp)),
+                           b.getNamedAttr("ep", b.getI64IntegerAttr(ep)),
+                           b.getNamedAttr("sp", b.getBoolAttr(sp)),
+                           b.getNamedAttr("axis_fabrics", fabricsAttr)}));
+  if (gridAxes.empty())
+    return;
+
+  if (SymbolTable::lookupSymbolIn(module, kGridName)) {
+    module.emitError() << "strata-parallelize: the module already has a "
+                          "symbol @"
+                       << kGridName << " (was the pass run twice?)";
+    return signalPassFailure();
+  }
+  OpBuilder ob = OpBuilder::atBlockBegin(module.getBody());
+  SmallVector<int64_t> shape;
+  SmallVector<Attribute> names;
+  SmallVector<NamedAttribute> gridFabrics;
+  for (PlanAxis *axis : gridAxes) {
+    shape.push_back(axis->size);
+    names.push_back(b.getStringAttr(axis->name));
+    gridFabrics.push_back(
+        b.getNamedAttr(axis->name, b.getStringAttr(fabricName(*axis))));
+  }
+  auto grid = shard::GridOp::create(ob, module.getLoc(), kGridName, shape);
+  grid->setAttr(kAxisNamesAttr, b.getArrayAttr(names));
+  grid->setAttr(kAxisFabricsAttr, b.getDictionaryAttr(gridFabrics));
+  gridRef = FlatSymbolRefAttr::get(ctx, kGridName);
+
+  for (auto fn : module.getOps<FunctionOpInterface>())
+    if (failed(annotateFunction(fn)))
+      return signalPassFailure();
+}
+
+} // namespace
