@@ -1,6 +1,7 @@
 //===- OpCounts.cpp - FLOPs and bytes of linalg programs ------------------===//
 
 #include "strata/Analysis/OpCounts.h"
+#include "strata/Dialect/Tile/IR/TileOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -29,6 +30,8 @@ llvm::StringRef stringifyOpClass(OpClass cls) {
     return "reduction";
   case OpClass::DataMovement:
     return "data_movement";
+  case OpClass::Kernel:
+    return "kernel";
   }
   return "?";
 }
@@ -241,9 +244,41 @@ std::optional<OpCounts> countTensorArith(Operation *op) {
 
 } // namespace
 
+/// A tile.kernel: FLOPs of its schedule (padded work included), ideal bytes
+/// of its tensors.
+std::optional<OpCounts> countKernel(tile::KernelOp kernel) {
+  OpCounts c;
+  c.cls = OpClass::Kernel;
+  for (Value v : kernel.getInputs()) {
+    std::optional<double> b = staticBytes(v.getType());
+    if (!b)
+      return std::nullopt;
+    c.bytesRead += *b;
+    c.inputBytes.push_back(*b);
+  }
+  for (Value v : kernel.getOutputs()) {
+    std::optional<double> b = staticBytes(v.getType());
+    if (!b)
+      return std::nullopt;
+    c.bytesWritten += *b;
+  }
+  // The useful work of the op the kernel replaced, when the lowering
+  // recorded it; else every FLOP of the schedule (padding, fills, casts).
+  if (auto useful = kernel->getAttrOfType<IntegerAttr>(kUsefulFlopsAttrName)) {
+    c.flops = double(useful.getInt());
+    return c;
+  }
+  kernel.getBody().walk([&](tile::TileCostOpInterface op) {
+    c.flops += double(op.getTotalFlops());
+  });
+  return c;
+}
+
 std::optional<OpCounts> countOp(Operation *op) {
   if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
     return countLinalg(linalgOp);
+  if (auto kernel = dyn_cast<tile::KernelOp>(op))
+    return countKernel(kernel);
   Dialect *dialect = op->getDialect(); // null for unregistered ops
   if (isa_and_present<tensor::TensorDialect>(dialect))
     return countTensorOp(op);
@@ -334,8 +369,9 @@ struct ProgramProfile::Impl {
     }
     if (touchesTensors(op))
       s.entries[entryFor(op, *c)] += times;
-    // Structured ops' bodies are counted per iteration already.
-    if (isa<linalg::LinalgOp>(op))
+    // Structured ops' bodies are counted per iteration already; kernels'
+    // schedules are priced whole.
+    if (isa<linalg::LinalgOp, tile::KernelOp>(op))
       return;
     for (Region &r : op->getRegions())
       summarizeRegion(r, s, times);
@@ -364,7 +400,7 @@ struct ProgramProfile::Impl {
             return false;
           seq.push_back(it->second);
         }
-        if (!isa<linalg::LinalgOp>(&op))
+        if (!isa<linalg::LinalgOp, tile::KernelOp>(&op))
           for (Region &r : op.getRegions())
             if (!expand(r, seq, cap))
               return false;

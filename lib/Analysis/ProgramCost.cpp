@@ -1,6 +1,7 @@
 //===- ProgramCost.cpp - A program through the cost model -----------------===//
 
 #include "strata/Analysis/ProgramCost.h"
+#include "strata/Dialect/Tile/IR/TileOps.h"
 #include "strata/Hardware/System.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -20,9 +21,97 @@ using namespace mlir;
 
 namespace strata::analysis {
 
+/// Reads a tile.kernel's schedule into the cost core's KernelWork: the
+/// spread's tiles and cores, the first loop's trips and pipelining, and
+/// every op's work per loop iteration (or per tile, before and after the
+/// loop), through TileCostOpInterface.
+static cost::KernelWork kernelWork(tile::KernelOp kernel,
+                                   const OpCounts &counts) {
+  cost::KernelWork w;
+  w.idealHomeBytes = counts.bytesRead + counts.bytesWritten;
+  Block *phaseBlock = &kernel.getBody().front();
+  double perTile = 1; // executions of the spread body
+  kernel.getBody().walk([&](tile::SpreadOp spread) {
+    if (w.tiles != 1 || w.cores != 1)
+      return;
+    w.tiles = double(spread.getNumIterations());
+    w.cores = spread.getCores();
+    phaseBlock = &spread.getBody().front();
+    perTile = double(tile::getStaticExecutionCount(spread)) * w.tiles;
+  });
+  tile::LoopOp mainLoop;
+  for (Operation &op : *phaseBlock)
+    if (auto loop = dyn_cast<tile::LoopOp>(op)) {
+      mainLoop = loop;
+      break;
+    }
+  if (mainLoop) {
+    w.trips = mainLoop.getTripCount();
+    w.pipeline = mainLoop.getPipeline();
+  }
+  bool seenLoop = false;
+  for (Operation &top : *phaseBlock) {
+    bool inLoop = &top == mainLoop.getOperation();
+    top.walk([&](tile::TileCostOpInterface op) {
+      // Work per tile (or per loop iteration inside the main loop).
+      double per = double(op.getExecutionCount()) / perTile;
+      if (inLoop)
+        per /= double(w.trips);
+      switch (op.getCostKind()) {
+      case tile::CostKind::Compute: {
+        Type elt;
+        if (op->getNumOperands() > 0)
+          if (auto buf = dyn_cast<tile::BufType>(op->getOperand(0).getType()))
+            elt = buf.getElementType();
+        hw::DType dtype = hw::DType::f32;
+        if (elt && elt.isBF16())
+          dtype = hw::DType::bf16;
+        else if (elt && elt.isF16())
+          dtype = hw::DType::fp16;
+        else if (elt && elt.isIntOrFloat() && elt.getIntOrFloatBitWidth() == 8)
+          dtype = isa<FloatType>(elt) ? hw::DType::fp8 : hw::DType::int8;
+        cost::UnitWork u{op.getComputeUnit().str(),
+                         double(op.getFlopsPerExecution()) * per, dtype};
+        (inLoop ? w.loopCompute
+                : seenLoop ? w.epilogueCompute : w.prologueCompute)
+            .push_back(u);
+        break;
+      }
+      case tile::CostKind::Dma:
+      case tile::CostKind::Noc: {
+        auto [from, to] = op.getTransferLevels();
+        cost::TransferWork t{from.str(), to.str(),
+                             double(op.getBytesMoved()) * per};
+        (inLoop ? w.loopTransfers
+                : seenLoop ? w.epilogueTransfers : w.prologueTransfers)
+            .push_back(t);
+        break;
+      }
+      case tile::CostKind::Fabric:
+        break; // priced as collectives by the multi-device estimate
+      }
+    });
+    if (inLoop)
+      seenLoop = true;
+  }
+  return w;
+}
+
+std::optional<cost::Estimate> estimateOp(Operation *op, const OpCounts &c,
+                                         const cost::CostModel &model) {
+  if (auto kernel = dyn_cast<tile::KernelOp>(op)) {
+    cost::Estimate e = model.kernel(kernelWork(kernel, c));
+    e.flops = c.flops;
+    return e;
+  }
+  return estimateOp(c, model);
+}
+
 std::optional<cost::Estimate> estimateOp(const OpCounts &c,
                                          const cost::CostModel &model) {
   switch (c.cls) {
+  case OpClass::Kernel:
+    return std::nullopt; // needs the IR: estimateOp(Operation *, ...)
   case OpClass::Contraction: {
     cost::MatmulWork w;
     w.batch = c.batch;
@@ -130,7 +219,7 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   std::map<hw::DType, double> flopsByDType;
   double largestOutput = 0;
   for (const ProfileEntry &e : entries) {
-    std::optional<cost::Estimate> est = estimateOp(e.counts, model);
+    std::optional<cost::Estimate> est = estimateOp(e.op, e.counts, model);
     priced.push_back(est);
     if (!est)
       continue;
@@ -198,7 +287,7 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   // Utilisation per row: FLOPs over time at the peak of the unit it ran on.
   for (report::OpRow &row : r.ops) {
     std::optional<double> peak;
-    if (row.opClass == "contraction")
+    if (row.opClass == "contraction" || row.opClass == "kernel")
       peak = query.peakFlops(hw::DType::bf16);
     else
       peak = query.peakFlops(hw::DType::f32);

@@ -281,8 +281,15 @@ CostModel::matmulWithTiling(const MatmulWork &w,
   const double tm = double(tiling.tileM), tn = double(tiling.tileN);
   const double tk = double(tiling.tileK);
   const double stageBytes = (tm + tn) * tk * inElt;
-  if (stagingIndex != homeIndex &&
-      double(tiling.stages) * stageBytes > double(staging.capacity))
+  // The accumulator tile lives in the innermost level (registers), or in
+  // the staging scratchpad beside the operand buffers when that is level 0.
+  const double accBytes = tm * tn * std::max(4.0, outElt);
+  const double stagingNeed = double(tiling.stages) * stageBytes +
+                             (stagingIndex == 0 ? accBytes : 0);
+  if (stagingIndex != homeIndex && stagingNeed > double(staging.capacity))
+    return std::nullopt;
+  if (stagingIndex != 0 &&
+      accBytes > double(sys.chip.memory.front().capacity))
     return std::nullopt;
   // The schedule tile IR writes for it (see the strata-tile pass): per
   // output tile, K steps copy an A and a B tile home -> staging and run one
@@ -461,13 +468,22 @@ MatmulPlan CostModel::planMatmulUncached(const MatmulWork &w) const {
       t.tileN = tn;
       t.tileK = tileK;
       double stageBytes = double(tm + tn) * double(tileK) * inElt;
+      double accBytes =
+          double(tm * tn) *
+          std::max(4.0, w.cBytes / std::max(1.0, double(w.batch) *
+                                                      double(w.m) *
+                                                      double(w.n)));
+      double room = double(staging.capacity) -
+                    (stagingIndex == 0 ? accBytes : 0.0);
       t.stages = stagingIndex == homeIndex
                      ? 2
-                     : int64_t(std::min(
-                           4.0, std::floor(double(staging.capacity) /
-                                           stageBytes)));
+                     : int64_t(std::min(4.0, std::floor(room / stageBytes)));
       if (t.stages < 1)
         continue;
+      // More buffers than K steps would have nothing to hold.
+      t.stages = std::min<int64_t>(
+          t.stages, std::max<int64_t>(1, int64_t(ceilDiv(double(w.k),
+                                                         double(tileK)))));
       t.tiles = double(w.batch) * ceilDiv(double(w.m), double(tm)) *
                 ceilDiv(double(w.n), double(tn));
       t.waves = ceilDiv(t.tiles, double(sys.chip.cores));

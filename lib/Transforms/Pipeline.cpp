@@ -1,9 +1,9 @@
 //===- Pipeline.cpp - The end-to-end strata-pipeline ----------------------===//
 //
 // `strata-pipeline` runs Strata's passes in order on a linalg program and
-// ends with the estimate. Single-chip today: the system is attached, then
-// costed; tiling, placement, fusion and sharding slot in before the
-// estimate as they land (docs/architecture.md, "The flow").
+// ends with the estimate. Single-chip today: attach the system, tile the
+// contractions (strata-tile), estimate; placement, fusion and sharding slot
+// in before the estimate as they land (docs/architecture.md, "The flow").
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,6 +27,10 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       *this, "entry",
       llvm::cl::desc("Entry function (default: the only public function)"),
       llvm::cl::init("")};
+  Option<bool> tile{*this, "tile",
+                    llvm::cl::desc("Lower contractions to tile IR before "
+                                   "estimating (strata-tile)"),
+                    llvm::cl::init(true)};
   Option<std::string> report{
       *this, "report",
       llvm::cl::desc("Report format: text, json, csv or trace"),
@@ -43,6 +47,8 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
     set.system = options.system;
     pm.addPass(strata::createStrataSetSystemPass(set));
   }
+  if (options.tile)
+    pm.addPass(strata::createStrataTilePass());
   strata::StrataEstimatePassOptions estimate;
   estimate.entry = options.entry;
   estimate.format = options.report;

@@ -3,7 +3,10 @@
 // RUN: strata-opt %s --strata-pipeline="system=h100-sxm report-file=%t.csv report=csv" -o /dev/null && FileCheck %s --check-prefix=CSV < %t.csv
 // RUN: strata-opt %s --pass-pipeline="builtin.module(strata-pipeline{system=h100-sxm report=text})" -o /dev/null | FileCheck %s --check-prefix=TEXT
 
-// The single-chip pipeline attaches the system and ends with the estimate.
+// The single-chip pipeline attaches the system, tiles the contraction into a
+// tile.kernel and ends with the estimate.
+// RUN: strata-opt %s --strata-pipeline="system=h100-sxm tile=false report=csv" -o /dev/null | FileCheck %s --check-prefix=UNTILED
+// UNTILED: mlp.up,linalg.matmul,mlp,contraction,1,4294967296,
 func.func @mlp(%x: tensor<512x1024xbf16>, %w: tensor<1024x4096xbf16> {strata.role = "weight"})
     -> tensor<512x4096xbf16> {
   %e = tensor.empty() : tensor<512x4096xbf16>
@@ -17,5 +20,5 @@ func.func @mlp(%x: tensor<512x1024xbf16>, %w: tensor<1024x4096xbf16> {strata.rol
 // CHECK: "name": "mlp.up",
 // MESH: "system": "mesh-sram",
 // MESH: "flops": 4294967296,
-// CSV: mlp.up,linalg.matmul,mlp,contraction,1,4294967296,
+// CSV: mlp.up,tile.kernel,mlp,kernel,1,4294967296,
 // TEXT: Cost report: @mlp on h100-sxm

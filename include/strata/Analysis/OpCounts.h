@@ -46,6 +46,8 @@ enum class OpClass {
   /// Moves or reshapes data without arithmetic (copy, transpose, gather,
   /// fill, extract/insert_slice): costs bytes, not FLOPs.
   DataMovement,
+  /// A lowered schedule (tile.kernel): priced from its tile IR.
+  Kernel,
 };
 
 llvm::StringRef stringifyOpClass(OpClass cls);
@@ -132,6 +134,11 @@ struct ProgramCounts {
 /// func.call into callees (resolved through the nearest symbol table) and
 /// multiplying ops inside scf.for loops by their static trip counts.
 ProgramCounts countProgram(mlir::FunctionOpInterface entry);
+
+/// Discardable attribute on a tile.kernel: the useful FLOPs of the op it
+/// lowers (reports count these; the schedule's padded work is in its time).
+inline constexpr llvm::StringLiteral kUsefulFlopsAttrName =
+    "strata.useful_flops";
 
 /// The argument attribute naming what a function argument holds; values:
 /// "weight", "input", "kv_cache", "grad", "optimizer_state".

@@ -27,6 +27,11 @@ namespace strata::analysis {
 /// that cost nothing (views, constants, terminators).
 std::optional<cost::Estimate> estimateOp(const OpCounts &counts,
                                          const cost::CostModel &model);
+/// The same, for an op whose pricing needs its IR (a tile.kernel's
+/// schedule); other ops as above.
+std::optional<cost::Estimate> estimateOp(mlir::Operation *op,
+                                         const OpCounts &counts,
+                                         const cost::CostModel &model);
 
 /// The readable name of an op for reports: its NameLoc ("layers.attn.qk"),
 /// else "file:line:col", else the op name.

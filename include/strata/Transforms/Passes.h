@@ -4,6 +4,7 @@
 #define STRATA_TRANSFORMS_PASSES_H
 
 #include "strata/Dialect/Arch/IR/ArchDialect.h"
+#include "strata/Dialect/Tile/IR/TileDialect.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"

@@ -76,6 +76,27 @@ def StrataEstimatePass : Pass<"strata-estimate", "mlir::ModuleOp"> {
   let dependentDialects = ["::strata::arch::ArchDialect"];
 }
 
+def StrataTilePass : Pass<"strata-tile", "mlir::ModuleOp"> {
+  let summary = "Tile linalg contractions for the memory hierarchy as tile IR";
+  let description = [{
+    Replaces each linalg contraction (matmul, batch_matmul, and generics
+    with transposed or broadcast maps whose operands' last two dimensions
+    are the tiled ones) by a `tile.kernel` whose schedule the cost model
+    chose: output tiles spread over the cores, K stepped through buffers in
+    the staging level (shared memory, SRAM, VMEM) with the pipelining depth
+    that fits, MMAs on the matrix unit, the accumulator stored once. The
+    tiling is `CostModel::planMatmul`'s: the pass asks, it does not
+    re-derive. Ops it cannot tile stay linalg (priced at the ideal-traffic
+    formula) and are listed in a remark.
+  }];
+  let options = [
+    Option<"system", "system", "std::string", /*default=*/"\"\"",
+           "Preset name, or path to a .json or .mlir system description">
+  ];
+  let dependentDialects = ["::strata::arch::ArchDialect",
+                           "::strata::tile::TileDialect"];
+}
+
 def StrataParallelizePass : Pass<"strata-parallelize", "mlir::ModuleOp"> {
   let summary = "Choose a parallel plan and annotate it with upstream shard";
   let description = [{
