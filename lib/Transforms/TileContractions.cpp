@@ -27,6 +27,7 @@
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Matchers.h"
 
 namespace strata {
 #define GEN_PASS_DEF_STRATATILEPASS
@@ -151,6 +152,16 @@ struct TilePass : strata::impl::StrataTilePassBase<TilePass> {
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     Value aT = op.getDpsInputs()[0], bT = op.getDpsInputs()[1];
     Value cT = op.getDpsInits()[0];
+    // The kernel zeroes its accumulators itself (tile.fill): a zero
+    // linalg.fill of the init is absorbed rather than paid as a pass over
+    // the output.
+    linalg::FillOp zeroInit;
+    if (auto fill = cT.getDefiningOp<linalg::FillOp>())
+      if (matchPattern(fill.getInputs()[0], m_AnyZeroFloat()) ||
+          matchPattern(fill.getInputs()[0], m_Zero())) {
+        zeroInit = fill;
+        cT = fill.getOutputs()[0];
+      }
     auto aTy = cast<RankedTensorType>(aT.getType());
     auto bTy = cast<RankedTensorType>(bT.getType());
     auto cTy = cast<RankedTensorType>(cT.getType());
@@ -265,6 +276,8 @@ struct TilePass : strata::impl::StrataTilePassBase<TilePass> {
                     b.getI64IntegerAttr(int64_t(counts.flops)));
     op->replaceAllUsesWith(kernel->getResults());
     op->erase();
+    if (zeroInit && zeroInit->use_empty())
+      zeroInit->erase();
     return success();
   }
 };

@@ -97,3 +97,21 @@ func.func @two_k(%a: tensor<64x8x8xf32>, %b: tensor<8x8x64xf32>,
 }
 // H100-LABEL: func.func @two_k
 // H100: linalg.generic
+
+// -----
+
+// A zero linalg.fill of the init is absorbed: the kernel zeroes its
+// accumulators with tile.fill, so no pass over the output is paid for.
+func.func @zero_init(%a: tensor<256x256xbf16>, %b: tensor<256x256xbf16>) -> tensor<256x256xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<256x256xf32>
+  %c = linalg.fill ins(%zero : f32) outs(%e : tensor<256x256xf32>) -> tensor<256x256xf32>
+  %r = linalg.matmul ins(%a, %b : tensor<256x256xbf16>, tensor<256x256xbf16>)
+                     outs(%c : tensor<256x256xf32>) -> tensor<256x256xf32>
+  return %r : tensor<256x256xf32>
+}
+// H100-LABEL: func.func @zero_init
+// H100-NOT: linalg.fill
+// H100: %[[E:.+]] = tensor.empty() : tensor<256x256xf32>
+// H100-NOT: linalg.fill
+// H100: tile.kernel {{.*}} outs(%[[E]] : tensor<256x256xf32>)

@@ -237,6 +237,19 @@ int main(int argc, char **argv) {
   static char devNull[] = "/dev/null";
   if (exporting && hasSystem && !hasInput)
     args.push_back(devNull);
+  // A generated model's op names (NameLoc, "layers.attn.qk_matmul") are
+  // what reports print; keep them in the text output unless the user
+  // chose otherwise.
+  bool importingModel = false, debugInfoChosen = false;
+  for (char *a : args) {
+    llvm::StringRef arg(a);
+    importingModel |= arg.contains("import-model-config");
+    debugInfoChosen |= arg.contains("mlir-print-debuginfo") ||
+                       arg.contains("mlir-print-local-scope");
+  }
+  static char debugInfo[] = "--mlir-print-debuginfo";
+  if (importingModel && !debugInfoChosen)
+    args.insert(args.begin() + 1, debugInfo);
   return failed(mlirTranslateMain(int(args.size()), args.data(),
                                   "Strata translations"));
 }
