@@ -1,11 +1,14 @@
 //===- strata-calibrate.cpp - Cost model error on published figures -------===//
 //
 // Usage: strata-calibrate [REFERENCE_DIR] [--cases]
+// Files: gemm.json and attention.json through the cost core; inference.json
+// end to end (workload generator, strata-tile, estimate).
 // Prints, per reference file, the mean absolute percentage error, the worst
 // case and the cases outside their tolerance (all cases with --cases).
 //
 //===----------------------------------------------------------------------===//
 
+#include "strata/Calibration/Inference.h"
 #include "strata/Cost/Calibration.h"
 
 #include "llvm/Support/Format.h"
@@ -53,9 +56,13 @@ int main(int argc, char **argv) {
       dir = argv[i];
   }
   int status = 0;
-  for (auto eval : {evaluateGemmFile, evaluateAttentionFile}) {
-    std::string file = dir + (eval == evaluateGemmFile ? "/gemm.json"
-                                                       : "/attention.json");
+  using Evaluator = llvm::Expected<FileResult> (*)(const std::string &);
+  const std::pair<const char *, Evaluator> files[] = {
+      {"/gemm.json", evaluateGemmFile},
+      {"/attention.json", evaluateAttentionFile},
+      {"/inference.json", strata::calibration::evaluateInferenceFile}};
+  for (auto [name, eval] : files) {
+    std::string file = dir + name;
     llvm::Expected<FileResult> r = eval(file);
     if (!r) {
       llvm::errs() << "strata-calibrate: " << llvm::toString(r.takeError())

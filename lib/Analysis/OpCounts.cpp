@@ -15,6 +15,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/CallInterfaces.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 
 using namespace mlir;
 
@@ -92,11 +93,23 @@ bool touchesTensors(Operation *op) {
 /// Whether an op inside a linalg body is free (conversions, constants,
 /// index computations, the terminator).
 bool isFreeBodyOp(Operation &op) {
-  return isa<linalg::YieldOp, linalg::IndexOp, arith::ConstantOp,
-             arith::ExtFOp, arith::TruncFOp, arith::ExtSIOp, arith::ExtUIOp,
-             arith::TruncIOp, arith::SIToFPOp, arith::UIToFPOp,
-             arith::FPToSIOp, arith::FPToUIOp, arith::IndexCastOp,
-             arith::IndexCastUIOp, arith::BitcastOp, tensor::ExtractOp>(op);
+  if (isa<linalg::YieldOp, linalg::IndexOp, arith::ConstantOp, arith::ExtFOp,
+          arith::TruncFOp, arith::ExtSIOp, arith::ExtUIOp, arith::TruncIOp,
+          arith::SIToFPOp, arith::UIToFPOp, arith::FPToSIOp, arith::FPToUIOp,
+          arith::IndexCastOp, arith::IndexCastUIOp, arith::BitcastOp,
+          tensor::ExtractOp>(op))
+    return true;
+  // Address arithmetic on indices (gather positions, mask coordinates) is
+  // integer-unit work, not data-path FLOPs.
+  return llvm::all_of(op.getResultTypes(),
+                      [](Type t) { return t.isIndex(); }) &&
+         op.getNumResults() > 0;
+}
+
+/// Math ops that are cheap data-path operations, not transcendentals.
+bool isCheapMathOp(Operation &op) {
+  return isa<math::FmaOp, math::AbsFOp, math::AbsIOp, math::FloorOp,
+             math::CeilOp, math::CopySignOp, math::RoundOp, math::TruncOp>(op);
 }
 
 std::optional<OpCounts> countLinalg(linalg::LinalgOp linalgOp) {
@@ -119,7 +132,8 @@ std::optional<OpCounts> countLinalg(linalg::LinalgOp linalgOp) {
     }
     if (isFreeBodyOp(bodyOp))
       continue;
-    if (isa_and_present<math::MathDialect>(bodyOp.getDialect()))
+    if (isa_and_present<math::MathDialect>(bodyOp.getDialect()) &&
+        !isCheapMathOp(bodyOp))
       transcendentalsPerIter += 1;
     else
       flopsPerIter += 1;
@@ -143,7 +157,7 @@ std::optional<OpCounts> countLinalg(linalg::LinalgOp linalgOp) {
     c.bytesWritten += *b;
   }
 
-  // Element type: the widest input for contractions, else the output's.
+  // Element type: the widest input's (the output's when there is none).
   Type elemTy;
   for (OpOperand *in : linalgOp.getDpsInputOperands())
     if (auto st = dyn_cast<ShapedType>(in->get().getType()))
@@ -198,6 +212,18 @@ std::optional<OpCounts> countTensorOp(Operation *op) {
     c.bytesRead = c.bytesWritten = *b;
     return c;
   }
+  if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
+    // Appending to a buffer (a KV cache growing by the new tokens) is done
+    // in place: only the operands after the first are read and written.
+    for (Value v : concat.getInputs().drop_front()) {
+      std::optional<double> b = staticBytes(v.getType());
+      if (!b)
+        return std::nullopt;
+      c.bytesRead += *b;
+      c.bytesWritten += *b;
+    }
+    return c;
+  }
   if (isa<tensor::ConcatOp, tensor::PadOp, tensor::GatherOp,
           tensor::ScatterOp, tensor::SplatOp, tensor::FromElementsOp,
           tensor::InsertOp, tensor::GenerateOp>(op)) {
@@ -249,6 +275,8 @@ std::optional<OpCounts> countTensorArith(Operation *op) {
 std::optional<OpCounts> countKernel(tile::KernelOp kernel) {
   OpCounts c;
   c.cls = OpClass::Kernel;
+  if (!kernel.getInputs().empty())
+    c.dtype = toDType(getElementTypeOrSelf(kernel.getInputs()[0].getType()));
   for (Value v : kernel.getInputs()) {
     std::optional<double> b = staticBytes(v.getType());
     if (!b)
@@ -330,8 +358,18 @@ struct ProgramProfile::Impl {
     auto it = summaries.find(fn);
     if (it != summaries.end())
       return it->second;
+    // Recursion has no static trip count: a recursive call is unmodelled.
+    if (!inProgress.insert(fn).second) {
+      static const Summary recursive = [] {
+        Summary r;
+        r.unmodelled["recursive call"] = 1;
+        return r;
+      }();
+      return recursive;
+    }
     Summary s;
     summarizeRegion(fn.getFunctionBody(), s, 1.0);
+    inProgress.erase(fn);
     return summaries[fn] = std::move(s);
   }
 
@@ -412,6 +450,7 @@ struct ProgramProfile::Impl {
   SymbolTableCollection symbolTables;
   llvm::DenseMap<Operation *, unsigned> index;
   llvm::DenseMap<Operation *, Summary> summaries;
+  llvm::DenseSet<Operation *> inProgress;
 };
 
 ProgramProfile::ProgramProfile(FunctionOpInterface entry)

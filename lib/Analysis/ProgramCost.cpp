@@ -252,8 +252,11 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
           row.bytes[i] += t.bytes * e.times;
     boundTime[est->boundBy] += est->time * e.times;
     blockBoundTime[row.block][est->boundBy] += est->time * e.times;
-    if (e.counts.cls == OpClass::Contraction)
+    if (e.counts.cls == OpClass::Contraction ||
+        e.counts.cls == OpClass::Kernel)
       flopsByDType[e.counts.dtype] += est->flops * e.times;
+    if (row.dtypes.empty())
+      row.dtypes = std::string(hw::toString(e.counts.dtype));
 
     auto [bit, newBlock] = blockIndex.try_emplace(row.block, r.blocks.size());
     if (newBlock)
@@ -288,7 +291,8 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   for (report::OpRow &row : r.ops) {
     std::optional<double> peak;
     if (row.opClass == "contraction" || row.opClass == "kernel")
-      peak = query.peakFlops(hw::DType::bf16);
+      peak = query.peakFlops(
+          hw::parseDType(row.dtypes).value_or(hw::DType::bf16));
     else
       peak = query.peakFlops(hw::DType::f32);
     row.utilization = (peak && row.time > 0) ? row.flops / (row.time * *peak)

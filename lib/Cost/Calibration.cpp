@@ -188,7 +188,12 @@ llvm::Expected<FileResult> evaluateAttentionFile(const std::string &path) {
     w.asyncOverlap = kernel && *kernel == "flashattention3";
     std::optional<llvm::StringRef> direction = c.getString("direction");
     Estimate e;
-    if (direction && *direction == "fwd") {
+    if (!direction || (*direction != "fwd" && *direction != "fwd+bwd")) {
+      r.skipped = "unknown direction";
+      result.cases.push_back(r);
+      continue;
+    }
+    if (*direction == "fwd") {
       e = model->attention(w);
     } else {
       e = model->attention(w);

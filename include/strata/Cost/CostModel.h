@@ -172,8 +172,9 @@ struct CollectiveEstimate {
 };
 
 /// The cost core. Construct once per system; all queries are const,
-/// deterministic and thread-compatible. Results of `matmul`, `vector` and
-/// `attention` are memoised on the work description.
+/// deterministic. Results of `matmul` (with its tiling) and `attention` are
+/// memoised on the work description; the memo makes a model unsafe to
+/// share between threads (use one model per thread).
 class CostModel {
 public:
   explicit CostModel(const hw::System &system);

@@ -5,6 +5,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -179,6 +180,48 @@ TEST_F(OpCountsTest, DynamicShapesAreNotModelled) {
   Operation *mm = nullptr;
   lookup(*m, "f").walk([&](linalg::MatmulOp op) { mm = op; });
   EXPECT_FALSE(countOp(mm).has_value());
+}
+
+} // namespace
+
+namespace {
+
+TEST_F(OpCountsTest, KvAppendIsInPlaceAndIndexMathIsFree) {
+  auto m = parse(R"mlir(
+    func.func @f(%cache: tensor<2x1024x64xbf16>, %new: tensor<2x1x64xbf16>,
+                 %t: tensor<16xf32>, %o: tensor<8xf32>)
+        -> (tensor<2x1025x64xbf16>, tensor<8xf32>) {
+      %c = tensor.concat dim(1) %cache, %new
+          : (tensor<2x1024x64xbf16>, tensor<2x1x64xbf16>) -> tensor<2x1025x64xbf16>
+      %g = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>],
+                           iterator_types = ["parallel"]} outs(%o : tensor<8xf32>) {
+      ^bb0(%out: f32):
+        %i = linalg.index 0 : index
+        %c1 = arith.constant 1 : index
+        %j = arith.addi %i, %c1 : index
+        %v = tensor.extract %t[%j] : tensor<16xf32>
+        linalg.yield %v : f32
+      } -> tensor<8xf32>
+      return %c, %g : tensor<2x1025x64xbf16>, tensor<8xf32>
+    })mlir");
+  func::FuncOp f = lookup(*m, "f");
+  Operation *concat = nullptr, *gather = nullptr;
+  f.walk([&](Operation *op) {
+    if (isa<tensor::ConcatOp>(op))
+      concat = op;
+    if (isa<linalg::GenericOp>(op))
+      gather = op;
+  });
+  std::optional<OpCounts> c = countOp(concat);
+  ASSERT_TRUE(c);
+  // Only the new token's 2 x 64 bf16 values move.
+  EXPECT_DOUBLE_EQ(c->bytesWritten, 2 * 64 * 2);
+  EXPECT_DOUBLE_EQ(c->bytesRead, 2 * 64 * 2);
+  std::optional<OpCounts> g = countOp(gather);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->cls, OpClass::DataMovement);
+  EXPECT_DOUBLE_EQ(g->flops, 0);
+  EXPECT_DOUBLE_EQ(g->bytesRead, 8 * 4);
 }
 
 } // namespace

@@ -1,0 +1,186 @@
+//===- Inference.cpp - End-to-end inference against published figures ----===//
+
+#include "strata/Calibration/Inference.h"
+#include "strata/Analysis/ProgramCost.h"
+#include "strata/Cost/CostModel.h"
+#include "strata/Hardware/Presets.h"
+#include "strata/InitAll.h"
+#include "strata/Transforms/Passes.h"
+#include "strata/Workload/TransformerBuilder.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace strata::calibration {
+
+namespace {
+
+/// The shapes of the models the reference names. Llama 2 7B:
+/// meta-llama/Llama-2-7b-hf config.json (hidden 4096, intermediate 11008,
+/// 32 heads, 32 KV heads, 32 layers, vocab 32000). GPT-J 6B:
+/// EleutherAI/gpt-j-6b config.json (n_embd 4096, n_layer 28, n_head 16,
+/// n_inner 4 x 4096, vocab 50400, rotary_dim 64 of 256, parallel residual,
+/// GELU) — the same block as gpt_neox, which is how it is built here.
+std::optional<workload::ModelConfig> modelFor(llvm::StringRef name) {
+  workload::ModelConfig c;
+  if (name == "Llama 2 7B") {
+    c.name = "llama-2-7b";
+    c.modelType = "llama";
+    c.hidden = 4096;
+    c.intermediate = 11008;
+    c.heads = c.kvHeads = 32;
+    c.headDim = 128;
+    c.layers = 32;
+    c.vocab = 32000;
+    c.maxPositions = 4096;
+    return c;
+  }
+  if (name == "GPT-J 6B") {
+    c.name = "gpt-j-6b";
+    c.modelType = "gpt_neox";
+    c.hidden = 4096;
+    c.intermediate = 16384;
+    c.heads = c.kvHeads = 16;
+    c.headDim = 256;
+    c.layers = 28;
+    c.vocab = 50400;
+    c.maxPositions = 2048;
+    c.norm = workload::NormKind::LayerNorm;
+    c.activation = workload::Activation::GELU;
+    c.gatedMLP = false;
+    c.qkvBias = false;
+    c.outBias = false;
+    c.mlpBias = true;
+    c.parallelResidual = true;
+    c.rotaryFraction = 0.25;
+    return c;
+  }
+  return std::nullopt;
+}
+
+/// Latency of one run of the generated graph through strata-tile and the
+/// estimate; nullopt when the graph cannot be built.
+std::optional<double> latency(MLIRContext &ctx, const workload::ModelConfig &m,
+                              const workload::WorkloadOptions &o,
+                              const std::string &preset,
+                              const cost::CostModel &model) {
+  OwningOpRef<ModuleOp> module = workload::buildTransformerModule(m, o, &ctx);
+  if (!module)
+    return std::nullopt;
+  PassManager pm(&ctx);
+  StrataTilePassOptions tileOptions;
+  tileOptions.system = preset;
+  pm.addPass(createStrataTilePass(tileOptions));
+  if (failed(pm.run(*module)))
+    return std::nullopt;
+  auto entry = module->lookupSymbol<FunctionOpInterface>(
+      workload::entryFunctionName(o.mode));
+  if (!entry)
+    return std::nullopt;
+  return analysis::estimateProgram(entry, model).latency;
+}
+
+} // namespace
+
+llvm::Expected<cost::FileResult> evaluateInferenceFile(const std::string &path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return llvm::createStringError(buffer.getError(), "cannot read '%s'",
+                                   path.c_str());
+  llvm::Expected<llvm::json::Value> root =
+      llvm::json::parse((*buffer)->getBuffer());
+  if (!root)
+    return root.takeError();
+  const llvm::json::Array *cases = root->getAsObject()->getArray("cases");
+  if (!cases)
+    return llvm::createStringError("'%s' has no cases", path.c_str());
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  // Generated graphs that do not fit a GPU are still priced; silence the
+  // builder's and passes' remarks.
+  ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
+
+  cost::FileResult result{path, "tokens/s or ms", {}};
+  for (const llvm::json::Value &v : *cases) {
+    const llvm::json::Object &c = *v.getAsObject();
+    cost::CaseResult r;
+    r.id = c.getString("id").value_or("").str();
+    r.tolerancePct = c.getNumber("tolerance_pct").value_or(20);
+    std::string chip = c.getString("chip").value_or("").str();
+    r.preset = cost::presetForChip(chip);
+    llvm::StringRef kind = c.getString("kind").value_or("");
+    const llvm::json::Object *measured = c.getObject("measured");
+    const llvm::json::Object *modelObj = c.getObject("model");
+    int64_t gpus = int64_t(c.getNumber("gpus").value_or(1));
+    if (measured) {
+      for (const char *key :
+           {"out_tokens_per_s_per_gpu", "out_tokens_per_s", "ttft_ms"})
+        if (std::optional<double> x = measured->getNumber(key))
+          r.measured = *x;
+    }
+    std::optional<workload::ModelConfig> m;
+    if (modelObj)
+      m = modelFor(modelObj->getString("name").value_or(""));
+    if (gpus != 1)
+      r.skipped = "multi-GPU (tensor parallel) row";
+    else if (r.preset.empty())
+      r.skipped = "no preset for " + chip;
+    else if (!m)
+      r.skipped = "model shape not bundled";
+    if (!r.skipped.empty()) {
+      result.cases.push_back(r);
+      continue;
+    }
+
+    hw::System sys = *hw::getPreset(r.preset);
+    cost::CostModel model(sys);
+    workload::WorkloadOptions o;
+    llvm::StringRef precision = c.getString("precision").value_or("fp16");
+    o.dtype = precision == "fp8" ? workload::WorkloadDType::fp8
+              : precision == "bf16" ? workload::WorkloadDType::bf16
+                                    : workload::WorkloadDType::fp16;
+    int64_t batch = int64_t(c.getNumber("batch").value_or(1));
+    int64_t in = int64_t(c.getNumber("input_len").value_or(1));
+    int64_t out = int64_t(c.getNumber("output_len").value_or(1));
+    o.batch = batch;
+    o.mode = workload::WorkloadMode::Prefill;
+    o.seq = in;
+    std::optional<double> prefill = latency(ctx, *m, o, r.preset, model);
+    if (!prefill) {
+      r.skipped = "the generator cannot build this shape";
+      result.cases.push_back(r);
+      continue;
+    }
+    if (kind == "first_token_latency") {
+      r.estimated = *prefill * 1e3;
+      result.cases.push_back(r);
+      continue;
+    }
+    // Static batching: the prompt, then out - 1 decode steps whose cost is
+    // affine in the cached length, so the middle step stands for the mean.
+    o.mode = workload::WorkloadMode::Decode;
+    o.seq = 1;
+    o.kvLen = in + (out - 1) / 2;
+    std::optional<double> step = latency(ctx, *m, o, r.preset, model);
+    if (!step) {
+      r.skipped = "the generator cannot build this shape";
+      result.cases.push_back(r);
+      continue;
+    }
+    double total = *prefill + double(out - 1) * *step;
+    r.estimated = double(batch) * double(out) / total;
+    result.cases.push_back(r);
+  }
+  return result;
+}
+
+} // namespace strata::calibration
