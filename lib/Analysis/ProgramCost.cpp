@@ -99,6 +99,28 @@ static cost::KernelWork kernelWork(tile::KernelOp kernel,
 
 std::optional<cost::Estimate> estimateOp(Operation *op, const OpCounts &c,
                                          const cost::CostModel &model) {
+  // Members of a fused group are priced with their root.
+  if (op->hasAttr(kFusedIntoAttrName))
+    return std::nullopt;
+  if (auto group = op->getAttrOfType<DictionaryAttr>(kFusedAttentionAttrName)) {
+    auto get = [&](StringRef key) {
+      auto a = group.getAs<IntegerAttr>(key);
+      return a ? a.getInt() : int64_t(1);
+    };
+    cost::AttentionWork w;
+    w.batch = get("batch");
+    w.heads = get("heads");
+    w.kvHeads = get("kv_heads");
+    w.qLen = get("q_len");
+    w.kvLen = get("kv_len");
+    w.headDim = get("head_dim");
+    auto causal = group.getAs<BoolAttr>("causal");
+    w.causal = causal && causal.getValue();
+    w.dtype = c.dtype;
+    cost::Estimate e = model.attention(w);
+    if (e.time > 0)
+      return e;
+  }
   if (auto kernel = dyn_cast<tile::KernelOp>(op)) {
     cost::Estimate e = model.kernel(kernelWork(kernel, c));
     e.flops = c.flops;

@@ -73,7 +73,11 @@ std::optional<double> latency(MLIRContext &ctx, const workload::ModelConfig &m,
   OwningOpRef<ModuleOp> module = workload::buildTransformerModule(m, o, &ctx);
   if (!module)
     return std::nullopt;
+  // The passes strata-pipeline runs before its estimate.
   PassManager pm(&ctx);
+  StrataFusePassOptions fuseOptions;
+  fuseOptions.system = preset;
+  pm.addPass(createStrataFusePass(fuseOptions));
   StrataTilePassOptions tileOptions;
   tileOptions.system = preset;
   pm.addPass(createStrataTilePass(tileOptions));

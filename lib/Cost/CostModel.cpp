@@ -584,14 +584,19 @@ Estimate CostModel::attentionUncached(const AttentionWork &w) const {
   const double perCoreVector = vectorPeak(w.dtype) / double(chip.cores);
   const double perCoreFill = staging.writeBandwidth * staging.efficiency;
 
-  // Query block of 128 rows; K/V blocks as large as 128 while the Q block
-  // and two (double-buffered) K/V blocks fit the staging scratchpad.
+  // Query blocks of 128 rows (fewer for short queries, down to the unit's
+  // native M); K/V blocks as large as 128 while the Q block and two
+  // (double-buffered) K/V blocks fit the staging scratchpad.
   const int64_t m0 = unit->shape.empty() ? 1 : unit->shape[0];
-  const double tileM = double(roundUp(128, m0));
+  const double tileM =
+      double(std::min(roundUp(128, m0), roundUp(std::max<int64_t>(1, w.qLen),
+                                                m0)));
   double tileN = 128;
   while (tileN > 16 &&
          (tileM * d + 2 * 2 * tileN * d) * elt > double(staging.capacity))
     tileN /= 2;
+  if ((tileM * d + 2 * 2 * tileN * d) * elt > double(staging.capacity))
+    return Estimate{}; // no flash tiling fits: the unfused graph is priced
 
   // Per K/V block: forward is 2 matmuls (QKᵀ, PV), backward 5 (QKᵀ
   // recomputed, dV, dP, dQ, dK) — the FlashAttention 2.5x convention.
@@ -622,15 +627,26 @@ Estimate CostModel::attentionUncached(const AttentionWork &w) const {
       home.latency + qBytes / perCoreFill + tBlock;
 
   const double qTiles = std::ceil(double(w.qLen) / tileM);
-  const double kvBlocksFull = std::ceil(double(w.kvLen) / tileN);
-  const double groups = double(w.batch) * double(w.heads);
+  double kvBlocksFull = std::ceil(double(w.kvLen) / tileN);
+  double groups = double(w.batch) * double(w.heads);
+  // Split-KV (FlashDecoding): when there are fewer query tiles than cores,
+  // each tile's K/V range is split over several cores and the partial
+  // results combined (the combine is small and not charged).
+  double splits = 1;
+  if (!w.causal && groups * qTiles < double(chip.cores))
+    splits = std::min(kvBlocksFull,
+                      std::floor(double(chip.cores) / (groups * qTiles)));
+  splits = std::max(1.0, splits);
+  kvBlocksFull = std::ceil(kvBlocksFull / splits);
+  const double usefulGroups = groups;
+  groups *= splits;
   double tileTimeSum = 0, maxTile = 0, blocks = 0;
   for (double i = 0; i < qTiles; ++i) {
     double b = kvBlocksFull;
     if (w.causal) // rows up to (i+1)·tileM see keys up to that position
-      b = std::min(kvBlocksFull,
-                   std::ceil(((i + 1) * tileM +
-                              double(w.kvLen - w.qLen)) / tileN));
+      b = std::clamp(std::ceil(((i + 1) * tileM +
+                                double(w.kvLen - w.qLen)) / tileN),
+                     0.0, kvBlocksFull);
     blocks += b;
     double t = tileFixed + b * tBlock;
     tileTimeSum += t;
@@ -646,43 +662,52 @@ Estimate CostModel::attentionUncached(const AttentionWork &w) const {
   Estimate e;
   // Useful FLOPs in the FlashAttention convention: 4·s_q·s_kv·d per head
   // forward, halved under a causal mask, 2.5x for backward.
-  double useful = 4.0 * double(w.qLen) * double(w.kvLen) * d * groups;
+  double useful =
+      4.0 * double(w.qLen) * double(w.kvLen) * d * usefulGroups;
   if (w.causal)
     useful /= 2;
   if (w.backward)
     useful *= 2.5;
   e.flops = useful;
   e.transcendentals = groups * blocks * scores;
+  // K and V are read from home once per KV head (grouped-query heads share
+  // them through the staging level), Q read and O written once.
+  const double homeBytesNeeded =
+      double(w.batch) * double(w.kvHeads) * double(w.kvLen) * d * elt * 2 *
+          (w.backward ? 2 : 1) +
+      double(w.batch) * double(w.heads) * double(w.qLen) * d * elt *
+          (w.backward ? 4 : 2);
+  const double tHome = homeBytesNeeded /
+                       (query.aggregateReadBandwidth(home) * home.efficiency);
+  const bool homeBound = tHome > body;
+  body = std::max(body, tHome);
   e.time = body + chip.launchOverhead;
   e.computeTime = groups * blocks * tMm / double(chip.cores);
   e.unit = unit->name;
-  double computeShare = groups * blocks * (tMm + tVec) / double(chip.cores);
-  if (chip.launchOverhead > body / 2) {
+  if (chip.launchOverhead > body) {
     e.boundKind = BoundKind::Overhead;
     e.boundBy = "launch";
+  } else if (homeBound) {
+    e.boundKind = BoundKind::Memory;
+    e.boundBy = home.name;
   } else if (tLoad > tMm + tVec) {
     e.boundKind = BoundKind::Memory;
     e.boundBy = staging.name;
   } else {
     e.boundKind = BoundKind::Compute;
-    e.boundBy = tVec > tMm ? std::string(
-                                 sys.chip.units.size() > 1
-                                     ? sys.chip.units.back().name
-                                     : unit->name)
-                           : unit->name;
+    e.boundBy = unit->name;
+    if (tVec > tMm)
+      for (const hw::ComputeUnit &u : chip.units)
+        if (u.kind == hw::UnitKind::Vector) {
+          e.boundBy = u.name;
+          break;
+        }
   }
-  (void)computeShare;
-  double kvHeadsBytes = double(w.batch) * double(w.kvHeads) *
-                        double(w.kvLen) * d * elt * 2;
-  double qoBytes = double(w.batch) * double(w.heads) * double(w.qLen) * d *
-                   elt * (w.backward ? 4 : 2);
+
   double stagedBytes = groups * (blocks * loadBytes + qTiles * qBytes);
   e.traffic.push_back({staging.name, stagedBytes,
                        stagedBytes / (perCoreFill * double(chip.cores))});
-  double homeBytes = kvHeadsBytes * (w.backward ? 2 : 1) + qoBytes;
-  e.traffic.push_back(
-      {home.name, homeBytes,
-       homeBytes / (query.aggregateReadBandwidth(home) * home.efficiency)});
+  e.traffic.push_back({home.name, homeBytesNeeded, tHome});
   e.energy = groups * blocks * mmFlops * energyPerFlop(w.dtype) +
              groups * blocks * vecWork * energyPerFlop(DType::f32);
   finish(e, perCoreMatrix * double(chip.cores));

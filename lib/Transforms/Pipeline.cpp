@@ -1,8 +1,8 @@
 //===- Pipeline.cpp - The end-to-end strata-pipeline ----------------------===//
 //
 // `strata-pipeline` runs Strata's passes in order on a linalg program and
-// ends with the estimate. Single-chip today: attach the system, tile the
-// contractions (strata-tile), estimate; placement, fusion and sharding slot
+// ends with the estimate. Single-chip today: attach the system, fuse
+// attention (strata-fuse), tile the contractions (strata-tile), estimate; placement, fusion and sharding slot
 // in before the estimate as they land (docs/architecture.md, "The flow").
 //
 //===----------------------------------------------------------------------===//
@@ -31,6 +31,10 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                     llvm::cl::desc("Lower contractions to tile IR before "
                                    "estimating (strata-tile)"),
                     llvm::cl::init(true)};
+  Option<bool> fuse{*this, "fuse",
+                    llvm::cl::desc("Fuse attention flash-style where the "
+                                   "cost model says it pays (strata-fuse)"),
+                    llvm::cl::init(true)};
   Option<std::string> report{
       *this, "report",
       llvm::cl::desc("Report format: text, json, csv or trace"),
@@ -47,6 +51,8 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
     set.system = options.system;
     pm.addPass(strata::createStrataSetSystemPass(set));
   }
+  if (options.fuse)
+    pm.addPass(strata::createStrataFusePass());
   if (options.tile)
     pm.addPass(strata::createStrataTilePass());
   strata::StrataEstimatePassOptions estimate;

@@ -108,7 +108,10 @@ struct TilePass : strata::impl::StrataTilePassBase<TilePass> {
 
     SmallVector<linalg::LinalgOp> candidates;
     module.walk([&](linalg::LinalgOp op) {
-      if (!op->getParentOfType<tile::KernelOp>())
+      // Fused groups are priced as one kernel; leave their ops alone.
+      if (!op->getParentOfType<tile::KernelOp>() &&
+          !op->hasAttr(analysis::kFusedIntoAttrName) &&
+          !op->hasAttr(analysis::kFusedAttentionAttrName))
         candidates.push_back(op);
     });
     for (linalg::LinalgOp op : candidates) {

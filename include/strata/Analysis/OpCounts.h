@@ -140,6 +140,12 @@ ProgramCounts countProgram(mlir::FunctionOpInterface entry);
 inline constexpr llvm::StringLiteral kUsefulFlopsAttrName =
     "strata.useful_flops";
 
+/// Fusion marks (strata-fuse): the root of a fused attention group carries
+/// its shape; the other members name the root they were fused into.
+inline constexpr llvm::StringLiteral kFusedAttentionAttrName =
+    "strata.fused_attention";
+inline constexpr llvm::StringLiteral kFusedIntoAttrName = "strata.fused_into";
+
 /// The argument attribute naming what a function argument holds; values:
 /// "weight", "input", "kv_cache", "grad", "optimizer_state".
 inline constexpr llvm::StringLiteral kRoleAttrName = "strata.role";

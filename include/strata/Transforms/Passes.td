@@ -142,4 +142,30 @@ def StrataParallelizePass : Pass<"strata-parallelize", "mlir::ModuleOp"> {
                            "::mlir::shard::ShardDialect"];
 }
 
+def StrataFusePass : Pass<"strata-fuse", "mlir::ModuleOp"> {
+  let summary = "Fuse attention flash-style where the cost model says it pays";
+  let description = [{
+    Recognises attention in plain linalg — a contraction (Q·Kᵀ) whose
+    result flows through elementwise and reduction ops that include an
+    exponential (scale, mask, max, exp, sum, divide) into a second
+    contraction (P·V) — and, when none of the intermediates is used
+    elsewhere (training keeps them for the backward pass) and the cost
+    model prices the fused flash-style schedule (scores never leave the
+    core, online softmax, split-KV for short queries) below the sum of the
+    unfused ops, marks the group: the P·V op carries
+    `strata.fused_attention = {batch, heads, kv_heads, q_len, kv_len,
+    head_dim, causal}` and the other members `strata.fused_into = "<name>"`.
+    The estimate prices the group as one fused kernel. Grouped-query heads
+    sharing K/V are packed as rows of one query block. Without this pass
+    (or with `attention=false`) the unfused path is priced.
+  }];
+  let options = [
+    Option<"system", "system", "std::string", /*default=*/"\"\"",
+           "Preset name, or path to a .json or .mlir system description">,
+    Option<"attention", "attention", "bool", /*default=*/"true",
+           "Fuse attention blocks">
+  ];
+  let dependentDialects = ["::strata::arch::ArchDialect"];
+}
+
 #endif // STRATA_TRANSFORMS_PASSES
