@@ -119,11 +119,15 @@ struct TilePass : strata::impl::StrataTilePassBase<TilePass> {
       if (!counts || counts->cls != analysis::OpClass::Contraction)
         continue;
       FailureOr<ContractionLayout> layout = analyze(op);
-      if (failed(layout) || !op.hasPureTensorSemantics() ||
-          failed(lower(op, *layout, *counts, model, sys)))
+      if (failed(layout) || !op.hasPureTensorSemantics())
         op->emitRemark()
             << "contraction left untiled: needs one reduction dim and the "
                "tiled dims last in every operand (priced at ideal traffic)";
+      else if (failed(lower(op, *layout, *counts, model, sys)))
+        op->emitRemark() << "contraction left untiled: no matrix unit of "
+                         << sys.chip.name << " computes "
+                         << hw::toString(counts->dtype)
+                         << "; priced on the vector unit";
     }
   }
 
