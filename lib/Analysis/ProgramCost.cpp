@@ -207,6 +207,18 @@ DictionaryAttr modelInfo(Operation *op) {
 
 } // namespace
 
+ProgramTotals priceProgram(const ProgramProfile &profile,
+                           const cost::CostModel &model) {
+  ProgramTotals t;
+  for (const ProfileEntry &e : profile.entries())
+    if (std::optional<cost::Estimate> est = estimateOp(e.op, e.counts, model)) {
+      t.latency += est->time * e.times;
+      t.flops += est->flops * e.times;
+      t.energy += est->energy * e.times;
+    }
+  return t;
+}
+
 report::CostReport estimateProgram(FunctionOpInterface entry,
                                    const cost::CostModel &model,
                                    const ProgramCostOptions &options) {

@@ -48,6 +48,20 @@ struct ProgramCostOptions {
   llvm::function_ref<void(mlir::Operation *, const cost::Estimate &)> onOp;
 };
 
+/// The headline numbers of a program on a system, without a report: what a
+/// design-space sweep re-evaluates per hardware point.
+struct ProgramTotals {
+  double latency = 0; ///< seconds
+  double flops = 0;
+  double energy = 0; ///< joules
+};
+
+/// Prices an already profiled program (see ProgramProfile) on `model`'s
+/// system. The profile is hardware-independent, so a sweep profiles once
+/// and calls this per design point.
+ProgramTotals priceProgram(const ProgramProfile &profile,
+                           const cost::CostModel &model);
+
 /// Estimates the program rooted at `entry` on `model`'s system.
 report::CostReport estimateProgram(mlir::FunctionOpInterface entry,
                                    const cost::CostModel &model,
