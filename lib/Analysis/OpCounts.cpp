@@ -9,6 +9,8 @@
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Shard/IR/ShardDialect.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -33,6 +35,8 @@ llvm::StringRef stringifyOpClass(OpClass cls) {
     return "data_movement";
   case OpClass::Kernel:
     return "kernel";
+  case OpClass::Collective:
+    return "collective";
   }
   return "?";
 }
@@ -302,9 +306,34 @@ std::optional<OpCounts> countKernel(tile::KernelOp kernel) {
   return c;
 }
 
+/// Upstream shard ops after partitioning: collectives move their tensors
+/// between devices; the rest (local slices of replicated data, process
+/// indices, sharding annotations) cost nothing.
+std::optional<OpCounts> countShardOp(Operation *op) {
+  OpCounts c;
+  if (!isa<shard::AllReduceOp, shard::AllGatherOp, shard::ReduceScatterOp,
+           shard::AllToAllOp, shard::BroadcastOp, shard::SendOp,
+           shard::RecvOp, shard::ShiftOp>(op)) {
+    c.cls = OpClass::DataMovement;
+    return c;
+  }
+  c.cls = OpClass::Collective;
+  std::optional<double> in = staticBytes(op->getOperand(0).getType());
+  std::optional<double> out = staticBytes(op->getResult(0).getType());
+  if (!in || !out)
+    return std::nullopt;
+  c.bytesRead = *in;
+  c.bytesWritten = *out;
+  c.inputBytes.push_back(*in);
+  c.dtype = toDType(getElementTypeOrSelf(op->getOperand(0).getType()));
+  return c;
+}
+
 std::optional<OpCounts> countOp(Operation *op) {
   if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
     return countLinalg(linalgOp);
+  if (isa_and_present<shard::ShardDialect>(op->getDialect()))
+    return countShardOp(op);
   if (auto kernel = dyn_cast<tile::KernelOp>(op))
     return countKernel(kernel);
   Dialect *dialect = op->getDialect(); // null for unregistered ops
@@ -387,6 +416,12 @@ struct ProgramProfile::Impl {
         s.unmodelled[op->getName().getStringRef()] += times;
       return;
     }
+    if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
+      // Branches shard-partition emits (or a frontend's guards) are priced
+      // by the then-branch: the estimate does not know which one runs.
+      summarizeRegion(ifOp.getThenRegion(), s, times);
+      return;
+    }
     if (isa<CallOpInterface>(op)) {
       FunctionOpInterface fn = callee(op);
       if (!fn) {
@@ -424,6 +459,11 @@ struct ProgramProfile::Impl {
           for (int64_t i = 0; trips && i < *trips; ++i)
             if (!expand(forOp.getRegion(), seq, cap))
               return false;
+          continue;
+        }
+        if (auto ifOp = dyn_cast<scf::IfOp>(&op)) {
+          if (!expand(ifOp.getThenRegion(), seq, cap))
+            return false;
           continue;
         }
         if (isa<CallOpInterface>(&op)) {

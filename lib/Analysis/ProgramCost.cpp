@@ -2,6 +2,7 @@
 
 #include "strata/Analysis/ProgramCost.h"
 #include "strata/Dialect/Tile/IR/TileOps.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "strata/Hardware/System.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -97,8 +98,88 @@ static cost::KernelWork kernelWork(tile::KernelOp kernel,
   return w;
 }
 
+/// A shard collective on the topology: the group is the product of the
+/// grid axes it spans, the fabric the outermost one those axes are mapped
+/// to (strata.axis_fabrics on the grid, set by strata-parallelize), else the
+/// innermost fabric large enough for the group.
+static std::optional<cost::Estimate>
+estimateCollective(Operation *op, const OpCounts &c,
+                   const cost::CostModel &model) {
+  const hw::System &sys = model.system();
+  auto gridRef = op->getAttrOfType<FlatSymbolRefAttr>("grid");
+  auto axesAttr = op->getAttrOfType<DenseI16ArrayAttr>("grid_axes");
+  auto grid = gridRef ? SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(
+                            op, gridRef)
+                      : shard::GridOp();
+  if (!grid || sys.topology.empty())
+    return std::nullopt;
+  ArrayRef<int64_t> shape = grid.getShape();
+  SmallVector<int16_t> axes;
+  if (axesAttr && !axesAttr.empty())
+    axes.assign(axesAttr.asArrayRef().begin(), axesAttr.asArrayRef().end());
+  else
+    for (int16_t i = 0; i < int16_t(shape.size()); ++i)
+      axes.push_back(i);
+  int64_t group = 1;
+  for (int16_t a : axes)
+    if (a >= 0 && a < int16_t(shape.size()) && !ShapedType::isDynamic(shape[a]))
+      group *= shape[a];
+  int fabric = -1;
+  auto names = grid->getAttrOfType<ArrayAttr>("strata.axis_names");
+  auto fabrics = grid->getAttrOfType<DictionaryAttr>("strata.axis_fabrics");
+  if (names && fabrics)
+    for (int16_t a : axes)
+      if (a >= 0 && a < int16_t(names.size()))
+        if (auto axisName = dyn_cast<StringAttr>(names[a]))
+          if (auto f = fabrics.getAs<StringAttr>(axisName.getValue()))
+            for (int i = 0; i < int(sys.topology.size()); ++i)
+              if (sys.topology[i].name == f.getValue())
+                fabric = std::max(fabric, i);
+  if (fabric < 0) {
+    int64_t devices = 1;
+    fabric = int(sys.topology.size()) - 1;
+    for (int i = 0; i < int(sys.topology.size()); ++i) {
+      devices *= sys.topology[i].size();
+      if (devices >= group) {
+        fabric = i;
+        break;
+      }
+    }
+  }
+  cost::CollectiveWork w;
+  w.groupSize = group;
+  w.fabric = fabric;
+  if (isa<shard::AllReduceOp>(op)) {
+    w.kind = cost::CollectiveKind::AllReduce;
+    w.bytes = c.bytesRead;
+  } else if (isa<shard::AllGatherOp, shard::BroadcastOp>(op)) {
+    w.kind = cost::CollectiveKind::AllGather;
+    w.bytes = c.bytesWritten;
+  } else if (isa<shard::ReduceScatterOp>(op)) {
+    w.kind = cost::CollectiveKind::ReduceScatter;
+    w.bytes = c.bytesRead;
+  } else if (isa<shard::AllToAllOp>(op)) {
+    w.kind = cost::CollectiveKind::AllToAll;
+    w.bytes = c.bytesRead;
+  } else {
+    w.kind = cost::CollectiveKind::SendRecv;
+    w.bytes = c.bytesRead;
+  }
+  if (group < 2) {
+    cost::Estimate none;
+    none.boundKind = cost::BoundKind::Link;
+    none.boundBy = sys.topology[fabric].name;
+    return none;
+  }
+  cost::Estimate e = model.collective(w).estimate;
+  e.unit.clear();
+  return e;
+}
+
 std::optional<cost::Estimate> estimateOp(Operation *op, const OpCounts &c,
                                          const cost::CostModel &model) {
+  if (c.cls == OpClass::Collective)
+    return estimateCollective(op, c, model);
   // Members of a fused group are priced with their root.
   if (op->hasAttr(kFusedIntoAttrName))
     return std::nullopt;
@@ -133,6 +214,7 @@ std::optional<cost::Estimate> estimateOp(const OpCounts &c,
                                          const cost::CostModel &model) {
   switch (c.cls) {
   case OpClass::Kernel:
+  case OpClass::Collective:
     return std::nullopt; // needs the IR: estimateOp(Operation *, ...)
   case OpClass::Contraction: {
     cost::MatmulWork w;

@@ -48,6 +48,9 @@ enum class OpClass {
   DataMovement,
   /// A lowered schedule (tile.kernel): priced from its tile IR.
   Kernel,
+  /// Communication between devices (upstream shard collectives after
+  /// shard-partition): priced on the topology's fabrics.
+  Collective,
 };
 
 llvm::StringRef stringifyOpClass(OpClass cls);
