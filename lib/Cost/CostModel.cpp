@@ -157,6 +157,19 @@ namespace {
 double ceilDiv(double a, double b) { return std::ceil(a / b); }
 int64_t roundUp(int64_t a, int64_t g) { return (a + g - 1) / g * g; }
 
+/// Bytes of a tm x tn output tile's f32 (or wider) accumulator, held in
+/// the innermost level.
+double accumulatorBytes(double tm, double tn, double outElt) {
+  return tm * tn * std::max(4.0, outElt);
+}
+
+/// Bytes of the converted output tile a narrower output is staged through
+/// (the epilogue casts into the staging scratchpad, then stores), 0 when the
+/// accumulator is stored as is.
+double epilogueBytes(double tm, double tn, double outElt) {
+  return outElt < 4 ? tm * tn * outElt : 0;
+}
+
 /// Bytes per element of a dtype (fp4 is half a byte).
 double eltBytes(DType t) { return hw::bitWidth(t) / 8.0; }
 
@@ -283,8 +296,9 @@ CostModel::matmulWithTiling(const MatmulWork &w,
   const double stageBytes = (tm + tn) * tk * inElt;
   // The accumulator tile lives in the innermost level (registers), or in
   // the staging scratchpad beside the operand buffers when that is level 0.
-  const double accBytes = tm * tn * std::max(4.0, outElt);
+  const double accBytes = accumulatorBytes(tm, tn, outElt);
   const double stagingNeed = double(tiling.stages) * stageBytes +
+                             epilogueBytes(tm, tn, outElt) +
                              (stagingIndex == 0 ? accBytes : 0);
   if (stagingIndex != homeIndex && stagingNeed > double(staging.capacity))
     return std::nullopt;
@@ -468,12 +482,12 @@ MatmulPlan CostModel::planMatmulUncached(const MatmulWork &w) const {
       t.tileN = tn;
       t.tileK = tileK;
       double stageBytes = double(tm + tn) * double(tileK) * inElt;
-      double accBytes =
-          double(tm * tn) *
-          std::max(4.0, w.cBytes / std::max(1.0, double(w.batch) *
-                                                      double(w.m) *
-                                                      double(w.n)));
+      double outElt =
+          w.cBytes /
+          std::max(1.0, double(w.batch) * double(w.m) * double(w.n));
+      double accBytes = accumulatorBytes(double(tm), double(tn), outElt);
       double room = double(staging.capacity) -
+                    epilogueBytes(double(tm), double(tn), outElt) -
                     (stagingIndex == 0 ? accBytes : 0.0);
       t.stages = stagingIndex == homeIndex
                      ? 2

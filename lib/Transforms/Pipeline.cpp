@@ -2,7 +2,8 @@
 //
 // `strata-pipeline` runs Strata's passes in order on a linalg program and
 // ends with the estimate. Single-chip today: attach the system, fuse
-// attention (strata-fuse), tile the contractions (strata-tile), estimate; placement, fusion and sharding slot
+// attention (strata-fuse), tile the contractions (strata-tile), check and record
+// each kernel's buffers per level (strata-place), estimate; placement, fusion and sharding slot
 // in before the estimate as they land (docs/architecture.md, "The flow").
 //
 //===----------------------------------------------------------------------===//
@@ -53,8 +54,10 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
   }
   if (options.fuse)
     pm.addPass(strata::createStrataFusePass());
-  if (options.tile)
+  if (options.tile) {
     pm.addPass(strata::createStrataTilePass());
+    pm.addPass(strata::createStrataPlacePass());
+  }
   strata::StrataEstimatePassOptions estimate;
   estimate.entry = options.entry;
   estimate.format = options.report;

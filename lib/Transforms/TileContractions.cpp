@@ -265,8 +265,9 @@ struct TilePass : strata::impl::StrataTilePassBase<TilePass> {
     b.setInsertionPointAfter(loop);
     Value result = acc;
     if (accElt != outElt) {
+      // The epilogue converts into the staging scratchpad, then stores.
       auto out = tile::AllocOp::create(
-          b, loc, tile::BufType::get(ctx, {t.tileM, t.tileN}, outElt, accLevel),
+          b, loc, tile::BufType::get(ctx, {t.tileM, t.tileN}, outElt, staging),
           1);
       tile::MapOp::create(b, loc, tile::MapKind::Cast, ValueRange{acc}, out,
                           castUnit, IntegerAttr());

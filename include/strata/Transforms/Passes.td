@@ -168,4 +168,24 @@ def StrataFusePass : Pass<"strata-fuse", "mlir::ModuleOp"> {
   let dependentDialects = ["::strata::arch::ArchDialect"];
 }
 
+def StrataPlacePass : Pass<"strata-place", "mlir::ModuleOp"> {
+  let summary = "Check and record each kernel's peak live bytes per level";
+  let description = [{
+    For every `tile.kernel`, adds up the buffers its schedule allocates in
+    each memory level (size x multi-buffering count; per core for
+    core-scoped levels, since every core of a `tile.spread` holds its own
+    instance) and records the peak as `strata.placement = {level = bytes}`.
+    A kernel whose buffers do not fit a level together — even when each one
+    fits alone — is an error listing its allocations, never a silent
+    overflow. Tensors between kernels live in the home level; their
+    footprint is checked by `strata-estimate`.
+  }];
+  let options = [
+    Option<"system", "system", "std::string", /*default=*/"\"\"",
+           "Preset name, or path to a .json or .mlir system description">
+  ];
+  let dependentDialects = ["::strata::arch::ArchDialect",
+                           "::strata::tile::TileDialect"];
+}
+
 #endif // STRATA_TRANSFORMS_PASSES
