@@ -4,6 +4,7 @@
 #include "strata/Cost/CostModel.h"
 #include "strata/Hardware/Presets.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -94,27 +95,43 @@ CaseResult startCase(const llvm::json::Object &c) {
   return r;
 }
 
-} // namespace
-
-llvm::Expected<FileResult> evaluateGemmFile(const std::string &path) {
+/// Reads a reference file and runs `evaluate` on every case, which fills
+/// in the measured and estimated figures (or a skip reason).
+llvm::Expected<FileResult> evaluateCases(
+    const std::string &path,
+    llvm::function_ref<void(const llvm::json::Object &, CaseResult &,
+                            const CostModel *)>
+        evaluate) {
   llvm::Expected<llvm::json::Value> root = readJson(path);
   if (!root)
     return root.takeError();
-  FileResult result{path, "TFLOP/s", {}};
-  ModelCache models;
-  const llvm::json::Array *cases = root->getAsObject()->getArray("cases");
+  const llvm::json::Object *object = root->getAsObject();
+  const llvm::json::Array *cases = object ? object->getArray("cases") : nullptr;
   if (!cases)
     return llvm::createStringError("'%s' has no cases", path.c_str());
+  FileResult result{path, "TFLOP/s", {}};
+  ModelCache models;
   for (const llvm::json::Value &v : *cases) {
-    const llvm::json::Object &c = *v.getAsObject();
-    CaseResult r = startCase(c);
+    const llvm::json::Object *c = v.getAsObject();
+    if (!c)
+      continue;
+    CaseResult r = startCase(*c);
+    evaluate(*c, r, models.get(r.preset));
+    result.cases.push_back(r);
+  }
+  return result;
+}
+
+} // namespace
+
+llvm::Expected<FileResult> evaluateGemmFile(const std::string &path) {
+  return evaluateCases(path, [](const llvm::json::Object &c, CaseResult &r,
+                                const CostModel *model) {
     const llvm::json::Object *measured = c.getObject("measured");
     r.measured = measured ? measured->getNumber("tflops").value_or(0) : 0;
-    const CostModel *model = models.get(r.preset);
     if (!model) {
       r.skipped = "no preset for this chip";
-      result.cases.push_back(r);
-      continue;
+      return;
     }
     // Dense: m, n, k. Grouped (MoE, contiguous layout): `groups` GEMMs of
     // m_per_group x n x k, each group with its own weight.
@@ -125,8 +142,7 @@ llvm::Expected<FileResult> evaluateGemmFile(const std::string &path) {
     std::optional<double> n = c.getNumber("n"), k = c.getNumber("k");
     if (!m || !n || !k) {
       r.skipped = "shape not stated (masked grouped layout)";
-      result.cases.push_back(r);
-      continue;
+      return;
     }
     // FP8 E4M3 inputs, BF16 output (the DeepGEMM setting).
     MatmulWork w;
@@ -140,29 +156,16 @@ llvm::Expected<FileResult> evaluateGemmFile(const std::string &path) {
     w.cBytes = double(groups) * *m * *n * 2;
     Estimate e = model->matmul(w);
     r.estimated = e.flops / e.time / 1e12;
-    result.cases.push_back(r);
-  }
-  return result;
+  });
 }
 
 llvm::Expected<FileResult> evaluateAttentionFile(const std::string &path) {
-  llvm::Expected<llvm::json::Value> root = readJson(path);
-  if (!root)
-    return root.takeError();
-  FileResult result{path, "TFLOP/s", {}};
-  ModelCache models;
-  const llvm::json::Array *cases = root->getAsObject()->getArray("cases");
-  if (!cases)
-    return llvm::createStringError("'%s' has no cases", path.c_str());
-  for (const llvm::json::Value &v : *cases) {
-    const llvm::json::Object &c = *v.getAsObject();
-    CaseResult r = startCase(c);
+  return evaluateCases(path, [](const llvm::json::Object &c, CaseResult &r,
+                                const CostModel *model) {
     r.measured = c.getNumber("measured_tflops").value_or(0);
-    const CostModel *model = models.get(r.preset);
     if (!model) {
       r.skipped = "no preset for this chip";
-      result.cases.push_back(r);
-      continue;
+      return;
     }
     std::optional<llvm::StringRef> kernel = c.getString("kernel");
     if (kernel && *kernel == "flashattention2" && r.preset == "h100-sxm") {
@@ -171,8 +174,12 @@ llvm::Expected<FileResult> evaluateAttentionFile(const std::string &path) {
       // hardware description has no rate for that instruction path yet.
       r.skipped = "FlashAttention-2 on Hopper uses the synchronous mma.sync "
                   "path, which the h100-sxm description does not model";
-      result.cases.push_back(r);
-      continue;
+      return;
+    }
+    std::optional<llvm::StringRef> direction = c.getString("direction");
+    if (!direction || (*direction != "fwd" && *direction != "fwd+bwd")) {
+      r.skipped = "unknown direction";
+      return;
     }
     AttentionWork w;
     w.batch = int64_t(c.getNumber("batch").value_or(1));
@@ -186,25 +193,14 @@ llvm::Expected<FileResult> evaluateAttentionFile(const std::string &path) {
     // not. This is the schedule, expressed the way tile IR's pipeline depth
     // expresses it, not a per-case knob.
     w.asyncOverlap = kernel && *kernel == "flashattention3";
-    std::optional<llvm::StringRef> direction = c.getString("direction");
-    Estimate e;
-    if (!direction || (*direction != "fwd" && *direction != "fwd+bwd")) {
-      r.skipped = "unknown direction";
-      result.cases.push_back(r);
-      continue;
-    }
-    if (*direction == "fwd") {
-      e = model->attention(w);
-    } else {
-      e = model->attention(w);
+    Estimate e = model->attention(w);
+    if (*direction == "fwd+bwd") {
       AttentionWork bwd = w;
       bwd.backward = true;
       e.accumulate(model->attention(bwd));
     }
     r.estimated = e.flops / e.time / 1e12;
-    result.cases.push_back(r);
-  }
-  return result;
+  });
 }
 
 } // namespace strata::cost

@@ -75,14 +75,14 @@ struct EstimatePass
                          << "' (expected text, json, csv or trace)";
       return signalPassFailure();
     }
-    FailureOr<arch::SystemAttr> sysAttr = arch::resolveSystem(module, system);
-    if (failed(sysAttr))
+    FailureOr<hw::System> resolved = arch::resolveSystemModel(module, system);
+    if (failed(resolved))
       return signalPassFailure();
     FailureOr<FunctionOpInterface> entryFn = findEntry(module, entry);
     if (failed(entryFn))
       return signalPassFailure();
 
-    hw::System sys = arch::toModel(*sysAttr);
+    hw::System sys = std::move(*resolved);
     cost::CostModel model(sys);
     Builder b(&getContext());
     analysis::ProgramCostOptions options;

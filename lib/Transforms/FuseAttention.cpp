@@ -171,10 +171,10 @@ struct FusePass : strata::impl::StrataFusePassBase<FusePass> {
     if (!attention)
       return;
     ModuleOp module = getOperation();
-    FailureOr<arch::SystemAttr> sysAttr = arch::resolveSystem(module, system);
-    if (failed(sysAttr))
+    FailureOr<hw::System> resolved = arch::resolveSystemModel(module, system);
+    if (failed(resolved))
       return signalPassFailure();
-    hw::System sys = arch::toModel(*sysAttr);
+    hw::System sys = std::move(*resolved);
     cost::CostModel model(sys);
     Builder b(module.getContext());
 

@@ -25,10 +25,10 @@ struct PlacePass : strata::impl::StrataPlacePassBase<PlacePass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    FailureOr<arch::SystemAttr> sysAttr = arch::resolveSystem(module, system);
-    if (failed(sysAttr))
+    FailureOr<hw::System> resolved = arch::resolveSystemModel(module, system);
+    if (failed(resolved))
       return signalPassFailure();
-    hw::System sys = arch::toModel(*sysAttr);
+    hw::System sys = std::move(*resolved);
     hw::SystemQuery query(sys);
     Builder b(module.getContext());
     bool failedAny = false;

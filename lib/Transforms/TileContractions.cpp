@@ -100,10 +100,10 @@ struct TilePass : strata::impl::StrataTilePassBase<TilePass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    FailureOr<arch::SystemAttr> sysAttr = arch::resolveSystem(module, system);
-    if (failed(sysAttr))
+    FailureOr<hw::System> resolved = arch::resolveSystemModel(module, system);
+    if (failed(resolved))
       return signalPassFailure();
-    hw::System sys = arch::toModel(*sysAttr);
+    hw::System sys = std::move(*resolved);
     cost::CostModel model(sys);
 
     SmallVector<linalg::LinalgOp> candidates;

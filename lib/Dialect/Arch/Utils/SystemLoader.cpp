@@ -81,3 +81,11 @@ FailureOr<SystemAttr> arch::resolveSystem(ModuleOp module, StringRef spec) {
             "attach '"
          << ArchDialect::kSystemAttrName << "' to the module";
 }
+
+FailureOr<hw::System> arch::resolveSystemModel(ModuleOp module,
+                                               llvm::StringRef spec) {
+  FailureOr<SystemAttr> sys = resolveSystem(module, spec);
+  if (failed(sys))
+    return failure();
+  return toModel(*sys);
+}

@@ -10,6 +10,7 @@
 #define STRATA_DIALECT_ARCH_UTILS_SYSTEMLOADER_H
 
 #include "strata/Dialect/Arch/IR/ArchAttrs.h"
+#include "strata/Hardware/System.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -29,6 +30,10 @@ loadSystem(mlir::MLIRContext *ctx, llvm::StringRef spec,
 /// gives a system.
 mlir::FailureOr<SystemAttr> resolveSystem(mlir::ModuleOp module,
                                           llvm::StringRef spec);
+
+/// resolveSystem, returning the hardware model the cost core reads.
+mlir::FailureOr<hw::System> resolveSystemModel(mlir::ModuleOp module,
+                                               llvm::StringRef spec);
 
 /// The system attached to `op`'s enclosing module (or `op` itself), or null.
 SystemAttr getAttachedSystem(mlir::Operation *op);
