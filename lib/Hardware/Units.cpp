@@ -155,6 +155,10 @@ std::string formatQuantityApprox(double value, Quantity q, int digits) {
   return roundTo(value, digits);
 }
 
+std::string formatBinaryBytesApprox(double bytes, int digits) {
+  return approxWith(bytes, kBinaryBytesThenB, 5, digits);
+}
+
 std::string formatFlopsApprox(double flopsPerSecond, int digits) {
   return approxWith(flopsPerSecond, kFlops, 5, digits);
 }

@@ -64,9 +64,7 @@ void printKeyValues(
 std::string seconds(double s) {
   return hw::formatQuantityApprox(s, hw::Quantity::Seconds);
 }
-std::string bytes(double b) {
-  return hw::formatQuantityApprox(b, hw::Quantity::Bytes);
-}
+std::string bytes(double b) { return hw::formatBinaryBytesApprox(b); }
 std::string percent(double f) {
   std::string s;
   llvm::raw_string_ostream os(s);

@@ -135,13 +135,13 @@ struct EstimatePass
       InFlightDiagnostic diag =
           entryFn->emitError()
           << "memory footprint "
-          << hw::formatQuantityApprox(r.footprintTotal(), hw::Quantity::Bytes)
+          << hw::formatBinaryBytesApprox(r.footprintTotal())
           << " exceeds " << r.capacityLevel << " capacity "
-          << hw::formatQuantityApprox(r.capacity, hw::Quantity::Bytes)
+          << hw::formatBinaryBytesApprox(r.capacity)
           << " of " << r.chip << " (";
       llvm::interleaveComma(r.footprint, diag, [&](const auto &f) {
         diag << f.what << " "
-             << hw::formatQuantityApprox(f.bytes, hw::Quantity::Bytes);
+             << hw::formatBinaryBytesApprox(f.bytes);
       });
       diag << ")";
       return signalPassFailure();

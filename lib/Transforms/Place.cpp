@@ -58,7 +58,7 @@ struct PlacePass : strata::impl::StrataPlacePassBase<PlacePass> {
             kernel.emitError()
             << "kernel '" << kernel.getName() << "' cannot be placed: its "
             << "buffers need "
-            << hw::formatQuantityApprox(bytes, hw::Quantity::Bytes) << " of '"
+            << hw::formatBinaryBytesApprox(bytes) << " of '"
             << level << "'"
             << (l->scope == hw::Scope::Core ? " per core" : "")
             << " but an instance holds "
@@ -66,9 +66,8 @@ struct PlacePass : strata::impl::StrataPlacePassBase<PlacePass> {
         for (tile::AllocOp a : allocs[level])
           diag.attachNote(a.getLoc())
               << a.getBuffers() << " x "
-              << hw::formatQuantityApprox(
-                     double(cast<tile::BufType>(a.getType()).getSizeInBytes()),
-                     hw::Quantity::Bytes);
+              << hw::formatBinaryBytesApprox(
+                     double(cast<tile::BufType>(a.getType()).getSizeInBytes()));
         failedAny = true;
       }
       kernel->setAttr("strata.placement", b.getDictionaryAttr(placement));

@@ -11,8 +11,9 @@ func.func @dynamic(%a: tensor<?x64xf32>, %b: tensor<64x64xf32>,
 
 // -----
 
-// 100 GB of weights do not fit the 80 GiB of an H100.
-// expected-error @+1 {{memory footprint 100 GB exceeds hbm capacity 80 GiB of h100-sxm (weights 100 GB, activations 0 B)}}
+// 100 GB (93.13 GiB) of weights do not fit the 80 GiB of an H100; byte
+// counts in reports and diagnostics are in binary units throughout.
+// expected-error @+1 {{memory footprint 93.13 GiB exceeds hbm capacity 80 GiB of h100-sxm (weights 93.13 GiB, activations 0 B)}}
 func.func @too_big(%w: tensor<100000000000xi8> {strata.role = "weight"}) {
   return
 }

@@ -41,6 +41,9 @@ std::string formatQuantity(double value, Quantity q);
 /// Human form rounded to `digits` significant digits, for reports
 /// ("989.4 TFLOP/s" style; not meant to be parsed back).
 std::string formatQuantityApprox(double value, Quantity q, int digits = 4);
+/// Bytes in binary units (KiB, MiB, GiB, ...) rounded to `digits`
+/// significant digits, for reports that add and compare byte counts.
+std::string formatBinaryBytesApprox(double bytes, int digits = 4);
 /// FLOP/s in human units rounded to `digits` significant digits.
 std::string formatFlopsApprox(double flopsPerSecond, int digits = 4);
 /// Shortest decimal string that reads back as exactly `v`.
