@@ -1,7 +1,9 @@
 //===- Pipeline.cpp - The end-to-end strata-pipeline ----------------------===//
 //
 // `strata-pipeline` runs Strata's passes in order on a linalg program and
-// ends with the estimate. Single-chip today: attach the system, fuse
+// ends with the estimate. Attach the system; with tp=, parallelize
+// (strata-parallelize, upstream sharding-propagation and shard-partition);
+// fuse
 // attention (strata-fuse), tile the contractions (strata-tile), check and record
 // each kernel's buffers per level (strata-place), estimate; placement, fusion and sharding slot
 // in before the estimate as they land (docs/architecture.md, "The flow").
@@ -10,7 +12,10 @@
 
 #include "strata/Transforms/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Shard/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
 #include "mlir/Pass/PassOptions.h"
 #include "mlir/Pass/PassRegistry.h"
 
@@ -32,6 +37,23 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                     llvm::cl::desc("Lower contractions to tile IR before "
                                    "estimating (strata-tile)"),
                     llvm::cl::init(true)};
+  Option<int64_t> tp{*this, "tp",
+                     llvm::cl::desc("Tensor-parallel degree (0: no parallel "
+                                    "plan, one device)"),
+                     llvm::cl::init(0)};
+  Option<int64_t> dp{*this, "dp",
+                     llvm::cl::desc("Data-parallel degree (0: the devices "
+                                    "left by tp and pp)"),
+                     llvm::cl::init(0)};
+  Option<int64_t> pp{*this, "pp",
+                     llvm::cl::desc("Pipeline-parallel degree (validated)"),
+                     llvm::cl::init(1)};
+  Option<int64_t> ep{*this, "ep",
+                     llvm::cl::desc("Expert-parallel degree"),
+                     llvm::cl::init(1)};
+  Option<bool> sp{*this, "sp",
+                  llvm::cl::desc("Sequence parallelism over the tp axis"),
+                  llvm::cl::init(false)};
   Option<bool> fuse{*this, "fuse",
                     llvm::cl::desc("Fuse attention flash-style where the "
                                    "cost model says it pays (strata-fuse)"),
@@ -51,6 +73,22 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
     strata::StrataSetSystemPassOptions set;
     set.system = options.system;
     pm.addPass(strata::createStrataSetSystemPass(set));
+  }
+  // A parallel plan: annotate with upstream shard, let upstream propagate
+  // and partition into per-device IR with explicit collectives; everything
+  // after prices one device (collectives on the topology's fabrics).
+  if (options.tp > 0) {
+    strata::StrataParallelizePassOptions plan;
+    plan.tp = options.tp;
+    plan.dp = options.dp;
+    plan.pp = options.pp;
+    plan.ep = options.ep;
+    plan.sp = options.sp;
+    pm.addPass(strata::createStrataParallelizePass(plan));
+    OpPassManager &fn = pm.nest<func::FuncOp>();
+    fn.addPass(shard::createShardingPropagation());
+    fn.addPass(shard::createPartition());
+    fn.addPass(createCSEPass());
   }
   if (options.fuse)
     pm.addPass(strata::createStrataFusePass());
