@@ -176,8 +176,31 @@ estimateCollective(Operation *op, const OpCounts &c,
   return e;
 }
 
+static std::optional<cost::Estimate>
+estimateUnfused(Operation *op, const OpCounts &c,
+                const cost::CostModel &model);
+
 std::optional<cost::Estimate> estimateOp(Operation *op, const OpCounts &c,
                                          const cost::CostModel &model) {
+  std::optional<cost::Estimate> e = estimateUnfused(op, c, model);
+  auto epilogue = op->getAttrOfType<DictionaryAttr>(kEpilogueAttrName);
+  if (!e || !epilogue)
+    return e;
+  auto get = [&](StringRef key) {
+    auto a = epilogue.getAs<IntegerAttr>(key);
+    return a ? double(a.getInt()) : 0.0;
+  };
+  cost::VectorWork extra;
+  extra.flops = get("flops");
+  extra.transcendentals = get("transcendentals");
+  extra.bytesRead = get("bytes_read");
+  extra.bytesWritten = get("bytes_written");
+  return model.withEpilogue(*e, extra);
+}
+
+static std::optional<cost::Estimate>
+estimateUnfused(Operation *op, const OpCounts &c,
+                const cost::CostModel &model) {
   if (c.cls == OpClass::Collective)
     return estimateCollective(op, c, model);
   // Members of a fused group are priced with their root.

@@ -555,6 +555,35 @@ Estimate CostModel::vector(const VectorWork &w) const {
   return e;
 }
 
+Estimate CostModel::withEpilogue(const Estimate &producer,
+                                 const VectorWork &extra) const {
+  const MemoryLevel &home = homeLevel();
+  double peak = vectorPeak(extra.dtype);
+  double work = extra.flops + extra.transcendentals * kTranscendentalFlops;
+  double tCompute = peak > 0 ? work / peak : 0;
+  double bytes = extra.bytesRead + extra.bytesWritten;
+  double tHome =
+      bytes / (query.aggregateReadBandwidth(home) * home.efficiency);
+  Estimate e = producer;
+  e.time += std::max(tCompute, tHome);
+  e.flops += extra.flops;
+  e.transcendentals += extra.transcendentals;
+  bool found = false;
+  for (LevelTraffic &t : e.traffic)
+    if (t.level == home.name) {
+      t.bytes += bytes;
+      t.time += tHome;
+      found = true;
+    }
+  if (!found)
+    e.traffic.push_back({home.name, bytes, tHome});
+  e.energy += bytes * home.energyPerByte +
+              (extra.flops + extra.transcendentals * kTranscendentalFlops) *
+                  energyPerFlop(DType::f32) +
+              sys.chip.staticPower * std::max(tCompute, tHome);
+  return e;
+}
+
 Estimate CostModel::move(const MoveWork &w) const {
   VectorWork v;
   v.bytesRead = w.bytesRead;

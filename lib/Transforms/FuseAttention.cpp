@@ -168,8 +168,6 @@ struct FusePass : strata::impl::StrataFusePassBase<FusePass> {
   using Base::Base;
 
   void runOnOperation() override {
-    if (!attention)
-      return;
     ModuleOp module = getOperation();
     FailureOr<hw::System> resolved = arch::resolveSystemModel(module, system);
     if (failed(resolved))
@@ -180,6 +178,70 @@ struct FusePass : strata::impl::StrataFusePassBase<FusePass> {
 
     SmallVector<linalg::LinalgOp> roots;
     module.walk([&](linalg::LinalgOp op) { roots.push_back(op); });
+    if (attention)
+      fuseAttention(roots, model, b);
+    if (epilogues)
+      fuseEpilogues(roots, model, b);
+  }
+
+  /// Elementwise consumers folded into the contraction that feeds them.
+  void fuseEpilogues(ArrayRef<linalg::LinalgOp> ops,
+                     const cost::CostModel &model, Builder &b) {
+    auto price = [&](Operation *op) -> std::optional<cost::Estimate> {
+      std::optional<analysis::OpCounts> c = analysis::countOp(op);
+      return c ? analysis::estimateOp(op, *c, model) : std::nullopt;
+    };
+    for (linalg::LinalgOp producer : ops) {
+      if (!isContraction(producer) || producer->getNumResults() != 1 ||
+          producer->hasAttr(analysis::kFusedIntoAttrName) ||
+          producer->hasAttr(analysis::kFusedAttentionAttrName) ||
+          producer->hasAttr(analysis::kEpilogueAttrName) ||
+          !producer->getResult(0).hasOneUse())
+        continue;
+      auto consumer =
+          dyn_cast<linalg::LinalgOp>(*producer->getResult(0).user_begin());
+      if (!consumer || isContraction(consumer) ||
+          consumer.getNumReductionLoops() != 0 ||
+          consumer->getNumResults() != 1 ||
+          consumer->hasAttr(analysis::kFusedIntoAttrName) ||
+          consumer->getResult(0).getType() != producer->getResult(0).getType())
+        continue;
+      std::optional<analysis::OpCounts> pc = analysis::countOp(producer);
+      std::optional<analysis::OpCounts> cc = analysis::countOp(consumer);
+      std::optional<cost::Estimate> pe = price(producer), ce = price(consumer);
+      if (!pc || !cc || !pe || !ce)
+        continue;
+      // The intermediate no longer goes to home and back.
+      cost::VectorWork extra;
+      extra.flops = cc->flops;
+      extra.transcendentals = cc->transcendentals;
+      extra.dtype = cc->dtype;
+      extra.bytesRead = std::max(0.0, cc->bytesRead - pc->bytesWritten);
+      extra.bytesWritten = std::max(0.0, cc->bytesWritten - pc->bytesWritten);
+      cost::Estimate fused = model.withEpilogue(*pe, extra);
+      if (fused.time >= pe->time + ce->time)
+        continue;
+      producer->setAttr(
+          analysis::kEpilogueAttrName,
+          b.getDictionaryAttr({
+              b.getNamedAttr("bytes_read", b.getI64IntegerAttr(
+                                               int64_t(extra.bytesRead))),
+              b.getNamedAttr("bytes_written", b.getI64IntegerAttr(int64_t(
+                                                  extra.bytesWritten))),
+              b.getNamedAttr("flops",
+                             b.getI64IntegerAttr(int64_t(extra.flops))),
+              b.getNamedAttr("transcendentals",
+                             b.getI64IntegerAttr(
+                                 int64_t(extra.transcendentals))),
+          }));
+      consumer->setAttr(analysis::kFusedIntoAttrName,
+                        b.getStringAttr(analysis::reportName(producer)));
+    }
+  }
+
+  /// Q·Kᵀ -> softmax -> P·V groups priced as one flash-style kernel.
+  void fuseAttention(ArrayRef<linalg::LinalgOp> roots,
+                     const cost::CostModel &model, Builder &b) {
     for (linalg::LinalgOp pv : roots) {
       if (pv->hasAttr(analysis::kFusedIntoAttrName))
         continue;

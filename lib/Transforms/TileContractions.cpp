@@ -280,6 +280,8 @@ struct TilePass : strata::impl::StrataTilePassBase<TilePass> {
                                    ValueRange{});
     tile::WaitOp::create(b, loc, ValueRange{tc});
 
+    if (Attribute epilogue = op->getAttr(analysis::kEpilogueAttrName))
+      kernel->setAttr(analysis::kEpilogueAttrName, epilogue);
     kernel->setAttr(analysis::kUsefulFlopsAttrName,
                     b.getI64IntegerAttr(int64_t(counts.flops)));
     op->replaceAllUsesWith(kernel->getResults());

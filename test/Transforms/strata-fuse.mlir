@@ -1,7 +1,7 @@
 // RUN: strata-opt %s -split-input-file --strata-fuse=system=h100-sxm | FileCheck %s
 // RUN: strata-opt %s -split-input-file --strata-fuse=system=h100-sxm --strata-estimate="format=csv" -o /dev/null | FileCheck %s --check-prefix=FUSED
 // RUN: strata-opt %s -split-input-file --strata-estimate="system=h100-sxm format=csv" -o /dev/null | FileCheck %s --check-prefix=UNFUSED
-// RUN: strata-opt %s -split-input-file --strata-fuse="system=h100-sxm attention=false" | FileCheck %s --check-prefix=OFF
+// RUN: strata-opt %s -split-input-file --strata-fuse="system=h100-sxm attention=false epilogues=false" | FileCheck %s --check-prefix=OFF
 
 // Attention over 8 heads x 2048 positions x head dim 64 in plain linalg:
 // Q·Kᵀ, max, exp(s - max), sum, divide, P·V.
@@ -94,7 +94,10 @@ func.func @attention(%q: tensor<8x2048x64xf16>, %k: tensor<8x2048x64xf16>,
 // -----
 
 // The softmax result is also returned (a training graph keeps it for the
-// backward pass): the intermediates cannot disappear, so no fusion.
+// backward pass): the intermediates cannot disappear, so no attention
+// fusion. The exp alone is the only user of the scores, so it becomes an
+// epilogue of Q·Kᵀ: 2 x 128 x 128 = 32768 exps, and no extra bytes (it
+// reads exactly the tile the contraction produced and writes as much).
 #qk_q = affine_map<(h, i, j, d) -> (h, i, d)>
 #qk_k = affine_map<(h, i, j, d) -> (h, j, d)>
 #qk_s = affine_map<(h, i, j, d) -> (h, i, j)>
@@ -130,4 +133,10 @@ func.func @kept(%q: tensor<2x128x64xf32>, %k: tensor<2x128x64xf32>, %v: tensor<2
   return %o, %e : tensor<2x128x64xf32>, tensor<2x128x128xf32>
 }
 // CHECK-LABEL: func.func @kept
-// CHECK-NOT: strata.fused
+// CHECK-NOT: strata.fused_attention
+// CHECK: linalg.generic {{.*}} attrs = {strata.epilogue = {bytes_read = 0 : i64, bytes_written = 0 : i64, flops = 0 : i64, transcendentals = 32768 : i64}}
+// CHECK: attrs = {strata.fused_into = "{{.*}}strata-fuse.mlir:{{[0-9]+}}:{{[0-9]+}}"}
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: math.exp
+// CHECK-NOT: strata.fused_attention
+// OFF-NOT: strata.epilogue

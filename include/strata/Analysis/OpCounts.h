@@ -148,6 +148,9 @@ inline constexpr llvm::StringLiteral kUsefulFlopsAttrName =
 inline constexpr llvm::StringLiteral kFusedAttentionAttrName =
     "strata.fused_attention";
 inline constexpr llvm::StringLiteral kFusedIntoAttrName = "strata.fused_into";
+/// On a producer with fused elementwise epilogues: their extra work
+/// {flops, transcendentals, bytes_read, bytes_written} (strata-fuse).
+inline constexpr llvm::StringLiteral kEpilogueAttrName = "strata.epilogue";
 
 /// The argument attribute naming what a function argument holds; values:
 /// "weight", "input", "kv_cache", "grad", "optimizer_state".

@@ -199,6 +199,13 @@ public:
   /// the tiling it chooses, so tile IR and linalg agree.
   Estimate kernel(const KernelWork &w) const;
   Estimate move(const MoveWork &w) const;
+  /// `producer` with an elementwise epilogue applied to its output tiles
+  /// before they are stored: the epilogue's arithmetic runs on the vector
+  /// unit after the producer's, and only its extra operands (a bias, a
+  /// residual) and any widening of the output cross the home level. No
+  /// second launch, no round trip of the intermediate.
+  Estimate withEpilogue(const Estimate &producer,
+                        const VectorWork &extra) const;
   Estimate attention(const AttentionWork &w) const;
   CollectiveEstimate collective(const CollectiveWork &w) const;
 

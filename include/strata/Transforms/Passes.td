@@ -158,12 +158,22 @@ def StrataFusePass : Pass<"strata-fuse", "mlir::ModuleOp"> {
     The estimate prices the group as one fused kernel. Grouped-query heads
     sharing K/V are packed as rows of one query block. Without this pass
     (or with `attention=false`) the unfused path is priced.
+
+    Epilogues: an elementwise op that is the only user of a contraction's
+    result (bias add, activation, gating, residual add) is applied to the
+    output tiles before they are stored when the model prices that below the
+    two ops apart; the consumer gets `strata.fused_into` and the producer
+    `strata.epilogue = {flops, transcendentals, bytes_read, bytes_written}`
+    (the consumer's work beyond the intermediate's round trip).
   }];
   let options = [
     Option<"system", "system", "std::string", /*default=*/"\"\"",
            "Preset name, or path to a .json or .mlir system description">,
     Option<"attention", "attention", "bool", /*default=*/"true",
-           "Fuse attention blocks">
+           "Fuse attention blocks">,
+    Option<"epilogues", "epilogues", "bool", /*default=*/"true",
+           "Fuse elementwise consumers (bias, activation, residual) into "
+           "the contraction producing their input">
   ];
   let dependentDialects = ["::strata::arch::ArchDialect"];
 }
