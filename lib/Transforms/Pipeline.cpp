@@ -1,12 +1,11 @@
 //===- Pipeline.cpp - The end-to-end strata-pipeline ----------------------===//
 //
 // `strata-pipeline` runs Strata's passes in order on a linalg program and
-// ends with the estimate. Attach the system; with tp=, parallelize
+// ends with the estimate: attach the system; with tp=, parallelize
 // (strata-parallelize, upstream sharding-propagation and shard-partition);
-// fuse
-// attention (strata-fuse), tile the contractions (strata-tile), check and record
-// each kernel's buffers per level (strata-place), estimate; placement, fusion and sharding slot
-// in before the estimate as they land (docs/architecture.md, "The flow").
+// fuse attention and epilogues (strata-fuse); tile the contractions
+// (strata-tile); check and record each kernel's buffers per level
+// (strata-place); estimate. docs/architecture.md, "The flow".
 //
 //===----------------------------------------------------------------------===//
 

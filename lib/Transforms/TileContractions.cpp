@@ -122,12 +122,22 @@ struct TilePass : strata::impl::StrataTilePassBase<TilePass> {
       if (failed(layout) || !op.hasPureTensorSemantics())
         op->emitRemark()
             << "contraction left untiled: needs one reduction dim and the "
-               "tiled dims last in every operand (priced at ideal traffic)";
-      else if (failed(lower(op, *layout, *counts, model, sys)))
-        op->emitRemark() << "contraction left untiled: no matrix unit of "
-                         << sys.chip.name << " computes "
-                         << hw::toString(counts->dtype)
-                         << "; priced on the vector unit";
+               "tiled dims last in every operand (priced by the matmul "
+               "formula, without tile IR)";
+      else if (failed(lower(op, *layout, *counts, model, sys))) {
+        const hw::ComputeUnit *unit = hw::SystemQuery(sys).bestUnit(
+            counts->dtype, hw::UnitKind::Matrix);
+        if (!unit || unit->kind != hw::UnitKind::Matrix)
+          op->emitRemark() << "contraction left untiled: no matrix unit of "
+                           << sys.chip.name << " computes "
+                           << hw::toString(counts->dtype)
+                           << "; priced on the vector unit";
+        else
+          op->emitRemark() << "contraction left untiled: no tile of it fits "
+                           << "the staging level '"
+                           << model.stagingLevel().name
+                           << "'; priced on the vector unit";
+      }
     }
   }
 

@@ -2,7 +2,8 @@
 //
 // Runs the single-GPU cases of ../shared/reference/inference.json through
 // the path a user runs: the workload generator builds the model's prefill
-// and decode graphs, strata-tile lowers them, and the estimate prices them.
+// and decode graphs, strata-fuse and strata-tile lower them, and the
+// estimate prices them (strata-place only checks buffers: no cost effect).
 //
 //===----------------------------------------------------------------------===//
 

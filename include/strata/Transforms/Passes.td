@@ -86,7 +86,7 @@ def StrataTilePass : Pass<"strata-tile", "mlir::ModuleOp"> {
     the staging level (shared memory, SRAM, VMEM) with the pipelining depth
     that fits, MMAs on the matrix unit, the accumulator stored once. The
     tiling is `CostModel::planMatmul`'s: the pass asks, it does not
-    re-derive. Ops it cannot tile stay linalg (priced at the ideal-traffic
+    re-derive. Ops it cannot tile stay linalg (priced by the same matmul
     formula) and are listed in a remark.
   }];
   let options = [
