@@ -319,6 +319,18 @@ CostModel::matmulWithTiling(const MatmulWork &w,
   k.loopTransfers.push_back({home.name, staging.name, tm * tk * inElt});
   k.loopTransfers.push_back({home.name, staging.name, tk * tn * inElt});
   k.epilogueTransfers.push_back({staging.name, home.name, tm * tn * outElt});
+  // The accumulator is zeroed before the K loop and, for a narrower output,
+  // converted after it, on the vector unit (the matrix unit when there is
+  // none) — the tile.fill and tile.map cast the tile pass writes.
+  std::string vectorUnit = unit->name;
+  for (const hw::ComputeUnit &u : sys.chip.units)
+    if (u.kind == hw::UnitKind::Vector) {
+      vectorUnit = u.name;
+      break;
+    }
+  k.prologueCompute.push_back({vectorUnit, tm * tn, DType::f32});
+  if (outElt < 4)
+    k.epilogueCompute.push_back({vectorUnit, tm * tn, DType::f32});
   k.idealHomeBytes = w.aBytes + w.bBytes + w.cBytes;
   Estimate e = kernel(k);
   // Report useful work, not the padded work the unit did (whose energy
