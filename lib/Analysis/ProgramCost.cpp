@@ -394,8 +394,8 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
     if (e.counts.cls == OpClass::Contraction ||
         e.counts.cls == OpClass::Kernel)
       flopsByDType[e.counts.dtype] += est->flops * e.times;
-    if (row.dtypes.empty())
-      row.dtypes = std::string(hw::toString(e.counts.dtype));
+    if (row.dtype.empty())
+      row.dtype = std::string(hw::toString(e.counts.dtype));
 
     auto [bit, newBlock] = blockIndex.try_emplace(row.block, r.blocks.size());
     if (newBlock)
@@ -431,7 +431,7 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
     std::optional<double> peak;
     if (row.opClass == "contraction" || row.opClass == "kernel")
       peak = query.peakFlops(
-          hw::parseDType(row.dtypes).value_or(hw::DType::bf16));
+          hw::parseDType(row.dtype).value_or(hw::DType::bf16));
     else
       peak = query.peakFlops(hw::DType::f32);
     row.utilization = (peak && row.time > 0) ? row.flops / (row.time * *peak)

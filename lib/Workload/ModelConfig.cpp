@@ -175,6 +175,29 @@ FailureOr<Activation> parseActivation(llvm::StringRef name, Location loc,
   return *act;
 }
 
+/// The activation named by the first of `names` present (`fallback` when
+/// none is), with an error located at that field if it is not supported.
+FailureOr<Activation> readActivation(FieldReader &r,
+                                     llvm::ArrayRef<llvm::StringRef> names,
+                                     llvm::StringRef fallback,
+                                     llvm::StringRef path) {
+  llvm::StringRef field;
+  FailureOr<std::string> act = r.optionalString(names, fallback, field);
+  if (failed(act))
+    return failure();
+  return parseActivation(*act, r.locOf(field), field, path);
+}
+
+/// Heads must be positive before the head dimension is derived from them.
+LogicalResult requirePositiveHeads(FieldReader &r, int64_t heads,
+                                   llvm::StringRef field,
+                                   llvm::StringRef path) {
+  if (heads > 0)
+    return success();
+  return emitError(r.locOf(field)) << "field '" << field << "' in " << path
+                                   << " must be positive, got " << heads;
+}
+
 /// The consistency checks, with errors located by field name.
 LogicalResult
 validate(const ModelConfig &c,
@@ -298,23 +321,14 @@ FailureOr<ModelConfig> parseModelConfig(llvm::StringRef text,
         !readInt(c.maxPositions,
                  r.optionalInt({"max_position_embeddings"}, 2048)))
       return failure();
-    if (c.heads <= 0) {
-      emitError(r.locOf("num_attention_heads"))
-          << "field 'num_attention_heads' in " << path
-          << " must be positive, got " << c.heads;
+    if (failed(requirePositiveHeads(r, c.heads, "num_attention_heads", path)))
       return failure();
-    }
     if (!readInt(c.headDim, r.optionalInt({"head_dim"}, c.hidden / c.heads)))
       return failure();
     c.norm = NormKind::RMSNorm;
     c.gatedMLP = true;
-    llvm::StringRef actField;
-    FailureOr<std::string> act =
-        r.optionalString({"hidden_act"}, "silu", actField);
-    if (failed(act))
-      return failure();
     FailureOr<Activation> activation =
-        parseActivation(*act, r.locOf(actField), actField, path);
+        readActivation(r, {"hidden_act"}, "silu", path);
     FailureOr<double> eps = r.optionalNumber({"rms_norm_eps"}, 1e-6);
     FailureOr<double> theta = r.optionalNumber({"rope_theta"}, 10000.0);
     FailureOr<bool> tie = r.optionalBool("tie_word_embeddings", false);
@@ -348,24 +362,16 @@ FailureOr<ModelConfig> parseModelConfig(llvm::StringRef text,
         !readInt(c.maxPositions, r.optionalInt({"n_positions"}, 1024)) ||
         !readInt(c.intermediate, r.optionalInt({"n_inner"}, 4 * c.hidden)))
       return failure();
-    if (c.heads <= 0) {
-      emitError(r.locOf("n_head")) << "field 'n_head' in " << path
-                                   << " must be positive, got " << c.heads;
+    if (failed(requirePositiveHeads(r, c.heads, "n_head", path)))
       return failure();
-    }
     c.kvHeads = c.heads;
     c.headDim = c.hidden / c.heads;
     c.norm = NormKind::LayerNorm;
     c.gatedMLP = false;
     c.learnedPositions = true;
     c.qkvBias = c.outBias = c.mlpBias = true;
-    llvm::StringRef actField;
-    FailureOr<std::string> act =
-        r.optionalString({"activation_function"}, "gelu_new", actField);
-    if (failed(act))
-      return failure();
     FailureOr<Activation> activation =
-        parseActivation(*act, r.locOf(actField), actField, path);
+        readActivation(r, {"activation_function"}, "gelu_new", path);
     FailureOr<double> eps = r.optionalNumber({"layer_norm_epsilon"}, 1e-5);
     FailureOr<bool> tie = r.optionalBool("tie_word_embeddings", true);
     if (failed(activation) || failed(eps) || failed(tie))
@@ -382,24 +388,15 @@ FailureOr<ModelConfig> parseModelConfig(llvm::StringRef text,
         !readInt(c.maxPositions,
                  r.optionalInt({"max_position_embeddings"}, 2048)))
       return failure();
-    if (c.heads <= 0) {
-      emitError(r.locOf("num_attention_heads"))
-          << "field 'num_attention_heads' in " << path
-          << " must be positive, got " << c.heads;
+    if (failed(requirePositiveHeads(r, c.heads, "num_attention_heads", path)))
       return failure();
-    }
     c.kvHeads = c.heads;
     c.headDim = c.hidden / c.heads;
     c.norm = NormKind::LayerNorm;
     c.gatedMLP = false;
     c.qkvBias = c.outBias = c.mlpBias = true;
-    llvm::StringRef actField;
-    FailureOr<std::string> act =
-        r.optionalString({"hidden_act"}, "gelu", actField);
-    if (failed(act))
-      return failure();
     FailureOr<Activation> activation =
-        parseActivation(*act, r.locOf(actField), actField, path);
+        readActivation(r, {"hidden_act"}, "gelu", path);
     FailureOr<double> eps = r.optionalNumber({"layer_norm_eps"}, 1e-5);
     FailureOr<double> theta =
         r.optionalNumber({"rope_theta", "rotary_emb_base"}, 10000.0);

@@ -26,7 +26,7 @@ struct OpRow {
   std::string op;    ///< the operation ("linalg.matmul")
   std::string block; ///< block kind it rolls up to ("layers.attn")
   std::string opClass; ///< contraction, elementwise, reduction, ...
-  std::string dtypes;  ///< element type the op computes in (bf16, fp8, ...)
+  std::string dtype;  ///< element type the op computes in (bf16, fp8, ...)
   double count = 0;
   double flops = 0;
   double transcendentals = 0;
