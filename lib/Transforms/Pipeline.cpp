@@ -74,8 +74,10 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
     pm.addPass(strata::createStrataSetSystemPass(set));
   }
   // A parallel plan: annotate with upstream shard, let upstream propagate
-  // and partition into per-device IR with explicit collectives; everything
-  // after prices one device (collectives on the topology's fabrics).
+  // and partition each annotated function into per-device IR with explicit
+  // collectives, and carry the per-device signatures through the calls
+  // (strata-partition); everything after prices one device (collectives on
+  // the topology's fabrics).
   if (options.tp > 0) {
     strata::StrataParallelizePassOptions plan;
     plan.tp = options.tp;
@@ -84,10 +86,7 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
     plan.ep = options.ep;
     plan.sp = options.sp;
     pm.addPass(strata::createStrataParallelizePass(plan));
-    OpPassManager &fn = pm.nest<func::FuncOp>();
-    fn.addPass(shard::createShardingPropagation());
-    fn.addPass(shard::createPartition());
-    fn.addPass(createCSEPass());
+    pm.addPass(strata::createStrataPartitionPass());
   }
   if (options.fuse)
     pm.addPass(strata::createStrataFusePass());

@@ -198,4 +198,28 @@ def StrataPlacePass : Pass<"strata-place", "mlir::ModuleOp"> {
                            "::strata::tile::TileDialect"];
 }
 
+def StrataPartitionPass : Pass<"strata-partition", "mlir::ModuleOp"> {
+  let summary = "Partition annotated functions with upstream shard and "
+                "re-type the calls into them";
+  let description = [{
+    Runs upstream `sharding-propagation`, `shard-partition` and `cse` on
+    every function that holds `shard` annotations (what
+    `strata-parallelize` wrote), one function at a time, so functions
+    upstream cannot partition — the workload generator's `@forward`, which
+    only slices the stacked per-layer weights, loops over the layers and
+    calls the layer function — are left alone. Upstream `shard` has no
+    call-graph support: partitioning changes a callee's signature (a
+    column-parallel weight argument `[4096, 8, 4, 128]` becomes
+    `[4096, 1, 4, 128]` on tp=8) but not its callers. This pass then
+    carries the per-device types through the plumbing between the calls:
+    `func.call` operands and results, the entry block arguments of the
+    callers (and their callers in turn), `scf.for` iteration arguments,
+    `scf.yield`, `func.return`, and rank-reducing `tensor.extract_slice`
+    of a stacked `[L, ...]` weight (its source keeps the stacked dimension
+    and takes the callee's shard shape). Any other op on that path is an
+    error naming it: the plumbing is re-typed, never partitioned here.
+  }];
+  let dependentDialects = ["::mlir::shard::ShardDialect"];
+}
+
 #endif // STRATA_TRANSFORMS_PASSES

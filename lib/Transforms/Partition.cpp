@@ -1,0 +1,311 @@
+//===- Partition.cpp - Upstream shard partitioning, one function at a time ===//
+//
+// Upstream `shard-partition` turns an annotated function into its per-device
+// (SPMD) form, but it works on one function and has no call-graph support.
+// Strata's workloads are a layer function called from an `scf.for` (so IR
+// size does not grow with depth), and upstream cannot partition `scf.for`,
+// `func.call` or `tensor.extract_slice`. So this pass runs the upstream
+// passes only on the functions that carry annotations and then carries the
+// per-device signatures through the plumbing of their callers. It never
+// partitions an op itself: a plumbing op it cannot re-type is an error.
+//
+//===----------------------------------------------------------------------===//
+
+#include "strata/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Shard/IR/ShardDialect.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/Dialect/Shard/Transforms/Passes.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace strata {
+#define GEN_PASS_DEF_STRATAPARTITIONPASS
+#include "strata/Transforms/Passes.h.inc"
+} // namespace strata
+
+using namespace mlir;
+
+namespace {
+
+/// Carries new types through calls, loops, returns and stacked-weight slices.
+/// Each `retype*` call makes one value take a type and then keeps every
+/// related value consistent with it; failure has already been diagnosed.
+class PlumbingRetyper {
+public:
+  PlumbingRetyper(ModuleOp module, SymbolTableCollection &symbols,
+                  const llvm::DenseSet<Operation *> &partitioned)
+      : module(module), symbols(symbols), partitioned(partitioned) {}
+
+  /// Makes `call`'s operands and results match its callee's signature.
+  LogicalResult fixCall(func::CallOp call) {
+    auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+        call, call.getCalleeAttr());
+    if (!callee)
+      return call.emitError("callee not found");
+    FunctionType type = callee.getFunctionType();
+    if (type.getNumInputs() != call.getNumOperands() ||
+        type.getNumResults() != call.getNumResults())
+      return call.emitError("call does not match the arity of @")
+             << callee.getSymName();
+    for (auto [operand, want] : llvm::zip(call->getOpOperands(),
+                                          type.getInputs()))
+      if (failed(retypeDef(operand.get(), want, call)))
+        return failure();
+    for (auto [result, want] : llvm::zip(call->getResults(), type.getResults()))
+      if (failed(retypeValue(result, want)))
+        return failure();
+    return success();
+  }
+
+private:
+  /// Sets `v`'s type and re-types what depends on it downstream.
+  LogicalResult retypeValue(Value v, Type want) {
+    if (v.getType() == want)
+      return success();
+    v.setType(want);
+    for (OpOperand &use : llvm::make_early_inc_range(v.getUses()))
+      if (failed(retypeUse(use, want)))
+        return failure();
+    return success();
+  }
+
+  /// A value whose type changed is used here: make the user agree.
+  LogicalResult retypeUse(OpOperand &use, Type want) {
+    Operation *user = use.getOwner();
+    unsigned idx = use.getOperandNumber();
+    if (auto call = dyn_cast<func::CallOp>(user)) {
+      auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+          call, call.getCalleeAttr());
+      if (callee && callee.getFunctionType().getInput(idx) == want)
+        return success();
+      if (callee && !callee.isExternal() && !partitioned.contains(callee))
+        return retypeFuncArg(callee, idx, want);
+      return call.emitError("cannot carry the per-device type ")
+             << want << " into this call";
+    }
+    // A slice's source may change type; its result is re-typed by whoever
+    // consumes the slice (retypeStackedSlice).
+    if (isa<tensor::ExtractSliceOp>(user) && idx == 0)
+      return success();
+    if (auto yield = dyn_cast<scf::YieldOp>(user)) {
+      auto loop = dyn_cast<scf::ForOp>(yield->getParentOp());
+      if (!loop)
+        return yield.emitError("cannot carry the per-device type through '")
+               << yield->getParentOp()->getName() << "'";
+      return retypeLoopCarried(loop, idx, want);
+    }
+    if (auto loop = dyn_cast<scf::ForOp>(user)) {
+      unsigned firstInit = loop.getNumControlOperands();
+      if (idx < firstInit)
+        return loop.emitError("a loop bound cannot change type");
+      return retypeLoopCarried(loop, idx - firstInit, want);
+    }
+    if (auto ret = dyn_cast<func::ReturnOp>(user)) {
+      auto func = cast<func::FuncOp>(ret->getParentOp());
+      FunctionType type = func.getFunctionType();
+      SmallVector<Type> results(type.getResults());
+      if (results[idx] == want)
+        return success();
+      results[idx] = want;
+      func.setType(FunctionType::get(func.getContext(), type.getInputs(),
+                                     results));
+      return forEachCall(func, [&](func::CallOp call) {
+        return retypeValue(call.getResult(idx), want);
+      });
+    }
+    return user->emitError("cannot carry the per-device type ")
+           << want << " through '" << user->getName()
+           << "': only calls, scf.for, scf.yield, func.return and stacked "
+              "weight slices are re-typed after partitioning";
+  }
+
+  /// `v` must have type `want` because `user` needs it: re-type its
+  /// definition (upstream), then everything else that uses it.
+  LogicalResult retypeDef(Value v, Type want, Operation *user) {
+    if (v.getType() == want)
+      return success();
+    if (auto arg = dyn_cast<BlockArgument>(v)) {
+      Operation *owner = arg.getOwner()->getParentOp();
+      if (auto func = dyn_cast<func::FuncOp>(owner))
+        return retypeFuncArg(func, arg.getArgNumber(), want);
+      if (auto loop = dyn_cast<scf::ForOp>(owner)) {
+        if (arg.getArgNumber() == 0)
+          return loop.emitError("the induction variable cannot change type");
+        return retypeLoopCarried(loop, arg.getArgNumber() - 1, want);
+      }
+      return user->emitError("cannot re-type an argument of '")
+             << owner->getName() << "'";
+    }
+    Operation *def = v.getDefiningOp();
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(def))
+      return retypeStackedSlice(slice, want);
+    if (auto loop = dyn_cast<scf::ForOp>(def))
+      return retypeLoopCarried(loop, cast<OpResult>(v).getResultNumber(),
+                               want);
+    if (auto call = dyn_cast<func::CallOp>(def)) {
+      auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+          call, call.getCalleeAttr());
+      unsigned idx = cast<OpResult>(v).getResultNumber();
+      if (callee && callee.getFunctionType().getResult(idx) == want)
+        return retypeValue(v, want);
+    }
+    return user->emitError("operand defined by '")
+           << def->getName() << "' has type " << v.getType()
+           << " but the partitioned callee expects " << want
+           << "; only stacked weight slices, loop-carried values, calls and "
+              "function arguments are re-typed after partitioning";
+  }
+
+  LogicalResult retypeFuncArg(func::FuncOp func, unsigned idx, Type want) {
+    FunctionType type = func.getFunctionType();
+    if (type.getInput(idx) == want)
+      return success();
+    SmallVector<Type> inputs(type.getInputs());
+    inputs[idx] = want;
+    func.setType(
+        FunctionType::get(func.getContext(), inputs, type.getResults()));
+    if (!func.isExternal() &&
+        failed(retypeValue(func.getArgument(idx), want)))
+      return failure();
+    return forEachCall(func, [&](func::CallOp call) {
+      return retypeDef(call.getOperand(idx), want, call);
+    });
+  }
+
+  /// Loop-carried value `k` of `loop`: init, region argument, yield and
+  /// result all take the type.
+  LogicalResult retypeLoopCarried(scf::ForOp loop, unsigned k, Type want) {
+    if (loop.getRegionIterArgs()[k].getType() == want &&
+        loop.getResult(k).getType() == want &&
+        loop.getInitArgs()[k].getType() == want)
+      return success();
+    loop.getRegionIterArgs()[k].setType(want);
+    if (failed(retypeDef(loop.getInitArgs()[k], want, loop)))
+      return failure();
+    for (OpOperand &use :
+         llvm::make_early_inc_range(loop.getRegionIterArgs()[k].getUses()))
+      if (failed(retypeUse(use, want)))
+        return failure();
+    Value yielded = loop.getBody()->getTerminator()->getOperand(k);
+    if (failed(retypeDef(yielded, want, loop.getBody()->getTerminator())))
+      return failure();
+    return retypeValue(loop.getResult(k), want);
+  }
+
+  /// `%w = tensor.extract_slice %stack[%l, 0, ..] [1, d0, ..]` selects layer
+  /// %l of a stacked weight; the per-device slice keeps the stacked
+  /// dimensions and takes the shard's shape in the others.
+  LogicalResult retypeStackedSlice(tensor::ExtractSliceOp slice, Type want) {
+    auto wantTensor = dyn_cast<RankedTensorType>(want);
+    RankedTensorType source = slice.getSourceType();
+    if (!wantTensor || !slice.hasUnitStride() ||
+        !llvm::all_of(slice.getStaticOffsets(),
+                      [](int64_t o) { return ShapedType::isDynamic(o) || o == 0; }))
+      return slice.emitError("cannot re-type this slice to ") << want;
+    llvm::SmallBitVector dropped = slice.getDroppedDims();
+    SmallVector<int64_t> newSource(source.getShape());
+    SmallVector<int64_t> newSizes(slice.getStaticSizes());
+    unsigned r = 0;
+    for (unsigned d = 0; d < source.getRank(); ++d) {
+      if (dropped.test(d))
+        continue;
+      if (r >= wantTensor.getRank())
+        return slice.emitError("cannot re-type this slice to ") << want;
+      // Only whole dimensions are sliced per layer; a partial slice would
+      // need upstream's per-device offsets.
+      if (newSizes[d] != source.getDimSize(d))
+        return slice.emitError("cannot re-type a partial slice to ") << want;
+      newSource[d] = wantTensor.getDimSize(r);
+      newSizes[d] = wantTensor.getDimSize(r);
+      ++r;
+    }
+    if (r != wantTensor.getRank())
+      return slice.emitError("cannot re-type this slice to ") << want;
+    auto newSourceType = RankedTensorType::get(
+        newSource, source.getElementType(), source.getEncoding());
+    if (failed(retypeDef(slice.getSource(), newSourceType, slice)))
+      return failure();
+    slice.setStaticSizes(newSizes);
+    return retypeValue(slice.getResult(), want);
+  }
+
+  LogicalResult forEachCall(func::FuncOp func,
+                            function_ref<LogicalResult(func::CallOp)> fn) {
+    std::optional<SymbolTable::UseRange> uses = func.getSymbolUses(module);
+    if (!uses)
+      return success();
+    for (const SymbolTable::SymbolUse &use : *uses) {
+      auto call = dyn_cast<func::CallOp>(use.getUser());
+      if (!call)
+        return use.getUser()->emitError("@")
+               << func.getSymName()
+               << " is used by something other than a call; its partitioned "
+                  "signature cannot be carried there";
+      if (failed(fn(call)))
+        return failure();
+    }
+    return success();
+  }
+
+  ModuleOp module;
+  SymbolTableCollection &symbols;
+  /// Functions upstream partitioned: their signatures are the truth.
+  const llvm::DenseSet<Operation *> &partitioned;
+};
+
+struct PartitionPass : strata::impl::StrataPartitionPassBase<PartitionPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> annotated;
+    for (auto func : module.getOps<func::FuncOp>()) {
+      bool hasAnnotation = false;
+      func.walk([&](shard::ShardOp) {
+        hasAnnotation = true;
+        return WalkResult::interrupt();
+      });
+      if (hasAnnotation)
+        annotated.push_back(func);
+    }
+    if (annotated.empty())
+      return;
+
+    OpPassManager partition(func::FuncOp::getOperationName());
+    partition.addPass(shard::createShardingPropagation());
+    partition.addPass(shard::createPartition());
+    partition.addPass(createCSEPass());
+    llvm::DenseSet<Operation *> partitioned;
+    for (func::FuncOp func : annotated) {
+      if (failed(runPipeline(partition, func)))
+        return signalPassFailure();
+      partitioned.insert(func);
+    }
+
+    // Calls into a partitioned function from functions upstream left alone.
+    SymbolTableCollection symbols;
+    PlumbingRetyper retyper(module, symbols, partitioned);
+    SmallVector<func::CallOp> calls;
+    module.walk([&](func::CallOp call) {
+      auto caller = call->getParentOfType<func::FuncOp>();
+      auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+          call, call.getCalleeAttr());
+      if (callee && partitioned.contains(callee) &&
+          !partitioned.contains(caller))
+        calls.push_back(call);
+    });
+    for (func::CallOp call : calls)
+      if (failed(retyper.fixCall(call)))
+        return signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,53 @@
+// RUN: strata-opt %s -split-input-file --strata-set-system=system=dgx-h100x4 --strata-parallelize=tp=8 --strata-partition | FileCheck %s
+// RUN: strata-opt %s -split-input-file --strata-set-system=system=dgx-h100x4 --strata-parallelize=tp=8 --strata-partition --strata-estimate="format=json output=-" -o /dev/null | FileCheck %s --check-prefix=COST
+
+// The generator's form: a layer function called from an scf.for over layers,
+// its weights sliced out of stacked [layers, ...] arguments. Upstream
+// partitions @layer (tp=8 Megatron MLP, dp=4 over tokens); the pass carries
+// the per-device signature through the slices, the loop and @forward's own
+// arguments.
+
+// CHECK-LABEL: func.func private @layer
+// CHECK-SAME: (%{{.*}}: tensor<4x64xf32>, %{{.*}}: tensor<64x32xf32>, %{{.*}}: tensor<32x64xf32>) -> tensor<4x64xf32>
+// CHECK: linalg.matmul {strata.projection = "column"} {{.*}} -> tensor<4x32xf32>
+// CHECK: linalg.matmul {strata.projection = "row"} {{.*}} -> tensor<4x64xf32>
+// CHECK: shard.all_reduce {{.*}} grid_axes = [1] : tensor<4x64xf32> -> tensor<4x64xf32>
+// CHECK-LABEL: func.func @forward
+// CHECK-SAME: (%[[X:.*]]: tensor<4x64xf32> {strata.role = "input"}, %[[W1:.*]]: tensor<4x64x32xf32> {strata.role = "weight"}, %[[W2:.*]]: tensor<4x32x64xf32> {strata.role = "weight"}) -> tensor<4x64xf32>
+// CHECK: scf.for %[[L:.*]] = {{.*}} iter_args(%[[H:.*]] = %[[X]]) -> (tensor<4x64xf32>)
+// CHECK: %[[S1:.*]] = tensor.extract_slice %[[W1]][%[[L]], 0, 0] [1, 64, 32] [1, 1, 1] : tensor<4x64x32xf32> to tensor<64x32xf32>
+// CHECK: %[[S2:.*]] = tensor.extract_slice %[[W2]][%[[L]], 0, 0] [1, 32, 64] [1, 1, 1] : tensor<4x32x64xf32> to tensor<32x64xf32>
+// CHECK: func.call @layer(%[[H]], %[[S1]], %[[S2]]) : (tensor<4x64xf32>, tensor<64x32xf32>, tensor<32x64xf32>) -> tensor<4x64xf32>
+// CHECK: scf.yield {{.*}} : tensor<4x64xf32>
+// CHECK: return {{.*}} : tensor<4x64xf32>
+
+// One device's program: 4 layers x 2 matmuls of 4x64x32 (2 * 4*64*32 * 2
+// FLOP each = 32768 FLOP per layer), and one all_reduce per layer.
+// COST: "flops": 131072
+// COST: "op": "shard.all_reduce"
+// COST-NEXT: "block"
+// COST-NEXT: "class": "collective"
+// COST-NEXT: "count": 4
+
+func.func private @layer(%x: tensor<16x64xf32>, %w1: tensor<64x256xf32>, %w2: tensor<256x64xf32>) -> tensor<16x64xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x256xf32>
+  %f = linalg.fill ins(%c0 : f32) outs(%e : tensor<16x256xf32>) -> tensor<16x256xf32>
+  %h = linalg.matmul ins(%x, %w1 : tensor<16x64xf32>, tensor<64x256xf32>) outs(%f : tensor<16x256xf32>) -> tensor<16x256xf32>
+  %e2 = tensor.empty() : tensor<16x64xf32>
+  %f2 = linalg.fill ins(%c0 : f32) outs(%e2 : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %o = linalg.matmul ins(%h, %w2 : tensor<16x256xf32>, tensor<256x64xf32>) outs(%f2 : tensor<16x64xf32>) -> tensor<16x64xf32>
+  return %o : tensor<16x64xf32>
+}
+func.func @forward(%x: tensor<16x64xf32> {strata.role = "input"}, %w1s: tensor<4x64x256xf32> {strata.role = "weight"}, %w2s: tensor<4x256x64xf32> {strata.role = "weight"}) -> tensor<16x64xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %r = scf.for %l = %c0 to %c4 step %c1 iter_args(%h = %x) -> (tensor<16x64xf32>) {
+    %w1 = tensor.extract_slice %w1s[%l, 0, 0] [1, 64, 256] [1, 1, 1] : tensor<4x64x256xf32> to tensor<64x256xf32>
+    %w2 = tensor.extract_slice %w2s[%l, 0, 0] [1, 256, 64] [1, 1, 1] : tensor<4x256x64xf32> to tensor<256x64xf32>
+    %y = func.call @layer(%h, %w1, %w2) : (tensor<16x64xf32>, tensor<64x256xf32>, tensor<256x64xf32>) -> tensor<16x64xf32>
+    scf.yield %y : tensor<16x64xf32>
+  }
+  return %r : tensor<16x64xf32>
+}
