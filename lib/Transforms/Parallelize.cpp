@@ -21,6 +21,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringExtras.h"
@@ -128,6 +129,9 @@ private:
   FlatSymbolRefAttr gridRef;
   int64_t dpDegree = 1;
   llvm::SmallPtrSet<Value, 8> annotatedArgs;
+  /// Types of the activation arguments annotated so far: a returned value of
+  /// one of these types is the layer's output, which the next call reads.
+  llvm::DenseSet<Type> activationArgTypes;
 };
 
 LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
@@ -468,6 +472,7 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
         shard::ShardOp::create(b, loc, arg, shardingOf(actMap, argAxes));
     arg.replaceAllUsesExcept(annotated, annotated);
     act = annotated;
+    activationArgTypes.insert(arg.getType());
   }
   {
     auto use = shard::ShardOp::create(b, loc, act, shardingOf(actMap, loopAxes),
@@ -499,7 +504,11 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
     for (OpOperand &use :
          llvm::make_early_inc_range(resultAnnotation->getUses())) {
       Operation *user = use.getOwner();
-      bool isReturn = user->hasTrait<OpTrait::ReturnLike>();
+      // Only the layer's output composes with the next call; other
+      // returned values (activations saved for the backward pass) stay in
+      // the layout they are computed in rather than being gathered.
+      bool isReturn = user->hasTrait<OpTrait::ReturnLike>() &&
+                      activationArgTypes.contains(result.getType());
       if (!spOut && !isReturn)
         continue;
       OpBuilder::InsertionGuard guard(b);

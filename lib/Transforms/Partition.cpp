@@ -95,6 +95,25 @@ private:
     // consumes the slice (retypeStackedSlice).
     if (isa<tensor::ExtractSliceOp>(user) && idx == 0)
       return success();
+    // One layer's value stored into a stack (saved activations, weight
+    // gradients): the stack takes the per-device shape of its slices.
+    if (auto insert = dyn_cast<tensor::InsertSliceOp>(user)) {
+      if (idx == 0) {
+        FailureOr<RankedTensorType> stack = stackedType(
+            insert, insert.getDestType(), insert.getStaticOffsets(),
+            insert.getStaticSizes(), insert.getStaticStrides(),
+            insert.getDroppedDims(), want);
+        if (failed(stack))
+          return failure();
+        if (failed(retypeDef(insert.getDest(), *stack, insert)))
+          return failure();
+        insert.setStaticSizes(stackedSizes(insert.getDroppedDims(),
+                                           insert.getStaticSizes(), want));
+        return retypeValue(insert.getResult(), *stack);
+      }
+      if (idx == 1)
+        return retypeValue(insert.getResult(), want);
+    }
     if (auto yield = dyn_cast<scf::YieldOp>(user)) {
       auto loop = dyn_cast<scf::ForOp>(yield->getParentOp());
       if (!loop)
@@ -147,6 +166,16 @@ private:
     Operation *def = v.getDefiningOp();
     if (auto slice = dyn_cast<tensor::ExtractSliceOp>(def))
       return retypeStackedSlice(slice, want);
+    // A fresh stack (saved activations, gradients) has no data to carry.
+    if (auto empty = dyn_cast<tensor::EmptyOp>(def);
+        empty && empty.getDynamicSizes().empty() &&
+        cast<RankedTensorType>(want).hasStaticShape())
+      return retypeValue(v, want);
+    if (auto insert = dyn_cast<tensor::InsertSliceOp>(def)) {
+      if (failed(retypeDef(insert.getDest(), want, insert)))
+        return failure();
+      return retypeValue(v, want);
+    }
     if (auto loop = dyn_cast<scf::ForOp>(def))
       return retypeLoopCarried(loop, cast<OpResult>(v).getResultNumber(),
                                want);
@@ -200,40 +229,61 @@ private:
     return retypeValue(loop.getResult(k), want);
   }
 
+  /// The stack type whose non-dropped dimensions are `slice`'s: a whole
+  /// layer (all offsets 0 outside the dropped dims, unit strides, full
+  /// sizes) or an error.
+  FailureOr<RankedTensorType>
+  stackedType(Operation *op, RankedTensorType stack, ArrayRef<int64_t> offsets,
+              ArrayRef<int64_t> sizes, ArrayRef<int64_t> strides,
+              const llvm::SmallBitVector &dropped, Type slice) {
+    auto sliceTensor = dyn_cast<RankedTensorType>(slice);
+    if (!sliceTensor ||
+        !llvm::all_of(strides, [](int64_t s) { return s == 1; }))
+      return op->emitError("cannot re-type this slice to ") << slice;
+    SmallVector<int64_t> shape(stack.getShape());
+    unsigned r = 0;
+    for (unsigned d = 0; d < stack.getRank(); ++d) {
+      if (dropped.test(d))
+        continue;
+      // Only whole dimensions are sliced per layer; a partial slice would
+      // need upstream's per-device offsets.
+      if (r >= sliceTensor.getRank() || sizes[d] != stack.getDimSize(d) ||
+          (!ShapedType::isDynamic(offsets[d]) && offsets[d] != 0))
+        return op->emitError("cannot re-type a partial slice to ") << slice;
+      shape[d] = sliceTensor.getDimSize(r++);
+    }
+    if (r != sliceTensor.getRank())
+      return op->emitError("cannot re-type this slice to ") << slice;
+    return RankedTensorType::get(shape, stack.getElementType(),
+                                 stack.getEncoding());
+  }
+
+  static SmallVector<int64_t> stackedSizes(const llvm::SmallBitVector &dropped,
+                                           ArrayRef<int64_t> sizes,
+                                           Type slice) {
+    SmallVector<int64_t> result(sizes);
+    auto shape = cast<RankedTensorType>(slice).getShape();
+    unsigned r = 0;
+    for (unsigned d = 0; d < result.size(); ++d)
+      if (!dropped.test(d))
+        result[d] = shape[r++];
+    return result;
+  }
+
   /// `%w = tensor.extract_slice %stack[%l, 0, ..] [1, d0, ..]` selects layer
   /// %l of a stacked weight; the per-device slice keeps the stacked
   /// dimensions and takes the shard's shape in the others.
   LogicalResult retypeStackedSlice(tensor::ExtractSliceOp slice, Type want) {
-    auto wantTensor = dyn_cast<RankedTensorType>(want);
-    RankedTensorType source = slice.getSourceType();
-    if (!wantTensor || !slice.hasUnitStride() ||
-        !llvm::all_of(slice.getStaticOffsets(),
-                      [](int64_t o) { return ShapedType::isDynamic(o) || o == 0; }))
-      return slice.emitError("cannot re-type this slice to ") << want;
-    llvm::SmallBitVector dropped = slice.getDroppedDims();
-    SmallVector<int64_t> newSource(source.getShape());
-    SmallVector<int64_t> newSizes(slice.getStaticSizes());
-    unsigned r = 0;
-    for (unsigned d = 0; d < source.getRank(); ++d) {
-      if (dropped.test(d))
-        continue;
-      if (r >= wantTensor.getRank())
-        return slice.emitError("cannot re-type this slice to ") << want;
-      // Only whole dimensions are sliced per layer; a partial slice would
-      // need upstream's per-device offsets.
-      if (newSizes[d] != source.getDimSize(d))
-        return slice.emitError("cannot re-type a partial slice to ") << want;
-      newSource[d] = wantTensor.getDimSize(r);
-      newSizes[d] = wantTensor.getDimSize(r);
-      ++r;
-    }
-    if (r != wantTensor.getRank())
-      return slice.emitError("cannot re-type this slice to ") << want;
-    auto newSourceType = RankedTensorType::get(
-        newSource, source.getElementType(), source.getEncoding());
-    if (failed(retypeDef(slice.getSource(), newSourceType, slice)))
+    FailureOr<RankedTensorType> stack = stackedType(
+        slice, slice.getSourceType(), slice.getStaticOffsets(),
+        slice.getStaticSizes(), slice.getStaticStrides(),
+        slice.getDroppedDims(), want);
+    if (failed(stack))
       return failure();
-    slice.setStaticSizes(newSizes);
+    if (failed(retypeDef(slice.getSource(), *stack, slice)))
+      return failure();
+    slice.setStaticSizes(
+        stackedSizes(slice.getDroppedDims(), slice.getStaticSizes(), want));
     return retypeValue(slice.getResult(), want);
   }
 

@@ -51,3 +51,43 @@ func.func @forward(%x: tensor<16x64xf32> {strata.role = "input"}, %w1s: tensor<4
   }
   return %r : tensor<16x64xf32>
 }
+
+// -----
+
+// Training's forward loop saves each layer's activations into a stack for
+// the backward pass: the stack (its tensor.empty, the loop-carried value and
+// the insert_slice) takes the per-device shape of what the layer returns.
+
+// CHECK-LABEL: func.func private @layer_saving
+// CHECK-SAME: -> (tensor<4x64xf32>, tensor<4x32xf32>)
+// CHECK-LABEL: func.func @forward_saving
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<4x4x32xf32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}, %[[ST:.*]] = %[[E]]) -> (tensor<4x64xf32>, tensor<4x4x32xf32>)
+// CHECK: %[[R:.*]]:2 = func.call @layer_saving
+// CHECK: tensor.insert_slice %[[R]]#1 into %[[ST]][%{{.*}}, 0, 0] [1, 4, 32] [1, 1, 1] : tensor<4x32xf32> into tensor<4x4x32xf32>
+// CHECK: return {{.*}} : tensor<4x64xf32>, tensor<4x4x32xf32>
+
+func.func private @layer_saving(%x: tensor<16x64xf32>, %w1: tensor<64x256xf32>, %w2: tensor<256x64xf32>) -> (tensor<16x64xf32>, tensor<16x256xf32>) {
+  %c0 = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x256xf32>
+  %f = linalg.fill ins(%c0 : f32) outs(%e : tensor<16x256xf32>) -> tensor<16x256xf32>
+  %h = linalg.matmul ins(%x, %w1 : tensor<16x64xf32>, tensor<64x256xf32>) outs(%f : tensor<16x256xf32>) -> tensor<16x256xf32>
+  %e2 = tensor.empty() : tensor<16x64xf32>
+  %f2 = linalg.fill ins(%c0 : f32) outs(%e2 : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %o = linalg.matmul ins(%h, %w2 : tensor<16x256xf32>, tensor<256x64xf32>) outs(%f2 : tensor<16x64xf32>) -> tensor<16x64xf32>
+  return %o, %h : tensor<16x64xf32>, tensor<16x256xf32>
+}
+func.func @forward_saving(%x: tensor<16x64xf32> {strata.role = "input"}, %w1s: tensor<4x64x256xf32> {strata.role = "weight"}, %w2s: tensor<4x256x64xf32> {strata.role = "weight"}) -> (tensor<16x64xf32>, tensor<4x16x256xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %saved0 = tensor.empty() : tensor<4x16x256xf32>
+  %r:2 = scf.for %l = %c0 to %c4 step %c1 iter_args(%h = %x, %saved = %saved0) -> (tensor<16x64xf32>, tensor<4x16x256xf32>) {
+    %w1 = tensor.extract_slice %w1s[%l, 0, 0] [1, 64, 256] [1, 1, 1] : tensor<4x64x256xf32> to tensor<64x256xf32>
+    %w2 = tensor.extract_slice %w2s[%l, 0, 0] [1, 256, 64] [1, 1, 1] : tensor<4x256x64xf32> to tensor<256x64xf32>
+    %y:2 = func.call @layer_saving(%h, %w1, %w2) : (tensor<16x64xf32>, tensor<64x256xf32>, tensor<256x64xf32>) -> (tensor<16x64xf32>, tensor<16x256xf32>)
+    %s = tensor.insert_slice %y#1 into %saved[%l, 0, 0] [1, 16, 256] [1, 1, 1] : tensor<16x256xf32> into tensor<4x16x256xf32>
+    scf.yield %y#0, %s : tensor<16x64xf32>, tensor<4x16x256xf32>
+  }
+  return %r#0, %r#1 : tensor<16x64xf32>, tensor<4x16x256xf32>
+}
