@@ -107,7 +107,7 @@ struct CostModel::Memo {
   using AttentionKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t,
                                   int64_t, bool, bool, bool, int>;
   absl::flat_hash_map<MatmulKey, MatmulPlan> matmuls;
-  absl::flat_hash_map<AttentionKey, Estimate> attentions;
+  absl::flat_hash_map<AttentionKey, AttentionPlan> attentions;
 };
 
 //===----------------------------------------------------------------------===//
@@ -614,18 +614,42 @@ Estimate CostModel::move(const MoveWork &w) const {
 //===----------------------------------------------------------------------===//
 
 Estimate CostModel::attention(const AttentionWork &w) const {
+  return planAttention(w).estimate;
+}
+
+AttentionPlan CostModel::planAttention(const AttentionWork &w) const {
   Memo::AttentionKey key{w.batch,  w.heads,    w.kvHeads,      w.qLen,
                          w.kvLen,  w.headDim,  w.causal,       w.backward,
                          w.asyncOverlap, int(w.dtype)};
   auto it = memo->attentions.find(key);
   if (it != memo->attentions.end())
     return it->second;
-  Estimate e = attentionUncached(w);
-  memo->attentions.emplace(key, e);
-  return e;
+  AttentionPlan p = planAttentionUncached(w);
+  memo->attentions.emplace(key, p);
+  return p;
 }
 
-Estimate CostModel::attentionUncached(const AttentionWork &w) const {
+std::pair<double, double>
+CostModel::attentionBuffers(const AttentionWork &w,
+                            const AttentionTiling &t) const {
+  const double elt = eltBytes(w.dtype);
+  const double d = double(w.headDim), tm = double(t.tileM),
+               tn = double(t.tileN);
+  // Staging: the Q block and `stages` K and V blocks.
+  double staging = tm * d * elt + double(t.stages) * 2 * tn * d * elt;
+  // Innermost level: S (f32), P (input dtype), the f32 output accumulator,
+  // five row vectors (running max, block max, correction, running sum,
+  // block sum) and the 1x1 softmax scale. With split-KV the combine has its
+  // own accumulator and vectors and streams each split's partial O, max and
+  // sum straight into this level, double-buffered (they are used once, so
+  // staging them would only take room from the K/V blocks).
+  double inner = tm * tn * 4 + tm * tn * elt + tm * d * 4 + (5 * tm + 1) * 4;
+  if (t.splits > 1)
+    inner += tm * d * 4 + 5 * tm * 4 + 2 * (tm * d * 4 + 2 * tm * 4);
+  return {staging, inner};
+}
+
+AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   const hw::Chip &chip = sys.chip;
   const hw::ComputeUnit *unit = query.bestUnit(w.dtype, hw::UnitKind::Matrix);
   const MemoryLevel &home = homeLevel();
@@ -633,25 +657,65 @@ Estimate CostModel::attentionUncached(const AttentionWork &w) const {
   const double elt = eltBytes(w.dtype);
   const double d = double(w.headDim);
   if (!unit || unit->kind != hw::UnitKind::Matrix || stagingIndex == homeIndex)
-    return Estimate{}; // callers fall back to the unfused graph
+    return {}; // callers fall back to the unfused graph
   const double perCoreMatrix =
       *unit->rate(w.dtype) * chip.clock * unit->efficiency;
   const double perCoreVector = vectorPeak(w.dtype) / double(chip.cores);
   const double perCoreFill = staging.writeBandwidth * staging.efficiency;
 
   // Query blocks of 128 rows (fewer for short queries, down to the unit's
-  // native M); K/V blocks as large as 128 while the Q block and two
-  // (double-buffered) K/V blocks fit the staging scratchpad.
+  // native M); K/V blocks as large as 128 while every buffer of the
+  // schedule, with double-buffered K/V, fits its level; when even 16-key
+  // blocks do not, smaller query blocks (a chip whose one scratchpad also
+  // holds the accumulators).
   const int64_t m0 = unit->shape.empty() ? 1 : unit->shape[0];
-  const double tileM =
-      double(std::min(roundUp(128, m0), roundUp(std::max<int64_t>(1, w.qLen),
-                                                m0)));
-  double tileN = 128;
-  while (tileN > 16 &&
-         (tileM * d + 2 * 2 * tileN * d) * elt > double(staging.capacity))
-    tileN /= 2;
-  if ((tileM * d + 2 * 2 * tileN * d) * elt > double(staging.capacity))
-    return Estimate{}; // no flash tiling fits: the unfused graph is priced
+  const double cores = double(chip.cores);
+  double groups = double(w.batch) * double(w.heads);
+  auto splitsFor = [&](double qTiles, double kvBlocks) {
+    // Split-KV (FlashDecoding): when there are fewer query tiles than
+    // cores, each tile's K/V range is split over several cores and the
+    // partial results combined (the combine is small and not charged).
+    double s = 1;
+    if (!w.causal && groups * qTiles < cores)
+      s = std::min(kvBlocks, std::floor(cores / (groups * qTiles)));
+    return std::max(1.0, s);
+  };
+  const MemoryLevel &inner = chip.memory.front();
+  AttentionTiling t;
+  auto fits = [&](const AttentionTiling &c) {
+    auto [s, a] = attentionBuffers(w, c);
+    if (stagingIndex == 0)
+      return s + a <= double(staging.capacity);
+    return s <= double(staging.capacity) && a <= double(inner.capacity);
+  };
+  for (int64_t tm = std::min(roundUp(128, m0),
+                             roundUp(std::max<int64_t>(1, w.qLen), m0));
+       t.tileM == 0;) {
+    for (int64_t tn = 128; tn >= 16 && t.tileM == 0; tn /= 2) {
+      AttentionTiling c;
+      c.tileM = tm;
+      c.tileN = tn;
+      c.stages = 2;
+      c.qTiles = int64_t(std::ceil(double(w.qLen) / double(tm)));
+      double blocks = std::ceil(double(w.kvLen) / double(tn));
+      c.splits = int64_t(splitsFor(double(c.qTiles), blocks));
+      c.kvBlocks = int64_t(std::ceil(blocks / double(c.splits)));
+      if (fits(c))
+        t = c;
+    }
+    int64_t next = roundUp(tm / 2, m0);
+    if (t.tileM == 0 && (next >= tm || next < m0))
+      return {}; // no flash tiling fits: the unfused graph is priced
+    tm = next;
+  }
+  // A third K/V buffer when it fits (one more block in flight), but never
+  // more buffers than the loop has blocks.
+  AttentionTiling deeper = t;
+  deeper.stages = 3;
+  if (fits(deeper))
+    t = deeper;
+  t.stages = std::clamp<int64_t>(t.kvBlocks, 1, t.stages);
+  const double tileM = double(t.tileM), tileN = double(t.tileN);
 
   // Per K/V block: forward is 2 matmuls (QKᵀ, PV), backward 5 (QKᵀ
   // recomputed, dV, dP, dQ, dK) — the FlashAttention 2.5x convention.
@@ -681,18 +745,9 @@ Estimate CostModel::attentionUncached(const AttentionWork &w) const {
   const double tileFixed =
       home.latency + qBytes / perCoreFill + tBlock;
 
-  const double qTiles = std::ceil(double(w.qLen) / tileM);
-  double kvBlocksFull = std::ceil(double(w.kvLen) / tileN);
-  double groups = double(w.batch) * double(w.heads);
-  // Split-KV (FlashDecoding): when there are fewer query tiles than cores,
-  // each tile's K/V range is split over several cores and the partial
-  // results combined (the combine is small and not charged).
-  double splits = 1;
-  if (!w.causal && groups * qTiles < double(chip.cores))
-    splits = std::min(kvBlocksFull,
-                      std::floor(double(chip.cores) / (groups * qTiles)));
-  splits = std::max(1.0, splits);
-  kvBlocksFull = std::ceil(kvBlocksFull / splits);
+  const double qTiles = double(t.qTiles);
+  const double splits = double(t.splits);
+  double kvBlocksFull = double(t.kvBlocks);
   const double usefulGroups = groups;
   groups *= splits;
   double tileTimeSum = 0, maxTile = 0, blocks = 0;
@@ -703,9 +758,9 @@ Estimate CostModel::attentionUncached(const AttentionWork &w) const {
                                 double(w.kvLen - w.qLen)) / tileN),
                      0.0, kvBlocksFull);
     blocks += b;
-    double t = tileFixed + b * tBlock;
-    tileTimeSum += t;
-    maxTile = std::max(maxTile, t);
+    double tile = tileFixed + b * tBlock;
+    tileTimeSum += tile;
+    maxTile = std::max(maxTile, tile);
   }
   const double tiles = groups * qTiles;
   double body;
@@ -766,7 +821,8 @@ Estimate CostModel::attentionUncached(const AttentionWork &w) const {
   e.energy = groups * blocks * mmFlops * energyPerFlop(w.dtype) +
              groups * blocks * vecWork * energyPerFlop(DType::f32);
   finish(e, perCoreMatrix * double(chip.cores));
-  return e;
+  t.visitedBlocks = int64_t(blocks);
+  return {t, e};
 }
 
 //===----------------------------------------------------------------------===//

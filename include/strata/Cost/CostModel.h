@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace strata::cost {
@@ -148,6 +149,26 @@ struct AttentionWork {
   hw::DType dtype = hw::DType::bf16;
 };
 
+/// The flash schedule the attention estimate assumes, for the tile pass to
+/// write as IR: `tileM` query rows per block (one head's positions, or the
+/// grouped heads of a decode step), `tileN` keys per K/V block streamed
+/// through `stages` rotating staging buffers. Each of the `heads` groups has
+/// `qTiles` query blocks, each split over `splits` cores along the keys
+/// (split-KV, then a combine); one split walks `kvBlocks` K/V blocks, and
+/// `visitedBlocks` is the sum over a group's query blocks (fewer than
+/// qTiles x kvBlocks under a causal mask). A default tiling (tileM == 0)
+/// means no flash schedule fits.
+struct AttentionTiling {
+  int64_t tileM = 0, tileN = 0;
+  int64_t stages = 2;
+  int64_t qTiles = 0, kvBlocks = 0, splits = 1, visitedBlocks = 0;
+};
+
+struct AttentionPlan {
+  AttentionTiling tiling;
+  Estimate estimate;
+};
+
 /// Collective communication patterns.
 enum class CollectiveKind { AllReduce, AllGather, ReduceScatter, AllToAll,
                             SendRecv };
@@ -207,6 +228,15 @@ public:
   Estimate withEpilogue(const Estimate &producer,
                         const VectorWork &extra) const;
   Estimate attention(const AttentionWork &w) const;
+  /// The blocks, pipelining and split-KV `attention` prices, with its
+  /// estimate (the same one). Memoised.
+  AttentionPlan planAttention(const AttentionWork &w) const;
+  /// Bytes per core the flash schedule of `t` keeps in the staging level
+  /// (Q block, K/V stages, split-KV combine partials) and in the innermost
+  /// level (scores, probabilities, output accumulator, softmax vectors); the
+  /// allocations strata-tile writes for it.
+  std::pair<double, double> attentionBuffers(const AttentionWork &w,
+                                             const AttentionTiling &t) const;
   CollectiveEstimate collective(const CollectiveWork &w) const;
 
   /// The level where tensors live between ops (the outermost chip-scoped
@@ -235,7 +265,7 @@ private:
   std::unique_ptr<Memo> memo;
 
   MatmulPlan planMatmulUncached(const MatmulWork &w) const;
-  Estimate attentionUncached(const AttentionWork &w) const;
+  AttentionPlan planAttentionUncached(const AttentionWork &w) const;
   void finish(Estimate &e, double peak) const;
 };
 
