@@ -209,6 +209,13 @@ def Tile_CopyOp : Tile_Op<"copy", [
     size 1). Tiles hanging over the edge read zeros and drop writes. With no
     indices on either side the two shapes must be equal.
 
+    `dims [i, j, ...]` places the tile's dimensions on the listed dimensions
+    of the indexed side instead (strictly increasing, one per tile
+    dimension); every other dimension has extent 1. This cuts a tile whose
+    rows are not the indexed buffer's second-to-last dimension, such as 128
+    query positions of one head from a `[batch, seq, heads, head_dim]`
+    tensor (`dims [1, 3]`), without a transposing copy.
+
     `bytes` is the payload of one execution, the tile's size; it is derived
     from the types (the builder computes it, the verifier checks it) and kept
     in the IR so the traffic of a schedule can be read off it.
@@ -218,6 +225,8 @@ def Tile_CopyOp : Tile_Op<"copy", [
         : !tile.buf<4096x8192xbf16, "hbm"> -> !tile.buf<128x64xbf16, "smem">
     %u = tile.copy %acc -> %C[%m, %n] bytes(131072)
         : !tile.buf<128x256xf32, "rf"> -> !tile.buf<4096x1280xf32, "hbm">
+    %o = tile.copy %ob -> %O[%b, %qb, %h, %c0] dims [1, 3] bytes(32768)
+        : !tile.buf<128x128xbf16, "rf"> -> !tile.buf<1x2048x32x128xbf16, "hbm">
     ```
   }];
   let arguments = (ins
@@ -226,19 +235,21 @@ def Tile_CopyOp : Tile_Op<"copy", [
     Arg<Tile_AnyBuf, "", [MemWrite]>:$dest,
     Variadic<Index>:$dest_indices,
     Variadic<Tile_TokenType>:$deps,
+    OptionalAttr<DenseI64ArrayAttr>:$dims,
     Tile_I64Attr:$bytes
   );
   let results = (outs Tile_TokenType:$token);
   let assemblyFormat = [{
     $source (`[` $source_indices^ `]`)? `->` $dest (`[` $dest_indices^ `]`)?
-    (`after` `(` $deps^ `)`)? `bytes` `(` $bytes `)` attr-dict
-    `:` qualified(type($source)) `->` qualified(type($dest))
+    (`after` `(` $deps^ `)`)? (`dims` $dims^)? `bytes` `(` $bytes `)`
+    attr-dict `:` qualified(type($source)) `->` qualified(type($dest))
   }];
   let hasVerifier = 1;
   let builders = [
     OpBuilder<(ins "::mlir::Value":$source, "::mlir::ValueRange":$sourceIndices,
                    "::mlir::Value":$dest, "::mlir::ValueRange":$destIndices,
-                   CArg<"::mlir::ValueRange", "{}">:$deps)>
+                   CArg<"::mlir::ValueRange", "{}">:$deps,
+                   CArg<"::llvm::ArrayRef<int64_t>", "{}">:$tileDims)>
   ];
   let extraClassDeclaration = [{
     BufType getSourceType() { return ::llvm::cast<BufType>(getSource().getType()); }

@@ -217,6 +217,38 @@ func.func @copy_tile_rank(%s: !tile.buf<1024xf32, "hbm">, %d: !tile.buf<32x32xf3
 
 // -----
 
+func.func @copy_dims_count(%s: !tile.buf<1x2048x32x128xbf16, "hbm">, %d: !tile.buf<128x128xbf16, "smem">, %i: index) {
+  // expected-error @+1 {{dims lists 3 dimensions for a rank-2 tile}}
+  %t = tile.copy %s[%i, %i, %i, %i] -> %d dims [0, 1, 3] bytes(32768) : !tile.buf<1x2048x32x128xbf16, "hbm"> -> !tile.buf<128x128xbf16, "smem">
+  return
+}
+
+// -----
+
+func.func @copy_dims_order(%s: !tile.buf<1x2048x32x128xbf16, "hbm">, %d: !tile.buf<128x128xbf16, "smem">, %i: index) {
+  // expected-error @+1 {{dims must be strictly increasing}}
+  %t = tile.copy %s[%i, %i, %i, %i] -> %d dims [3, 1] bytes(32768) : !tile.buf<1x2048x32x128xbf16, "hbm"> -> !tile.buf<128x128xbf16, "smem">
+  return
+}
+
+// -----
+
+func.func @copy_dims_range(%s: !tile.buf<1x2048x32x128xbf16, "hbm">, %d: !tile.buf<128x128xbf16, "smem">, %i: index) {
+  // expected-error @+1 {{dims entry 4 is not a dimension of the rank-4 source}}
+  %t = tile.copy %s[%i, %i, %i, %i] -> %d dims [1, 4] bytes(32768) : !tile.buf<1x2048x32x128xbf16, "hbm"> -> !tile.buf<128x128xbf16, "smem">
+  return
+}
+
+// -----
+
+func.func @copy_dims_unindexed(%s: !tile.buf<128x128xbf16, "hbm">, %d: !tile.buf<128x128xbf16, "smem">) {
+  // expected-error @+1 {{has dims but no indexed side to place them on}}
+  %t = tile.copy %s -> %d dims [0, 1] bytes(32768) : !tile.buf<128x128xbf16, "hbm"> -> !tile.buf<128x128xbf16, "smem">
+  return
+}
+
+// -----
+
 func.func @copy_bytes(%s: !tile.buf<1024x64xbf16, "hbm">, %d: !tile.buf<32x64xbf16, "smem">, %i: index) {
   // expected-error @+1 {{bytes(8192) does not match the 4096 bytes of a 32x64xbf16 payload}}
   %t = tile.copy %s[%i, %i] -> %d bytes(8192) : !tile.buf<1024x64xbf16, "hbm"> -> !tile.buf<32x64xbf16, "smem">

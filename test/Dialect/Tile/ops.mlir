@@ -354,3 +354,18 @@ func.func @unchecked(%x: tensor<64x64xf16>) -> tensor<64x64xf16> {
       : tensor<64x64xf16> -> tensor<64x64xf16>
   return %t : tensor<64x64xf16>
 }
+
+// A tile placed on chosen dimensions of the indexed side (`dims`): 128
+// query positions of one head out of a [batch, seq, heads, head_dim]
+// tensor, whose rows are not the second-to-last dimension.
+// NOSYS-LABEL: func.func @copy_dims
+// NOSYS:       tile.copy %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] -> %{{.*}} dims [1, 3] bytes(32768) : !tile.buf<1x2048x32x128xbf16, "hbm"> -> !tile.buf<128x128xbf16, "smem">
+// NOSYS:       tile.copy %{{.*}} -> %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] dims [1, 3] bytes(32768) : !tile.buf<128x128xbf16, "smem"> -> !tile.buf<1x2048x32x128xbf16, "hbm">
+func.func @copy_dims(%q: !tile.buf<1x2048x32x128xbf16, "hbm">, %t: !tile.buf<128x128xbf16, "smem">, %i: index) {
+  %a = tile.copy %q[%i, %i, %i, %i] -> %t dims [1, 3] bytes(32768)
+      : !tile.buf<1x2048x32x128xbf16, "hbm"> -> !tile.buf<128x128xbf16, "smem">
+  %b = tile.copy %t -> %q[%i, %i, %i, %i] dims [1, 3] bytes(32768)
+      : !tile.buf<128x128xbf16, "smem"> -> !tile.buf<1x2048x32x128xbf16, "hbm">
+  tile.wait %a, %b
+  return
+}

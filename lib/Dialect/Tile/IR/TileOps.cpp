@@ -511,11 +511,14 @@ LogicalResult AllocOp::verify() {
 
 void CopyOp::build(OpBuilder &builder, OperationState &state, Value source,
                    ValueRange sourceIndices, Value dest, ValueRange destIndices,
-                   ValueRange deps) {
+                   ValueRange deps, ArrayRef<int64_t> tileDims) {
   auto tile =
       cast<BufType>(sourceIndices.empty() ? source.getType() : dest.getType());
   build(builder, state, TokenType::get(builder.getContext()), source,
-        sourceIndices, dest, destIndices, deps, tile.getSizeInBytes());
+        sourceIndices, dest, destIndices, deps,
+        tileDims.empty() ? DenseI64ArrayAttr()
+                         : builder.getDenseI64ArrayAttr(tileDims),
+        tile.getSizeInBytes());
 }
 
 /// Checks the two sides of a transfer of one tile: equal element types, and
@@ -560,6 +563,24 @@ LogicalResult CopyOp::verify() {
                                 getDestIndices().size())) ||
       failed(verifyPayload(*this, getBytes(), getTileType())))
     return failure();
+  if (std::optional<ArrayRef<int64_t>> dims = getDims()) {
+    bool sourceIndexed = !getSourceIndices().empty();
+    if (!sourceIndexed && getDestIndices().empty())
+      return emitOpError() << "has dims but no indexed side to place them on";
+    BufType whole = sourceIndexed ? getSourceType() : getDestType();
+    if (int64_t(dims->size()) != getTileType().getRank())
+      return emitOpError() << "dims lists " << dims->size()
+                           << " dimensions for a rank-"
+                           << getTileType().getRank() << " tile";
+    for (auto [i, d] : llvm::enumerate(*dims)) {
+      if (d < 0 || d >= whole.getRank())
+        return emitOpError() << "dims entry " << d << " is not a dimension of "
+                             << "the rank-" << whole.getRank() << " "
+                             << (sourceIndexed ? "source" : "destination");
+      if (i > 0 && d <= (*dims)[i - 1])
+        return emitOpError() << "dims must be strictly increasing";
+    }
+  }
   return verifyBufferLevels(*this);
 }
 
