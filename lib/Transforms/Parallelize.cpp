@@ -195,6 +195,36 @@ LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
     return fail() << "sp=true needs tp > 1 (sequence parallelism splits "
                      "the sequence over the tensor-parallel group)";
 
+  // The training plan: microbatches, the schedule, ZeRO and recomputation.
+  if (microbatches < 1)
+    return fail() << "microbatches=" << int64_t(microbatches)
+                  << " must be at least 1";
+  if (interleave < 1)
+    return fail() << "interleave=" << int64_t(interleave)
+                  << " must be at least 1";
+  if (interleave > 1 && pp == 1)
+    return fail() << "interleave=" << int64_t(interleave)
+                  << " needs pp > 1 (virtual stages split pipeline stages)";
+  if (interleave > 1 && microbatches % pp != 0)
+    return fail() << "interleave=" << int64_t(interleave)
+                  << " needs microbatches (" << int64_t(microbatches)
+                  << ") to be a multiple of pp=" << int64_t(pp)
+                  << ", as Megatron-LM's interleaved schedule does";
+  if (model.layers && *model.layers % (pp * interleave) != 0)
+    return fail() << "pp*interleave = " << int64_t(pp) << "*"
+                  << int64_t(interleave) << " does not divide the model's "
+                  << *model.layers << " layers";
+  if (zero < 0 || zero > 3)
+    return fail() << "zero=" << int64_t(zero) << " must be 0, 1, 2 or 3";
+  if (!llvm::is_contained({"none", "selective", "full"}, recompute))
+    return fail() << "recompute='" << recompute
+                  << "' must be none, selective or full";
+  if (!llvm::is_contained({"gpipe", "1f1b"}, schedule))
+    return fail() << "schedule='" << schedule << "' must be gpipe or 1f1b";
+  if (interleave > 1 && schedule != "1f1b")
+    return fail() << "interleave=" << int64_t(interleave)
+                  << " is a 1f1b schedule, not " << schedule;
+
   return success();
 }
 
@@ -655,6 +685,15 @@ void ParallelizePass::runOnOperation() {
                            b.getNamedAttr("pp", b.getI64IntegerAttr(pp)),
                            b.getNamedAttr("ep", b.getI64IntegerAttr(ep)),
                            b.getNamedAttr("sp", b.getBoolAttr(sp)),
+                           b.getNamedAttr("microbatches",
+                                          b.getI64IntegerAttr(microbatches)),
+                           b.getNamedAttr("interleave",
+                                          b.getI64IntegerAttr(interleave)),
+                           b.getNamedAttr("schedule",
+                                          b.getStringAttr(schedule)),
+                           b.getNamedAttr("zero", b.getI64IntegerAttr(zero)),
+                           b.getNamedAttr("recompute",
+                                          b.getStringAttr(recompute)),
                            b.getNamedAttr("axis_fabrics", fabricsAttr)}));
   if (gridAxes.empty())
     return;

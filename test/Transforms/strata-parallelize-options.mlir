@@ -10,6 +10,13 @@
 // RUN: not strata-opt %s --strata-parallelize="system=dgx-h100 axes=mp=nvlink" 2>&1 | FileCheck %s --check-prefix=NAME
 // RUN: not strata-opt %s --strata-parallelize="system=dgx-h100 tp=4 dp=2 ep=2 pp=1" --mlir-print-debuginfo 2>&1 | FileCheck %s --check-prefix=EXPERTS
 
+// RUN: not strata-opt %s --strata-parallelize="system=dgx-h100 tp=4 pp=2 interleave=2 microbatches=3" 2>&1 | FileCheck %s --check-prefix=INTERLEAVE-M
+// RUN: not strata-opt %s --strata-parallelize="system=dgx-h100 tp=8 interleave=2" 2>&1 | FileCheck %s --check-prefix=INTERLEAVE-PP
+// RUN: not strata-opt %s --strata-parallelize="system=dgx-h100 tp=2 pp=4 interleave=2 microbatches=8" 2>&1 | FileCheck %s --check-prefix=INTERLEAVE-LAYERS
+// RUN: not strata-opt %s --strata-parallelize="system=dgx-h100 tp=8 microbatches=0" 2>&1 | FileCheck %s --check-prefix=MICRO
+// RUN: not strata-opt %s --strata-parallelize="system=dgx-h100 tp=8 zero=4" 2>&1 | FileCheck %s --check-prefix=ZERO
+// RUN: not strata-opt %s --strata-parallelize="system=dgx-h100 tp=8 recompute=some" 2>&1 | FileCheck %s --check-prefix=RECOMPUTE
+// RUN: not strata-opt %s --strata-parallelize="system=dgx-h100 tp=4 pp=2 schedule=gpipe interleave=2 microbatches=2" 2>&1 | FileCheck %s --check-prefix=SCHEDULE
 // DIVIDE: error: strata-parallelize: tp*pp = 3*1 = 3 does not divide the 8 devices of system 'dgx-h100'
 // MATCH: error: strata-parallelize: tp*pp*dp = 2*1*2 = 4 does not match the 8 devices of system 'dgx-h100'
 // FIT: error: strata-parallelize: tp=16 does not fit in the innermost fabric 'nvlink' of system 'dgx-h100x4' (8 devices per instance)
@@ -19,6 +26,13 @@
 // AXES: error: strata-parallelize: axes: dp=nvlink but dp=4 reaches fabric 'ib' once the axes inside it are laid
 // FABRIC: error: strata-parallelize: axes: tp=ib names no fabric of 'dgx-h100' (fabrics: nvlink)
 // NAME: error: strata-parallelize: axes: unknown axis 'mp' (expected tp, dp, pp or ep)
+// INTERLEAVE-M: error: strata-parallelize: interleave=2 needs microbatches (3) to be a multiple of pp=2, as Megatron-LM's interleaved schedule does
+// INTERLEAVE-PP: error: strata-parallelize: interleave=2 needs pp > 1 (virtual stages split pipeline stages)
+// INTERLEAVE-LAYERS: error: strata-parallelize: pp*interleave = 4*2 does not divide the model's 4 layers
+// MICRO: error: strata-parallelize: microbatches=0 must be at least 1
+// ZERO: error: strata-parallelize: zero=4 must be 0, 1, 2 or 3
+// RECOMPUTE: error: strata-parallelize: recompute='some' must be none, selective or full
+// SCHEDULE: error: strata-parallelize: interleave=2 is a 1f1b schedule, not gpipe
 // EXPERTS: strata-parallelize-options.mlir:[[@LINE+1]]:1: error: strata-parallelize: ep=2 does not divide the model's 3 experts
 module attributes {strata.model = {heads = 8 : i64, kv_heads = 8 : i64, layers = 4 : i64, experts = 3 : i64}} {
 }

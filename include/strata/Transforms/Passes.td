@@ -129,14 +129,27 @@ def StrataParallelizePass : Pass<"strata-parallelize", "mlir::ModuleOp"> {
     Option<"dp", "dp", "int64_t", /*default=*/"0",
            "Data-parallel degree (0: the devices left by tp and pp)">,
     Option<"pp", "pp", "int64_t", /*default=*/"1",
-           "Pipeline-parallel degree (validated; stages are not assigned yet)">,
+           "Pipeline-parallel degree (stages are laid out by strata-stage)">,
     Option<"ep", "ep", "int64_t", /*default=*/"1",
            "Expert-parallel degree (carved out of dp; splits the expert dim)">,
     Option<"sp", "sp", "bool", /*default=*/"false",
            "Sequence parallelism over the tp axis (Megatron-SP)">,
     Option<"axes", "axes", "std::string", /*default=*/"\"\"",
            "Axis-to-fabric mapping, e.g. 'tp=nvlink,dp=ib' (default: "
-           "automatic, tp innermost)">
+           "automatic, tp innermost)">,
+    Option<"microbatches", "microbatches", "int64_t", /*default=*/"1",
+           "Microbatches per step: the module is one microbatch of the whole "
+           "data-parallel group">,
+    Option<"interleave", "interleave", "int64_t", /*default=*/"1",
+           "Virtual pipeline stages per device (interleaved 1F1B)">,
+    Option<"zero", "zero", "int64_t", /*default=*/"0",
+           "ZeRO stage 0-3 over the data-parallel axis">,
+    Option<"recompute", "recompute", "std::string", /*default=*/"\"none\"",
+           "Activation recomputation: none, selective (attention core, as "
+           "Megatron-LM) or full (each layer's forward again)">,
+    Option<"schedule", "schedule", "std::string", /*default=*/"\"1f1b\"",
+           "Pipeline schedule: gpipe or 1f1b (interleaved when interleave "
+           "> 1)">
   ];
   let dependentDialects = ["::strata::arch::ArchDialect",
                            "::mlir::shard::ShardDialect"];

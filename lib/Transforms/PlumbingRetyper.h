@@ -1,0 +1,313 @@
+//===- PlumbingRetyper.h - Carry new types through calls and loops -*- C++ -*-===//
+//
+// Shared by strata-partition (per-device signatures after upstream
+// partitioning) and strata-stage (a pipeline stage's share of the stacked
+// layer weights). Internal to lib/Transforms.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STRATA_LIB_TRANSFORMS_PLUMBINGRETYPER_H
+#define STRATA_LIB_TRANSFORMS_PLUMBINGRETYPER_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+
+namespace strata {
+using namespace mlir;
+
+/// Carries new types through calls, loops, returns and stacked-weight slices.
+/// Each `retype*` call makes one value take a type and then keeps every
+/// related value consistent with it; failure has already been diagnosed.
+class PlumbingRetyper {
+public:
+  PlumbingRetyper(ModuleOp module, SymbolTableCollection &symbols,
+                  const llvm::DenseSet<Operation *> &partitioned)
+      : module(module), symbols(symbols), partitioned(partitioned) {}
+
+  /// Makes `call`'s operands and results match its callee's signature.
+  LogicalResult fixCall(func::CallOp call) {
+    auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+        call, call.getCalleeAttr());
+    if (!callee)
+      return call.emitError("callee not found");
+    FunctionType type = callee.getFunctionType();
+    if (type.getNumInputs() != call.getNumOperands() ||
+        type.getNumResults() != call.getNumResults())
+      return call.emitError("call does not match the arity of @")
+             << callee.getSymName();
+    for (auto [operand, want] : llvm::zip(call->getOpOperands(),
+                                          type.getInputs()))
+      if (failed(retypeDef(operand.get(), want, call)))
+        return failure();
+    for (auto [result, want] : llvm::zip(call->getResults(), type.getResults()))
+      if (failed(retypeValue(result, want)))
+        return failure();
+    return success();
+  }
+
+  /// Sets `v`'s type and re-types what depends on it downstream. A value
+  /// asked to take two different new types is an error (two partitioned
+  /// callees disagree on a layout), never a silent last-one-wins.
+  LogicalResult retypeValue(Value v, Type want) {
+    if (v.getType() == want)
+      return success();
+    auto [it, inserted] = fixed.try_emplace(v, want);
+    if (!inserted && it->second != want) {
+      if (Operation *def = v.getDefiningOp())
+        return def->emitError("conflicting per-device types for this value: ")
+               << it->second << " and " << want;
+      return module.emitError("conflicting per-device types for an argument: ")
+             << it->second << " and " << want;
+    }
+    v.setType(want);
+    for (OpOperand &use : llvm::make_early_inc_range(v.getUses()))
+      if (failed(retypeUse(use, want)))
+        return failure();
+    return success();
+  }
+
+  /// A value whose type changed is used here: make the user agree.
+  LogicalResult retypeUse(OpOperand &use, Type want) {
+    Operation *user = use.getOwner();
+    unsigned idx = use.getOperandNumber();
+    if (auto call = dyn_cast<func::CallOp>(user)) {
+      auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+          call, call.getCalleeAttr());
+      if (callee && callee.getFunctionType().getInput(idx) == want)
+        return success();
+      if (callee && !callee.isExternal() && !partitioned.contains(callee))
+        return retypeFuncArg(callee, idx, want);
+      return call.emitError("cannot carry the per-device type ")
+             << want << " into this call";
+    }
+    // A slice's source may change type; its result is re-typed by whoever
+    // consumes the slice (retypeStackedSlice).
+    if (isa<tensor::ExtractSliceOp>(user) && idx == 0)
+      return success();
+    // One layer's value stored into a stack (saved activations, weight
+    // gradients): the stack takes the per-device shape of its slices.
+    if (auto insert = dyn_cast<tensor::InsertSliceOp>(user)) {
+      if (idx == 0) {
+        FailureOr<RankedTensorType> stack = stackedType(
+            insert, insert.getDestType(), insert.getStaticOffsets(),
+            insert.getStaticSizes(), insert.getStaticStrides(),
+            insert.getDroppedDims(), want);
+        if (failed(stack))
+          return failure();
+        if (failed(retypeDef(insert.getDest(), *stack, insert)))
+          return failure();
+        insert.setStaticSizes(stackedSizes(insert.getDroppedDims(),
+                                           insert.getStaticSizes(), want));
+        return retypeValue(insert.getResult(), *stack);
+      }
+      if (idx == 1)
+        return retypeValue(insert.getResult(), want);
+    }
+    if (auto yield = dyn_cast<scf::YieldOp>(user)) {
+      auto loop = dyn_cast<scf::ForOp>(yield->getParentOp());
+      if (!loop)
+        return yield.emitError("cannot carry the per-device type through '")
+               << yield->getParentOp()->getName() << "'";
+      return retypeLoopCarried(loop, idx, want);
+    }
+    if (auto loop = dyn_cast<scf::ForOp>(user)) {
+      unsigned firstInit = loop.getNumControlOperands();
+      if (idx < firstInit)
+        return loop.emitError("a loop bound cannot change type");
+      return retypeLoopCarried(loop, idx - firstInit, want);
+    }
+    if (auto ret = dyn_cast<func::ReturnOp>(user)) {
+      auto func = cast<func::FuncOp>(ret->getParentOp());
+      FunctionType type = func.getFunctionType();
+      SmallVector<Type> results(type.getResults());
+      if (results[idx] == want)
+        return success();
+      results[idx] = want;
+      func.setType(FunctionType::get(func.getContext(), type.getInputs(),
+                                     results));
+      return forEachCall(func, [&](func::CallOp call) {
+        return retypeValue(call.getResult(idx), want);
+      });
+    }
+    return user->emitError("cannot carry the per-device type ")
+           << want << " through '" << user->getName()
+           << "': only calls, scf.for, scf.yield, func.return and stacked "
+              "weight slices are re-typed after partitioning";
+  }
+
+  /// `v` must have type `want` because `user` needs it: re-type its
+  /// definition (upstream), then everything else that uses it.
+  LogicalResult retypeDef(Value v, Type want, Operation *user) {
+    if (v.getType() == want)
+      return success();
+    if (auto arg = dyn_cast<BlockArgument>(v)) {
+      Operation *owner = arg.getOwner()->getParentOp();
+      if (auto func = dyn_cast<func::FuncOp>(owner))
+        return retypeFuncArg(func, arg.getArgNumber(), want);
+      if (auto loop = dyn_cast<scf::ForOp>(owner)) {
+        if (arg.getArgNumber() == 0)
+          return loop.emitError("the induction variable cannot change type");
+        return retypeLoopCarried(loop, arg.getArgNumber() - 1, want);
+      }
+      return user->emitError("cannot re-type an argument of '")
+             << owner->getName() << "'";
+    }
+    Operation *def = v.getDefiningOp();
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(def))
+      return retypeStackedSlice(slice, want);
+    // A fresh stack (saved activations, gradients) has no data to carry.
+    if (auto empty = dyn_cast<tensor::EmptyOp>(def);
+        empty && empty.getDynamicSizes().empty() &&
+        cast<RankedTensorType>(want).hasStaticShape())
+      return retypeValue(v, want);
+    if (auto insert = dyn_cast<tensor::InsertSliceOp>(def)) {
+      if (failed(retypeDef(insert.getDest(), want, insert)))
+        return failure();
+      return retypeValue(v, want);
+    }
+    if (auto loop = dyn_cast<scf::ForOp>(def))
+      return retypeLoopCarried(loop, cast<OpResult>(v).getResultNumber(),
+                               want);
+    if (auto call = dyn_cast<func::CallOp>(def)) {
+      auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+          call, call.getCalleeAttr());
+      unsigned idx = cast<OpResult>(v).getResultNumber();
+      if (callee && callee.getFunctionType().getResult(idx) == want)
+        return retypeValue(v, want);
+    }
+    return user->emitError("operand defined by '")
+           << def->getName() << "' has type " << v.getType()
+           << " but the partitioned callee expects " << want
+           << "; only stacked weight slices, loop-carried values, calls and "
+              "function arguments are re-typed after partitioning";
+  }
+
+  LogicalResult retypeFuncArg(func::FuncOp func, unsigned idx, Type want) {
+    FunctionType type = func.getFunctionType();
+    if (type.getInput(idx) == want)
+      return success();
+    SmallVector<Type> inputs(type.getInputs());
+    inputs[idx] = want;
+    func.setType(
+        FunctionType::get(func.getContext(), inputs, type.getResults()));
+    if (!func.isExternal() &&
+        failed(retypeValue(func.getArgument(idx), want)))
+      return failure();
+    return forEachCall(func, [&](func::CallOp call) {
+      return retypeDef(call.getOperand(idx), want, call);
+    });
+  }
+
+  /// Loop-carried value `k` of `loop`: init, region argument, yield and
+  /// result all take the type.
+  LogicalResult retypeLoopCarried(scf::ForOp loop, unsigned k, Type want) {
+    if (loop.getRegionIterArgs()[k].getType() == want &&
+        loop.getResult(k).getType() == want &&
+        loop.getInitArgs()[k].getType() == want)
+      return success();
+    loop.getRegionIterArgs()[k].setType(want);
+    if (failed(retypeDef(loop.getInitArgs()[k], want, loop)))
+      return failure();
+    for (OpOperand &use :
+         llvm::make_early_inc_range(loop.getRegionIterArgs()[k].getUses()))
+      if (failed(retypeUse(use, want)))
+        return failure();
+    Value yielded = loop.getBody()->getTerminator()->getOperand(k);
+    if (failed(retypeDef(yielded, want, loop.getBody()->getTerminator())))
+      return failure();
+    return retypeValue(loop.getResult(k), want);
+  }
+
+  /// The stack type whose non-dropped dimensions are `slice`'s: a whole
+  /// layer (all offsets 0 outside the dropped dims, unit strides, full
+  /// sizes) or an error.
+  FailureOr<RankedTensorType>
+  stackedType(Operation *op, RankedTensorType stack, ArrayRef<int64_t> offsets,
+              ArrayRef<int64_t> sizes, ArrayRef<int64_t> strides,
+              const llvm::SmallBitVector &dropped, Type slice) {
+    auto sliceTensor = dyn_cast<RankedTensorType>(slice);
+    if (!sliceTensor ||
+        !llvm::all_of(strides, [](int64_t s) { return s == 1; }))
+      return op->emitError("cannot re-type this slice to ") << slice;
+    SmallVector<int64_t> shape(stack.getShape());
+    unsigned r = 0;
+    for (unsigned d = 0; d < stack.getRank(); ++d) {
+      if (dropped.test(d))
+        continue;
+      // Only whole dimensions are sliced per layer; a partial slice would
+      // need upstream's per-device offsets.
+      if (r >= sliceTensor.getRank() || sizes[d] != stack.getDimSize(d) ||
+          (!ShapedType::isDynamic(offsets[d]) && offsets[d] != 0))
+        return op->emitError("cannot re-type a partial slice to ") << slice;
+      shape[d] = sliceTensor.getDimSize(r++);
+    }
+    if (r != sliceTensor.getRank())
+      return op->emitError("cannot re-type this slice to ") << slice;
+    return RankedTensorType::get(shape, stack.getElementType(),
+                                 stack.getEncoding());
+  }
+
+  static SmallVector<int64_t> stackedSizes(const llvm::SmallBitVector &dropped,
+                                           ArrayRef<int64_t> sizes,
+                                           Type slice) {
+    SmallVector<int64_t> result(sizes);
+    auto shape = cast<RankedTensorType>(slice).getShape();
+    unsigned r = 0;
+    for (unsigned d = 0; d < result.size(); ++d)
+      if (!dropped.test(d))
+        result[d] = shape[r++];
+    return result;
+  }
+
+  /// `%w = tensor.extract_slice %stack[%l, 0, ..] [1, d0, ..]` selects layer
+  /// %l of a stacked weight; the per-device slice keeps the stacked
+  /// dimensions and takes the shard's shape in the others.
+  LogicalResult retypeStackedSlice(tensor::ExtractSliceOp slice, Type want) {
+    FailureOr<RankedTensorType> stack = stackedType(
+        slice, slice.getSourceType(), slice.getStaticOffsets(),
+        slice.getStaticSizes(), slice.getStaticStrides(),
+        slice.getDroppedDims(), want);
+    if (failed(stack))
+      return failure();
+    if (failed(retypeDef(slice.getSource(), *stack, slice)))
+      return failure();
+    slice.setStaticSizes(
+        stackedSizes(slice.getDroppedDims(), slice.getStaticSizes(), want));
+    return retypeValue(slice.getResult(), want);
+  }
+
+  LogicalResult forEachCall(func::FuncOp func,
+                            function_ref<LogicalResult(func::CallOp)> fn) {
+    std::optional<SymbolTable::UseRange> uses = func.getSymbolUses(module);
+    if (!uses)
+      return success();
+    for (const SymbolTable::SymbolUse &use : *uses) {
+      auto call = dyn_cast<func::CallOp>(use.getUser());
+      if (!call)
+        return use.getUser()->emitError("@")
+               << func.getSymName()
+               << " is used by something other than a call; its partitioned "
+                  "signature cannot be carried there";
+      if (failed(fn(call)))
+        return failure();
+    }
+    return success();
+  }
+
+private:
+  ModuleOp module;
+  SymbolTableCollection &symbols;
+  /// Values already given a new type, and which.
+  llvm::DenseMap<Value, Type> fixed;
+  /// Functions upstream partitioned: their signatures are the truth.
+  const llvm::DenseSet<Operation *> &partitioned;
+};
+
+} // namespace strata
+
+#endif // STRATA_LIB_TRANSFORMS_PLUMBINGRETYPER_H
