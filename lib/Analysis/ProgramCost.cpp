@@ -98,6 +98,46 @@ static cost::KernelWork kernelWork(tile::KernelOp kernel,
   return w;
 }
 
+/// Bytes per level of a lowered attention kernel, read off its copies: every
+/// transfer of every spread (the split-KV combine included) at its
+/// execution count, a loop carrying strata.visited_blocks scaled to the
+/// K/V blocks a causal mask lets it visit. They go through
+/// CostModel::kernel's level accounting (staging, cache, home), so a cache
+/// turns re-reads of K and V into the unique bytes at home as for any
+/// kernel; the time stays the attention formula's.
+static std::vector<cost::LevelTraffic>
+attentionKernelTraffic(tile::KernelOp kernel, const OpCounts &counts,
+                       const cost::CostModel &model) {
+  cost::KernelWork w;
+  w.idealHomeBytes = counts.bytesRead + counts.bytesWritten;
+  kernel.getBody().walk([&](tile::SpreadOp spread) {
+    if (w.tiles == 1 && w.cores == 1) {
+      w.tiles = double(spread.getNumIterations());
+      w.cores = spread.getCores();
+    }
+  });
+  kernel.getBody().walk([&](tile::TileCostOpInterface op) {
+    if (op.getCostKind() != tile::CostKind::Dma &&
+        op.getCostKind() != tile::CostKind::Noc)
+      return;
+    double bytes = double(op.getTotalBytesMoved());
+    if (auto loop = op->getParentOfType<tile::LoopOp>())
+      if (auto visited =
+              loop->getAttrOfType<IntegerAttr>("strata.visited_blocks")) {
+        auto spread = loop->getParentOfType<tile::SpreadOp>();
+        ArrayRef<int64_t> trips = spread.getTripCounts();
+        // Per head group, the query blocks (the spread's last dim) visit
+        // `visited` blocks in all, not trips x query blocks.
+        bytes *= double(visited.getInt()) /
+                 (double(loop.getTripCount()) * double(trips.back()));
+      }
+    auto [from, to] = op.getTransferLevels();
+    w.prologueTransfers.push_back(
+        {from.str(), to.str(), bytes / std::max(1.0, w.tiles)});
+  });
+  return model.kernel(w).traffic;
+}
+
 /// A shard collective on the topology: the group is the product of the
 /// grid axes it spans, the fabric the outermost one those axes are mapped
 /// to (strata.axis_fabrics on the grid, set by strata-parallelize), else the
@@ -221,9 +261,16 @@ estimateUnfused(Operation *op, const OpCounts &c,
     auto causal = group.getAs<BoolAttr>("causal");
     w.causal = causal && causal.getValue();
     w.dtype = c.dtype;
+    // A lowered group records the P·V dtype it was priced with (a kernel's
+    // own dtype is its first operand's).
+    if (auto dtype = group.getAs<StringAttr>("dtype"))
+      w.dtype = hw::parseDType(dtype.getValue().str()).value_or(c.dtype);
     cost::Estimate e = model.attention(w);
-    if (e.time > 0)
+    if (e.time > 0) {
+      if (auto kernel = dyn_cast<tile::KernelOp>(op))
+        e.traffic = attentionKernelTraffic(kernel, c, model);
       return e;
+    }
   }
   if (auto kernel = dyn_cast<tile::KernelOp>(op)) {
     cost::Estimate e = model.kernel(kernelWork(kernel, c));

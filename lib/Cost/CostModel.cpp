@@ -642,10 +642,12 @@ CostModel::attentionBuffers(const AttentionWork &w,
   // block sum) and the 1x1 softmax scale. With split-KV the combine has its
   // own accumulator and vectors and streams each split's partial O, max and
   // sum straight into this level, double-buffered (they are used once, so
-  // staging them would only take room from the K/V blocks).
+  // staging them would only take room from the K/V blocks), and converts
+  // its result into an output block there.
   double inner = tm * tn * 4 + tm * tn * elt + tm * d * 4 + (5 * tm + 1) * 4;
   if (t.splits > 1)
-    inner += tm * d * 4 + 5 * tm * 4 + 2 * (tm * d * 4 + 2 * tm * 4);
+    inner += tm * d * 4 + 5 * tm * 4 + 2 * (tm * d * 4 + 2 * tm * 4) +
+             tm * d * elt;
   return {staging, inner};
 }
 

@@ -11,6 +11,7 @@
 #include "strata/Cost/CostModel.h"
 #include "strata/Dialect/Arch/IR/ArchAttrs.h"
 #include "strata/Dialect/Arch/Utils/SystemLoader.h"
+#include "strata/Transforms/AttentionGroup.h"
 #include "strata/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -31,13 +32,6 @@ using namespace strata;
 
 namespace {
 
-struct AttentionGroup {
-  linalg::LinalgOp scores; ///< Q·Kᵀ
-  linalg::LinalgOp output; ///< P·V
-  llvm::SetVector<Operation *> chain; ///< everything in between
-  cost::AttentionWork work;
-};
-
 bool bodyHas(linalg::LinalgOp op, llvm::function_ref<bool(Operation &)> f) {
   for (Operation &inner : op.getBlock()->getOperations())
     if (f(inner))
@@ -50,8 +44,10 @@ bool isContraction(Operation *op) {
   return l && linalg::isaContractionOpInterface(l);
 }
 
+} // namespace
+
 /// Walks back from P·V's P operand to the Q·Kᵀ contraction.
-std::optional<AttentionGroup> match(linalg::LinalgOp pv) {
+std::optional<AttentionGroup> strata::matchAttentionGroup(linalg::LinalgOp pv) {
   if (!isContraction(pv) || pv.getNumDpsInputs() != 2)
     return std::nullopt;
   AttentionGroup g;
@@ -133,6 +129,7 @@ std::optional<AttentionGroup> match(linalg::LinalgOp pv) {
     if (auto d = dyn_cast<AffineDimExpr>(e))
       if (llvm::is_contained(dims->m, d.getPosition()))
         posDim = d.getPosition();
+  g.positionDim = posDim;
   int64_t qLen = ranges[posDim];
   int64_t groupHeads = product(dims->m) / qLen;
   int64_t kvGroups = product(dims->batch);
@@ -163,6 +160,8 @@ std::optional<AttentionGroup> match(linalg::LinalgOp pv) {
   }
   return g;
 }
+
+namespace {
 
 struct FusePass : strata::impl::StrataFusePassBase<FusePass> {
   using Base::Base;
@@ -245,7 +244,7 @@ struct FusePass : strata::impl::StrataFusePassBase<FusePass> {
     for (linalg::LinalgOp pv : roots) {
       if (pv->hasAttr(analysis::kFusedIntoAttrName))
         continue;
-      std::optional<AttentionGroup> g = match(pv);
+      std::optional<AttentionGroup> g = matchAttentionGroup(pv);
       if (!g)
         continue;
       // Ask the cost model: fused flash-style kernel vs the ops as they are.

@@ -21,6 +21,7 @@
 #include "strata/Dialect/Arch/IR/ArchAttrs.h"
 #include "strata/Dialect/Arch/Utils/SystemLoader.h"
 #include "strata/Dialect/Tile/IR/TileOps.h"
+#include "strata/Transforms/AttentionGroup.h"
 #include "strata/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -105,6 +106,7 @@ struct TilePass : strata::impl::StrataTilePassBase<TilePass> {
       return signalPassFailure();
     hw::System sys = std::move(*resolved);
     cost::CostModel model(sys);
+    lowerFusedAttention(module, model, sys);
 
     SmallVector<linalg::LinalgOp> candidates;
     module.walk([&](linalg::LinalgOp op) {
