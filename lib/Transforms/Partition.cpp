@@ -80,6 +80,8 @@ struct PartitionPass : strata::impl::StrataPartitionPassBase<PartitionPass> {
     for (func::CallOp call : calls)
       if (failed(retyper.fixCall(call)))
         return signalPassFailure();
+    if (failed(retyper.verifySlices()))
+      return signalPassFailure();
   }
 };
 

@@ -53,6 +53,25 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<bool> sp{*this, "sp",
                   llvm::cl::desc("Sequence parallelism over the tp axis"),
                   llvm::cl::init(false)};
+  Option<int64_t> microbatches{
+      *this, "microbatches",
+      llvm::cl::desc("Microbatches per step (the module is one microbatch of "
+                     "the data-parallel group)"),
+      llvm::cl::init(1)};
+  Option<int64_t> interleave{
+      *this, "interleave",
+      llvm::cl::desc("Virtual pipeline stages per device"),
+      llvm::cl::init(1)};
+  Option<std::string> schedule{
+      *this, "schedule", llvm::cl::desc("Pipeline schedule: gpipe or 1f1b"),
+      llvm::cl::init("1f1b")};
+  Option<int64_t> zero{*this, "zero",
+                       llvm::cl::desc("ZeRO stage 0-3 over the data axis"),
+                       llvm::cl::init(0)};
+  Option<std::string> recompute{
+      *this, "recompute",
+      llvm::cl::desc("Activation recomputation: none, selective or full"),
+      llvm::cl::init("none")};
   Option<bool> fuse{*this, "fuse",
                     llvm::cl::desc("Fuse attention flash-style where the "
                                    "cost model says it pays (strata-fuse)"),
@@ -85,8 +104,16 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
     plan.pp = options.pp;
     plan.ep = options.ep;
     plan.sp = options.sp;
+    plan.microbatches = options.microbatches;
+    plan.interleave = options.interleave;
+    plan.schedule = options.schedule;
+    plan.zero = options.zero;
+    plan.recompute = options.recompute;
     pm.addPass(strata::createStrataParallelizePass(plan));
     pm.addPass(strata::createStrataPartitionPass());
+    strata::StrataStagePassOptions stage;
+    stage.entry = options.entry;
+    pm.addPass(strata::createStrataStagePass(stage));
   }
   if (options.fuse)
     pm.addPass(strata::createStrataFusePass());

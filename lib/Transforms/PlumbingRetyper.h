@@ -50,6 +50,25 @@ public:
     return success();
   }
 
+  /// Every slice whose stack was re-typed must read whole per-device layers
+  /// of it once all calls are fixed; otherwise a consumer that was not
+  /// partitioned (and so was not re-typed) reads a partitioned stack.
+  LogicalResult verifySlices() {
+    for (tensor::ExtractSliceOp slice : pendingSlices) {
+      RankedTensorType stack = slice.getSourceType();
+      llvm::SmallBitVector dropped = slice.getDroppedDims();
+      for (unsigned d = 0; d < stack.getRank(); ++d)
+        if (!dropped.test(d) &&
+            slice.getStaticSizes()[d] != stack.getDimSize(d))
+          return slice.emitError("the stack it reads now holds per-device "
+                                 "layers of type ")
+                 << stack << ", but this slice's consumer still expects "
+                 << slice.getType()
+                 << " (a function upstream did not partition reads it)";
+    }
+    return success();
+  }
+
   /// Sets `v`'s type and re-types what depends on it downstream. A value
   /// asked to take two different new types is an error (two partitioned
   /// callees disagree on a layout), never a silent last-one-wins.
@@ -64,15 +83,29 @@ public:
       return module.emitError("conflicting per-device types for an argument: ")
              << it->second << " and " << want;
     }
+    Type old = v.getType();
     v.setType(want);
     for (OpOperand &use : llvm::make_early_inc_range(v.getUses()))
-      if (failed(retypeUse(use, want)))
+      if (failed(retypeUse(use, want, old)))
         return failure();
     return success();
   }
 
+  static bool wasWhole(ArrayRef<int64_t> offsets, ArrayRef<int64_t> sizes,
+                       const llvm::SmallBitVector &dropped, Type oldStack) {
+    auto stack = dyn_cast<RankedTensorType>(oldStack);
+    if (!stack)
+      return false;
+    for (unsigned d = 0; d < stack.getRank(); ++d)
+      if (!dropped.test(d) &&
+          (sizes[d] != stack.getDimSize(d) ||
+           (!ShapedType::isDynamic(offsets[d]) && offsets[d] != 0)))
+        return false;
+    return true;
+  }
+
   /// A value whose type changed is used here: make the user agree.
-  LogicalResult retypeUse(OpOperand &use, Type want) {
+  LogicalResult retypeUse(OpOperand &use, Type want, Type oldType) {
     Operation *user = use.getOwner();
     unsigned idx = use.getOperandNumber();
     if (auto call = dyn_cast<func::CallOp>(user)) {
@@ -87,8 +120,16 @@ public:
     }
     // A slice's source may change type; its result is re-typed by whoever
     // consumes the slice (retypeStackedSlice).
-    if (isa<tensor::ExtractSliceOp>(user) && idx == 0)
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(user); slice && idx == 0) {
+      // Its consumer re-types the result; checked once all calls are done.
+      // Whether it read whole layers is decided on the type it was written
+      // for, before the stack changed under it.
+      pendingSlices.push_back(slice);
+      if (wasWhole(slice.getStaticOffsets(), slice.getStaticSizes(),
+                   slice.getDroppedDims(), oldType))
+        wholeSlices.insert(slice);
       return success();
+    }
     // One layer's value stored into a stack (saved activations, weight
     // gradients): the stack takes the per-device shape of its slices.
     if (auto insert = dyn_cast<tensor::InsertSliceOp>(user)) {
@@ -210,12 +251,13 @@ public:
         loop.getResult(k).getType() == want &&
         loop.getInitArgs()[k].getType() == want)
       return success();
+    Type oldIter = loop.getRegionIterArgs()[k].getType();
     loop.getRegionIterArgs()[k].setType(want);
     if (failed(retypeDef(loop.getInitArgs()[k], want, loop)))
       return failure();
     for (OpOperand &use :
          llvm::make_early_inc_range(loop.getRegionIterArgs()[k].getUses()))
-      if (failed(retypeUse(use, want)))
+      if (failed(retypeUse(use, want, oldIter)))
         return failure();
     Value yielded = loop.getBody()->getTerminator()->getOperand(k);
     if (failed(retypeDef(yielded, want, loop.getBody()->getTerminator())))
@@ -241,8 +283,10 @@ public:
         continue;
       // Only whole dimensions are sliced per layer; a partial slice would
       // need upstream's per-device offsets.
-      if (r >= sliceTensor.getRank() || sizes[d] != stack.getDimSize(d) ||
-          (!ShapedType::isDynamic(offsets[d]) && offsets[d] != 0))
+      bool whole = wholeSlices.contains(op) ||
+                   (sizes[d] == stack.getDimSize(d) &&
+                    (ShapedType::isDynamic(offsets[d]) || offsets[d] == 0));
+      if (r >= sliceTensor.getRank() || !whole)
         return op->emitError("cannot re-type a partial slice to ") << slice;
       shape[d] = sliceTensor.getDimSize(r++);
     }
@@ -304,6 +348,9 @@ private:
   SymbolTableCollection &symbols;
   /// Values already given a new type, and which.
   llvm::DenseMap<Value, Type> fixed;
+  SmallVector<tensor::ExtractSliceOp> pendingSlices;
+  /// Slices that read whole layers of their stack before it was re-typed.
+  llvm::DenseSet<Operation *> wholeSlices;
   /// Functions upstream partitioned: their signatures are the truth.
   const llvm::DenseSet<Operation *> &partitioned;
 };

@@ -235,4 +235,32 @@ def StrataPartitionPass : Pass<"strata-partition", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::shard::ShardDialect"];
 }
 
+def StrataStagePass : Pass<"strata-stage", "mlir::ModuleOp"> {
+  let summary = "Cut the layer loops to one pipeline stage and make the "
+                "stage boundary explicit";
+  let description = [{
+    With `pp` > 1 in the module's `strata.parallel` plan (written by
+    `strata-parallelize`), shortens every loop of the entry function over the
+    model's layers (an `scf.for` with `strata.model.layers` trips that calls
+    the layer function) to `layers / pp` trips, re-types the stacked
+    `[layers, ...]` values it slices — weights, saved activations, weight
+    gradients — to `[layers / pp, ...]`, and inserts the stage boundary: a
+    `tile.recv` of the forward activation before the first layer loop and,
+    in training, a `tile.send` of the input gradient after the backward
+    loop, over the fabric the plan lays the pp axis on. Under tensor
+    parallelism each rank moves 1/tp of the activation and all-gathers it
+    over tp (Megatron-LM's scatter/gather optimisation). The program stands
+    for the last stage, which holds the head; the estimate applies the
+    schedule (GPipe, 1F1B, interleaved) and its bubble from the plan.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"\"",
+           "Entry function (default: the only public function)">
+  ];
+  let dependentDialects = ["::strata::tile::TileDialect",
+                           "::mlir::shard::ShardDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // STRATA_TRANSFORMS_PASSES
