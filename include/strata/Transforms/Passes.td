@@ -192,20 +192,32 @@ def StrataFusePass : Pass<"strata-fuse", "mlir::ModuleOp"> {
 }
 
 def StrataPlacePass : Pass<"strata-place", "mlir::ModuleOp"> {
-  let summary = "Check and record each kernel's peak live bytes per level";
+  let summary = "Fit each kernel's buffers into its memory levels";
   let description = [{
-    For every `tile.kernel`, adds up the buffers its schedule allocates in
-    each memory level (size x multi-buffering count; per core for
-    core-scoped levels, since every core of a `tile.spread` holds its own
-    instance) and records the peak as `strata.placement = {level = bytes}`.
-    A kernel whose buffers do not fit a level together — even when each one
-    fits alone — is an error listing its allocations, never a silent
-    overflow. Tensors between kernels live in the home level; their
+    For every `tile.kernel`, computes the peak live bytes of each memory
+    level (an allocation is live from its `tile.alloc` to its last use, and
+    across every loop that uses it; per core for core-scoped levels, since
+    every core of a `tile.spread` holds its own instance) and records them
+    as `strata.placement = {level = bytes}`.
+
+    A kernel whose peak exceeds a level's capacity is rewritten until it
+    fits: rotating buffers are taken away (`buffers(n)` and the `pipeline`
+    of the loops writing them), then buffers are spilled to the next
+    scratchpad outward with room, with `tile.copy` refills and write-backs
+    (marked `strata.spill`) around each compute use, so the estimate prices
+    the traffic. A spill-only plan is tried too; at each step and between
+    the plans the cost model picks the cheaper. Spills are listed in
+    `strata.spilled`, and a remark names the levels and bytes before and
+    after. A kernel no plan fits is an error listing its allocations, never
+    a silent overflow. Tensors between kernels live in the home level; their
     footprint is checked by `strata-estimate`.
   }];
   let options = [
     Option<"system", "system", "std::string", /*default=*/"\"\"",
-           "Preset name, or path to a .json or .mlir system description">
+           "Preset name, or path to a .json or .mlir system description">,
+    Option<"spill", "spill", "bool", /*default=*/"true",
+           "Spill buffers to an outer level when reducing pipelining is not "
+           "enough (false: such kernels are errors)">
   ];
   let dependentDialects = ["::strata::arch::ArchDialect",
                            "::strata::tile::TileDialect"];
