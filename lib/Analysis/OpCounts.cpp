@@ -128,6 +128,10 @@ std::optional<OpCounts> countLinalg(linalg::LinalgOp linalgOp) {
   // Arithmetic per iteration, read off the body.
   double flopsPerIter = 0, transcendentalsPerIter = 0, gatheredBytes = 0;
   bool hasArithmetic = false;
+  // A body that only picks one of its operands by comparing loop indices
+  // (a cache append written as select(t == s + offset, new, old)) moves
+  // data and computes nothing.
+  bool onlyIndexSelects = true;
   for (Operation &bodyOp : linalgOp.getBlock()->without_terminator()) {
     if (auto extract = dyn_cast<tensor::ExtractOp>(bodyOp)) {
       // A gather (embedding lookup): one element read per iteration.
@@ -136,12 +140,33 @@ std::optional<OpCounts> countLinalg(linalg::LinalgOp linalgOp) {
     }
     if (isFreeBodyOp(bodyOp))
       continue;
+    auto cmpi = dyn_cast<arith::CmpIOp>(bodyOp);
+    bool indexCompare = cmpi && cmpi.getLhs().getType().isIndex();
+    bool indexSelect = false;
+    if (auto select = dyn_cast<arith::SelectOp>(bodyOp)) {
+      auto cond = select.getCondition().getDefiningOp<arith::CmpIOp>();
+      indexSelect = cond && cond.getLhs().getType().isIndex();
+    }
+    onlyIndexSelects &= indexCompare || indexSelect;
     if (isa_and_present<math::MathDialect>(bodyOp.getDialect()) &&
         !isCheapMathOp(bodyOp))
       transcendentalsPerIter += 1;
     else
       flopsPerIter += 1;
     hasArithmetic = true;
+  }
+  // Such a select that keeps the destination's element otherwise is an
+  // in-place update: only the selected (input) elements are written.
+  bool inPlaceUpdate = false;
+  if (hasArithmetic && onlyIndexSelects) {
+    flopsPerIter = 0;
+    hasArithmetic = false;
+    Operation *yield = linalgOp.getBlock()->getTerminator();
+    if (linalgOp.getNumDpsInits() == 1 && yield->getNumOperands() == 1)
+      if (auto select = yield->getOperand(0).getDefiningOp<arith::SelectOp>())
+        inPlaceUpdate = llvm::is_contained(
+            ValueRange{select.getTrueValue(), select.getFalseValue()},
+            linalgOp.getBlock()->getArguments().back());
   }
   c.flops = flopsPerIter * c.iterations;
   c.transcendentals = transcendentalsPerIter * c.iterations;
@@ -160,6 +185,8 @@ std::optional<OpCounts> countLinalg(linalg::LinalgOp linalgOp) {
       return std::nullopt;
     c.bytesWritten += *b;
   }
+  if (inPlaceUpdate)
+    c.bytesWritten = c.bytesRead;
 
   // Element type: the widest input's (the output's when there is none).
   Type elemTy;
@@ -182,6 +209,12 @@ std::optional<OpCounts> countLinalg(linalg::LinalgOp linalgOp) {
           p *= ranges[l];
         return p;
       };
+      // A reduction over a handful of elements (a 2x2 RoPE rotation, K = 2)
+      // is elementwise work for the vector unit, not a matrix-unit GEMM.
+      if (product(dims->k) <= kMaxElementwiseReduction) {
+        c.cls = OpClass::Elementwise;
+        return c;
+      }
       c.cls = OpClass::Contraction;
       c.batch = product(dims->batch);
       c.m = product(dims->m);

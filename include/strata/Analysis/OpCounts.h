@@ -38,7 +38,9 @@ enum class OpClass {
   /// Has reduction loops and a multiply-accumulate body: runs on a matrix
   /// unit (matmul, batch_matmul, transposed-map contractions, generic).
   Contraction,
-  /// Only parallel loops: a vector-unit map (add, silu, cast, rope, ...).
+  /// Only parallel loops: a vector-unit map (add, silu, cast, ...); also a
+  /// contraction whose reduction covers at most kMaxElementwiseReduction
+  /// elements (RoPE's 2x2 rotation of each pair).
   Elementwise,
   /// Has reduction loops but no multiply-accumulate: a vector-unit reduction
   /// (sum, max, norms' mean of squares).
@@ -54,6 +56,10 @@ enum class OpClass {
 };
 
 llvm::StringRef stringifyOpClass(OpClass cls);
+
+/// Contractions reducing over at most this many elements are Elementwise:
+/// a matrix unit would spend a whole K-step on them.
+inline constexpr int64_t kMaxElementwiseReduction = 4;
 
 /// Counts for one execution of one op.
 struct OpCounts {

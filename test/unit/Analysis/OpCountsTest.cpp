@@ -97,6 +97,69 @@ TEST_F(OpCountsTest, TransposedGenericContractionAndBatch) {
   EXPECT_EQ(c->dtype, strata::hw::DType::fp16);
 }
 
+TEST_F(OpCountsTest, TinyReductionContractionIsElementwise) {
+  // RoPE as a K = 2 contraction: each (j, p) pair element is a 2-term dot
+  // product with the rotation table rot[s, j, p, r]. 4 FLOPs per element on
+  // the vector unit, not a matrix-unit GEMM with K = 2.
+  auto m = parse(R"mlir(
+    #rot = affine_map<(s, h, j, p, r) -> (s, j, p, r)>
+    #x = affine_map<(s, h, j, p, r) -> (s, h, j, r)>
+    #y = affine_map<(s, h, j, p, r) -> (s, h, j, p)>
+    func.func @f(%rot: tensor<16x64x2x2xbf16>, %x: tensor<16x8x64x2xbf16>,
+                 %y: tensor<16x8x64x2xbf16>) -> tensor<16x8x64x2xbf16> {
+      %r = linalg.generic {indexing_maps = [#rot, #x, #y],
+          iterator_types = ["parallel", "parallel", "parallel", "parallel",
+                            "reduction"]}
+          ins(%rot, %x : tensor<16x64x2x2xbf16>, tensor<16x8x64x2xbf16>)
+          outs(%y : tensor<16x8x64x2xbf16>) {
+      ^bb0(%a: bf16, %b: bf16, %acc: bf16):
+        %p = arith.mulf %a, %b : bf16
+        %sum = arith.addf %acc, %p : bf16
+        linalg.yield %sum : bf16
+      } -> tensor<16x8x64x2xbf16>
+      return %r : tensor<16x8x64x2xbf16>
+    })mlir");
+  Operation *g = nullptr;
+  lookup(*m, "f").walk([&](linalg::GenericOp op) { g = op; });
+  std::optional<OpCounts> c = countOp(g);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->cls, OpClass::Elementwise);
+  EXPECT_DOUBLE_EQ(c->flops, 4.0 * 16 * 8 * 64 * 2);
+}
+
+TEST_F(OpCountsTest, SelectByIndexIsDataMovement) {
+  // A KV-cache append: position t of the cache takes this step's row s when
+  // t == s + 64, and keeps its element otherwise. An in-place update: no
+  // FLOPs, and only the new rows are written.
+  auto m = parse(R"mlir(
+    #new = affine_map<(b, t, d, s) -> (b, s, d)>
+    #cache = affine_map<(b, t, d, s) -> (b, t, d)>
+    func.func @f(%new: tensor<2x1x128xbf16>, %cache: tensor<2x65x128xbf16>)
+        -> tensor<2x65x128xbf16> {
+      %r = linalg.generic {indexing_maps = [#new, #cache],
+          iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+          ins(%new : tensor<2x1x128xbf16>) outs(%cache : tensor<2x65x128xbf16>) {
+      ^bb0(%x: bf16, %old: bf16):
+        %t = linalg.index 1 : index
+        %s = linalg.index 3 : index
+        %c64 = arith.constant 64 : index
+        %at = arith.addi %s, %c64 : index
+        %mine = arith.cmpi eq, %t, %at : index
+        %v = arith.select %mine, %x, %old : bf16
+        linalg.yield %v : bf16
+      } -> tensor<2x65x128xbf16>
+      return %r : tensor<2x65x128xbf16>
+    })mlir");
+  Operation *g = nullptr;
+  lookup(*m, "f").walk([&](linalg::GenericOp op) { g = op; });
+  std::optional<OpCounts> c = countOp(g);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->cls, OpClass::DataMovement);
+  EXPECT_DOUBLE_EQ(c->flops, 0.0);
+  EXPECT_DOUBLE_EQ(c->bytesRead, 2.0 * 1 * 128 * 2);
+  EXPECT_DOUBLE_EQ(c->bytesWritten, 2.0 * 1 * 128 * 2);
+}
+
 TEST_F(OpCountsTest, SoftmaxPiecesAreVectorWork) {
   auto m = parse(R"mlir(
     #id = affine_map<(i, j) -> (i, j)>
