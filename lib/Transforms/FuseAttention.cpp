@@ -113,7 +113,7 @@ std::optional<AttentionGroup> strata::matchAttentionGroup(linalg::LinalgOp pv) {
   FailureOr<linalg::ContractionDimensions> dims =
       linalg::inferContractionDims(g.scores);
   SmallVector<int64_t> ranges = g.scores.getStaticLoopRanges();
-  if (failed(dims) || dims->k.size() != 1 || dims->m.empty() ||
+  if (failed(dims) || dims->k.empty() || dims->m.empty() ||
       dims->n.empty() || llvm::any_of(ranges, ShapedType::isDynamic))
     return std::nullopt;
   auto product = [&](ArrayRef<unsigned> loops) {

@@ -26,9 +26,12 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
 
 namespace strata {
 #define GEN_PASS_DEF_STRATATILEPASS
@@ -96,6 +99,89 @@ static FailureOr<ContractionLayout> analyze(linalg::LinalgOp op) {
   return l;
 }
 
+/// A contraction whose M, N or K is several loops (tokens [b, s], a
+/// projection into heads [b, s, h] x [h, k, g, d]) with each group
+/// contiguous and in the same order in every operand is a plain GEMM on
+/// collapsed operands: rewrites
+/// it as one (collapse_shape views in, expand_shape view out) and returns
+/// the collapsed op; failure when there is nothing to group.
+static FailureOr<linalg::LinalgOp> groupContractionDims(linalg::LinalgOp op) {
+  auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+  FailureOr<linalg::ContractionDimensions> cd =
+      linalg::inferContractionDims(op);
+  if (!generic || failed(cd))
+    return failure();
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  auto roleOf = [&](unsigned d) {
+    if (llvm::is_contained(cd->batch, d))
+      return 0;
+    if (llvm::is_contained(cd->m, d))
+      return 1;
+    if (llvm::is_contained(cd->n, d))
+      return 2;
+    return 3;
+  };
+  // Candidate order: the loops as the output and then the left operand
+  // list them; consecutive loops of one role merge while every operand
+  // keeps the run contiguous.
+  SmallVector<unsigned> order;
+  for (AffineMap m : {maps[2], maps[0], maps[1]})
+    for (AffineExpr e : m.getResults())
+      if (auto d = dyn_cast<AffineDimExpr>(e))
+        if (!llvm::is_contained(order, d.getPosition()))
+          order.push_back(d.getPosition());
+  SmallVector<ReassociationIndices> groups;
+  for (unsigned d : order) {
+    // Batch loops stay apart: the kernel spreads over them anyway.
+    if (!groups.empty() && roleOf(d) != 0 &&
+        roleOf(groups.back().back()) == roleOf(d)) {
+      ReassociationIndices extended = groups.back();
+      extended.push_back(d);
+      if (linalg::areDimSequencesPreserved(maps, {extended})) {
+        groups.back() = extended;
+        continue;
+      }
+    }
+    groups.push_back({int64_t(d)});
+  }
+  SmallVector<ReassociationIndices> folded;
+  for (ReassociationIndices &g : groups)
+    if (g.size() > 1) {
+      llvm::sort(g);
+      folded.push_back(g);
+    }
+  if (folded.empty() || !linalg::areDimSequencesPreserved(maps, folded))
+    return failure();
+  IRRewriter rewriter(op);
+  FailureOr<linalg::CollapseResult> collapsed =
+      linalg::collapseOpIterationDims(op, folded, rewriter);
+  if (failed(collapsed))
+    return failure();
+  linalg::LinalgOp result = collapsed->collapsedOp;
+  for (NamedAttribute attr : op->getDiscardableAttrs())
+    result->setAttr(attr.getName(), attr.getValue());
+  rewriter.replaceOp(op, collapsed->results);
+  // A zero-filled accumulator stays a fill (now of the collapsed shape), so
+  // the kernel still takes it over.
+  OpOperand &init = result.getDpsInitsMutable()[0];
+  if (auto view = init.get().getDefiningOp<tensor::CollapseShapeOp>())
+    if (auto fill = view.getSrc().getDefiningOp<linalg::FillOp>()) {
+      rewriter.setInsertionPoint(result);
+      Value empty = tensor::EmptyOp::create(
+          rewriter, fill.getLoc(), view.getResultType().getShape(),
+          view.getResultType().getElementType());
+      Value refill = linalg::FillOp::create(rewriter, fill.getLoc(),
+                                            fill.getInputs(), empty)
+                         .getResult(0);
+      init.set(refill);
+      if (view->use_empty())
+        rewriter.eraseOp(view);
+      if (fill->use_empty())
+        rewriter.eraseOp(fill);
+    }
+  return result;
+}
+
 struct TilePass : strata::impl::StrataTilePassBase<TilePass> {
   using Base::Base;
 
@@ -120,6 +206,12 @@ struct TilePass : strata::impl::StrataTilePassBase<TilePass> {
       std::optional<analysis::OpCounts> counts = analysis::countOp(op);
       if (!counts || counts->cls != analysis::OpClass::Contraction)
         continue;
+      // Several loops of one role (tokens [b, s], heads [k, g, d]) become
+      // one GEMM dimension first, so a tile spans all of them.
+      if (op.hasPureTensorSemantics())
+        if (FailureOr<linalg::LinalgOp> grouped = groupContractionDims(op);
+            succeeded(grouped))
+          op = *grouped;
       FailureOr<ContractionLayout> layout = analyze(op);
       if (failed(layout) || !op.hasPureTensorSemantics())
         op->emitRemark()

@@ -76,11 +76,13 @@ func.func @scores(%q: tensor<2x32x1x128xbf16>, %k: tensor<2x32x2048x128xbf16>,
 
 // -----
 
-// Two reduction dims: not a shape the tiler handles; it stays linalg and
-// a remark says so.
+// Two reduction dims in different orders in the two operands: they cannot
+// be grouped into one K (contiguous runs in the same order group: a
+// projection out of heads, [b, s, k, g, d] x [k, g, d, h], tiles as one
+// GEMM). It stays linalg and a remark says so.
 // REMARK: remark: contraction left untiled: needs one reduction dim
 #a2 = affine_map<(i, j, k, l) -> (i, k, l)>
-#b2 = affine_map<(i, j, k, l) -> (k, l, j)>
+#b2 = affine_map<(i, j, k, l) -> (l, k, j)>
 #c2 = affine_map<(i, j, k, l) -> (i, j)>
 func.func @two_k(%a: tensor<64x8x8xf32>, %b: tensor<8x8x64xf32>,
                  %c: tensor<64x64xf32>) -> tensor<64x64xf32> {
