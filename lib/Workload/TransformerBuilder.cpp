@@ -384,14 +384,17 @@ public:
     return tensor::ExtractSliceOp::create(b, loc(name), v, o, s, st);
   }
 
-  /// Slice `index` of the leading dimension, with that dimension dropped.
-  Value sliceLeading(llvm::StringRef name, Value stacked, Value index) {
+  /// Slice `index` of the leading dimension, with that dimension dropped;
+  /// `sizes` (default: all) bounds the remaining dimensions from 0.
+  Value sliceLeading(llvm::StringRef name, Value stacked, Value index,
+                     ArrayRef<int64_t> sizes = {}) {
     auto type = cast<RankedTensorType>(stacked.getType());
-    auto resultType = RankedTensorType::get(type.getShape().drop_front(),
-                                            type.getElementType());
+    ArrayRef<int64_t> rest =
+        sizes.empty() ? type.getShape().drop_front() : sizes;
+    auto resultType = RankedTensorType::get(rest, type.getElementType());
     SmallVector<OpFoldResult> o{index}, s{b.getIndexAttr(1)},
         st(type.getRank(), b.getIndexAttr(1));
-    for (int64_t d : type.getShape().drop_front()) {
+    for (int64_t d : rest) {
       o.push_back(b.getIndexAttr(0));
       s.push_back(b.getIndexAttr(d));
     }
@@ -399,13 +402,14 @@ public:
                                           s, st);
   }
 
-  /// Writes `value` as slice `index` of the leading dimension of `stacked`.
+  /// Writes `value` as slice `index` of the leading dimension of `stacked`
+  /// (at offset 0 in the others, which may be larger).
   Value insertLeading(llvm::StringRef name, Value value, Value stacked,
                       Value index) {
     auto type = cast<RankedTensorType>(stacked.getType());
     SmallVector<OpFoldResult> o{index}, s{b.getIndexAttr(1)},
         st(type.getRank(), b.getIndexAttr(1));
-    for (int64_t d : type.getShape().drop_front()) {
+    for (int64_t d : shapeOf(value)) {
       o.push_back(b.getIndexAttr(0));
       s.push_back(b.getIndexAttr(d));
     }
@@ -435,9 +439,11 @@ struct WeightSpec {
   std::string name;
   SmallVector<int64_t> shape;
   Type elem;
+  /// Loop letters of the weight in its contractions.
+  std::string dims;
 };
 
-/// An entry-function argument.
+/// A function argument.
 struct ArgSpec {
   std::string name;
   Type type;
@@ -462,6 +468,14 @@ public:
   llvm::StringMap<unsigned> keys;
 };
 
+// Loop letters of the activations: every activation is [B, S, ...] ("bs..."),
+// hidden states [B, S, H] ("bsh"). Attention heads are split as (k, g): kv
+// head and query head within its group, so grouped-query attention needs no
+// index arithmetic. With RoPE, the Q/K head dim is (j, p): rotary pair and
+// element of the pair (head dim d = 2j + p, Meta's interleaved convention).
+constexpr llvm::StringLiteral kHidden = "bsh";
+constexpr llvm::StringLiteral kTokens = "bs";
+
 class TransformerBuilder {
 public:
   TransformerBuilder(const ModelConfig &cfg, const WorkloadOptions &opts,
@@ -477,6 +491,16 @@ private:
   RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type elem) const {
     return RankedTensorType::get(shape, elem);
   }
+  /// The Q/K head-dim letters and shape: (j, p) pairs with RoPE, else d.
+  std::string qkHead() const { return hasRope() ? "jp" : "d"; }
+  SmallVector<int64_t> qkHeadShape() const {
+    if (hasRope())
+      return {D / 2, 2};
+    return {D};
+  }
+  /// The shape of `ws` inside the layer functions: expert weights are cut
+  /// to the experts that receive tokens.
+  SmallVector<int64_t> layerShape(const WeightSpec &ws) const;
 
   // Functions.
   func::FuncOp makeFunc(llvm::StringRef name, ArrayRef<ArgSpec> args,
@@ -484,23 +508,32 @@ private:
   void finishFunc(func::FuncOp fn, Location l, ValueRange results);
   func::FuncOp buildLayerForward();
   func::FuncOp buildLayerBackward();
+  func::FuncOp buildEmbed();
+  func::FuncOp buildRopeTable();
+  func::FuncOp buildLMHead();
+  func::FuncOp buildLMHeadLoss();
+  func::FuncOp buildEmbedBackward();
+  func::FuncOp buildAdam(ArrayRef<WeightSpec> params);
   void buildEntry(func::FuncOp layerFwd, func::FuncOp layerBwd);
 
   // Layer pieces (forward). `w` maps weight names to values.
   struct LayerValues {
     llvm::StringMap<Value> w;
-    Value cos, sin;       // RoPE tables [S, rot/2]
-    Value kCache, vCache; // decode: [B, KVH, kvLen, D]
-    Value kNew, vNew;     // decode: this step's [B, KVH, S, D]
+    Value rot;            // RoPE rotation table [S, D/2, 2, 2]
+    Value kCache, vCache; // decode: [B, kvLen + S, KVH, ...]
+    Value kNew, vNew;     // decode: this step's [B, S, KVH, ...]
     Saved saved;
   };
   Value norm(Emitter &e, llvm::StringRef block, Value x, Value gamma,
              Value beta, Saved &saved);
-  /// x[n, i] * w (laid out as `wDims`, "io" or "oi") + bias[o].
+  /// x (letters `xDims`) contracted with w (`wDims`) into `outDims`, plus
+  /// bias (`biasDims`) when given.
   Value linear(Emitter &e, llvm::StringRef name, llvm::StringRef biasName,
-               Value x, Value w, Value bias, llvm::StringRef wDims = "io");
+               Value x, llvm::StringRef xDims, Value w, llvm::StringRef wDims,
+               llvm::StringRef outDims, Value bias, llvm::StringRef biasDims);
   Value attention(Emitter &e, Value xn, LayerValues &lv);
-  Value rope(Emitter &e, llvm::StringRef name, Value x4, Value cos, Value sin);
+  Value rope(Emitter &e, llvm::StringRef name, Value x, llvm::StringRef heads,
+             Value rot);
   Value mlp(Emitter &e, Value xn, LayerValues &lv);
   Value moe(Emitter &e, Value xn, LayerValues &lv);
   Value activation(Ar &a, Value x);
@@ -512,18 +545,21 @@ private:
   // the weight gradients by weight name.
   struct BackwardValues {
     llvm::StringMap<Value> w, s, grads;
-    Value cos, sin;
+    Value rot;
   };
   Value normBackward(Emitter &e, llvm::StringRef block, Value dy,
                      Value residualGrad, BackwardValues &bv,
                      llvm::StringRef weightPrefix);
+  /// dX = dY·Wᵀ (accumulated into `dxAcc` when given) and dW = Xᵀ·dY.
   Value linearBackward(Emitter &e, llvm::StringRef name,
-                       llvm::StringRef biasName, Value dy, Value x,
-                       llvm::StringRef weight, llvm::StringRef bias,
+                       llvm::StringRef biasName, Value dy,
+                       llvm::StringRef yDims, Value x, llvm::StringRef xDims,
+                       llvm::StringRef weight, llvm::StringRef wDims,
+                       llvm::StringRef bias, llvm::StringRef biasDims,
                        BackwardValues &bv, Value dxAcc = nullptr);
   Value attentionBackward(Emitter &e, Value dOut, BackwardValues &bv);
-  Value ropeBackward(Emitter &e, llvm::StringRef name, Value d, Value cos,
-                     Value sin, int64_t heads);
+  Value ropeBackward(Emitter &e, llvm::StringRef name, Value d,
+                     llvm::StringRef heads, Value rot);
   Value mlpBackward(Emitter &e, Value dOut, BackwardValues &bv);
   Value moeBackward(Emitter &e, Value dOut, BackwardValues &bv);
   Value softmaxBackward(Emitter &e, llvm::StringRef name, Value dp, Value p,
@@ -531,9 +567,13 @@ private:
 
   /// The per-layer weights, in argument order.
   SmallVector<WeightSpec> layerWeights() const;
+  /// Embeddings, stacked layer weights, final norm, LM head.
+  SmallVector<WeightSpec> parameters() const;
   bool hasRope() const { return !cfg.learnedPositions; }
   bool training() const { return opts.mode == WorkloadMode::Train; }
   bool decoding() const { return opts.mode == WorkloadMode::Decode; }
+  /// The LM head's weight and its letters ("hv", or the tied table "vh").
+  llvm::StringRef headDims() const { return cfg.tieEmbeddings ? "vh" : "hv"; }
 
   const ModelConfig &cfg;
   const WorkloadOptions &opts;
@@ -604,52 +644,89 @@ void TransformerBuilder::initShapes() {
 
 SmallVector<WeightSpec> TransformerBuilder::layerWeights() const {
   SmallVector<WeightSpec> ws;
-  auto add = [&](std::string name, ArrayRef<int64_t> shape, bool matmul) {
-    ws.push_back({std::move(name), SmallVector<int64_t>(shape), wElem(matmul)});
+  std::string hd = qkHead();
+  SmallVector<int64_t> hs = qkHeadShape();
+  auto add = [&](std::string name, ArrayRef<int64_t> shape, bool matmul,
+                 std::string dims) {
+    ws.push_back({std::move(name), SmallVector<int64_t>(shape), wElem(matmul),
+                  std::move(dims)});
+  };
+  auto cat = [](std::initializer_list<int64_t> lead, ArrayRef<int64_t> tail) {
+    SmallVector<int64_t> shape(lead);
+    shape.append(tail.begin(), tail.end());
+    return shape;
   };
   bool ln = cfg.norm == NormKind::LayerNorm;
-  add("layers.norm1.weight", {H}, false);
+  add("layers.norm1.weight", {H}, false, "h");
   if (ln)
-    add("layers.norm1.bias", {H}, false);
-  add("layers.attn.q_proj.weight", {H, NH * D}, true);
+    add("layers.norm1.bias", {H}, false, "h");
+  // Heads are written into the weights: Q [h, kv heads, group, head dim],
+  // K/V [h, kv heads, head dim], O [kv heads, group, head dim, h].
+  add("layers.attn.q_proj.weight", cat({H, KVH, G}, hs), true, "hkg" + hd);
   if (cfg.qkvBias)
-    add("layers.attn.q_proj.bias", {NH * D}, false);
-  add("layers.attn.k_proj.weight", {H, KVH * D}, true);
+    add("layers.attn.q_proj.bias", cat({KVH, G}, hs), false, "kg" + hd);
+  add("layers.attn.k_proj.weight", cat({H, KVH}, hs), true, "hk" + hd);
   if (cfg.qkvBias)
-    add("layers.attn.k_proj.bias", {KVH * D}, false);
-  add("layers.attn.v_proj.weight", {H, KVH * D}, true);
+    add("layers.attn.k_proj.bias", cat({KVH}, hs), false, "k" + hd);
+  add("layers.attn.v_proj.weight", {H, KVH, D}, true, "hkd");
   if (cfg.qkvBias)
-    add("layers.attn.v_proj.bias", {KVH * D}, false);
-  add("layers.attn.o_proj.weight", {NH * D, H}, true);
+    add("layers.attn.v_proj.bias", {KVH, D}, false, "kd");
+  add("layers.attn.o_proj.weight", {KVH, G, D, H}, true, "kgdh");
   if (cfg.outBias)
-    add("layers.attn.o_proj.bias", {H}, false);
-  add("layers.norm2.weight", {H}, false);
+    add("layers.attn.o_proj.bias", {H}, false, "h");
+  add("layers.norm2.weight", {H}, false, "h");
   if (ln)
-    add("layers.norm2.bias", {H}, false);
+    add("layers.norm2.bias", {H}, false, "h");
   if (cfg.isMoE()) {
-    add("layers.moe.router.weight", {H, E}, true);
-    add("layers.moe.experts.gate_proj", {E, H, I}, true);
-    add("layers.moe.experts.up_proj", {E, H, I}, true);
-    add("layers.moe.experts.down_proj", {E, I, H}, true);
+    add("layers.moe.router.weight", {H, E}, true, "he");
+    add("layers.moe.experts.gate_proj", {E, H, I}, true, "ehi");
+    add("layers.moe.experts.up_proj", {E, H, I}, true, "ehi");
+    add("layers.moe.experts.down_proj", {E, I, H}, true, "eih");
   } else if (cfg.gatedMLP) {
-    add("layers.mlp.gate_proj.weight", {H, I}, true);
+    add("layers.mlp.gate_proj.weight", {H, I}, true, "hi");
     if (cfg.mlpBias)
-      add("layers.mlp.gate_proj.bias", {I}, false);
-    add("layers.mlp.up_proj.weight", {H, I}, true);
+      add("layers.mlp.gate_proj.bias", {I}, false, "i");
+    add("layers.mlp.up_proj.weight", {H, I}, true, "hi");
     if (cfg.mlpBias)
-      add("layers.mlp.up_proj.bias", {I}, false);
-    add("layers.mlp.down_proj.weight", {I, H}, true);
+      add("layers.mlp.up_proj.bias", {I}, false, "i");
+    add("layers.mlp.down_proj.weight", {I, H}, true, "ih");
     if (cfg.mlpBias)
-      add("layers.mlp.down_proj.bias", {H}, false);
+      add("layers.mlp.down_proj.bias", {H}, false, "h");
   } else {
-    add("layers.mlp.fc.weight", {H, I}, true);
+    add("layers.mlp.fc.weight", {H, I}, true, "hi");
     if (cfg.mlpBias)
-      add("layers.mlp.fc.bias", {I}, false);
-    add("layers.mlp.proj.weight", {I, H}, true);
+      add("layers.mlp.fc.bias", {I}, false, "i");
+    add("layers.mlp.proj.weight", {I, H}, true, "ih");
     if (cfg.mlpBias)
-      add("layers.mlp.proj.bias", {H}, false);
+      add("layers.mlp.proj.bias", {H}, false, "h");
   }
   return ws;
+}
+
+SmallVector<int64_t>
+TransformerBuilder::layerShape(const WeightSpec &ws) const {
+  SmallVector<int64_t> shape = ws.shape;
+  if (llvm::StringRef(ws.name).starts_with("layers.moe.experts."))
+    shape[0] = activeExperts;
+  return shape;
+}
+
+SmallVector<WeightSpec> TransformerBuilder::parameters() const {
+  SmallVector<WeightSpec> params;
+  params.push_back({"embed", {V, H}, wty, ""});
+  if (cfg.learnedPositions)
+    params.push_back({"embed.pos", {cfg.maxPositions, H}, act, ""});
+  for (const WeightSpec &ws : layerWeights()) {
+    SmallVector<int64_t> stacked{L};
+    stacked.append(ws.shape.begin(), ws.shape.end());
+    params.push_back({ws.name, stacked, ws.elem, ws.dims});
+  }
+  params.push_back({"final_norm.weight", {H}, act, "h"});
+  if (cfg.norm == NormKind::LayerNorm)
+    params.push_back({"final_norm.bias", {H}, act, "h"});
+  if (!cfg.tieEmbeddings)
+    params.push_back({"lm_head.weight", {H, V}, wty, "hv"});
+  return params;
 }
 
 func::FuncOp TransformerBuilder::makeFunc(llvm::StringRef name,
@@ -692,34 +769,34 @@ Value TransformerBuilder::norm(Emitter &e, llvm::StringRef block, Value x,
   saved.save(p + ".x", x);
   if (cfg.norm == NormKind::RMSNorm) {
     Value sumsq =
-        e.generic1(p + ".sumsq", {{x, "nh"}}, Out{"n", act, 0.0},
+        e.generic1(p + ".sumsq", {{x, kHidden}}, Out{kTokens, act, 0.0},
                    [&](Ar &a, ValueRange v, IndexFn) {
                      return SmallVector<Value>{a.add(v[1], a.mul(v[0], v[0]))};
                    });
-    Value rstd = e.generic1(p + ".rstd", {{sumsq, "n"}}, Out{"n", act},
+    Value rstd = e.generic1(p + ".rstd", {{sumsq, kTokens}}, Out{kTokens, act},
                             [&](Ar &a, ValueRange v, IndexFn) {
                               Value mean = a.mul(v[0], a.f(act, invH));
                               return SmallVector<Value>{
                                   a.rsqrt(a.add(mean, a.f(act, eps)))};
                             });
     saved.save(p + ".rstd", rstd);
-    return e.generic1(p + ".scale", {{x, "nh"}, {rstd, "n"}, {gamma, "h"}},
-                      Out{"nh", act}, [&](Ar &a, ValueRange v, IndexFn) {
-                        return SmallVector<Value>{
-                            a.mul(a.mul(v[0], v[1]), v[2])};
-                      });
+    return e.generic1(
+        p + ".scale", {{x, kHidden}, {rstd, kTokens}, {gamma, "h"}},
+        Out{kHidden, act}, [&](Ar &a, ValueRange v, IndexFn) {
+          return SmallVector<Value>{a.mul(a.mul(v[0], v[1]), v[2])};
+        });
   }
-  Value sum = e.generic1(p + ".mean", {{x, "nh"}}, Out{"n", act, 0.0},
+  Value sum = e.generic1(p + ".mean", {{x, kHidden}}, Out{kTokens, act, 0.0},
                          [&](Ar &a, ValueRange v, IndexFn) {
                            return SmallVector<Value>{a.add(v[1], v[0])};
                          });
   Value var = e.generic1(
-      p + ".var", {{x, "nh"}, {sum, "n"}}, Out{"n", act, 0.0},
+      p + ".var", {{x, kHidden}, {sum, kTokens}}, Out{kTokens, act, 0.0},
       [&](Ar &a, ValueRange v, IndexFn) {
         Value centered = a.sub(v[0], a.mul(v[1], a.f(act, invH)));
         return SmallVector<Value>{a.add(v[2], a.mul(centered, centered))};
       });
-  Value rstd = e.generic1(p + ".rstd", {{var, "n"}}, Out{"n", act},
+  Value rstd = e.generic1(p + ".rstd", {{var, kTokens}}, Out{kTokens, act},
                           [&](Ar &a, ValueRange v, IndexFn) {
                             Value variance = a.mul(v[0], a.f(act, invH));
                             return SmallVector<Value>{
@@ -727,19 +804,24 @@ Value TransformerBuilder::norm(Emitter &e, llvm::StringRef block, Value x,
                           });
   saved.save(p + ".sum", sum);
   saved.save(p + ".rstd", rstd);
-  return e.generic1(
-      p + ".scale",
-      {{x, "nh"}, {sum, "n"}, {rstd, "n"}, {gamma, "h"}, {beta, "h"}},
-      Out{"nh", act}, [&](Ar &a, ValueRange v, IndexFn) {
-        Value centered = a.sub(v[0], a.mul(v[1], a.f(act, invH)));
-        return SmallVector<Value>{
-            a.add(a.mul(a.mul(centered, v[2]), v[3]), v[4])};
-      });
+  return e.generic1(p + ".scale",
+                    {{x, kHidden},
+                     {sum, kTokens},
+                     {rstd, kTokens},
+                     {gamma, "h"},
+                     {beta, "h"}},
+                    Out{kHidden, act}, [&](Ar &a, ValueRange v, IndexFn) {
+                      Value centered = a.sub(v[0], a.mul(v[1], a.f(act, invH)));
+                      return SmallVector<Value>{
+                          a.add(a.mul(a.mul(centered, v[2]), v[3]), v[4])};
+                    });
 }
 
 Value TransformerBuilder::linear(Emitter &e, llvm::StringRef name,
-                                 llvm::StringRef biasName, Value x, Value w,
-                                 Value bias, llvm::StringRef wDims) {
+                                 llvm::StringRef biasName, Value x,
+                                 llvm::StringRef xDims, Value w,
+                                 llvm::StringRef wDims, llvm::StringRef outDims,
+                                 Value bias, llvm::StringRef biasDims) {
   Type wElemTy = cast<RankedTensorType>(w.getType()).getElementType();
   Value in = x;
   if (wElemTy != act) {
@@ -747,46 +829,31 @@ Value TransformerBuilder::linear(Emitter &e, llvm::StringRef name,
     Value &q = quantized[x];
     if (!q) {
       std::string block = name.rsplit('.').first.str();
-      q = e.generic1(block + ".quant", {{x, "no"}}, Out{"no", wElemTy},
+      q = e.generic1(block + ".quant", {{x, xDims}}, Out{xDims, wElemTy},
                      [&](Ar &a, ValueRange v, IndexFn) {
                        return SmallVector<Value>{a.conv(v[0], wElemTy)};
                      });
     }
     in = q;
   }
-  Value y = e.contract(name, {in, "ni"}, {w, wDims}, "no", act);
+  Value y = e.contract(name, {in, xDims}, {w, wDims}, outDims, act);
   if (!bias)
     return y;
-  return e.generic1(biasName, {{y, "no"}, {bias, "o"}}, Out{"no", act},
-                    [&](Ar &a, ValueRange v, IndexFn) {
+  return e.generic1(biasName, {{y, outDims}, {bias, biasDims}},
+                    Out{outDims, act}, [&](Ar &a, ValueRange v, IndexFn) {
                       return SmallVector<Value>{a.add(v[0], v[1])};
                     });
 }
 
-Value TransformerBuilder::rope(Emitter &e, llvm::StringRef name, Value x4,
-                               Value cos, Value sin) {
-  // x4: [B, S, heads, D] -> [B, heads, S, D]; the first `rot` dims of each
-  // head rotate as pairs (j, j + rot/2), the rest pass through.
-  int64_t heads = shapeOf(x4)[2];
-  Value x1 = e.slice(name, x4, {0, 0, 0, 0}, {B, S, heads, half});
-  Value x2 = e.slice(name, x4, {0, 0, 0, half}, {B, S, heads, half});
-  Value rotated =
-      e.generic1(name, {{x1, "bsqj"}, {x2, "bsqj"}, {cos, "sj"}, {sin, "sj"}},
-                 Out{"bqspj", act},
-                 [&](Ar &a, ValueRange v, IndexFn idx) {
-                   Value first = a.sub(a.mul(v[0], v[2]), a.mul(v[1], v[3]));
-                   Value second = a.add(a.mul(v[1], v[2]), a.mul(v[0], v[3]));
-                   Value isFirst =
-                       a.icmp(arith::CmpIPredicate::eq, idx('p'), a.i(0));
-                   return SmallVector<Value>{a.sel(isFirst, first, second)};
-                 },
-                 {{'p', 2}});
-  rotated = e.reshape(name, rotated, {B, heads, S, rot});
-  if (rot == D)
-    return rotated;
-  Value pass = e.slice(name, x4, {0, 0, 0, rot}, {B, S, heads, D - rot});
-  pass = e.permute(name.str() + "_pass", pass, "bsqd", "bqsd");
-  return tensor::ConcatOp::create(b, e.loc(name), 3, ValueRange{rotated, pass});
+Value TransformerBuilder::rope(Emitter &e, llvm::StringRef name, Value x,
+                               llvm::StringRef heads, Value rotTable) {
+  // Each (j, p) pair of a head rotates by the 2x2 matrix R[s, j]: a
+  // contraction over the pair's input element r (4 FLOPs per element). The
+  // table holds R - I and the contraction accumulates onto x itself
+  // (x + (R - I) x = R x), so no zero-filled accumulator is needed.
+  std::string from = ("bs" + heads + "jr").str(),
+              to = ("bs" + heads + "jp").str();
+  return e.contract(name, {rotTable, "sjpr"}, {x, from}, to, act, x);
 }
 
 Value TransformerBuilder::softmaxLastDim(Emitter &e, llvm::StringRef name,
@@ -813,66 +880,71 @@ Value TransformerBuilder::softmaxLastDim(Emitter &e, llvm::StringRef name,
 
 Value TransformerBuilder::attention(Emitter &e, Value xn, LayerValues &lv) {
   auto w = [&](llvm::StringRef n) { return lv.w.lookup(n); };
+  std::string hd = qkHead();
   lv.saved.save("attn.in", xn);
-  Value q =
-      linear(e, "attn.q_proj", "attn.q_bias", xn,
-             w("layers.attn.q_proj.weight"), w("layers.attn.q_proj.bias"));
-  Value k =
-      linear(e, "attn.k_proj", "attn.k_bias", xn,
-             w("layers.attn.k_proj.weight"), w("layers.attn.k_proj.bias"));
-  Value v =
-      linear(e, "attn.v_proj", "attn.v_bias", xn,
-             w("layers.attn.v_proj.weight"), w("layers.attn.v_proj.bias"));
-  Value q4 = e.reshape("attn.q_proj", q, {B, S, NH, D});
-  Value k4 = e.reshape("attn.k_proj", k, {B, S, KVH, D});
-  Value v4 = e.reshape("attn.v_proj", v, {B, S, KVH, D});
-  // Heads-major layouts [B, heads, S, D]: RoPE (or a transpose without it)
-  // writes them; V is transposed.
-  Value qh = hasRope() ? rope(e, "attn.rope_q", q4, lv.cos, lv.sin)
-                       : e.permute("attn.q_transpose", q4, "bsqd", "bqsd");
-  Value kh = hasRope() ? rope(e, "attn.rope_k", k4, lv.cos, lv.sin)
-                       : e.permute("attn.k_transpose", k4, "bskd", "bksd");
-  Value vh = e.permute("attn.v_transpose", v4, "bskd", "bksd");
-  Value keys = kh, values = vh;
-  if (decoding()) {
-    // Append this step's K/V to the cache: attention spans kvLen + S keys.
-    lv.kNew = kh;
-    lv.vNew = vh;
-    keys = tensor::ConcatOp::create(b, e.loc("attn.kv_append"), 2,
-                                    ValueRange{lv.kCache, kh});
-    values = tensor::ConcatOp::create(b, e.loc("attn.kv_append"), 2,
-                                      ValueRange{lv.vCache, vh});
+  // Projections straight into heads: q [b, s, k, g, hd], k [b, s, k, hd],
+  // v [b, s, k, d].
+  Value q = linear(e, "attn.q_proj", "attn.q_bias", xn, kHidden,
+                   w("layers.attn.q_proj.weight"), "hkg" + hd, "bskg" + hd,
+                   w("layers.attn.q_proj.bias"), "kg" + hd);
+  Value k = linear(e, "attn.k_proj", "attn.k_bias", xn, kHidden,
+                   w("layers.attn.k_proj.weight"), "hk" + hd, "bsk" + hd,
+                   w("layers.attn.k_proj.bias"), "k" + hd);
+  Value v = linear(e, "attn.v_proj", "attn.v_bias", xn, kHidden,
+                   w("layers.attn.v_proj.weight"), "hkd", "bskd",
+                   w("layers.attn.v_proj.bias"), "kd");
+  if (hasRope()) {
+    q = rope(e, "attn.rope_q", q, "kg", lv.rot);
+    k = rope(e, "attn.rope_k", k, "k", lv.rot);
   }
-  lv.saved.save("attn.q", qh);
+  Value keys = k, values = v;
+  if (decoding()) {
+    // The cache arrives sized for kvLen + S positions; this step's K/V are
+    // written into positions kvLen.. by a select on the position (no concat,
+    // no slice: every map is a projected permutation).
+    lv.kNew = k;
+    lv.vNew = v;
+    int64_t offset = positionOffset;
+    auto append = [&](Value fresh, Value cache, llvm::StringRef head) {
+      std::string from = ("bsk" + head).str(), to = ("btk" + head).str();
+      return e.generic1(
+          "attn.kv_append", {{fresh, from}}, Out{to, act, std::nullopt, cache},
+          [&](Ar &a, ValueRange v, IndexFn idx) {
+            Value mine = a.icmp(arith::CmpIPredicate::eq, idx('t'),
+                                a.iadd(idx('s'), a.i(offset)));
+            return SmallVector<Value>{a.sel(mine, v[0], v[1])};
+          });
+    };
+    keys = append(k, lv.kCache, hd);
+    values = append(v, lv.vCache, "d");
+  }
+  lv.saved.save("attn.q", q);
   lv.saved.save("attn.k", keys);
   lv.saved.save("attn.v", values);
-  // Grouped-query attention: query head q = k * G + g reads kv head k; the
+  // Grouped-query attention: query head (k, g) reads kv head k; the
   // broadcast over g is in the indexing maps, K/V are never copied.
-  Value q5 = e.reshape("attn.qk_matmul", qh, {B, KVH, G, S, D});
-  Value scores =
-      e.contract("attn.qk_matmul", {q5, "bkgsd"}, {keys, "bktd"}, "bkgst", act);
-  scores = e.reshape("attn.qk_matmul", scores, {B, NH, S, T});
+  Value scores = e.contract("attn.qk_matmul", {q, "bskg" + hd},
+                            {keys, "btk" + hd}, "bkgst", act);
   double scale = 1.0 / std::sqrt(double(D));
   int64_t offset = positionOffset;
   // Causal mask over the full square: key t is visible to query s when
   // t <= s + offset.
   Value masked = e.generic1(
-      "attn.mask", {{scores, "bqst"}}, Out{"bqst", act},
+      "attn.mask", {{scores, "bkgst"}}, Out{"bkgst", act},
       [&](Ar &a, ValueRange v, IndexFn idx) {
         Value visible = a.icmp(arith::CmpIPredicate::ule, idx('t'),
                                a.iadd(idx('s'), a.i(offset)));
         return SmallVector<Value>{
             a.sel(visible, a.mul(v[0], a.f(act, scale)), a.f(act, kLowest))};
       });
-  Value probs = softmaxLastDim(e, "attn.softmax", masked, "bqst", "bqs");
+  Value probs = softmaxLastDim(e, "attn.softmax", masked, "bkgst", "bkgs");
   lv.saved.save("attn.probs", probs);
-  Value p5 = e.reshape("attn.av_matmul", probs, {B, KVH, G, S, T});
-  Value ctxv = e.contract("attn.av_matmul", {p5, "bkgst"}, {values, "bktd"},
+  Value ctxv = e.contract("attn.av_matmul", {probs, "bkgst"}, {values, "btkd"},
                           "bskgd", act);
-  Value ctx2 = e.reshape("attn.av_matmul", ctxv, {N, NH * D});
-  lv.saved.save("attn.ctx", ctx2);
-  return linear(e, "attn.o_proj", "attn.o_bias", ctx2,
-                w("layers.attn.o_proj.weight"), w("layers.attn.o_proj.bias"));
+  lv.saved.save("attn.ctx", ctxv);
+  return linear(e, "attn.o_proj", "attn.o_bias", ctxv, "bskgd",
+                w("layers.attn.o_proj.weight"), "kgdh", kHidden,
+                w("layers.attn.o_proj.bias"), "h");
 }
 
 Value TransformerBuilder::activation(Ar &a, Value x) {
@@ -933,93 +1005,94 @@ Value TransformerBuilder::mlp(Emitter &e, Value xn, LayerValues &lv) {
   auto w = [&](llvm::StringRef n) { return lv.w.lookup(n); };
   lv.saved.save("mlp.in", xn);
   if (cfg.gatedMLP) {
-    Value gate = linear(e, "mlp.gate_proj", "mlp.gate_bias", xn,
-                        w("layers.mlp.gate_proj.weight"),
-                        w("layers.mlp.gate_proj.bias"));
-    Value up =
-        linear(e, "mlp.up_proj", "mlp.up_bias", xn,
-               w("layers.mlp.up_proj.weight"), w("layers.mlp.up_proj.bias"));
-    Value h = e.generic1("mlp.act", {{gate, "ni"}, {up, "ni"}}, Out{"ni", act},
-                         [&](Ar &a, ValueRange v, IndexFn) {
+    Value gate = linear(e, "mlp.gate_proj", "mlp.gate_bias", xn, kHidden,
+                        w("layers.mlp.gate_proj.weight"), "hi", "bsi",
+                        w("layers.mlp.gate_proj.bias"), "i");
+    Value up = linear(e, "mlp.up_proj", "mlp.up_bias", xn, kHidden,
+                      w("layers.mlp.up_proj.weight"), "hi", "bsi",
+                      w("layers.mlp.up_proj.bias"), "i");
+    Value h = e.generic1("mlp.act", {{gate, "bsi"}, {up, "bsi"}},
+                         Out{"bsi", act}, [&](Ar &a, ValueRange v, IndexFn) {
                            return SmallVector<Value>{
                                a.mul(activation(a, v[0]), v[1])};
                          });
     lv.saved.save("mlp.gate", gate);
     lv.saved.save("mlp.up", up);
     lv.saved.save("mlp.act", h);
-    return linear(e, "mlp.down_proj", "mlp.down_bias", h,
-                  w("layers.mlp.down_proj.weight"),
-                  w("layers.mlp.down_proj.bias"));
+    return linear(e, "mlp.down_proj", "mlp.down_bias", h, "bsi",
+                  w("layers.mlp.down_proj.weight"), "ih", kHidden,
+                  w("layers.mlp.down_proj.bias"), "h");
   }
-  Value fc = linear(e, "mlp.fc", "mlp.fc_bias", xn, w("layers.mlp.fc.weight"),
-                    w("layers.mlp.fc.bias"));
-  Value h = e.generic1("mlp.act", {{fc, "ni"}}, Out{"ni", act},
+  Value fc =
+      linear(e, "mlp.fc", "mlp.fc_bias", xn, kHidden, w("layers.mlp.fc.weight"),
+             "hi", "bsi", w("layers.mlp.fc.bias"), "i");
+  Value h = e.generic1("mlp.act", {{fc, "bsi"}}, Out{"bsi", act},
                        [&](Ar &a, ValueRange v, IndexFn) {
                          return SmallVector<Value>{activation(a, v[0])};
                        });
   lv.saved.save("mlp.fc", fc);
   lv.saved.save("mlp.act", h);
-  return linear(e, "mlp.proj", "mlp.proj_bias", h, w("layers.mlp.proj.weight"),
-                w("layers.mlp.proj.bias"));
+  return linear(e, "mlp.proj", "mlp.proj_bias", h, "bsi",
+                w("layers.mlp.proj.weight"), "ih", kHidden,
+                w("layers.mlp.proj.bias"), "h");
 }
 
 Value TransformerBuilder::moe(Emitter &e, Value xn, LayerValues &lv) {
   auto w = [&](llvm::StringRef n) { return lv.w.lookup(n); };
   lv.saved.save("moe.in", xn);
   Value logits =
-      linear(e, "moe.router", "", xn, w("layers.moe.router.weight"), nullptr);
-  Value probs = softmaxLastDim(e, "moe.router_softmax", logits, "ne", "n");
+      linear(e, "moe.router", "", xn, kHidden, w("layers.moe.router.weight"),
+             "he", "bse", nullptr, "");
+  Value probs = softmaxLastDim(e, "moe.router_softmax", logits, "bse", "bs");
   // Exact top-k by rank counting: expert e is chosen when fewer than K
   // experts have a larger probability.
   Value rank =
-      e.generic1("moe.topk.rank", {{probs, "ne"}, {probs, "nf"}},
-                 Out{"ne", act, 0.0}, [&](Ar &a, ValueRange v, IndexFn) {
+      e.generic1("moe.topk.rank", {{probs, "bse"}, {probs, "bsf"}},
+                 Out{"bse", act, 0.0}, [&](Ar &a, ValueRange v, IndexFn) {
                    Value larger = a.fgt(v[1], v[0]);
                    return SmallVector<Value>{a.add(
                        v[2], a.sel(larger, a.f(act, 1.0), a.f(act, 0.0)))};
                  });
   double topK = double(K);
   Value chosen =
-      e.generic1("moe.topk.select", {{probs, "ne"}, {rank, "ne"}},
-                 Out{"ne", act}, [&](Ar &a, ValueRange v, IndexFn) {
+      e.generic1("moe.topk.select", {{probs, "bse"}, {rank, "bse"}},
+                 Out{"bse", act}, [&](Ar &a, ValueRange v, IndexFn) {
                    Value in = a.fgt(a.f(act, topK), v[1]);
                    return SmallVector<Value>{a.sel(in, v[0], a.f(act, 0.0))};
                  });
   Value chosenSum =
-      e.generic1("moe.topk.sum", {{chosen, "ne"}}, Out{"n", act, 0.0},
+      e.generic1("moe.topk.sum", {{chosen, "bse"}}, Out{"bs", act, 0.0},
                  [&](Ar &a, ValueRange v, IndexFn) {
                    return SmallVector<Value>{a.add(v[1], v[0])};
                  });
-  Value gates = e.generic1("moe.topk.norm", {{chosen, "ne"}, {chosenSum, "n"}},
-                           Out{"ne", act}, [&](Ar &a, ValueRange v, IndexFn) {
-                             return SmallVector<Value>{a.div(v[0], v[1])};
-                           });
+  Value gates =
+      e.generic1("moe.topk.norm", {{chosen, "bse"}, {chosenSum, "bs"}},
+                 Out{"bse", act}, [&](Ar &a, ValueRange v, IndexFn) {
+                   return SmallVector<Value>{a.div(v[0], v[1])};
+                 });
   lv.saved.save("moe.probs", probs);
   lv.saved.save("moe.rank", rank);
   lv.saved.save("moe.chosen_sum", chosenSum);
   lv.saved.save("moe.gates", gates);
 
   // Dispatch: slot (e, c) of the [experts, rows, hidden] buffer holds
-  // choice q = c * E' + e, i.e. token q / K. The round-robin assignment keeps
-  // every expert's load at the expected share (see docs/workloads.md).
-  int64_t ea = activeExperts, rows = expertRows, tokens = N, topk = K;
-  Value xe =
-      e.generic1("moe.dispatch", {}, Out{"ech", act},
-                 [&](Ar &a, ValueRange, IndexFn idx) {
-                   Value q = a.iadd(a.imul(idx('c'), a.i(ea)), idx('e'));
-                   Value token = a.irem(a.idiv(q, a.i(topk)), a.i(tokens));
-                   return SmallVector<Value>{a.extract(xn, {token, idx('h')})};
-                 },
-                 {{'e', ea}, {'c', rows}, {'h', H}});
-  auto experts = [&](llvm::StringRef name, ArrayRef<int64_t> perExpert) {
-    Value all = w(name);
-    SmallVector<int64_t> sizes{ea};
-    sizes.append(perExpert.begin(), perExpert.end());
-    return e.slice("moe.experts", all, {0, 0, 0}, sizes);
-  };
-  Value wg = experts("layers.moe.experts.gate_proj", {H, I});
-  Value wu = experts("layers.moe.experts.up_proj", {H, I});
-  Value wd = experts("layers.moe.experts.down_proj", {I, H});
+  // choice q = c * E' + e, i.e. token q / K = (b, s). The round-robin
+  // assignment keeps every expert's load at the expected share (see
+  // docs/workloads.md).
+  int64_t ea = activeExperts, rows = expertRows, tokens = N, topk = K, seq = S;
+  Value xe = e.generic1(
+      "moe.dispatch", {}, Out{"ech", act},
+      [&](Ar &a, ValueRange, IndexFn idx) {
+        Value q = a.iadd(a.imul(idx('c'), a.i(ea)), idx('e'));
+        Value token = a.irem(a.idiv(q, a.i(topk)), a.i(tokens));
+        return SmallVector<Value>{a.extract(
+            xn, {a.idiv(token, a.i(seq)), a.irem(token, a.i(seq)), idx('h')})};
+      },
+      {{'e', ea}, {'c', rows}, {'h', H}});
+  // The expert weights arrive cut to the E' experts that receive tokens.
+  Value wg = w("layers.moe.experts.gate_proj");
+  Value wu = w("layers.moe.experts.up_proj");
+  Value wd = w("layers.moe.experts.down_proj");
   Value xq = xe;
   if (wty != act)
     xq = e.generic1("moe.quant", {{xe, "ech"}}, Out{"ech", wty},
@@ -1058,24 +1131,26 @@ Value TransformerBuilder::moe(Emitter &e, Value xn, LayerValues &lv) {
     row = a.irem(row, a.i(rows));
     return kept;
   };
-  return e.generic1("moe.combine", {}, Out{"nh", act},
-                    [&](Ar &a, ValueRange, IndexFn idx) {
-                      Value acc = a.f(act, 0.0);
-                      for (int64_t j = 0; j < topk; ++j) {
-                        Value q = a.iadd(a.imul(idx('n'), a.i(topk)), a.i(j));
-                        Value expert = a.irem(q, a.i(ea));
-                        Value row = a.idiv(q, a.i(ea));
-                        Value kept = keptRow(a, row);
-                        Value gate = a.extract(gates, {idx('n'), expert});
-                        Value y = a.extract(ey, {expert, row, idx('h')});
-                        Value term = a.mul(gate, y);
-                        if (kept)
-                          term = a.sel(kept, term, a.f(act, 0.0));
-                        acc = a.add(acc, term);
-                      }
-                      return SmallVector<Value>{acc};
-                    },
-                    {{'n', N}, {'h', H}});
+  return e.generic1(
+      "moe.combine", {}, Out{kHidden, act},
+      [&](Ar &a, ValueRange, IndexFn idx) {
+        Value acc = a.f(act, 0.0);
+        Value token = a.iadd(a.imul(idx('b'), a.i(seq)), idx('s'));
+        for (int64_t j = 0; j < topk; ++j) {
+          Value q = a.iadd(a.imul(token, a.i(topk)), a.i(j));
+          Value expert = a.irem(q, a.i(ea));
+          Value row = a.idiv(q, a.i(ea));
+          Value kept = keptRow(a, row);
+          Value gate = a.extract(gates, {idx('b'), idx('s'), expert});
+          Value y = a.extract(ey, {expert, row, idx('h')});
+          Value term = a.mul(gate, y);
+          if (kept)
+            term = a.sel(kept, term, a.f(act, 0.0));
+          acc = a.add(acc, term);
+        }
+        return SmallVector<Value>{acc};
+      },
+      {{'b', B}, {'s', S}, {'h', H}});
 }
 
 //===----------------------------------------------------------------------===//
@@ -1085,16 +1160,16 @@ Value TransformerBuilder::moe(Emitter &e, Value xn, LayerValues &lv) {
 func::FuncOp TransformerBuilder::buildLayerForward() {
   SmallVector<WeightSpec> weights = layerWeights();
   SmallVector<ArgSpec> args;
-  args.push_back({"layers.in", tensorOf({N, H}, act), ""});
+  args.push_back({"layers.in", tensorOf({B, S, H}, act), ""});
   for (const WeightSpec &ws : weights)
-    args.push_back({ws.name, tensorOf(ws.shape, ws.elem), ""});
-  if (hasRope()) {
-    args.push_back({"rope.cos", tensorOf({S, half}, act), ""});
-    args.push_back({"rope.sin", tensorOf({S, half}, act), ""});
-  }
+    args.push_back({ws.name, tensorOf(layerShape(ws), ws.elem), "weight"});
+  if (hasRope())
+    args.push_back({"rope.table", tensorOf({S, D / 2, 2, 2}, act), ""});
   if (decoding()) {
-    args.push_back({"layers.k_cache", tensorOf({B, KVH, kvLen, D}, act), ""});
-    args.push_back({"layers.v_cache", tensorOf({B, KVH, kvLen, D}, act), ""});
+    SmallVector<int64_t> kShape{B, T, KVH};
+    llvm::append_range(kShape, qkHeadShape());
+    args.push_back({"layers.k_cache", tensorOf(kShape, act), ""});
+    args.push_back({"layers.v_cache", tensorOf({B, T, KVH, D}, act), ""});
   }
   func::FuncOp fn = makeFunc("decoder_layer", args, /*isPrivate=*/true);
   OpBuilder::InsertionGuard guard(b);
@@ -1107,10 +1182,8 @@ func::FuncOp TransformerBuilder::buildLayerForward() {
   Value x = fn.getArgument(argIndex++);
   for (const WeightSpec &ws : weights)
     lv.w[ws.name] = fn.getArgument(argIndex++);
-  if (hasRope()) {
-    lv.cos = fn.getArgument(argIndex++);
-    lv.sin = fn.getArgument(argIndex++);
-  }
+  if (hasRope())
+    lv.rot = fn.getArgument(argIndex++);
   if (decoding()) {
     lv.kCache = fn.getArgument(argIndex++);
     lv.vCache = fn.getArgument(argIndex++);
@@ -1118,7 +1191,7 @@ func::FuncOp TransformerBuilder::buildLayerForward() {
   auto w = [&](llvm::StringRef n) { return lv.w.lookup(n); };
 
   auto residual = [&](llvm::StringRef name, Value lhs, Value rhs) {
-    return e.generic1(name, {{lhs, "nh"}, {rhs, "nh"}}, Out{"nh", act},
+    return e.generic1(name, {{lhs, kHidden}, {rhs, kHidden}}, Out{kHidden, act},
                       [&](Ar &a, ValueRange v, IndexFn) {
                         return SmallVector<Value>{a.add(v[0], v[1])};
                       });
@@ -1180,25 +1253,26 @@ Value TransformerBuilder::normBackward(Emitter &e, llvm::StringRef block,
   Value x = bv.s.lookup(p + ".x"), rstd = bv.s.lookup(p + ".rstd");
   Value gamma = bv.w.lookup(wp + ".weight");
   double invH = 1.0 / double(H);
-  SmallVector<In> dxInputs{{dy, "nh"}, {x, "nh"}, {rstd, "n"}, {gamma, "h"}};
+  SmallVector<In> dxInputs{
+      {dy, kHidden}, {x, kHidden}, {rstd, kTokens}, {gamma, "h"}};
   if (cfg.norm == NormKind::RMSNorm) {
-    bv.grads[wp + ".weight"] =
-        e.generic1(p + ".bwd_dw", {{dy, "nh"}, {x, "nh"}, {rstd, "n"}},
-                   Out{"h", act, 0.0}, [&](Ar &a, ValueRange v, IndexFn) {
-                     return SmallVector<Value>{
-                         a.add(v[3], a.mul(a.mul(v[0], v[1]), v[2]))};
-                   });
+    bv.grads[wp + ".weight"] = e.generic1(
+        p + ".bwd_dw", {{dy, kHidden}, {x, kHidden}, {rstd, kTokens}},
+        Out{"h", act, 0.0}, [&](Ar &a, ValueRange v, IndexFn) {
+          return SmallVector<Value>{
+              a.add(v[3], a.mul(a.mul(v[0], v[1]), v[2]))};
+        });
     Value dot =
-        e.generic1(p + ".bwd_dot", {{dy, "nh"}, {x, "nh"}, {gamma, "h"}},
-                   Out{"n", act, 0.0}, [&](Ar &a, ValueRange v, IndexFn) {
+        e.generic1(p + ".bwd_dot", {{dy, kHidden}, {x, kHidden}, {gamma, "h"}},
+                   Out{kTokens, act, 0.0}, [&](Ar &a, ValueRange v, IndexFn) {
                      return SmallVector<Value>{
                          a.add(v[3], a.mul(a.mul(v[0], v[2]), v[1]))};
                    });
-    dxInputs.push_back({dot, "n"});
+    dxInputs.push_back({dot, kTokens});
     if (residualGrad)
-      dxInputs.push_back({residualGrad, "nh"});
+      dxInputs.push_back({residualGrad, kHidden});
     // dx = rstd * (dy * g - x * rstd^2 * sum(dy * g * x) / H) (+ residual)
-    return e.generic1(p + ".bwd_dx", dxInputs, Out{"nh", act},
+    return e.generic1(p + ".bwd_dx", dxInputs, Out{kHidden, act},
                       [&](Ar &a, ValueRange v, IndexFn) {
                         Value r = v[2];
                         Value proj = a.mul(a.mul(a.mul(v[1], r), r),
@@ -1214,7 +1288,8 @@ Value TransformerBuilder::normBackward(Emitter &e, llvm::StringRef block,
     return a.mul(a.sub(xv, a.mul(sumv, a.f(act, invH))), r);
   };
   SmallVector<Value> dw =
-      e.generic(p + ".bwd_dw", {{dy, "nh"}, {x, "nh"}, {sum, "n"}, {rstd, "n"}},
+      e.generic(p + ".bwd_dw",
+                {{dy, kHidden}, {x, kHidden}, {sum, kTokens}, {rstd, kTokens}},
                 {Out{"h", act, 0.0}, Out{"h", act, 0.0}},
                 [&](Ar &a, ValueRange v, IndexFn) {
                   Value xh = xhat(a, v[1], v[2], v[3]);
@@ -1225,21 +1300,25 @@ Value TransformerBuilder::normBackward(Emitter &e, llvm::StringRef block,
   bv.grads[wp + ".bias"] = dw[1];
   SmallVector<Value> dots =
       e.generic(p + ".bwd_dot",
-                {{dy, "nh"}, {x, "nh"}, {sum, "n"}, {rstd, "n"}, {gamma, "h"}},
-                {Out{"n", act, 0.0}, Out{"n", act, 0.0}},
+                {{dy, kHidden},
+                 {x, kHidden},
+                 {sum, kTokens},
+                 {rstd, kTokens},
+                 {gamma, "h"}},
+                {Out{kTokens, act, 0.0}, Out{kTokens, act, 0.0}},
                 [&](Ar &a, ValueRange v, IndexFn) {
                   Value dxh = a.mul(v[0], v[4]);
                   Value xh = xhat(a, v[1], v[2], v[3]);
                   return SmallVector<Value>{a.add(v[5], dxh),
                                             a.add(v[6], a.mul(dxh, xh))};
                 });
-  dxInputs.push_back({sum, "n"});
-  dxInputs.push_back({dots[0], "n"});
-  dxInputs.push_back({dots[1], "n"});
+  dxInputs.push_back({sum, kTokens});
+  dxInputs.push_back({dots[0], kTokens});
+  dxInputs.push_back({dots[1], kTokens});
   if (residualGrad)
-    dxInputs.push_back({residualGrad, "nh"});
+    dxInputs.push_back({residualGrad, kHidden});
   // dx = rstd * (dxh - mean(dxh) - xhat * mean(dxh * xhat)) (+ residual)
-  return e.generic1(p + ".bwd_dx", dxInputs, Out{"nh", act},
+  return e.generic1(p + ".bwd_dx", dxInputs, Out{kHidden, act},
                     [&](Ar &a, ValueRange v, IndexFn) {
                       Value inv = a.f(act, invH);
                       Value dxh = a.mul(v[0], v[3]);
@@ -1253,21 +1332,22 @@ Value TransformerBuilder::normBackward(Emitter &e, llvm::StringRef block,
                     });
 }
 
-Value TransformerBuilder::linearBackward(Emitter &e, llvm::StringRef name,
-                                         llvm::StringRef biasName, Value dy,
-                                         Value x, llvm::StringRef weight,
-                                         llvm::StringRef bias,
-                                         BackwardValues &bv, Value dxAcc) {
+Value TransformerBuilder::linearBackward(
+    Emitter &e, llvm::StringRef name, llvm::StringRef biasName, Value dy,
+    llvm::StringRef yDims, Value x, llvm::StringRef xDims,
+    llvm::StringRef weight, llvm::StringRef wDims, llvm::StringRef bias,
+    llvm::StringRef biasDims, BackwardValues &bv, Value dxAcc) {
   std::string n = name.str();
   Value w = bv.w.lookup(weight);
   // dX = dY * W^T, dW = X^T * dY.
-  Value dx = e.contract(n + ".bwd_dx", {dy, "no"}, {w, "io"}, "ni", act, dxAcc);
+  Value dx =
+      e.contract(n + ".bwd_dx", {dy, yDims}, {w, wDims}, xDims, act, dxAcc);
   bv.grads[weight] =
-      e.contract(n + ".bwd_dw", {x, "ni"}, {dy, "no"}, "io", act);
+      e.contract(n + ".bwd_dw", {x, xDims}, {dy, yDims}, wDims, act);
   if (!bias.empty() && bv.w.lookup(bias))
     bv.grads[bias] =
-        e.generic1(biasName.str() + ".bwd", {{dy, "no"}}, Out{"o", act, 0.0},
-                   [&](Ar &a, ValueRange v, IndexFn) {
+        e.generic1(biasName.str() + ".bwd", {{dy, yDims}},
+                   Out{biasDims, act, 0.0}, [&](Ar &a, ValueRange v, IndexFn) {
                      return SmallVector<Value>{a.add(v[1], v[0])};
                    });
   return dx;
@@ -1291,85 +1371,62 @@ Value TransformerBuilder::softmaxBackward(Emitter &e, llvm::StringRef name,
 }
 
 Value TransformerBuilder::ropeBackward(Emitter &e, llvm::StringRef name,
-                                       Value d, Value cos, Value sin,
-                                       int64_t heads) {
-  // The inverse rotation, back to [B, S, heads, D].
-  std::string n = name.str() + ".bwd";
-  Value d1 = e.slice(n, d, {0, 0, 0, 0}, {B, heads, S, half});
-  Value d2 = e.slice(n, d, {0, 0, 0, half}, {B, heads, S, half});
-  Value rotated =
-      e.generic1(n, {{d1, "bqsj"}, {d2, "bqsj"}, {cos, "sj"}, {sin, "sj"}},
-                 Out{"bsqpj", act},
-                 [&](Ar &a, ValueRange v, IndexFn idx) {
-                   Value first = a.add(a.mul(v[0], v[2]), a.mul(v[1], v[3]));
-                   Value second = a.sub(a.mul(v[1], v[2]), a.mul(v[0], v[3]));
-                   Value isFirst =
-                       a.icmp(arith::CmpIPredicate::eq, idx('p'), a.i(0));
-                   return SmallVector<Value>{a.sel(isFirst, first, second)};
-                 },
-                 {{'p', 2}});
-  rotated = e.reshape(n, rotated, {B, S, heads, rot});
-  if (rot == D)
-    return rotated;
-  Value pass = e.slice(n, d, {0, 0, 0, rot}, {B, heads, S, D - rot});
-  pass = e.permute(name.str() + "_pass.bwd", pass, "bqsd", "bsqd");
-  return tensor::ConcatOp::create(b, e.loc(n), 3, ValueRange{rotated, pass});
+                                       Value d, llvm::StringRef heads,
+                                       Value rotTable) {
+  // The inverse rotation: the transposed matrix, contracting over p (the
+  // table holds R - I, and (R - I)^T = R^T - I).
+  std::string from = ("bs" + heads + "jp").str(),
+              to = ("bs" + heads + "jr").str();
+  return e.contract(name.str() + ".bwd", {rotTable, "sjpr"}, {d, from}, to, act,
+                    d);
 }
 
 Value TransformerBuilder::attentionBackward(Emitter &e, Value dOut,
                                             BackwardValues &bv) {
   auto s = [&](llvm::StringRef n) { return bv.s.lookup(n); };
-  Value dctx = linearBackward(e, "attn.o_proj", "attn.o_bias", dOut,
-                              s("attn.ctx"), "layers.attn.o_proj.weight",
-                              "layers.attn.o_proj.bias", bv);
+  std::string hd = qkHead();
+  Value dctx = linearBackward(
+      e, "attn.o_proj", "attn.o_bias", dOut, kHidden, s("attn.ctx"), "bskgd",
+      "layers.attn.o_proj.weight", "kgdh", "layers.attn.o_proj.bias", "h", bv);
   Value probs = s("attn.probs"), keys = s("attn.k"), values = s("attn.v");
-  Value dctx5 = e.reshape("attn.av_matmul.bwd_dx", dctx, {B, S, KVH, G, D});
-  Value p5 = e.reshape("attn.av_matmul.bwd_dw", probs, {B, KVH, G, S, T});
+  // Saved activations go first in these contractions: the second operand
+  // of a contraction is taken for a weight only when it is one.
   // dP = dO * V^T; dV = P^T * dO (summed over the heads sharing a kv head).
-  Value dp5 = e.contract("attn.av_matmul.bwd_dx", {dctx5, "bskgd"},
-                         {values, "bktd"}, "bkgst", act);
-  Value dv = e.contract("attn.av_matmul.bwd_dw", {p5, "bkgst"},
-                        {dctx5, "bskgd"}, "bktd", act);
-  Value dp = e.reshape("attn.av_matmul.bwd_dx", dp5, {B, NH, S, T});
-  Value ds = softmaxBackward(e, "attn.softmax", dp, probs, "bqst", "bqs");
+  Value dp = e.contract("attn.av_matmul.bwd_dx", {values, "btkd"},
+                        {dctx, "bskgd"}, "bkgst", act);
+  Value dv = e.contract("attn.av_matmul.bwd_dw", {probs, "bkgst"},
+                        {dctx, "bskgd"}, "btkd", act);
+  Value ds = softmaxBackward(e, "attn.softmax", dp, probs, "bkgst", "bkgs");
   double scale = 1.0 / std::sqrt(double(D));
   int64_t offset = positionOffset;
   Value dsMasked =
-      e.generic1("attn.mask.bwd", {{ds, "bqst"}}, Out{"bqst", act},
+      e.generic1("attn.mask.bwd", {{ds, "bkgst"}}, Out{"bkgst", act},
                  [&](Ar &a, ValueRange v, IndexFn idx) {
                    Value visible = a.icmp(arith::CmpIPredicate::ule, idx('t'),
                                           a.iadd(idx('s'), a.i(offset)));
                    return SmallVector<Value>{a.sel(
                        visible, a.mul(v[0], a.f(act, scale)), a.f(act, 0.0))};
                  });
-  Value ds5 = e.reshape("attn.qk_matmul.bwd_dx", dsMasked, {B, KVH, G, S, T});
-  Value q5 = e.reshape("attn.qk_matmul.bwd_dw", s("attn.q"), {B, KVH, G, S, D});
   // dQ = dS * K; dK = dS^T * Q.
-  Value dq5 = e.contract("attn.qk_matmul.bwd_dx", {ds5, "bkgst"},
-                         {keys, "bktd"}, "bkgsd", act);
-  Value dk = e.contract("attn.qk_matmul.bwd_dw", {ds5, "bkgst"}, {q5, "bkgsd"},
-                        "bktd", act);
-  Value dqh = e.reshape("attn.qk_matmul.bwd_dx", dq5, {B, NH, S, D});
-  Value dq4 = hasRope()
-                  ? ropeBackward(e, "attn.rope_q", dqh, bv.cos, bv.sin, NH)
-                  : e.permute("attn.q_transpose.bwd", dqh, "bqsd", "bsqd");
-  Value dk4 = hasRope()
-                  ? ropeBackward(e, "attn.rope_k", dk, bv.cos, bv.sin, KVH)
-                  : e.permute("attn.k_transpose.bwd", dk, "bksd", "bskd");
-  Value dv4 = e.permute("attn.v_transpose.bwd", dv, "bksd", "bskd");
-  Value dq = e.reshape("attn.q_proj.bwd_dx", dq4, {N, NH * D});
-  Value dkf = e.reshape("attn.k_proj.bwd_dx", dk4, {N, KVH * D});
-  Value dvf = e.reshape("attn.v_proj.bwd_dx", dv4, {N, KVH * D});
+  Value dq = e.contract("attn.qk_matmul.bwd_dx", {keys, "btk" + hd},
+                        {dsMasked, "bkgst"}, "bskg" + hd, act);
+  Value dk = e.contract("attn.qk_matmul.bwd_dw", {s("attn.q"), "bskg" + hd},
+                        {dsMasked, "bkgst"}, "btk" + hd, act);
+  if (hasRope()) {
+    dq = ropeBackward(e, "attn.rope_q", dq, "kg", bv.rot);
+    dk = ropeBackward(e, "attn.rope_k", dk, "k", bv.rot);
+  }
   Value xn = s("attn.in");
-  Value dxn = linearBackward(e, "attn.q_proj", "attn.q_bias", dq, xn,
-                             "layers.attn.q_proj.weight",
-                             "layers.attn.q_proj.bias", bv);
-  dxn = linearBackward(e, "attn.k_proj", "attn.k_bias", dkf, xn,
-                       "layers.attn.k_proj.weight", "layers.attn.k_proj.bias",
-                       bv, dxn);
-  return linearBackward(e, "attn.v_proj", "attn.v_bias", dvf, xn,
-                        "layers.attn.v_proj.weight", "layers.attn.v_proj.bias",
-                        bv, dxn);
+  Value dxn =
+      linearBackward(e, "attn.q_proj", "attn.q_bias", dq, "bskg" + hd, xn,
+                     kHidden, "layers.attn.q_proj.weight", "hkg" + hd,
+                     "layers.attn.q_proj.bias", "kg" + hd, bv);
+  dxn = linearBackward(e, "attn.k_proj", "attn.k_bias", dk, "bsk" + hd, xn,
+                       kHidden, "layers.attn.k_proj.weight", "hk" + hd,
+                       "layers.attn.k_proj.bias", "k" + hd, bv, dxn);
+  return linearBackward(e, "attn.v_proj", "attn.v_bias", dv, "bskd", xn,
+                        kHidden, "layers.attn.v_proj.weight", "hkd",
+                        "layers.attn.v_proj.bias", "kd", bv, dxn);
 }
 
 Value TransformerBuilder::mlpBackward(Emitter &e, Value dOut,
@@ -1377,39 +1434,42 @@ Value TransformerBuilder::mlpBackward(Emitter &e, Value dOut,
   auto s = [&](llvm::StringRef n) { return bv.s.lookup(n); };
   Value xn = s("mlp.in");
   if (cfg.gatedMLP) {
-    Value dh = linearBackward(e, "mlp.down_proj", "mlp.down_bias", dOut,
-                              s("mlp.act"), "layers.mlp.down_proj.weight",
-                              "layers.mlp.down_proj.bias", bv);
+    Value dh =
+        linearBackward(e, "mlp.down_proj", "mlp.down_bias", dOut, kHidden,
+                       s("mlp.act"), "bsi", "layers.mlp.down_proj.weight", "ih",
+                       "layers.mlp.down_proj.bias", "h", bv);
     SmallVector<Value> d = e.generic(
-        "mlp.act.bwd", {{dh, "ni"}, {s("mlp.gate"), "ni"}, {s("mlp.up"), "ni"}},
-        {Out{"ni", act}, Out{"ni", act}}, [&](Ar &a, ValueRange v, IndexFn) {
+        "mlp.act.bwd",
+        {{dh, "bsi"}, {s("mlp.gate"), "bsi"}, {s("mlp.up"), "bsi"}},
+        {Out{"bsi", act}, Out{"bsi", act}}, [&](Ar &a, ValueRange v, IndexFn) {
           Value dGate = a.mul(a.mul(v[0], v[2]), activationGrad(a, v[1]));
           Value dUp = a.mul(v[0], activation(a, v[1]));
           return SmallVector<Value>{dGate, dUp};
         });
-    Value dxn = linearBackward(e, "mlp.gate_proj", "mlp.gate_bias", d[0], xn,
-                               "layers.mlp.gate_proj.weight",
-                               "layers.mlp.gate_proj.bias", bv);
-    return linearBackward(e, "mlp.up_proj", "mlp.up_bias", d[1], xn,
-                          "layers.mlp.up_proj.weight",
-                          "layers.mlp.up_proj.bias", bv, dxn);
+    Value dxn = linearBackward(e, "mlp.gate_proj", "mlp.gate_bias", d[0], "bsi",
+                               xn, kHidden, "layers.mlp.gate_proj.weight", "hi",
+                               "layers.mlp.gate_proj.bias", "i", bv);
+    return linearBackward(e, "mlp.up_proj", "mlp.up_bias", d[1], "bsi", xn,
+                          kHidden, "layers.mlp.up_proj.weight", "hi",
+                          "layers.mlp.up_proj.bias", "i", bv, dxn);
   }
-  Value dh =
-      linearBackward(e, "mlp.proj", "mlp.proj_bias", dOut, s("mlp.act"),
-                     "layers.mlp.proj.weight", "layers.mlp.proj.bias", bv);
-  Value dfc = e.generic1("mlp.act.bwd", {{dh, "ni"}, {s("mlp.fc"), "ni"}},
-                         Out{"ni", act}, [&](Ar &a, ValueRange v, IndexFn) {
+  Value dh = linearBackward(e, "mlp.proj", "mlp.proj_bias", dOut, kHidden,
+                            s("mlp.act"), "bsi", "layers.mlp.proj.weight", "ih",
+                            "layers.mlp.proj.bias", "h", bv);
+  Value dfc = e.generic1("mlp.act.bwd", {{dh, "bsi"}, {s("mlp.fc"), "bsi"}},
+                         Out{"bsi", act}, [&](Ar &a, ValueRange v, IndexFn) {
                            return SmallVector<Value>{
                                a.mul(v[0], activationGrad(a, v[1]))};
                          });
-  return linearBackward(e, "mlp.fc", "mlp.fc_bias", dfc, xn,
-                        "layers.mlp.fc.weight", "layers.mlp.fc.bias", bv);
+  return linearBackward(e, "mlp.fc", "mlp.fc_bias", dfc, "bsi", xn, kHidden,
+                        "layers.mlp.fc.weight", "hi", "layers.mlp.fc.bias", "i",
+                        bv);
 }
 
 Value TransformerBuilder::moeBackward(Emitter &e, Value dOut,
                                       BackwardValues &bv) {
   auto s = [&](llvm::StringRef n) { return bv.s.lookup(n); };
-  int64_t ea = activeExperts, rows = expertRows, tokens = N, topk = K;
+  int64_t ea = activeExperts, rows = expertRows, tokens = N, topk = K, seq = S;
   Value gates = s("moe.gates"), ey = s("moe.expert_out");
   // Choices past an expert's rows (capacity factor < 1) are dropped.
   auto keptRow = [&](Ar &a, Value &row) -> Value {
@@ -1426,17 +1486,19 @@ Value TransformerBuilder::moeBackward(Emitter &e, Value dOut,
         Value q = a.iadd(a.imul(idx('c'), a.i(ea)), idx('e'));
         Value used = a.icmp(arith::CmpIPredicate::ult, q, a.i(tokens * topk));
         Value token = a.irem(a.idiv(q, a.i(topk)), a.i(tokens));
-        Value gate = a.extract(gates, {token, idx('e')});
-        Value d = a.extract(dOut, {token, idx('h')});
+        Value tb = a.idiv(token, a.i(seq)), ts = a.irem(token, a.i(seq));
+        Value gate = a.extract(gates, {tb, ts, idx('e')});
+        Value d = a.extract(dOut, {tb, ts, idx('h')});
         return SmallVector<Value>{a.sel(used, a.mul(gate, d), a.f(act, 0.0))};
       },
       {{'e', ea}, {'c', rows}, {'h', H}});
   Value dgates = e.generic1(
-      "moe.combine.bwd_dgate", {{dOut, "nh"}}, Out{"ne", act, 0.0},
+      "moe.combine.bwd_dgate", {{dOut, kHidden}}, Out{"bse", act, 0.0},
       [&](Ar &a, ValueRange v, IndexFn idx) {
         Value acc = v[1];
+        Value token = a.iadd(a.imul(idx('b'), a.i(seq)), idx('s'));
         for (int64_t j = 0; j < topk; ++j) {
-          Value q = a.iadd(a.imul(idx('n'), a.i(topk)), a.i(j));
+          Value q = a.iadd(a.imul(token, a.i(topk)), a.i(j));
           Value expert = a.irem(q, a.i(ea));
           Value row = a.idiv(q, a.i(ea));
           // A dropped choice belongs to no expert (index E never matches).
@@ -1451,15 +1513,11 @@ Value TransformerBuilder::moeBackward(Emitter &e, Value dOut,
       },
       {{'e', E}});
 
-  // Experts backward.
-  auto experts = [&](llvm::StringRef name, ArrayRef<int64_t> perExpert) {
-    SmallVector<int64_t> sizes{ea};
-    sizes.append(perExpert.begin(), perExpert.end());
-    return e.slice("moe.experts", bv.w.lookup(name), {0, 0, 0}, sizes);
-  };
-  Value wg = experts("layers.moe.experts.gate_proj", {H, I});
-  Value wu = experts("layers.moe.experts.up_proj", {H, I});
-  Value wd = experts("layers.moe.experts.down_proj", {I, H});
+  // Experts backward (the weights arrive cut to the active experts; the
+  // caller places their gradients in the full [E, ...] stacks).
+  Value wg = bv.w.lookup("layers.moe.experts.gate_proj");
+  Value wu = bv.w.lookup("layers.moe.experts.up_proj");
+  Value wd = bv.w.lookup("layers.moe.experts.down_proj");
   Value xe = s("moe.xe"), eg = s("moe.expert_gate"), eu = s("moe.expert_up"),
         eh = s("moe.expert_act");
   Value deh = e.contract("moe.expert_down.bwd_dx", {dey, "ech"}, {wd, "eih"},
@@ -1481,81 +1539,66 @@ Value TransformerBuilder::moeBackward(Emitter &e, Value dOut,
                          "ehi", act);
   Value dwu = e.contract("moe.expert_up.bwd_dw", {xe, "ech"}, {d[1], "eci"},
                          "ehi", act);
-  // Experts that received no tokens get zero gradients.
-  auto pad = [&](Value grad) {
-    ArrayRef<int64_t> shape = shapeOf(grad);
-    if (shape[0] == E)
-      return grad;
-    Location l = e.loc("moe.experts.bwd_pad");
-    Value full = e.zeros(l, {E, shape[1], shape[2]}, act);
-    SmallVector<OpFoldResult> zero(3, b.getIndexAttr(0)),
-        one(3, b.getIndexAttr(1));
-    SmallVector<OpFoldResult> sizes;
-    for (int64_t dim : shape)
-      sizes.push_back(b.getIndexAttr(dim));
-    return Value(
-        tensor::InsertSliceOp::create(b, l, grad, full, zero, sizes, one));
-  };
-  bv.grads["layers.moe.experts.gate_proj"] = pad(dwg);
-  bv.grads["layers.moe.experts.up_proj"] = pad(dwu);
-  bv.grads["layers.moe.experts.down_proj"] = pad(dwd);
+  bv.grads["layers.moe.experts.gate_proj"] = dwg;
+  bv.grads["layers.moe.experts.up_proj"] = dwu;
+  bv.grads["layers.moe.experts.down_proj"] = dwd;
 
   // Dispatch backward: each token gathers its K slots' gradients.
   Value dxDispatch =
-      e.generic1("moe.dispatch.bwd", {}, Out{"nh", act},
+      e.generic1("moe.dispatch.bwd", {}, Out{kHidden, act},
                  [&](Ar &a, ValueRange, IndexFn idx) {
                    Value acc = a.f(act, 0.0);
+                   Value token = a.iadd(a.imul(idx('b'), a.i(seq)), idx('s'));
                    for (int64_t j = 0; j < topk; ++j) {
-                     Value q = a.iadd(a.imul(idx('n'), a.i(topk)), a.i(j));
+                     Value q = a.iadd(a.imul(token, a.i(topk)), a.i(j));
                      Value expert = a.irem(q, a.i(ea));
                      Value row = a.idiv(q, a.i(ea));
                      Value kept = keptRow(a, row);
-                     Value d = a.extract(dxe, {expert, row, idx('h')});
+                     Value dv = a.extract(dxe, {expert, row, idx('h')});
                      if (kept)
-                       d = a.sel(kept, d, a.f(act, 0.0));
-                     acc = a.add(acc, d);
+                       dv = a.sel(kept, dv, a.f(act, 0.0));
+                     acc = a.add(acc, dv);
                    }
                    return SmallVector<Value>{acc};
                  },
-                 {{'n', N}, {'h', H}});
+                 {{'b', B}, {'s', S}, {'h', H}});
 
   // Gates: renormalisation, top-k selection, softmax, router.
   Value dot =
-      e.generic1("moe.topk.norm.bwd_sum", {{dgates, "ne"}, {gates, "ne"}},
-                 Out{"n", act, 0.0}, [&](Ar &a, ValueRange v, IndexFn) {
+      e.generic1("moe.topk.norm.bwd_sum", {{dgates, "bse"}, {gates, "bse"}},
+                 Out{"bs", act, 0.0}, [&](Ar &a, ValueRange v, IndexFn) {
                    return SmallVector<Value>{a.add(v[2], a.mul(v[0], v[1]))};
                  });
   Value dchosen =
       e.generic1("moe.topk.norm.bwd",
-                 {{dgates, "ne"}, {s("moe.chosen_sum"), "n"}, {dot, "n"}},
-                 Out{"ne", act}, [&](Ar &a, ValueRange v, IndexFn) {
+                 {{dgates, "bse"}, {s("moe.chosen_sum"), "bs"}, {dot, "bs"}},
+                 Out{"bse", act}, [&](Ar &a, ValueRange v, IndexFn) {
                    return SmallVector<Value>{a.div(a.sub(v[0], v[2]), v[1])};
                  });
   double topK = double(K);
   Value dprobs = e.generic1(
-      "moe.topk.select.bwd", {{dchosen, "ne"}, {s("moe.rank"), "ne"}},
-      Out{"ne", act}, [&](Ar &a, ValueRange v, IndexFn) {
+      "moe.topk.select.bwd", {{dchosen, "bse"}, {s("moe.rank"), "bse"}},
+      Out{"bse", act}, [&](Ar &a, ValueRange v, IndexFn) {
         Value in = a.fgt(a.f(act, topK), v[1]);
         return SmallVector<Value>{a.sel(in, v[0], a.f(act, 0.0))};
       });
   Value dlogits = softmaxBackward(e, "moe.router_softmax", dprobs,
-                                  s("moe.probs"), "ne", "n");
-  return linearBackward(e, "moe.router", "", dlogits, s("moe.in"),
-                        "layers.moe.router.weight", "", bv, dxDispatch);
+                                  s("moe.probs"), "bse", "bs");
+  return linearBackward(e, "moe.router", "", dlogits, "bse", s("moe.in"),
+                        kHidden, "layers.moe.router.weight", "he", "", "", bv,
+                        dxDispatch);
 }
 
 func::FuncOp TransformerBuilder::buildLayerBackward() {
   SmallVector<WeightSpec> weights = layerWeights();
   SmallVector<ArgSpec> args;
-  args.push_back({"layers.bwd.dy", tensorOf({N, H}, act), ""});
+  args.push_back({"layers.bwd.dy", tensorOf({B, S, H}, act), ""});
   for (auto &[name, type] : savedSpecs)
     args.push_back({"layers.saved." + name, type, ""});
   for (const WeightSpec &ws : weights)
-    args.push_back({ws.name, tensorOf(ws.shape, ws.elem), ""});
-  if (hasRope()) {
-    args.push_back({"rope.cos", tensorOf({S, half}, act), ""});
-    args.push_back({"rope.sin", tensorOf({S, half}, act), ""});
-  }
+    args.push_back({ws.name, tensorOf(layerShape(ws), ws.elem), "weight"});
+  if (hasRope())
+    args.push_back({"rope.table", tensorOf({S, D / 2, 2, 2}, act), ""});
   func::FuncOp fn = makeFunc("decoder_layer_bwd", args, /*isPrivate=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&fn.getBody().front());
@@ -1568,10 +1611,8 @@ func::FuncOp TransformerBuilder::buildLayerBackward() {
     bv.s[key] = fn.getArgument(1 + index);
   for (const WeightSpec &ws : weights)
     bv.w[ws.name] = fn.getArgument(argIndex++);
-  if (hasRope()) {
-    bv.cos = fn.getArgument(argIndex++);
-    bv.sin = fn.getArgument(argIndex++);
-  }
+  if (hasRope())
+    bv.rot = fn.getArgument(argIndex++);
   auto ffnBackward = [&](Value d) {
     return cfg.isMoE() ? moeBackward(e, d, bv) : mlpBackward(e, d, bv);
   };
@@ -1599,194 +1640,156 @@ func::FuncOp TransformerBuilder::buildLayerBackward() {
 }
 
 //===----------------------------------------------------------------------===//
-// Entry function
+// Embedding, RoPE table, LM head, loss, optimizer: one function each, so the
+// entry function holds only plumbing (slices, the layer loops, calls).
 //===----------------------------------------------------------------------===//
 
-void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
-                                    func::FuncOp layerBwd) {
-  SmallVector<WeightSpec> lw = layerWeights();
-  // Parameters: embeddings, stacked layer weights, final norm, LM head.
-  SmallVector<WeightSpec> params;
-  params.push_back({"embed", {V, H}, wty});
+func::FuncOp TransformerBuilder::buildEmbed() {
+  SmallVector<ArgSpec> args{{"tokens", tensorOf({B, S}, i32), ""},
+                            {"embed", tensorOf({V, H}, wty), "weight"}};
   if (cfg.learnedPositions)
-    params.push_back({"embed.pos", {cfg.maxPositions, H}, act});
-  for (const WeightSpec &ws : lw) {
-    SmallVector<int64_t> stacked{L};
-    stacked.append(ws.shape.begin(), ws.shape.end());
-    params.push_back({ws.name, stacked, ws.elem});
-  }
-  params.push_back({"final_norm.weight", {H}, act});
-  if (cfg.norm == NormKind::LayerNorm)
-    params.push_back({"final_norm.bias", {H}, act});
-  if (!cfg.tieEmbeddings)
-    params.push_back({"lm_head.weight", {H, V}, wty});
-
-  SmallVector<ArgSpec> args;
-  args.push_back({"tokens", tensorOf({B, S}, i32), "input"});
-  if (training())
-    args.push_back({"labels", tensorOf({B, S}, i32), "input"});
-  unsigned firstParam = args.size();
-  for (const WeightSpec &p : params)
-    args.push_back({p.name, tensorOf(p.shape, p.elem), "weight"});
-  if (decoding()) {
-    auto cacheType = tensorOf({L, B, KVH, kvLen, D}, act);
-    args.push_back({"k_cache", cacheType, "kv_cache"});
-    args.push_back({"v_cache", cacheType, "kv_cache"});
-  }
-  unsigned firstMoment = args.size();
-  if (training()) {
-    for (const WeightSpec &p : params)
-      args.push_back(
-          {p.name + ".adam_m", tensorOf(p.shape, f32), "optimizer_state"});
-    for (const WeightSpec &p : params)
-      args.push_back(
-          {p.name + ".adam_v", tensorOf(p.shape, f32), "optimizer_state"});
-  }
-  func::FuncOp fn = makeFunc(entryFunctionName(opts.mode), args, false);
+    args.push_back(
+        {"embed.pos", tensorOf({cfg.maxPositions, H}, act), "weight"});
+  func::FuncOp fn = makeFunc("embed", args, /*isPrivate=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&fn.getBody().front());
   Emitter e(b, "");
-  llvm::StringMap<Value> param;
-  for (auto [i, p] : llvm::enumerate(params))
-    param[p.name] = fn.getArgument(firstParam + i);
-
-  // Embedding lookup: a gather of table rows by token id.
-  Value tokens = e.reshape("embed", fn.getArgument(0), {N});
-  Value table = param.lookup("embed");
+  // A gather of table rows by token id.
+  Value table = fn.getArgument(1);
   Value x =
-      e.generic1("embed", {{tokens, "n"}}, Out{"nh", act},
+      e.generic1("embed", {{fn.getArgument(0), kTokens}}, Out{kHidden, act},
                  [&](Ar &a, ValueRange v, IndexFn idx) {
                    Value row = a.extract(table, {a.toIndex(v[0]), idx('h')});
                    return SmallVector<Value>{a.conv(row, act)};
                  },
                  {{'h', H}});
   if (cfg.learnedPositions) {
-    Value pos = e.slice("embed.pos", param.lookup("embed.pos"),
-                        {positionOffset, 0}, {S, H});
-    Value x3 = e.reshape("embed.pos", x, {B, S, H});
-    x3 = e.generic1("embed.pos", {{x3, "bsh"}, {pos, "sh"}}, Out{"bsh", act},
-                    [&](Ar &a, ValueRange v, IndexFn) {
-                      return SmallVector<Value>{a.add(v[0], v[1])};
-                    });
-    x = e.reshape("embed.pos", x3, {N, H});
-  }
-  Value cos, sin;
-  if (hasRope()) {
-    // cos/sin(pos * theta^(-2j/rot)) for the new tokens' positions.
-    double logTheta = std::log(cfg.ropeTheta);
-    double rotDims = double(rot);
+    Value pos = fn.getArgument(2);
     int64_t offset = positionOffset;
-    SmallVector<Value> tables =
-        e.generic("rope.table", {}, {Out{"sj", act}, Out{"sj", act}},
-                  [&](Ar &a, ValueRange, IndexFn idx) {
-                    Value pos = a.toFloat(a.iadd(idx('s'), a.i(offset)), f32);
-                    Value j = a.toFloat(idx('j'), f32);
-                    Value invFreq =
-                        a.exp(a.mul(j, a.f(f32, -2.0 * logTheta / rotDims)));
-                    Value angle = a.mul(pos, invFreq);
-                    return SmallVector<Value>{a.conv(a.cos(angle), act),
-                                              a.conv(a.sin(angle), act)};
-                  },
-                  {{'s', S}, {'j', half}});
-    cos = tables[0];
-    sin = tables[1];
+    x = e.generic1(
+        "embed.pos", {{x, kHidden}}, Out{kHidden, act},
+        [&](Ar &a, ValueRange v, IndexFn idx) {
+          Value p = a.extract(pos, {a.iadd(idx('s'), a.i(offset)), idx('h')});
+          return SmallVector<Value>{a.add(v[0], p)};
+        });
   }
+  finishFunc(fn, e.loc("embed"), x);
+  return fn;
+}
 
-  // The layer loop: static bounds 0..L, weights sliced from the stacks.
-  Location loopLoc = e.loc("layers");
-  Value c0 = arith::ConstantIndexOp::create(b, loopLoc, 0);
-  Value c1 = arith::ConstantIndexOp::create(b, loopLoc, 1);
-  Value cL = arith::ConstantIndexOp::create(b, loopLoc, L);
-  SmallVector<Value> inits{x};
-  auto stackOf = [&](Type t, llvm::StringRef name) -> Value {
-    auto type = cast<RankedTensorType>(t);
-    SmallVector<int64_t> shape{L};
-    shape.append(type.getShape().begin(), type.getShape().end());
-    return tensor::EmptyOp::create(b, e.loc(name), shape,
-                                   type.getElementType());
-  };
-  if (decoding()) {
-    inits.push_back(stackOf(tensorOf({B, KVH, S, D}, act), "layers.kv_cache"));
-    inits.push_back(stackOf(tensorOf({B, KVH, S, D}, act), "layers.kv_cache"));
-  }
-  if (training())
-    for (auto &[name, type] : savedSpecs)
-      inits.push_back(stackOf(type, "layers.save"));
-  auto loop = scf::ForOp::create(b, loopLoc, c0, cL, c1, inits);
-  {
-    OpBuilder::InsertionGuard bodyGuard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value l = loop.getInductionVar();
-    ValueRange iters = loop.getRegionIterArgs();
-    SmallVector<Value> callArgs{iters[0]};
-    for (const WeightSpec &ws : lw)
-      callArgs.push_back(e.sliceLeading("layers", param.lookup(ws.name), l));
-    if (hasRope()) {
-      callArgs.push_back(cos);
-      callArgs.push_back(sin);
-    }
-    if (decoding()) {
-      unsigned cacheArg = firstParam + params.size();
-      callArgs.push_back(
-          e.sliceLeading("layers.kv_cache", fn.getArgument(cacheArg), l));
-      callArgs.push_back(
-          e.sliceLeading("layers.kv_cache", fn.getArgument(cacheArg + 1), l));
-    }
-    auto call = func::CallOp::create(b, loopLoc, layerFwd, callArgs);
-    SmallVector<Value> yields{call.getResult(0)};
-    for (unsigned i = 1; i < iters.size(); ++i)
-      yields.push_back(
-          e.insertLeading(decoding() ? "layers.kv_cache" : "layers.save",
-                          call.getResult(i), iters[i], l));
-    scf::YieldOp::create(b, loopLoc, yields);
-  }
+func::FuncOp TransformerBuilder::buildRopeTable() {
+  func::FuncOp fn = makeFunc("rope_table", {}, /*isPrivate=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Emitter e(b, "");
+  // rot[s, j] = R - I for the rotation R = [[cos, -sin], [sin, cos]] of
+  // (s + offset) * theta^(-2j/rot) (RoPE accumulates onto its input, see
+  // rope()); pairs past the rotary dims (partial rotary) do not rotate: 0.
+  double logTheta = std::log(cfg.ropeTheta);
+  double rotDims = double(rot);
+  int64_t offset = positionOffset, rotPairs = half;
+  bool partial = rot < D;
+  Value table = e.generic1(
+      "rope.table", {}, Out{"sjpr", act},
+      [&](Ar &a, ValueRange, IndexFn idx) {
+        Value pos = a.toFloat(a.iadd(idx('s'), a.i(offset)), f32);
+        Value j = a.toFloat(idx('j'), f32);
+        Value invFreq = a.exp(a.mul(j, a.f(f32, -2.0 * logTheta / rotDims)));
+        Value angle = a.mul(pos, invFreq);
+        Value c = a.cos(angle), sn = a.sin(angle);
+        Value diag = a.icmp(arith::CmpIPredicate::eq, idx('p'), idx('r'));
+        Value first = a.icmp(arith::CmpIPredicate::eq, idx('p'), a.i(0));
+        Value value =
+            a.sel(diag, a.sub(c, a.f(f32, 1.0)), a.sel(first, a.neg(sn), sn));
+        if (partial) {
+          Value rotated =
+              a.icmp(arith::CmpIPredicate::ult, idx('j'), a.i(rotPairs));
+          value = a.sel(rotated, value, a.f(f32, 0.0));
+        }
+        return SmallVector<Value>{a.conv(value, act)};
+      },
+      {{'s', S}, {'j', D / 2}, {'p', 2}, {'r', 2}});
+  finishFunc(fn, e.loc("rope.table"), table);
+  return fn;
+}
 
+/// Arguments of the final norm and the head: x, norm weight (and bias), the
+/// head's weight (the embedding table when tied).
+static void headArgs(SmallVector<ArgSpec> &args, const ModelConfig &cfg,
+                     Type act, Type head) {
+  args.push_back({"final_norm.weight", RankedTensorType::get({cfg.hidden}, act),
+                  "weight"});
+  if (cfg.norm == NormKind::LayerNorm)
+    args.push_back({"final_norm.bias", RankedTensorType::get({cfg.hidden}, act),
+                    "weight"});
+  args.push_back(
+      {cfg.tieEmbeddings ? "embed" : "lm_head.weight", head, "weight"});
+}
+
+func::FuncOp TransformerBuilder::buildLMHead() {
+  SmallVector<ArgSpec> args{{"final_norm.in", tensorOf({B, S, H}, act), ""}};
+  Type head = cfg.tieEmbeddings ? tensorOf({V, H}, wty) : tensorOf({H, V}, wty);
+  headArgs(args, cfg, act, head);
+  func::FuncOp fn = makeFunc("lm_head", args, /*isPrivate=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Emitter e(b, "");
+  bool ln = cfg.norm == NormKind::LayerNorm;
+  Saved none;
+  Value xf = norm(e, "final_norm", fn.getArgument(0), fn.getArgument(1),
+                  ln ? fn.getArgument(2) : Value(), none);
+  Value logits = linear(e, "lm_head", "", xf, kHidden,
+                        fn.getArgument(fn.getNumArguments() - 1), headDims(),
+                        "bsv", nullptr, "");
+  finishFunc(fn, e.loc("return"), logits);
+  return fn;
+}
+
+func::FuncOp TransformerBuilder::buildLMHeadLoss() {
+  SmallVector<ArgSpec> args{{"final_norm.in", tensorOf({B, S, H}, act), ""},
+                            {"labels", tensorOf({B, S}, i32), ""}};
+  Type head = cfg.tieEmbeddings ? tensorOf({V, H}, wty) : tensorOf({H, V}, wty);
+  headArgs(args, cfg, act, head);
+  func::FuncOp fn = makeFunc("lm_head_loss", args, /*isPrivate=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Emitter e(b, "");
+  bool ln = cfg.norm == NormKind::LayerNorm;
+  Value headW = fn.getArgument(fn.getNumArguments() - 1);
   Saved top;
-  top.enabled = training();
-  Value xf = norm(e, "final_norm", loop.getResult(0),
-                  param.lookup("final_norm.weight"),
-                  param.lookup("final_norm.bias"), top);
-  Value logits =
-      cfg.tieEmbeddings
-          ? linear(e, "lm_head", "", xf, table, nullptr, /*wDims=*/"oi")
-          : linear(e, "lm_head", "", xf, param.lookup("lm_head.weight"),
-                   nullptr);
-  if (!training()) {
-    SmallVector<Value> results{logits};
-    if (decoding()) {
-      results.push_back(loop.getResult(1));
-      results.push_back(loop.getResult(2));
-    }
-    finishFunc(fn, e.loc("return"), results);
-    return;
-  }
+  top.enabled = true;
+  Value xf = norm(e, "final_norm", fn.getArgument(0), fn.getArgument(2),
+                  ln ? fn.getArgument(3) : Value(), top);
+  Value logits = linear(e, "lm_head", "", xf, kHidden, headW, headDims(), "bsv",
+                        nullptr, "");
 
   // Loss: mean cross-entropy against the labels, and its gradient.
-  Value labels = e.reshape("loss", fn.getArgument(1), {N});
+  Value labels = fn.getArgument(1);
   double invN = 1.0 / double(N);
-  Value mx = e.generic1("loss.max", {{logits, "nv"}}, Out{"n", act, kLowest},
-                        [&](Ar &a, ValueRange v, IndexFn) {
-                          return SmallVector<Value>{a.max(v[1], v[0])};
-                        });
-  Value ex = e.generic1("loss.exp", {{logits, "nv"}, {mx, "n"}}, Out{"nv", act},
-                        [&](Ar &a, ValueRange v, IndexFn) {
+  Value mx =
+      e.generic1("loss.max", {{logits, "bsv"}}, Out{kTokens, act, kLowest},
+                 [&](Ar &a, ValueRange v, IndexFn) {
+                   return SmallVector<Value>{a.max(v[1], v[0])};
+                 });
+  Value ex = e.generic1("loss.exp", {{logits, "bsv"}, {mx, kTokens}},
+                        Out{"bsv", act}, [&](Ar &a, ValueRange v, IndexFn) {
                           return SmallVector<Value>{a.exp(a.sub(v[0], v[1]))};
                         });
-  Value sum = e.generic1("loss.sum", {{ex, "nv"}}, Out{"n", act, 0.0},
+  Value sum = e.generic1("loss.sum", {{ex, "bsv"}}, Out{kTokens, act, 0.0},
                          [&](Ar &a, ValueRange v, IndexFn) {
                            return SmallVector<Value>{a.add(v[1], v[0])};
                          });
   Value loss = e.generic1(
-      "loss.nll", {{mx, "n"}, {sum, "n"}, {labels, "n"}}, Out{"", f32, 0.0},
-      [&](Ar &a, ValueRange v, IndexFn idx) {
-        Value target = a.extract(logits, {idx('n'), a.toIndex(v[2])});
+      "loss.nll", {{mx, kTokens}, {sum, kTokens}, {labels, kTokens}},
+      Out{"", f32, 0.0}, [&](Ar &a, ValueRange v, IndexFn idx) {
+        Value target = a.extract(logits, {idx('b'), idx('s'), a.toIndex(v[2])});
         Value nll = a.sub(a.add(a.log(v[1]), v[0]), target);
         return SmallVector<Value>{
             a.add(v[3], a.mul(a.conv(nll, f32), a.f(f32, invN)))};
       });
   Value dlogits =
-      e.generic1("loss.bwd", {{ex, "nv"}, {sum, "n"}, {labels, "n"}},
-                 Out{"nv", act}, [&](Ar &a, ValueRange v, IndexFn idx) {
+      e.generic1("loss.bwd", {{ex, "bsv"}, {sum, kTokens}, {labels, kTokens}},
+                 Out{"bsv", act}, [&](Ar &a, ValueRange v, IndexFn idx) {
                    Value isTarget = a.icmp(arith::CmpIPredicate::eq, idx('v'),
                                            a.toIndex(v[2]));
                    Value onehot = a.sel(isTarget, a.f(act, 1.0), a.f(act, 0.0));
@@ -1795,64 +1798,44 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
                  });
 
   BackwardValues bv;
-  for (auto &entry : param)
-    bv.w[entry.first()] = entry.second;
+  bv.w["final_norm.weight"] = fn.getArgument(2);
+  if (ln)
+    bv.w["final_norm.bias"] = fn.getArgument(3);
+  llvm::StringRef headName = cfg.tieEmbeddings ? "embed" : "lm_head.weight";
+  bv.w[headName] = headW;
   for (auto &entry : top.keys)
     bv.s[entry.first()] = top.values[entry.second];
-  Value dxf, tiedHeadGrad;
-  if (cfg.tieEmbeddings) {
-    dxf =
-        e.contract("lm_head.bwd_dx", {dlogits, "nv"}, {table, "vh"}, "nh", act);
-    tiedHeadGrad =
-        e.contract("lm_head.bwd_dw", {dlogits, "nv"}, {xf, "nh"}, "vh", act);
-  } else {
-    dxf =
-        linearBackward(e, "lm_head", "", dlogits, xf, "lm_head.weight", "", bv);
-  }
+  Value dxf = linearBackward(e, "lm_head", "", dlogits, "bsv", xf, kHidden,
+                             headName, headDims(), "", "", bv);
   Value dx = normBackward(e, "final_norm", dxf, nullptr, bv, "final_norm");
+  SmallVector<Value> results{loss, dx, bv.grads.lookup("final_norm.weight")};
+  if (ln)
+    results.push_back(bv.grads.lookup("final_norm.bias"));
+  results.push_back(bv.grads.lookup(headName));
+  finishFunc(fn, e.loc("return"), results);
+  return fn;
+}
 
-  // Backward layer loop, last layer first.
-  Location bwdLoc = e.loc("layers.bwd");
-  Value cLast = arith::ConstantIndexOp::create(b, bwdLoc, L - 1);
-  SmallVector<Value> bwdInits{dx};
-  for (const WeightSpec &ws : lw)
-    bwdInits.push_back(stackOf(tensorOf(ws.shape, act), "layers.bwd"));
-  auto bwdLoop = scf::ForOp::create(b, bwdLoc, c0, cL, c1, bwdInits);
-  {
-    OpBuilder::InsertionGuard bodyGuard(b);
-    b.setInsertionPointToStart(bwdLoop.getBody());
-    Value l =
-        arith::SubIOp::create(b, bwdLoc, cLast, bwdLoop.getInductionVar());
-    ValueRange iters = bwdLoop.getRegionIterArgs();
-    SmallVector<Value> callArgs{iters[0]};
-    for (unsigned i = 0; i < savedSpecs.size(); ++i)
-      callArgs.push_back(
-          e.sliceLeading("layers.bwd", loop.getResult(1 + i), l));
-    for (const WeightSpec &ws : lw)
-      callArgs.push_back(
-          e.sliceLeading("layers.bwd", param.lookup(ws.name), l));
-    if (hasRope()) {
-      callArgs.push_back(cos);
-      callArgs.push_back(sin);
-    }
-    auto call = func::CallOp::create(b, bwdLoc, layerBwd, callArgs);
-    SmallVector<Value> yields{call.getResult(0)};
-    for (unsigned i = 1; i < iters.size(); ++i)
-      yields.push_back(
-          e.insertLeading("layers.bwd", call.getResult(i), iters[i], l));
-    scf::YieldOp::create(b, bwdLoc, yields);
-  }
-  llvm::StringMap<Value> grads;
-  for (auto [i, ws] : llvm::enumerate(lw))
-    grads[ws.name] = bwdLoop.getResult(1 + i);
-  for (auto &entry : bv.grads)
-    grads[entry.first()] = entry.second;
-  Value dEmb = bwdLoop.getResult(0);
-
-  // Embedding backward: scatter-add each token's gradient row into the
-  // table gradient (on top of the LM head's when tied).
+func::FuncOp TransformerBuilder::buildEmbedBackward() {
+  SmallVector<ArgSpec> args{{"tokens", tensorOf({B, S}, i32), ""},
+                            {"embed.bwd.dy", tensorOf({B, S, H}, act), ""}};
+  if (cfg.tieEmbeddings)
+    args.push_back({"lm_head.bwd_dw", tensorOf({V, H}, act), ""});
+  func::FuncOp fn = makeFunc("embed_bwd", args, /*isPrivate=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Emitter e(b, "");
+  // A scatter-add: each token's gradient row is added into the table's
+  // gradient (on top of the LM head's when tied). Data-dependent rows: this
+  // function is the one compute step upstream cannot partition (see
+  // docs/workloads.md).
+  Value tokens = e.reshape("embed.bwd", fn.getArgument(0), {N});
+  Value dEmb = e.reshape("embed.bwd", fn.getArgument(1), {N, H});
   Location embLoc = e.loc("embed.bwd");
-  Value tableGrad = tiedHeadGrad ? tiedHeadGrad : e.zeros(embLoc, {V, H}, act);
+  Value tableGrad =
+      cfg.tieEmbeddings ? fn.getArgument(2) : e.zeros(embLoc, {V, H}, act);
+  Value c0 = arith::ConstantIndexOp::create(b, embLoc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, embLoc, 1);
   Value cN = arith::ConstantIndexOp::create(b, embLoc, N);
   auto scatter =
       scf::ForOp::create(b, embLoc, c0, cN, c1, ValueRange{tableGrad});
@@ -1874,38 +1857,54 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
     scf::YieldOp::create(b, embLoc,
                          e.insertLeading("embed.bwd", updated, acc, id));
   }
-  grads["embed"] = scatter.getResult(0);
+  SmallVector<Value> results{scatter.getResult(0)};
   if (cfg.learnedPositions) {
-    Value d3 = e.reshape("embed.pos.bwd", dEmb, {B, S, H});
-    Value dPos = e.generic1("embed.pos.bwd", {{d3, "bsh"}}, Out{"sh", act, 0.0},
-                            [&](Ar &a, ValueRange v, IndexFn) {
-                              return SmallVector<Value>{a.add(v[1], v[0])};
-                            });
+    Value dPos =
+        e.generic1("embed.pos.bwd", {{fn.getArgument(1), kHidden}},
+                   Out{"sh", act, 0.0}, [&](Ar &a, ValueRange v, IndexFn) {
+                     return SmallVector<Value>{a.add(v[1], v[0])};
+                   });
     Location l = e.loc("embed.pos.bwd");
     Value full = e.zeros(l, {cfg.maxPositions, H}, act);
     SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), b.getIndexAttr(0)},
         sizes{b.getIndexAttr(S), b.getIndexAttr(H)},
         strides{b.getIndexAttr(1), b.getIndexAttr(1)};
-    grads["embed.pos"] = tensor::InsertSliceOp::create(b, l, dPos, full,
-                                                       offsets, sizes, strides);
+    results.push_back(tensor::InsertSliceOp::create(b, l, dPos, full, offsets,
+                                                    sizes, strides));
   }
+  finishFunc(fn, e.loc("return"), results);
+  return fn;
+}
 
+func::FuncOp TransformerBuilder::buildAdam(ArrayRef<WeightSpec> params) {
+  SmallVector<ArgSpec> args;
+  for (const WeightSpec &p : params)
+    args.push_back({p.name, tensorOf(p.shape, p.elem), "weight"});
+  for (const WeightSpec &p : params)
+    args.push_back({p.name + ".grad", tensorOf(p.shape, act), ""});
+  for (const WeightSpec &p : params)
+    args.push_back({p.name + ".adam_m", tensorOf(p.shape, f32), ""});
+  for (const WeightSpec &p : params)
+    args.push_back({p.name + ".adam_v", tensorOf(p.shape, f32), ""});
+  func::FuncOp fn = makeFunc("adam", args, /*isPrivate=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Emitter e(b, "");
   // Adam: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
   // p -= lr m / (sqrt(v) + eps), bias corrections folded into lr.
   const double beta1 = 0.9, beta2 = 0.95, lr = 3e-4, eps = 1e-8;
+  size_t n = params.size();
   SmallVector<Value> newParams, newM, newV;
   for (auto [i, p] : llvm::enumerate(params)) {
-    Value g = grads.lookup(p.name);
-    assert(g && "every parameter has a gradient");
     std::string dims = std::string("abcdefgh").substr(0, p.shape.size());
     e.detail = p.name;
     Type pElem = p.elem;
     SmallVector<Value> r = e.generic(
         "optimizer.adam",
-        {{param.lookup(p.name), dims},
-         {g, dims},
-         {fn.getArgument(firstMoment + i), dims},
-         {fn.getArgument(firstMoment + params.size() + i), dims}},
+        {{fn.getArgument(i), dims},
+         {fn.getArgument(n + i), dims},
+         {fn.getArgument(2 * n + i), dims},
+         {fn.getArgument(3 * n + i), dims}},
         {Out{dims, pElem}, Out{dims, f32}, Out{dims, f32}},
         [&](Ar &a, ValueRange v, IndexFn) {
           Value grad = a.conv(v[1], f32);
@@ -1923,10 +1922,209 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
     newM.push_back(r[1]);
     newV.push_back(r[2]);
   }
-  SmallVector<Value> results{loss};
-  results.append(newParams);
+  SmallVector<Value> results(newParams);
   results.append(newM);
   results.append(newV);
+  finishFunc(fn, e.loc("return"), results);
+  return fn;
+}
+
+//===----------------------------------------------------------------------===//
+// Entry function: plumbing only
+//===----------------------------------------------------------------------===//
+
+void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
+                                    func::FuncOp layerBwd) {
+  SmallVector<WeightSpec> lw = layerWeights();
+  SmallVector<WeightSpec> params = parameters();
+  func::FuncOp embedFn = buildEmbed();
+  func::FuncOp ropeFn = hasRope() ? buildRopeTable() : nullptr;
+
+  SmallVector<ArgSpec> args;
+  args.push_back({"tokens", tensorOf({B, S}, i32), "input"});
+  if (training())
+    args.push_back({"labels", tensorOf({B, S}, i32), "input"});
+  unsigned firstParam = args.size();
+  for (const WeightSpec &p : params)
+    args.push_back({p.name, tensorOf(p.shape, p.elem), "weight"});
+  SmallVector<int64_t> kCacheShape{L, B, T, KVH};
+  llvm::append_range(kCacheShape, qkHeadShape());
+  if (decoding()) {
+    args.push_back({"k_cache", tensorOf(kCacheShape, act), "kv_cache"});
+    args.push_back({"v_cache", tensorOf({L, B, T, KVH, D}, act), "kv_cache"});
+  }
+  unsigned firstMoment = args.size();
+  if (training()) {
+    for (const WeightSpec &p : params)
+      args.push_back(
+          {p.name + ".adam_m", tensorOf(p.shape, f32), "optimizer_state"});
+    for (const WeightSpec &p : params)
+      args.push_back(
+          {p.name + ".adam_v", tensorOf(p.shape, f32), "optimizer_state"});
+  }
+  func::FuncOp fn = makeFunc(entryFunctionName(opts.mode), args, false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Emitter e(b, "");
+  llvm::StringMap<Value> param;
+  for (auto [i, p] : llvm::enumerate(params))
+    param[p.name] = fn.getArgument(firstParam + i);
+  auto call = [&](func::FuncOp callee, llvm::StringRef name,
+                  ValueRange operands) {
+    return func::CallOp::create(b, e.loc(name), callee, operands);
+  };
+
+  SmallVector<Value> embedArgs{fn.getArgument(0), param.lookup("embed")};
+  if (cfg.learnedPositions)
+    embedArgs.push_back(param.lookup("embed.pos"));
+  Value x = call(embedFn, "embed", embedArgs).getResult(0);
+  Value rotTable;
+  if (ropeFn)
+    rotTable = call(ropeFn, "rope.table", {}).getResult(0);
+
+  // The layer loop: static bounds 0..L, weights sliced from the stacks.
+  Location loopLoc = e.loc("layers");
+  Value c0 = arith::ConstantIndexOp::create(b, loopLoc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loopLoc, 1);
+  Value cL = arith::ConstantIndexOp::create(b, loopLoc, L);
+  SmallVector<Value> inits{x};
+  auto stackOf = [&](Type t, llvm::StringRef name) -> Value {
+    auto type = cast<RankedTensorType>(t);
+    SmallVector<int64_t> shape{L};
+    shape.append(type.getShape().begin(), type.getShape().end());
+    return tensor::EmptyOp::create(b, e.loc(name), shape,
+                                   type.getElementType());
+  };
+  if (decoding()) {
+    inits.push_back(stackOf(layerFwd.getResultTypes()[1], "layers.kv_cache"));
+    inits.push_back(stackOf(layerFwd.getResultTypes()[2], "layers.kv_cache"));
+  }
+  if (training())
+    for (auto &[name, type] : savedSpecs)
+      inits.push_back(stackOf(type, "layers.save"));
+  auto sliceWeight = [&](const WeightSpec &ws, Value l) {
+    return e.sliceLeading("layers", param.lookup(ws.name), l, layerShape(ws));
+  };
+  auto loop = scf::ForOp::create(b, loopLoc, c0, cL, c1, inits);
+  {
+    OpBuilder::InsertionGuard bodyGuard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value l = loop.getInductionVar();
+    ValueRange iters = loop.getRegionIterArgs();
+    SmallVector<Value> callArgs{iters[0]};
+    for (const WeightSpec &ws : lw)
+      callArgs.push_back(sliceWeight(ws, l));
+    if (rotTable)
+      callArgs.push_back(rotTable);
+    if (decoding()) {
+      unsigned cacheArg = firstParam + params.size();
+      callArgs.push_back(
+          e.sliceLeading("layers.kv_cache", fn.getArgument(cacheArg), l));
+      callArgs.push_back(
+          e.sliceLeading("layers.kv_cache", fn.getArgument(cacheArg + 1), l));
+    }
+    auto layerCall = func::CallOp::create(b, loopLoc, layerFwd, callArgs);
+    SmallVector<Value> yields{layerCall.getResult(0)};
+    for (unsigned i = 1; i < iters.size(); ++i)
+      yields.push_back(
+          e.insertLeading(decoding() ? "layers.kv_cache" : "layers.save",
+                          layerCall.getResult(i), iters[i], l));
+    scf::YieldOp::create(b, loopLoc, yields);
+  }
+
+  SmallVector<Value> headOperands{loop.getResult(0),
+                                  param.lookup("final_norm.weight")};
+  if (cfg.norm == NormKind::LayerNorm)
+    headOperands.push_back(param.lookup("final_norm.bias"));
+  headOperands.push_back(cfg.tieEmbeddings ? param.lookup("embed")
+                                           : param.lookup("lm_head.weight"));
+  if (!training()) {
+    Value logits = call(buildLMHead(), "lm_head", headOperands).getResult(0);
+    SmallVector<Value> results{logits};
+    if (decoding()) {
+      results.push_back(loop.getResult(1));
+      results.push_back(loop.getResult(2));
+    }
+    finishFunc(fn, e.loc("return"), results);
+    return;
+  }
+
+  // Loss and the head's backward.
+  headOperands.insert(headOperands.begin() + 1, fn.getArgument(1));
+  auto head = call(buildLMHeadLoss(), "lm_head", headOperands);
+  llvm::StringMap<Value> grads;
+  unsigned r = 2;
+  Value loss = head.getResult(0), dx = head.getResult(1);
+  grads["final_norm.weight"] = head.getResult(r++);
+  if (cfg.norm == NormKind::LayerNorm)
+    grads["final_norm.bias"] = head.getResult(r++);
+  Value headGrad = head.getResult(r++);
+  if (!cfg.tieEmbeddings)
+    grads["lm_head.weight"] = headGrad;
+
+  // Backward layer loop, last layer first.
+  Location bwdLoc = e.loc("layers.bwd");
+  Value cLast = arith::ConstantIndexOp::create(b, bwdLoc, L - 1);
+  SmallVector<Value> bwdInits{dx};
+  for (const WeightSpec &ws : lw) {
+    Type gradType = tensorOf(ws.shape, act);
+    if (layerShape(ws) == ws.shape) {
+      bwdInits.push_back(stackOf(gradType, "layers.bwd"));
+      continue;
+    }
+    // Experts that received no tokens get zero gradients.
+    SmallVector<int64_t> stacked{L};
+    stacked.append(ws.shape.begin(), ws.shape.end());
+    bwdInits.push_back(e.zeros(e.loc("layers.bwd"), stacked, act));
+  }
+  auto bwdLoop = scf::ForOp::create(b, bwdLoc, c0, cL, c1, bwdInits);
+  {
+    OpBuilder::InsertionGuard bodyGuard(b);
+    b.setInsertionPointToStart(bwdLoop.getBody());
+    Value l =
+        arith::SubIOp::create(b, bwdLoc, cLast, bwdLoop.getInductionVar());
+    ValueRange iters = bwdLoop.getRegionIterArgs();
+    SmallVector<Value> callArgs{iters[0]};
+    for (unsigned i = 0; i < savedSpecs.size(); ++i)
+      callArgs.push_back(
+          e.sliceLeading("layers.bwd", loop.getResult(1 + i), l));
+    for (const WeightSpec &ws : lw)
+      callArgs.push_back(sliceWeight(ws, l));
+    if (rotTable)
+      callArgs.push_back(rotTable);
+    auto bwdCall = func::CallOp::create(b, bwdLoc, layerBwd, callArgs);
+    SmallVector<Value> yields{bwdCall.getResult(0)};
+    for (unsigned i = 1; i < iters.size(); ++i)
+      yields.push_back(
+          e.insertLeading("layers.bwd", bwdCall.getResult(i), iters[i], l));
+    scf::YieldOp::create(b, bwdLoc, yields);
+  }
+  for (auto [i, ws] : llvm::enumerate(lw))
+    grads[ws.name] = bwdLoop.getResult(1 + i);
+
+  // Embedding backward.
+  SmallVector<Value> embOperands{fn.getArgument(0), bwdLoop.getResult(0)};
+  if (cfg.tieEmbeddings)
+    embOperands.push_back(headGrad);
+  auto embGrads = call(buildEmbedBackward(), "embed.bwd", embOperands);
+  grads["embed"] = embGrads.getResult(0);
+  if (cfg.learnedPositions)
+    grads["embed.pos"] = embGrads.getResult(1);
+
+  // Adam over every parameter.
+  SmallVector<Value> adamOperands;
+  for (const WeightSpec &p : params)
+    adamOperands.push_back(param.lookup(p.name));
+  for (const WeightSpec &p : params) {
+    Value g = grads.lookup(p.name);
+    assert(g && "every parameter has a gradient");
+    adamOperands.push_back(g);
+  }
+  for (unsigned i = 0; i < 2 * params.size(); ++i)
+    adamOperands.push_back(fn.getArgument(firstMoment + i));
+  auto adam = call(buildAdam(params), "optimizer.adam", adamOperands);
+  SmallVector<Value> results{loss};
+  llvm::append_range(results, adam.getResults());
   finishFunc(fn, e.loc("return"), results);
 }
 
