@@ -369,6 +369,20 @@ std::optional<OpCounts> countOp(Operation *op) {
     return countShardOp(op);
   if (auto kernel = dyn_cast<tile::KernelOp>(op))
     return countKernel(kernel);
+  // Pipeline-stage boundary transfers move their payload between devices.
+  if (isa<tile::SendOp, tile::RecvOp>(op)) {
+    OpCounts c;
+    c.cls = OpClass::Collective;
+    Type payload = isa<tile::SendOp>(op) ? op->getOperand(0).getType()
+                                          : op->getResult(0).getType();
+    std::optional<double> bytes = staticBytes(payload);
+    if (!bytes)
+      return std::nullopt;
+    c.bytesRead = c.bytesWritten = *bytes;
+    c.inputBytes.push_back(*bytes);
+    c.dtype = toDType(getElementTypeOrSelf(payload));
+    return c;
+  }
   Dialect *dialect = op->getDialect(); // null for unregistered ops
   if (isa_and_present<tensor::TensorDialect>(dialect))
     return countTensorOp(op);

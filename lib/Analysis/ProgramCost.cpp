@@ -3,6 +3,7 @@
 #include "strata/Analysis/ProgramCost.h"
 #include "strata/Dialect/Tile/IR/TileOps.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "strata/Cost/Parallelism.h"
 #include "strata/Hardware/System.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -146,6 +147,24 @@ static std::optional<cost::Estimate>
 estimateCollective(Operation *op, const OpCounts &c,
                    const cost::CostModel &model) {
   const hw::System &sys = model.system();
+  // A pipeline-stage boundary: one point-to-point transfer on its fabric.
+  if (isa<tile::SendOp, tile::RecvOp>(op)) {
+    StringRef fabricName = isa<tile::SendOp>(op)
+                               ? cast<tile::SendOp>(op).getFabric()
+                               : cast<tile::RecvOp>(op).getFabric();
+    for (int i = 0; i < int(sys.topology.size()); ++i)
+      if (sys.topology[i].name == fabricName) {
+        cost::CollectiveWork w;
+        w.kind = cost::CollectiveKind::SendRecv;
+        w.groupSize = 2;
+        w.fabric = i;
+        w.bytes = c.bytesRead;
+        cost::Estimate e = model.collective(w).estimate;
+        e.unit.clear();
+        return e;
+      }
+    return std::nullopt;
+  }
   auto gridRef = op->getAttrOfType<FlatSymbolRefAttr>("grid");
   auto axesAttr = op->getAttrOfType<DenseI16ArrayAttr>("grid_axes");
   auto grid = gridRef ? SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(
@@ -371,6 +390,156 @@ ProgramTotals priceProgram(const ProgramProfile &profile,
   return t;
 }
 
+/// Where an op's time goes in a step of a parallel plan.
+enum class StepPart {
+  Microbatch, ///< once per microbatch (compute, tp/sp/ep collectives)
+  GradSync,   ///< once per step: reductions over the data axes only
+  Optimizer,  ///< once per step
+  Boundary,   ///< pipeline-stage transfers, priced by the schedule
+};
+
+/// Names of the grid axes a shard collective runs over; empty if unknown.
+static SmallVector<StringRef> collectiveAxisNames(Operation *op) {
+  SmallVector<StringRef> result;
+  auto gridRef = op->getAttrOfType<FlatSymbolRefAttr>("grid");
+  auto axesAttr = op->getAttrOfType<DenseI16ArrayAttr>("grid_axes");
+  auto grid = gridRef ? SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(
+                            op, gridRef)
+                      : shard::GridOp();
+  auto names =
+      grid ? grid->getAttrOfType<ArrayAttr>("strata.axis_names") : ArrayAttr();
+  if (!names || !axesAttr)
+    return result;
+  for (int16_t a : axesAttr.asArrayRef())
+    if (a >= 0 && a < int16_t(names.size()))
+      if (auto n = dyn_cast<StringAttr>(names[a]))
+        result.push_back(n.getValue());
+  return result;
+}
+
+static StepPart stepPartOf(Operation *op, StringRef block) {
+  if (isa<tile::SendOp, tile::RecvOp>(op))
+    return StepPart::Boundary;
+  if (block.starts_with("optimizer"))
+    return StepPart::Optimizer;
+  // Reductions over the data axes alone are gradient (or loss) reductions:
+  // accumulated over the microbatches and synchronised once per step.
+  if (isa<shard::AllReduceOp, shard::ReduceScatterOp, shard::AllGatherOp>(
+          op)) {
+    SmallVector<StringRef> axes = collectiveAxisNames(op);
+    if (!axes.empty() && llvm::all_of(axes, [](StringRef a) {
+          return a == "dp" || a == "ep";
+        }))
+      return StepPart::GradSync;
+  }
+  return StepPart::Microbatch;
+}
+
+/// Composes one step of the module's parallel plan from the per-microbatch
+/// program: the schedule (GPipe, 1F1B, interleaved) with its bubble and
+/// stage transfers, the data-parallel gradient sync (ZeRO's volume, the part
+/// the backward does not hide) and the optimizer. Null without a plan.
+static std::optional<report::StepRow>
+composeStep(FunctionOpInterface entry, const std::map<StepPart, double> &time,
+            double backwardTime, double boundaryTime, double tokens,
+            std::string &error) {
+  auto module = entry->getParentOfType<ModuleOp>();
+  auto plan = module ? module->getAttrOfType<DictionaryAttr>("strata.parallel")
+                     : DictionaryAttr();
+  if (!plan)
+    return std::nullopt;
+  auto getInt = [&](StringRef key, int64_t dflt) {
+    auto a = plan.getAs<IntegerAttr>(key);
+    return a ? a.getInt() : dflt;
+  };
+  auto getStr = [&](StringRef key, StringRef dflt) {
+    auto a = plan.getAs<StringAttr>(key);
+    return a ? a.getValue() : dflt;
+  };
+  auto at = [&](StepPart p) {
+    auto it = time.find(p);
+    return it == time.end() ? 0.0 : it->second;
+  };
+  report::StepRow st;
+  st.stages = getInt("pp", 1);
+  st.microbatches = getInt("microbatches", 1);
+  st.virtualStages = getInt("interleave", 1);
+  st.dataParallel = getInt("dp", 1);
+  st.zero = int(getInt("zero", 0));
+  cost::PipelineWork pw;
+  pw.schedule = st.virtualStages > 1 ? cost::PipelineSchedule::Interleaved1F1B
+                : getStr("schedule", "1f1b") == "gpipe"
+                    ? cost::PipelineSchedule::GPipe
+                    : cost::PipelineSchedule::OneFOneB;
+  st.schedule = std::string(cost::toString(pw.schedule));
+  pw.stages = st.stages;
+  pw.microbatches = st.microbatches;
+  pw.virtualStages = st.virtualStages;
+  // Each of the v chunks of a device runs 1/v of its layers.
+  st.microbatchTime = at(StepPart::Microbatch);
+  double backward = std::min(backwardTime, st.microbatchTime);
+  pw.forward = (st.microbatchTime - backward) / double(st.virtualStages);
+  pw.backward = backward / double(st.virtualStages);
+  st.p2pPerCrossing = st.stages > 1 ? boundaryTime : 0;
+  pw.p2p = st.p2pPerCrossing;
+  llvm::Expected<cost::PipelineEstimate> pe = cost::estimatePipeline(pw);
+  if (!pe) {
+    error = llvm::toString(pe.takeError());
+    return std::nullopt;
+  }
+  st.pipelineTime = pe->stepTime;
+  st.bubbleTime = pe->bubbleTime;
+  st.bubbleFraction = pe->bubbleFraction;
+  st.p2pTime = pe->p2pTime;
+
+  // The IR holds ZeRO-0's gradient all-reduces; other stages move the
+  // volume ZeRO's paper gives relative to it (priced by the same fabric).
+  double sync = at(StepPart::GradSync);
+  if (sync > 0 && st.zero > 0) {
+    cost::ZeroConfig base, chosen;
+    base.parameters = chosen.parameters = 1;
+    base.dataParallel = chosen.dataParallel = std::max<int64_t>(st.dataParallel, 2);
+    chosen.stage = st.zero;
+    llvm::Expected<cost::ZeroCommunication> v0 = cost::zeroCommunication(base);
+    llvm::Expected<cost::ZeroCommunication> vz =
+        cost::zeroCommunication(chosen);
+    if (!v0 || !vz) {
+      error = !v0 ? llvm::toString(v0.takeError())
+                  : llvm::toString(vz.takeError());
+      if (v0)
+        llvm::consumeError(vz.takeError());
+      return std::nullopt;
+    }
+    sync *= vz->volumeBytes / v0->volumeBytes;
+  }
+  st.gradSyncTime = sync;
+  st.gradSyncExposed = sync;
+  auto overlap = plan.getAs<BoolAttr>("overlap_grad_sync");
+  if (sync > 0 && overlap && overlap.getValue()) {
+    // Bucketed per layer, overlapping the last microbatch's backward.
+    int64_t buckets = 1;
+    if (auto stage = entry->getAttrOfType<DictionaryAttr>("strata.stage"))
+      if (auto l = stage.getAs<IntegerAttr>("layers"))
+        buckets = std::max<int64_t>(l.getInt(), 1);
+    if (auto model = module->getAttrOfType<DictionaryAttr>("strata.model");
+        model && buckets == 1)
+      if (auto l = model.getAs<IntegerAttr>("layers"))
+        buckets = std::max<int64_t>(l.getInt(), 1);
+    cost::OverlapWork ow{backward / double(st.virtualStages),
+                         sync / double(buckets), buckets};
+    llvm::Expected<cost::OverlapEstimate> oe = cost::overlapGradientSync(ow);
+    if (!oe) {
+      error = llvm::toString(oe.takeError());
+      return std::nullopt;
+    }
+    st.gradSyncExposed = oe->exposed;
+  }
+  st.optimizerTime = at(StepPart::Optimizer);
+  st.stepTime = st.pipelineTime + st.gradSyncExposed + st.optimizerTime;
+  st.tokensPerStep = tokens * double(st.microbatches);
+  return st;
+}
+
 report::CostReport estimateProgram(FunctionOpInterface entry,
                                    const cost::CostModel &model,
                                    const ProgramCostOptions &options) {
@@ -404,6 +573,8 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   std::map<std::string, llvm::StringMap<double>> blockBoundTime;
   std::map<hw::DType, double> flopsByDType;
   double largestOutput = 0;
+  std::map<StepPart, double> partTime, partFlops, partEnergy;
+  double backwardTime = 0, boundaryTime = 0;
   for (const ProfileEntry &e : entries) {
     std::optional<cost::Estimate> est = estimateOp(e.op, e.counts, model);
     priced.push_back(est);
@@ -456,6 +627,35 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
     r.flops += est->flops * e.times;
     r.latency += est->time * e.times;
     r.energy += est->energy * e.times;
+
+    StepPart part = stepPartOf(e.op, row.block);
+    if (part == StepPart::Boundary) {
+      boundaryTime = std::max(boundaryTime, est->time);
+    } else {
+      partTime[part] += est->time * e.times;
+      partFlops[part] += est->flops * e.times;
+      partEnergy[part] += est->energy * e.times;
+      if (part == StepPart::Microbatch &&
+          llvm::StringRef(name).contains(".bwd"))
+        backwardTime += est->time * e.times;
+    }
+  }
+  r.programTime = r.latency;
+  std::string stepError;
+  r.step = composeStep(entry, partTime, backwardTime, boundaryTime, r.tokens,
+                       stepError);
+  if (!stepError.empty())
+    entry->emitWarning() << "cannot compose the plan's step: " << stepError;
+  if (r.step) {
+    // The summary is one step: m microbatches and the once-per-step work.
+    double m = double(r.step->microbatches);
+    r.latency = r.step->stepTime;
+    r.flops = partFlops[StepPart::Microbatch] * m +
+              partFlops[StepPart::GradSync] + partFlops[StepPart::Optimizer];
+    r.energy = partEnergy[StepPart::Microbatch] * m +
+               partEnergy[StepPart::GradSync] +
+               partEnergy[StepPart::Optimizer];
+    r.tokens = r.step->tokensPerStep;
   }
 
   auto largestShare = [](const llvm::StringMap<double> &m) {

@@ -105,12 +105,41 @@ void writeText(const CostReport &r, llvm::raw_ostream &os) {
   summary.push_back({"bound by", r.boundBy});
   printKeyValues(os, summary);
 
-  os << "\nBlocks (share of latency)\n";
+  if (r.step) {
+    const StepRow &st = *r.step;
+    os << "\nStep (" << st.schedule << ", pp=" << st.stages
+       << ", microbatches=" << st.microbatches;
+    if (st.virtualStages > 1)
+      os << ", interleave=" << st.virtualStages;
+    os << ", dp=" << st.dataParallel << ", zero=" << st.zero << ")\n";
+    std::vector<std::pair<std::string, std::string>> step;
+    step.push_back({"microbatch", seconds(st.microbatchTime) +
+                                      " (compute and tp/ep collectives)"});
+    if (st.stages > 1) {
+      step.push_back({"bubble", seconds(st.bubbleTime) + " (" +
+                                    percent(st.bubbleFraction) +
+                                    " of the ideal)"});
+      step.push_back({"stage p2p", seconds(st.p2pTime) + " (" +
+                                       seconds(st.p2pPerCrossing) +
+                                       " per crossing)"});
+    }
+    step.push_back({"pipeline", seconds(st.pipelineTime)});
+    step.push_back({"grad sync", seconds(st.gradSyncTime) + " (" +
+                                     seconds(st.gradSyncExposed) +
+                                     " exposed)"});
+    step.push_back({"optimizer", seconds(st.optimizerTime)});
+    step.push_back({"step", seconds(st.stepTime)});
+    printKeyValues(os, step);
+  }
+
+  os << (r.step ? "\nBlocks (share of one microbatch's program, per-step "
+                  "work included once)\n"
+                : "\nBlocks (share of latency)\n");
   Table blocks({"block", "ops", "FLOPs", "time", "share", "energy",
                 "bound by"});
   for (const GroupRow &b : r.blocks)
     blocks.addRow({b.name, count(b.ops), si(b.flops, "FLOP"), seconds(b.time),
-                   percent(r.latency > 0 ? b.time / r.latency : 0),
+                   percent(r.programTime > 0 ? b.time / r.programTime : 0),
                    si(b.energy, "J"), b.boundBy});
   blocks.print(os);
 
@@ -175,6 +204,27 @@ void writeJson(const CostReport &r, llvm::raw_ostream &os) {
       j.attribute("energy_per_token_j", r.energyPerToken);
       j.attribute("bound_by", r.boundBy);
     });
+    if (r.step)
+      j.attributeObject("step", [&] {
+        const StepRow &st = *r.step;
+        j.attribute("schedule", st.schedule);
+        j.attribute("stages", st.stages);
+        j.attribute("microbatches", st.microbatches);
+        j.attribute("virtual_stages", st.virtualStages);
+        j.attribute("data_parallel", st.dataParallel);
+        j.attribute("zero", st.zero);
+        j.attribute("microbatch_s", st.microbatchTime);
+        j.attribute("p2p_per_crossing_s", st.p2pPerCrossing);
+        j.attribute("pipeline_s", st.pipelineTime);
+        j.attribute("bubble_s", st.bubbleTime);
+        j.attribute("bubble_fraction", st.bubbleFraction);
+        j.attribute("p2p_s", st.p2pTime);
+        j.attribute("grad_sync_s", st.gradSyncTime);
+        j.attribute("grad_sync_exposed_s", st.gradSyncExposed);
+        j.attribute("optimizer_s", st.optimizerTime);
+        j.attribute("step_s", st.stepTime);
+        j.attribute("tokens_per_step", st.tokensPerStep);
+      });
     j.attributeArray("levels", [&] {
       for (const std::string &l : r.levels)
         j.value(l);

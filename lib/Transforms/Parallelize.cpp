@@ -694,6 +694,8 @@ void ParallelizePass::runOnOperation() {
                            b.getNamedAttr("zero", b.getI64IntegerAttr(zero)),
                            b.getNamedAttr("recompute",
                                           b.getStringAttr(recompute)),
+                           b.getNamedAttr("overlap_grad_sync",
+                                          b.getBoolAttr(overlapGradSync)),
                            b.getNamedAttr("axis_fabrics", fabricsAttr)}));
   if (gridAxes.empty())
     return;

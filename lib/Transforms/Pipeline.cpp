@@ -72,6 +72,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       *this, "recompute",
       llvm::cl::desc("Activation recomputation: none, selective or full"),
       llvm::cl::init("none")};
+  Option<bool> overlapGradSync{
+      *this, "overlap-grad-sync",
+      llvm::cl::desc("Overlap the data-parallel gradient reduction with the "
+                     "backward pass"),
+      llvm::cl::init(true)};
   Option<bool> fuse{*this, "fuse",
                     llvm::cl::desc("Fuse attention flash-style where the "
                                    "cost model says it pays (strata-fuse)"),
@@ -109,6 +114,7 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
     plan.schedule = options.schedule;
     plan.zero = options.zero;
     plan.recompute = options.recompute;
+    plan.overlapGradSync = options.overlapGradSync;
     pm.addPass(strata::createStrataParallelizePass(plan));
     pm.addPass(strata::createStrataPartitionPass());
     strata::StrataStagePassOptions stage;

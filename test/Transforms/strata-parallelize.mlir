@@ -24,7 +24,7 @@
 // RUN: strata-opt %S/Inputs/mlp-block.mlir --strata-parallelize="system=dgx-h100x4 tp=4 axes=dp=nvlink,tp=ib" \
 // RUN:   | FileCheck %s --check-prefix=AXES
 
-// ANNOTATE: module attributes {{{.*}}strata.parallel = {axis_fabrics = {tp = "nvlink"}, dp = 1 : i64, ep = 1 : i64, interleave = 1 : i64, microbatches = 1 : i64, pp = 1 : i64, recompute = "none", schedule = "1f1b", sp = false, tp = 8 : i64, zero = 0 : i64}
+// ANNOTATE: module attributes {{{.*}}strata.parallel = {axis_fabrics = {tp = "nvlink"}, dp = 1 : i64, ep = 1 : i64, interleave = 1 : i64, microbatches = 1 : i64, overlap_grad_sync = true, pp = 1 : i64, recompute = "none", schedule = "1f1b", sp = false, tp = 8 : i64, zero = 0 : i64}
 // ANNOTATE: shard.grid @grid(shape = 8) {strata.axis_fabrics = {tp = "nvlink"}, strata.axis_names = ["tp"]}
 // ANNOTATE-LABEL: func.func @mlp(
 // ANNOTATE-SAME: %[[X:[^:]+]]: tensor<16x64xf32> {strata.role = "input"}, %[[WG:[^:]+]]: tensor<64x256xf32> {strata.role = "weight"}, %[[WU:[^:]+]]: tensor<64x256xf32> {strata.role = "weight"}, %[[WD:[^:]+]]: tensor<256x64xf32> {strata.role = "weight"})
@@ -71,7 +71,7 @@
 // SP-NEXT: %[[MINE:.+]] = shard.all_slice %[[SUM]] on @grid grid_axes = [1] slice_axis = 0 : tensor<8x64xf32> -> tensor<2x64xf32>
 // SP-NEXT: return %[[MINE]]
 
-// ATTN: module attributes {{{.*}}strata.parallel = {axis_fabrics = {dp = "ib", tp = "nvlink"}, dp = 4 : i64, ep = 1 : i64, interleave = 1 : i64, microbatches = 1 : i64, pp = 1 : i64, recompute = "none", schedule = "1f1b", sp = false, tp = 8 : i64, zero = 0 : i64}
+// ATTN: module attributes {{{.*}}strata.parallel = {axis_fabrics = {dp = "ib", tp = "nvlink"}, dp = 4 : i64, ep = 1 : i64, interleave = 1 : i64, microbatches = 1 : i64, overlap_grad_sync = true, pp = 1 : i64, recompute = "none", schedule = "1f1b", sp = false, tp = 8 : i64, zero = 0 : i64}
 // ATTN: shard.grid @grid(shape = 4x8) {strata.axis_fabrics = {dp = "ib", tp = "nvlink"}, strata.axis_names = ["dp", "tp"]}
 // ATTN-LABEL: func.func @attention(
 // ATTN-SAME: tensor<1x8x64xf32> {strata.role = "input"}, %{{.+}}: tensor<64x1x8xf32> {strata.role = "weight"}, %{{.+}}: tensor<64x1x8xf32> {strata.role = "weight"}, %{{.+}}: tensor<64x1x8xf32> {strata.role = "weight"}, %{{.+}}: tensor<1x8x64xf32> {strata.role = "weight"}) -> tensor<1x8x64xf32>

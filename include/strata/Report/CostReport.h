@@ -13,6 +13,7 @@
 
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -60,6 +61,30 @@ struct TraceEvent {
   double duration = 0;
 };
 
+/// One training (or pipelined inference) step of a parallel plan: the
+/// per-device program priced once per microbatch, composed by the plan's
+/// schedule with the once-per-step work (data-parallel gradient sync,
+/// optimizer). Present when the module carries a `strata.parallel` plan.
+struct StepRow {
+  std::string schedule;      ///< gpipe, 1f1b or interleaved-1f1b
+  int64_t stages = 1;        ///< pp
+  int64_t microbatches = 1;  ///< m
+  int64_t virtualStages = 1; ///< v
+  int64_t dataParallel = 1;  ///< dp
+  int zero = 0;              ///< ZeRO stage
+  double microbatchTime = 0; ///< one microbatch's compute + tp/ep collectives
+  double p2pPerCrossing = 0; ///< one stage-boundary transfer
+  double pipelineTime = 0;   ///< the schedule: m microbatches + bubble + p2p
+  double bubbleTime = 0;
+  double bubbleFraction = 0;
+  double p2pTime = 0;
+  double gradSyncTime = 0;    ///< data-parallel gradient (and ZeRO) sync
+  double gradSyncExposed = 0; ///< the part the backward does not hide
+  double optimizerTime = 0;
+  double stepTime = 0;
+  double tokensPerStep = 0;
+};
+
 struct CostReport {
   static constexpr int kSchemaVersion = 1;
 
@@ -72,7 +97,8 @@ struct CostReport {
   double tokens = 0; ///< tokens processed by one run of the entry
 
   // Summary.
-  double latency = 0; ///< seconds
+  double latency = 0; ///< seconds (one step when `step` is set)
+  double programTime = 0; ///< one run of the entry, the sum of its ops
   double flops = 0;
   double tokensPerSecond = 0;
   double mfu = 0;        ///< flops / (latency × peak of peakDType)
@@ -89,6 +115,7 @@ struct CostReport {
   std::string capacityLevel; ///< level the footprint is checked against
   double capacity = 0;       ///< its capacity per device, bytes
   std::vector<std::pair<std::string, double>> unmodelled; ///< op, count
+  std::optional<StepRow> step; ///< with a parallel plan; see StepRow
   std::vector<TraceEvent> timeline; ///< capped, see `timelineTruncated`
   bool timelineTruncated = false;
 

@@ -149,7 +149,11 @@ def StrataParallelizePass : Pass<"strata-parallelize", "mlir::ModuleOp"> {
            "Megatron-LM) or full (each layer's forward again)">,
     Option<"schedule", "schedule", "std::string", /*default=*/"\"1f1b\"",
            "Pipeline schedule: gpipe or 1f1b (interleaved when interleave "
-           "> 1)">
+           "> 1)">,
+    Option<"overlapGradSync", "overlap-grad-sync", "bool", /*default=*/"true",
+           "Overlap the data-parallel gradient reduction with the backward "
+           "pass (bucketed, as PyTorch DDP and Megatron-LM's "
+           "--overlap-grad-reduce do)">
   ];
   let dependentDialects = ["::strata::arch::ArchDialect",
                            "::mlir::shard::ShardDialect"];

@@ -1,0 +1,47 @@
+// RUN: strata-opt %S/Inputs/train-step.mlir --strata-set-system=system=dgx-h100x4 --strata-parallelize="tp=8 pp=2 microbatches=4" --strata-partition --strata-stage --strata-estimate="format=json output=-" -o /dev/null | FileCheck %s --check-prefix=ONEF
+// RUN: strata-opt %S/Inputs/train-step.mlir --strata-set-system=system=dgx-h100x4 --strata-parallelize="tp=8 pp=2 microbatches=4 interleave=2" --strata-partition --strata-stage --strata-estimate="format=json output=-" -o /dev/null | FileCheck %s --check-prefix=INTER
+// RUN: strata-opt %S/Inputs/train-step.mlir --strata-set-system=system=dgx-h100x4 --strata-parallelize="tp=8 microbatches=4" --strata-partition --strata-stage --strata-estimate="format=json output=-" -o /dev/null | FileCheck %s --check-prefix=NOPIPE
+// RUN: strata-opt %S/Inputs/train-step.mlir --strata-set-system=system=dgx-h100x4 --strata-parallelize="tp=8 pp=2 microbatches=4" --strata-partition --strata-stage --strata-estimate -o /dev/null | FileCheck %s --check-prefix=TEXT
+
+// A training step of a 4-layer toy (Inputs/train-step.mlir) on 4 DGX H100
+// nodes. The estimate prices one microbatch of one stage's program and
+// composes the plan's step: with pp=2 and m=4, 1F1B idles (p-1)/m = 25 % of
+// the ideal time, one slot per microbatch carries the blocking boundary
+// transfer both ways (2 x 4 + 2 bubble slots = 10 crossings of 5.005 us);
+// interleaving two virtual stages halves the bubble fraction and doubles
+// the crossings; without pp there is no bubble and no transfer.
+
+// ONEF: "summary": {
+// ONEF-NEXT: "latency_s": [[STEP:[0-9.e-]+]],
+// ONEF: "step": {
+// ONEF-NEXT: "schedule": "1f1b",
+// ONEF-NEXT: "stages": 2,
+// ONEF-NEXT: "microbatches": 4,
+// ONEF-NEXT: "virtual_stages": 1,
+// ONEF-NEXT: "data_parallel": 2,
+// ONEF-NEXT: "zero": 0,
+// ONEF-NEXT: "microbatch_s":
+// ONEF-NEXT: "p2p_per_crossing_s": 5.0051{{[0-9]*}}e-06,
+// ONEF-NEXT: "pipeline_s": [[STEP]],
+// ONEF-NEXT: "bubble_s":
+// ONEF-NEXT: "bubble_fraction": 0.25,
+// ONEF-NEXT: "p2p_s": 5.0051{{[0-9]*}}e-05,
+// ONEF: "step_s": [[STEP]],
+
+// INTER: "schedule": "interleaved-1f1b",
+// INTER: "virtual_stages": 2,
+// INTER: "bubble_fraction": 0.125,
+// INTER-NEXT: "p2p_s": 9.009{{[0-9]*}}e-05,
+
+// NOPIPE: "schedule": "1f1b",
+// NOPIPE-NEXT: "stages": 1,
+// NOPIPE: "bubble_fraction": 0,
+// NOPIPE-NEXT: "p2p_s": 0,
+
+// TEXT: Step (1f1b, pp=2, microbatches=4, dp=2, zero=0)
+// TEXT-NEXT: microbatch  112.1 us (compute and tp/ep collectives)
+// TEXT-NEXT: bubble      122.1 us (25.0 % of the ideal)
+// TEXT-NEXT: stage p2p   50.05 us (5.005 us per crossing)
+// TEXT-NEXT: pipeline    610.3 us
+// TEXT: step        610.3 us
+// TEXT: Blocks (share of one microbatch's program, per-step work included once)
