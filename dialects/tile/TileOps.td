@@ -214,7 +214,11 @@ def Tile_CopyOp : Tile_Op<"copy", [
     dimension); every other dimension has extent 1. This cuts a tile whose
     rows are not the indexed buffer's second-to-last dimension, such as 128
     query positions of one head from a `[batch, seq, heads, head_dim]`
-    tensor (`dims [1, 3]`), without a transposing copy.
+    tensor (`dims [1, 3]`), without a transposing copy. An entry of `-1`
+    marks a broadcast dimension: a tile dimension of extent 1 that the
+    indexed side lacks (a `[rows]` vector into a `[rows x 1]` tile, a
+    `[cols]` weight into a `[1 x cols]` tile), so the tile has the rank of
+    the computation it feeds and `tile.map` broadcasts it.
 
     `bytes` is the payload of one execution, the tile's size; it is derived
     from the types (the builder computes it, the verifier checks it) and kept
@@ -227,6 +231,8 @@ def Tile_CopyOp : Tile_Op<"copy", [
         : !tile.buf<128x256xf32, "rf"> -> !tile.buf<4096x1280xf32, "hbm">
     %o = tile.copy %ob -> %O[%b, %qb, %h, %c0] dims [1, 3] bytes(32768)
         : !tile.buf<128x128xbf16, "rf"> -> !tile.buf<1x2048x32x128xbf16, "hbm">
+    %w = tile.copy %W[%c0] -> %wt dims [-1, 0] bytes(8192)
+        : !tile.buf<4096xbf16, "hbm"> -> !tile.buf<1x4096xbf16, "smem">
     ```
   }];
   let arguments = (ins
@@ -407,9 +413,13 @@ def Tile_MapOp : Tile_Op<"map", [
 
     The number of inputs follows the kind: one for unary kinds (`exp`,
     `silu`, `cast`, ...), two for binary (`add`, `mul`, `max`, ...), three
-    for `fma`. `flops(n)` overrides the kind's FLOP-per-element count (the
-    defaults are listed in docs/tile-dialect.md), e.g. for a cheaper
-    approximation.
+    for `fma`; `expr` takes any number and stands for an elementwise
+    expression of them that is not a chain of the other kinds (a linalg body
+    selecting by coordinate, as RoPE does). `flops(n)` overrides the kind's
+    FLOP-per-element count (the defaults are listed in
+    docs/tile-dialect.md), e.g. for a cheaper approximation or to weight
+    transcendentals as the cost model does; `expr` has no default and
+    requires it.
 
     ```mlir
     tile.map silu %h -> %g on "cuda"

@@ -249,6 +249,31 @@ func.func @copy_dims_unindexed(%s: !tile.buf<128x128xbf16, "hbm">, %d: !tile.buf
 
 // -----
 
+func.func @copy_dims_broadcast_extent(%s: !tile.buf<2048xbf16, "hbm">, %d: !tile.buf<16x2xbf16, "smem">, %i: index) {
+  // expected-error @+1 {{dims entry -1 (broadcast) needs extent 1, but tile dimension 1 is 2}}
+  %t = tile.copy %s[%i] -> %d dims [0, -1] bytes(64) : !tile.buf<2048xbf16, "hbm"> -> !tile.buf<16x2xbf16, "smem">
+  return
+}
+
+// -----
+
+func.func @copy_rank_without_dims(%s: !tile.buf<2048xbf16, "hbm">, %d: !tile.buf<16x1xbf16, "smem">, %i: index) {
+  // expected-error @+1 {{a rank-2 tile does not fit in a rank-1 buffer}}
+  %t = tile.copy %s[%i] -> %d bytes(32) : !tile.buf<2048xbf16, "hbm"> -> !tile.buf<16x1xbf16, "smem">
+  return
+}
+
+// -----
+
+func.func @map_expr_no_flops(%x: !tile.buf<16x16xf32, "rf">) {
+  // expected-error @+1 {{'expr' needs flops(n): it has no default cost}}
+  tile.map expr %x -> %x on "cuda" : (!tile.buf<16x16xf32, "rf">) -> !tile.buf<16x16xf32, "rf">
+  return
+}
+
+// -----
+
+
 func.func @copy_bytes(%s: !tile.buf<1024x64xbf16, "hbm">, %d: !tile.buf<32x64xbf16, "smem">, %i: index) {
   // expected-error @+1 {{bytes(8192) does not match the 4096 bytes of a 32x64xbf16 payload}}
   %t = tile.copy %s[%i, %i] -> %d bytes(8192) : !tile.buf<1024x64xbf16, "hbm"> -> !tile.buf<32x64xbf16, "smem">

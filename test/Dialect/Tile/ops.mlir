@@ -369,3 +369,23 @@ func.func @copy_dims(%q: !tile.buf<1x2048x32x128xbf16, "hbm">, %t: !tile.buf<128
   tile.wait %a, %b
   return
 }
+
+// Broadcast dims (-1 in dims): a [T] vector into a [rows x 1] tile and a
+// [D] weight into a [1 x cols] tile, so tile.map broadcasts them; an `expr`
+// map of any arity with its stated cost.
+// NOSYS-LABEL: func.func @copy_broadcast_dims
+// NOSYS:       tile.copy %{{.*}}[%{{.*}}] -> %{{.*}} dims [0, -1] bytes(32) : !tile.buf<2048xbf16, "hbm"> -> !tile.buf<16x1xbf16, "smem">
+// NOSYS:       tile.copy %{{.*}}[%{{.*}}] -> %{{.*}} dims [-1, 0] bytes(8192) : !tile.buf<4096xbf16, "hbm"> -> !tile.buf<1x4096xbf16, "smem">
+// NOSYS:       tile.map expr %{{.*}}, %{{.*}}, %{{.*}} -> %{{.*}} on "cuda" flops(7) : (!tile.buf<16x4096xbf16, "smem">, !tile.buf<16x1xbf16, "smem">, !tile.buf<1x4096xbf16, "smem">) -> !tile.buf<16x4096xbf16, "smem">
+func.func @copy_broadcast_dims(%r: !tile.buf<2048xbf16, "hbm">, %w: !tile.buf<4096xbf16, "hbm">,
+                               %x: !tile.buf<16x4096xbf16, "smem">, %rt: !tile.buf<16x1xbf16, "smem">,
+                               %wt: !tile.buf<1x4096xbf16, "smem">, %i: index) {
+  %a = tile.copy %r[%i] -> %rt dims [0, -1] bytes(32)
+      : !tile.buf<2048xbf16, "hbm"> -> !tile.buf<16x1xbf16, "smem">
+  %b = tile.copy %w[%i] -> %wt dims [-1, 0] bytes(8192)
+      : !tile.buf<4096xbf16, "hbm"> -> !tile.buf<1x4096xbf16, "smem">
+  tile.wait %a, %b
+  tile.map expr %x, %rt, %wt -> %x on "cuda" flops(7)
+      : (!tile.buf<16x4096xbf16, "smem">, !tile.buf<16x1xbf16, "smem">, !tile.buf<1x4096xbf16, "smem">) -> !tile.buf<16x4096xbf16, "smem">
+  return
+}

@@ -32,6 +32,8 @@ unsigned strata::tile::getArity(MapKind kind) {
     return 2;
   case MapKind::Fma:
     return 3;
+  case MapKind::Expr:
+    return 0; // variadic
   default:
     return 1;
   }

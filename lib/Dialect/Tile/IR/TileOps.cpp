@@ -550,7 +550,7 @@ static LogicalResult verifyTileTransfer(Operation *op, BufType source,
     return op->emitOpError() << "indexes a rank-" << whole.getRank() << " "
                              << (sourceIndexed ? "source" : "destination")
                              << " with " << numIndices << " tile indices";
-  if (tile.getRank() > whole.getRank())
+  if (tile.getRank() > whole.getRank() && !op->hasAttr("dims"))
     return op->emitOpError()
            << "a rank-" << tile.getRank() << " tile does not fit in a rank-"
            << whole.getRank() << " buffer";
@@ -572,13 +572,25 @@ LogicalResult CopyOp::verify() {
       return emitOpError() << "dims lists " << dims->size()
                            << " dimensions for a rank-"
                            << getTileType().getRank() << " tile";
+    // -1 is a broadcast dimension: a tile dimension of extent 1 that the
+    // indexed side lacks, so a [T] row vector lands in a [rows x 1] tile
+    // that tile.map broadcasts without a reshape outside the kernel.
+    int64_t last = -1;
     for (auto [i, d] : llvm::enumerate(*dims)) {
+      if (d == -1) {
+        if (getTileType().getShape()[i] != 1)
+          return emitOpError() << "dims entry -1 (broadcast) needs extent 1, "
+                               << "but tile dimension " << i << " is "
+                               << getTileType().getShape()[i];
+        continue;
+      }
       if (d < 0 || d >= whole.getRank())
         return emitOpError() << "dims entry " << d << " is not a dimension of "
                              << "the rank-" << whole.getRank() << " "
                              << (sourceIndexed ? "source" : "destination");
-      if (i > 0 && d <= (*dims)[i - 1])
+      if (d <= last)
         return emitOpError() << "dims must be strictly increasing";
+      last = d;
     }
   }
   return verifyBufferLevels(*this);
@@ -809,7 +821,14 @@ int64_t MapOp::getEffectiveFlopsPerElement() {
 
 LogicalResult MapOp::verify() {
   unsigned arity = getArity(getKind());
-  if (getInputs().size() != arity)
+  if (getKind() == MapKind::Expr) {
+    // An opaque expression (a linalg body with coordinate-dependent
+    // selects, say) has no default cost: its FLOP count must be stated.
+    if (getInputs().empty())
+      return emitOpError() << "'expr' takes at least one input";
+    if (!getFlopsPerElement())
+      return emitOpError() << "'expr' needs flops(n): it has no default cost";
+  } else if (getInputs().size() != arity)
     return emitOpError() << "'" << stringifyMapKind(getKind()) << "' takes "
                          << arity << " input" << (arity == 1 ? "" : "s")
                          << ", got " << getInputs().size();

@@ -20,7 +20,8 @@
 
 namespace strata::tile {
 
-/// Inputs a `tile.map` of this kind takes (1, 2 or 3).
+/// Inputs a `tile.map` of this kind takes (1, 2 or 3; 0 for `expr`, which
+/// takes any number).
 unsigned getArity(MapKind kind);
 
 /// FLOP per output element of a `tile.map` of this kind when the op gives no
