@@ -329,6 +329,9 @@ std::optional<OpCounts> countKernel(tile::KernelOp kernel) {
   }
   // The useful work of the op the kernel replaced, when the lowering
   // recorded it; else every FLOP of the schedule (padding, fills, casts).
+  if (auto t = kernel->getAttrOfType<IntegerAttr>(
+          kUsefulTranscendentalsAttrName))
+    c.transcendentals = double(t.getInt());
   if (auto useful = kernel->getAttrOfType<IntegerAttr>(kUsefulFlopsAttrName)) {
     c.flops = double(useful.getInt());
     return c;

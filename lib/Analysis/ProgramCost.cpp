@@ -294,6 +294,7 @@ estimateUnfused(Operation *op, const OpCounts &c,
   if (auto kernel = dyn_cast<tile::KernelOp>(op)) {
     cost::Estimate e = model.kernel(kernelWork(kernel, c));
     e.flops = c.flops;
+    e.transcendentals = c.transcendentals;
     return e;
   }
   return estimateOp(c, model);

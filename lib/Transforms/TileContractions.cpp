@@ -23,6 +23,7 @@
 #include "strata/Dialect/Tile/IR/TileOps.h"
 #include "strata/Transforms/AttentionGroup.h"
 #include "strata/Transforms/Passes.h"
+#include "strata/Transforms/TileVectorOps.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -233,6 +234,8 @@ struct TilePass : strata::impl::StrataTilePassBase<TilePass> {
                            << "'; priced on the vector unit";
       }
     }
+    if (vector)
+      tileVectorOps(module, model, sys);
   }
 
   LogicalResult lower(linalg::LinalgOp op, const ContractionLayout &l,

@@ -108,12 +108,14 @@
 // UNFUSED: mha.pv,linalg.generic,mha,contraction,1,2147483648,0,0,35651584,35651584,20971520,
 //
 // Unfused, both contractions are plain matmul kernels (one K loop, no
-// softmax inside) and the softmax stays linalg between them.
+// softmax inside) and the softmax pieces are kernels of their own between
+// them (strata-tile's vector step).
 // OFF-LABEL: func.func @prefill_causal_mha
 // OFF-NOT:     strata.fused_attention
 // OFF:         tile.kernel "mha.qk"
-// OFF-NOT:     tile.map exp
-// OFF:         math.exp
+// OFF-NOT:     tile.map exp %
+// OFF:         tile.kernel "mha.exp"
+// OFF:         tile.map exp %
 // OFF:         tile.kernel "mha.pv" ins(%{{.*}}, %arg2 : tensor<8x1024x1024xbf16>, tensor<8x1024x128xbf16>)
 // OFF-NOT:     strata.visited_blocks
 func.func @prefill_causal_mha(%q: tensor<8x1024x128xbf16>, %k: tensor<8x1024x128xbf16>, %v: tensor<8x1024x128xbf16>) -> tensor<8x1024x128xbf16> {

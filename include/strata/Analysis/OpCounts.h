@@ -148,6 +148,10 @@ ProgramCounts countProgram(mlir::FunctionOpInterface entry);
 /// lowers (reports count these; the schedule's padded work is in its time).
 inline constexpr llvm::StringLiteral kUsefulFlopsAttrName =
     "strata.useful_flops";
+/// Likewise its transcendentals, which a vector kernel's maps fold into
+/// their FLOP counts (flops(n)) and reports still count apart.
+inline constexpr llvm::StringLiteral kUsefulTranscendentalsAttrName =
+    "strata.useful_transcendentals";
 
 /// Fusion marks (strata-fuse): the root of a fused attention group carries
 /// its shape; the other members name the root they were fused into.

@@ -88,13 +88,23 @@ def StrataTilePass : Pass<"strata-tile", "mlir::ModuleOp"> {
     tiling is `CostModel::planMatmul`'s: the pass asks, it does not
     re-derive. Ops it cannot tile stay linalg (priced by the same matmul
     formula) and are listed in a remark.
+
+    With `vector=true` (the default) it then lowers the elementwise,
+    reduction, copy/transpose and fill ops no other pass owns the same way
+    (lib/Transforms/TileVectorOps.cpp): parallel loops spread over the
+    cores, row blocks streamed through the staging level by a pipelined
+    `tile.loop`, `tile.map` / `tile.reduce` on the vector unit, the blocking
+    the one `CostModel::kernel` prices cheapest.
   }];
   let options = [
     Option<"system", "system", "std::string", /*default=*/"\"\"",
-           "Preset name, or path to a .json or .mlir system description">
+           "Preset name, or path to a .json or .mlir system description">,
+    Option<"vector", "vector", "bool", /*default=*/"true",
+           "Also tile elementwise, reduction, copy and fill ops">
   ];
   let dependentDialects = ["::strata::arch::ArchDialect",
-                           "::strata::tile::TileDialect"];
+                           "::strata::tile::TileDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def StrataParallelizePass : Pass<"strata-parallelize", "mlir::ModuleOp"> {
