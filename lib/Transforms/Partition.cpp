@@ -24,6 +24,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/BitVector.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SetVector.h"
 
@@ -35,6 +36,62 @@ namespace strata {
 using namespace mlir;
 
 namespace {
+
+/// Results that return one of the function's own arguments unchanged (the
+/// generator's forward layer hands its input back to be saved for the
+/// backward pass) are dropped, and callers use the argument they passed.
+/// Upstream shard-partition in MLIR 22 crashes on a function that returns
+/// an annotated argument; the caller already holds the value anyway.
+LogicalResult forwardReturnedArguments(func::FuncOp func, ModuleOp module) {
+  if (func.isExternal() || func.isPublic())
+    return success();
+  auto ret = cast<func::ReturnOp>(func.getBody().back().getTerminator());
+  llvm::BitVector drop(ret.getNumOperands());
+  SmallVector<int> argOf(ret.getNumOperands(), -1);
+  for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+    // Look through the sharding annotations strata-parallelize wrote.
+    Value root = v;
+    while (auto shard = root.getDefiningOp<shard::ShardOp>())
+      root = shard.getSrc();
+    if (auto arg = dyn_cast<BlockArgument>(root);
+        arg && arg.getOwner() == &func.getBody().front()) {
+      drop.set(i);
+      argOf[i] = int(arg.getArgNumber());
+    }
+  }
+  if (drop.none())
+    return success();
+  std::optional<SymbolTable::UseRange> uses = func.getSymbolUses(module);
+  if (!uses)
+    return success();
+  SmallVector<func::CallOp> calls;
+  for (const SymbolTable::SymbolUse &use : *uses) {
+    auto call = dyn_cast<func::CallOp>(use.getUser());
+    if (!call)
+      return success(); // referenced otherwise: leave the signature alone
+    calls.push_back(call);
+  }
+  for (func::CallOp call : calls) {
+    OpBuilder b(call);
+    SmallVector<Type> kept;
+    for (unsigned i = 0; i < call.getNumResults(); ++i)
+      if (!drop.test(i))
+        kept.push_back(call.getResult(i).getType());
+    auto newCall = func::CallOp::create(b, call.getLoc(), call.getCalleeAttr(),
+                                        kept, call.getOperands());
+    newCall->setAttrs(call->getAttrs());
+    unsigned next = 0;
+    for (unsigned i = 0; i < call.getNumResults(); ++i)
+      call.getResult(i).replaceAllUsesWith(
+          drop.test(i) ? call.getOperand(argOf[i])
+                       : newCall.getResult(next++));
+    call.erase();
+  }
+  if (failed(func.eraseResults(drop)))
+    return failure();
+  ret->eraseOperands(drop);
+  return success();
+}
 
 struct PartitionPass : strata::impl::StrataPartitionPassBase<PartitionPass> {
   using Base::Base;
@@ -53,6 +110,10 @@ struct PartitionPass : strata::impl::StrataPartitionPassBase<PartitionPass> {
     }
     if (annotated.empty())
       return;
+
+    for (func::FuncOp func : annotated)
+      if (failed(forwardReturnedArguments(func, module)))
+        return signalPassFailure();
 
     OpPassManager partition(func::FuncOp::getOperationName());
     partition.addPass(shard::createShardingPropagation());

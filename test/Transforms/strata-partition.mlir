@@ -91,3 +91,30 @@ func.func @forward_saving(%x: tensor<16x64xf32> {strata.role = "input"}, %w1s: t
   }
   return %r#0, %r#1 : tensor<16x64xf32>, tensor<4x16x256xf32>
 }
+
+// -----
+
+// A layer that hands its input back (saved for the backward pass) would
+// crash upstream shard-partition (MLIR 22) on the returned annotated
+// argument: the result is dropped and the caller uses what it passed.
+
+// CHECK-LABEL: func.func private @layer_returning_input
+// CHECK-SAME: -> tensor<4x64xf32>
+// CHECK-LABEL: func.func @forward_returning_input
+// CHECK: %[[Y:.*]] = call @layer_returning_input(%[[X:.*]], %{{.*}}, %{{.*}}) : (tensor<4x64xf32>, tensor<64x32xf32>, tensor<32x64xf32>) -> tensor<4x64xf32>
+// CHECK: return %[[Y]], %[[X]] : tensor<4x64xf32>, tensor<4x64xf32>
+
+func.func private @layer_returning_input(%x: tensor<16x64xf32>, %w1: tensor<64x256xf32>, %w2: tensor<256x64xf32>) -> (tensor<16x64xf32>, tensor<16x64xf32>) {
+  %c0 = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x256xf32>
+  %f = linalg.fill ins(%c0 : f32) outs(%e : tensor<16x256xf32>) -> tensor<16x256xf32>
+  %h = linalg.matmul ins(%x, %w1 : tensor<16x64xf32>, tensor<64x256xf32>) outs(%f : tensor<16x256xf32>) -> tensor<16x256xf32>
+  %e2 = tensor.empty() : tensor<16x64xf32>
+  %f2 = linalg.fill ins(%c0 : f32) outs(%e2 : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %o = linalg.matmul ins(%h, %w2 : tensor<16x256xf32>, tensor<256x64xf32>) outs(%f2 : tensor<16x64xf32>) -> tensor<16x64xf32>
+  return %o, %x : tensor<16x64xf32>, tensor<16x64xf32>
+}
+func.func @forward_returning_input(%x: tensor<16x64xf32> {strata.role = "input"}, %w1: tensor<64x256xf32> {strata.role = "weight"}, %w2: tensor<256x64xf32> {strata.role = "weight"}) -> (tensor<16x64xf32>, tensor<16x64xf32>) {
+  %y:2 = func.call @layer_returning_input(%x, %w1, %w2) : (tensor<16x64xf32>, tensor<64x256xf32>, tensor<256x64xf32>) -> (tensor<16x64xf32>, tensor<16x64xf32>)
+  return %y#0, %y#1 : tensor<16x64xf32>, tensor<16x64xf32>
+}
