@@ -642,6 +642,32 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
     }
   }
   r.programTime = r.latency;
+  if (auto module = entry->getParentOfType<ModuleOp>())
+    if (auto plans = module->getAttrOfType<ArrayAttr>("strata.plan_search"))
+      for (auto row : plans.getAsRange<DictionaryAttr>()) {
+        report::PlanRow p;
+        auto i64 = [&](StringRef k) {
+          auto a = row.getAs<IntegerAttr>(k);
+          return a ? a.getInt() : int64_t(0);
+        };
+        auto f64 = [&](StringRef k) {
+          auto a = row.getAs<FloatAttr>(k);
+          return a ? a.getValueAsDouble() : 0.0;
+        };
+        p.tp = i64("tp");
+        p.pp = i64("pp");
+        p.dp = i64("dp");
+        p.ep = i64("ep");
+        if (auto st = row.getAs<StringAttr>("status"))
+          p.status = st.getValue().str();
+        if (auto fits = row.getAs<BoolAttr>("fits"))
+          p.fits = fits.getValue();
+        p.latency = f64("latency_s");
+        p.tokensPerSecond = f64("tokens_per_s");
+        p.mfu = f64("mfu");
+        p.footprint = f64("footprint_bytes");
+        r.plans.push_back(std::move(p));
+      }
   std::string stepError;
   r.step = composeStep(entry, partTime, backwardTime, boundaryTime, r.tokens,
                        stepError);

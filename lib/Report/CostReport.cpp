@@ -132,6 +132,32 @@ void writeText(const CostReport &r, llvm::raw_ostream &os) {
     printKeyValues(os, step);
   }
 
+  if (!r.plans.empty()) {
+    size_t usable = llvm::count_if(
+        r.plans, [](const PlanRow &p) { return p.status == "ok" && p.fits; });
+    os << "\nPlan search (" << r.plans.size() << " plans, " << usable
+       << " compile and fit; best first)\n";
+    Table t({"rank", "tp", "pp", "dp", "ep", "latency", "throughput", "MFU",
+             "footprint", "status"});
+    for (size_t i = 0; i < r.plans.size() && i < r.plansShown; ++i) {
+      const PlanRow &p = r.plans[i];
+      std::string status = p.status == "ok"
+                               ? (p.fits ? "ok" : "does not fit")
+                               : p.status;
+      if (status.size() > 60)
+        status = status.substr(0, 57) + "...";
+      bool ok = p.status == "ok";
+      t.addRow({std::to_string(i + 1), std::to_string(p.tp),
+                std::to_string(p.pp), std::to_string(p.dp),
+                std::to_string(p.ep), ok ? seconds(p.latency) : "-",
+                ok && p.tokensPerSecond > 0 ? si(p.tokensPerSecond, "tokens/s")
+                                            : "-",
+                ok ? percent(p.mfu) : "-",
+                ok ? hw::formatBinaryBytesApprox(p.footprint) : "-", status});
+    }
+    t.print(os);
+  }
+
   os << (r.step ? "\nBlocks (share of one microbatch's program, per-step "
                   "work included once)\n"
                 : "\nBlocks (share of latency)\n");
@@ -224,6 +250,22 @@ void writeJson(const CostReport &r, llvm::raw_ostream &os) {
         j.attribute("optimizer_s", st.optimizerTime);
         j.attribute("step_s", st.stepTime);
         j.attribute("tokens_per_step", st.tokensPerStep);
+      });
+    if (!r.plans.empty())
+      j.attributeArray("plans", [&] {
+        for (const PlanRow &p : r.plans)
+          j.object([&] {
+            j.attribute("tp", p.tp);
+            j.attribute("pp", p.pp);
+            j.attribute("dp", p.dp);
+            j.attribute("ep", p.ep);
+            j.attribute("status", p.status);
+            j.attribute("fits", p.fits);
+            j.attribute("latency_s", p.latency);
+            j.attribute("tokens_per_s", p.tokensPerSecond);
+            j.attribute("mfu", p.mfu);
+            j.attribute("footprint_bytes", p.footprint);
+          });
       });
     j.attributeArray("levels", [&] {
       for (const std::string &l : r.levels)

@@ -77,6 +77,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("Overlap the data-parallel gradient reduction with the "
                      "backward pass"),
       llvm::cl::init(true)};
+  Option<std::string> plan{
+      *this, "plan",
+      llvm::cl::desc("'auto': compile and price every tp x pp x dp (x ep) "
+                     "plan of the system and keep the fastest that fits "
+                     "(strata-plan-search); tp/pp/dp/ep are then ignored"),
+      llvm::cl::init("")};
   Option<bool> fuse{*this, "fuse",
                     llvm::cl::desc("Fuse attention flash-style where the "
                                    "cost model says it pays (strata-fuse)"),
@@ -102,6 +108,26 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
   // collectives, and carry the per-device signatures through the calls
   // (strata-partition); everything after prices one device (collectives on
   // the topology's fabrics).
+  if (options.plan == "auto") {
+    strata::StrataPlanSearchPassOptions search;
+    search.entry = options.entry;
+    search.fuse = options.fuse;
+    search.tile = options.tile;
+    search.microbatches = options.microbatches;
+    search.interleave = options.interleave;
+    search.schedule = options.schedule;
+    search.zero = options.zero;
+    search.recompute = options.recompute;
+    search.overlapGradSync = options.overlapGradSync;
+    pm.addPass(strata::createStrataPlanSearchPass(search));
+    // The search applied the winning plan, fused, tiled and placed.
+    strata::StrataEstimatePassOptions estimate;
+    estimate.entry = options.entry;
+    estimate.format = options.report;
+    estimate.output = options.reportFile;
+    pm.addPass(strata::createStrataEstimatePass(estimate));
+    return;
+  }
   if (options.tp > 0) {
     strata::StrataParallelizePassOptions plan;
     plan.tp = options.tp;

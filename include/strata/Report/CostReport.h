@@ -85,6 +85,14 @@ struct StepRow {
   double tokensPerStep = 0;
 };
 
+/// One plan a `plan=auto` search tried (strata-plan-search), best first.
+struct PlanRow {
+  int64_t tp = 1, pp = 1, dp = 1, ep = 1;
+  std::string status; ///< "ok" or why the plan was rejected
+  bool fits = false;
+  double latency = 0, tokensPerSecond = 0, mfu = 0, footprint = 0;
+};
+
 struct CostReport {
   static constexpr int kSchemaVersion = 1;
 
@@ -116,6 +124,8 @@ struct CostReport {
   double capacity = 0;       ///< its capacity per device, bytes
   std::vector<std::pair<std::string, double>> unmodelled; ///< op, count
   std::optional<StepRow> step; ///< with a parallel plan; see StepRow
+  std::vector<PlanRow> plans;  ///< a plan=auto search's ranking
+  size_t plansShown = 5;       ///< rows of `plans` the text report prints
   std::vector<TraceEvent> timeline; ///< capped, see `timelineTruncated`
   bool timelineTruncated = false;
 

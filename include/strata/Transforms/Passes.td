@@ -289,4 +289,49 @@ def StrataStagePass : Pass<"strata-stage", "mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def StrataPlanSearchPass : Pass<"strata-plan-search", "mlir::ModuleOp"> {
+  let summary = "plan=auto: compile and price every parallel plan, apply the "
+                "fastest that fits";
+  let description = [{
+    Enumerates every factorisation tp x pp x dp (and ep for
+    mixture-of-experts models) of the devices of the module's system,
+    compiles a copy of the module under each one with the passes
+    strata-pipeline runs for an explicit plan (strata-parallelize,
+    strata-partition, strata-stage, strata-fuse, strata-tile, strata-place),
+    prices it with the estimate, and applies the plan with the highest
+    throughput (lowest latency when the program has no tokens) whose
+    per-device footprint fits. The passes validate each plan, so a plan the
+    explicit options would refuse (tp not dividing the heads, pp not
+    dividing the layers, tp across fabrics, ...) is rejected with the same
+    reason. Every plan tried, with its estimate or the reason it was
+    rejected, is recorded in `strata.plan_search`, which the report prints
+    as a ranked table. The training plan (microbatches, schedule, ZeRO,
+    recomputation) is fixed by the options and shared by all candidates.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"\"",
+           "Entry function (default: the only public function)">,
+    Option<"fuse", "fuse", "bool", /*default=*/"true",
+           "Run strata-fuse on each candidate">,
+    Option<"tile", "tile", "bool", /*default=*/"true",
+           "Run strata-tile and strata-place on each candidate">,
+    Option<"microbatches", "microbatches", "int64_t", /*default=*/"1",
+           "Microbatches per step">,
+    Option<"interleave", "interleave", "int64_t", /*default=*/"1",
+           "Virtual pipeline stages per device">,
+    Option<"schedule", "schedule", "std::string", /*default=*/"\"1f1b\"",
+           "Pipeline schedule: gpipe or 1f1b">,
+    Option<"zero", "zero", "int64_t", /*default=*/"0", "ZeRO stage 0-3">,
+    Option<"recompute", "recompute", "std::string", /*default=*/"\"none\"",
+           "Activation recomputation: none, selective or full">,
+    Option<"overlapGradSync", "overlap-grad-sync", "bool", /*default=*/"true",
+           "Overlap the gradient reduction with the backward pass">
+  ];
+  let dependentDialects = ["::strata::arch::ArchDialect",
+                           "::strata::tile::TileDialect",
+                           "::mlir::shard::ShardDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // STRATA_TRANSFORMS_PASSES
