@@ -22,6 +22,7 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 
 #include <benchmark/benchmark.h>
 
@@ -45,6 +46,11 @@ double peakResidentMiB() {
 struct Setup {
   MLIRContext ctx;
   Setup() {
+    static bool passesRegistered = [] {
+      registerAllPasses();
+      return true;
+    }();
+    (void)passesRegistered;
     DialectRegistry registry;
     registerAllDialects(registry);
     ctx.appendDialectRegistry(registry);
@@ -105,6 +111,41 @@ void BM_Llama3_70B_Prefill4096_B200(benchmark::State &state) {
   pipeline(state, "llama-3-70b", "b200", 4096, 0);
 }
 BENCHMARK(BM_Llama3_70B_Prefill4096_B200)->Unit(benchmark::kMillisecond);
+
+/// The whole strata-pipeline (as strata-opt runs it) on a generated module;
+/// the report goes to /dev/null. Returns the number of plans a plan=auto
+/// search tried (0 otherwise).
+int64_t runStrataPipeline(MLIRContext &ctx, const workload::ModelConfig &m,
+                          const workload::WorkloadOptions &o,
+                          const std::string &options) {
+  OwningOpRef<ModuleOp> module = workload::buildTransformerModule(m, o, &ctx);
+  PassManager pm(&ctx, ModuleOp::getOperationName());
+  if (!module ||
+      failed(parsePassPipeline("strata-pipeline{" + options +
+                                   " report-file=/dev/null}",
+                               pm)) ||
+      failed(pm.run(*module)))
+    std::abort();
+  auto plans = (*module)->getAttrOfType<ArrayAttr>("strata.plan_search");
+  return plans ? int64_t(plans.size()) : 0;
+}
+
+/// plan=auto for Llama-3-70B prefill (32 sequences of 2048 tokens) over
+/// four DGX H100 nodes: every tp x pp x dp plan compiled and priced (goal:
+/// under 10 s on 2 cores).
+void BM_PlanAuto_Llama3_70B_DGXH100x4(benchmark::State &state) {
+  Setup s;
+  workload::ModelConfig m = model("llama-3-70b");
+  workload::WorkloadOptions o;
+  o.seq = 2048;
+  o.batch = 32;
+  int64_t plans = 0;
+  for (auto _ : state)
+    plans = runStrataPipeline(s.ctx, m, o, "system=dgx-h100x4 plan=auto");
+  state.counters["plans"] = double(plans);
+  state.counters["peak_rss_MiB"] = peakResidentMiB();
+}
+BENCHMARK(BM_PlanAuto_Llama3_70B_DGXH100x4)->Unit(benchmark::kMillisecond);
 
 /// Llama-3-70B layer shape with 1..126 layers: time should stay flat.
 void BM_Depth(benchmark::State &state) {
