@@ -576,6 +576,8 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   double largestOutput = 0;
   std::map<StepPart, double> partTime, partFlops, partEnergy;
   double backwardTime = 0, boundaryTime = 0;
+  double layerForwardTime = 0, layerForwardFlops = 0;
+  double attentionCoreTime = 0, attentionCoreFlops = 0;
   for (const ProfileEntry &e : entries) {
     std::optional<cost::Estimate> est = estimateOp(e.op, e.counts, model);
     priced.push_back(est);
@@ -636,9 +638,24 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
       partTime[part] += est->time * e.times;
       partFlops[part] += est->flops * e.times;
       partEnergy[part] += est->energy * e.times;
-      if (part == StepPart::Microbatch &&
-          llvm::StringRef(name).contains(".bwd"))
+      llvm::StringRef n(name);
+      if (part == StepPart::Microbatch && n.contains(".bwd"))
         backwardTime += est->time * e.times;
+      // What recomputation re-runs: every forward op of the layers (full),
+      // or the attention core (selective, Megatron-LM).
+      if (part == StepPart::Microbatch && n.starts_with("layers.") &&
+          !n.contains(".bwd") && !n.contains(".saved")) {
+        layerForwardTime += est->time * e.times;
+        layerForwardFlops += est->flops * e.times;
+        if (e.op->hasAttr(kFusedAttentionAttrName) ||
+            llvm::any_of(llvm::ArrayRef<llvm::StringRef>{
+                             "attn.qk_matmul", "attn.mask", "attn.softmax",
+                             "attn.av_matmul"},
+                         [&](llvm::StringRef k) { return n.contains(k); })) {
+          attentionCoreTime += est->time * e.times;
+          attentionCoreFlops += est->flops * e.times;
+        }
+      }
     }
   }
   r.programTime = r.latency;
@@ -668,9 +685,28 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
         p.footprint = f64("footprint_bytes");
         r.plans.push_back(std::move(p));
       }
+  // Activation recomputation (train only): the backward runs the forward
+  // of each layer again (full) or its attention core (selective) first.
+  double recomputeTime = 0, recomputeFlops = 0;
+  if (auto module = entry->getParentOfType<ModuleOp>())
+    if (auto plan = module->getAttrOfType<DictionaryAttr>("strata.parallel"))
+      if (auto rc = plan.getAs<StringAttr>("recompute"); rc && backwardTime > 0) {
+        if (rc.getValue() == "full") {
+          recomputeTime = layerForwardTime;
+          recomputeFlops = layerForwardFlops;
+        } else if (rc.getValue() == "selective") {
+          recomputeTime = attentionCoreTime;
+          recomputeFlops = attentionCoreFlops;
+        }
+      }
+  partTime[StepPart::Microbatch] += recomputeTime;
+  partFlops[StepPart::Microbatch] += recomputeFlops;
+  backwardTime += recomputeTime;
   std::string stepError;
   r.step = composeStep(entry, partTime, backwardTime, boundaryTime, r.tokens,
                        stepError);
+  if (r.step)
+    r.step->recomputeTime = recomputeTime;
   if (!stepError.empty())
     entry->emitWarning() << "cannot compose the plan's step: " << stepError;
   if (r.step) {

@@ -115,6 +115,10 @@ void writeText(const CostReport &r, llvm::raw_ostream &os) {
     std::vector<std::pair<std::string, std::string>> step;
     step.push_back({"microbatch", seconds(st.microbatchTime) +
                                       " (compute and tp/ep collectives)"});
+    if (st.recomputeTime > 0)
+      step.push_back({"recompute", seconds(st.recomputeTime) +
+                                       " of it (forward again in the "
+                                       "backward)"});
     if (st.stages > 1) {
       step.push_back({"bubble", seconds(st.bubbleTime) + " (" +
                                     percent(st.bubbleFraction) +
@@ -240,6 +244,7 @@ void writeJson(const CostReport &r, llvm::raw_ostream &os) {
         j.attribute("data_parallel", st.dataParallel);
         j.attribute("zero", st.zero);
         j.attribute("microbatch_s", st.microbatchTime);
+        j.attribute("recompute_s", st.recomputeTime);
         j.attribute("p2p_per_crossing_s", st.p2pPerCrossing);
         j.attribute("pipeline_s", st.pipelineTime);
         j.attribute("bubble_s", st.bubbleTime);

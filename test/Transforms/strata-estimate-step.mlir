@@ -2,6 +2,13 @@
 // RUN: strata-opt %S/Inputs/train-step.mlir --strata-set-system=system=dgx-h100x4 --strata-parallelize="tp=8 pp=2 microbatches=4 interleave=2" --strata-partition --strata-stage --strata-estimate="format=json output=-" -o /dev/null | FileCheck %s --check-prefix=INTER
 // RUN: strata-opt %S/Inputs/train-step.mlir --strata-set-system=system=dgx-h100x4 --strata-parallelize="tp=8 microbatches=4" --strata-partition --strata-stage --strata-estimate="format=json output=-" -o /dev/null | FileCheck %s --check-prefix=NOPIPE
 // RUN: strata-opt %S/Inputs/train-step.mlir --strata-set-system=system=dgx-h100x4 --strata-parallelize="tp=8 pp=2 microbatches=4" --strata-partition --strata-stage --strata-estimate -o /dev/null | FileCheck %s --check-prefix=TEXT
+// RUN: strata-opt %S/Inputs/train-step.mlir --strata-set-system=system=dgx-h100x4 --strata-parallelize="tp=8 pp=2 microbatches=4 recompute=full" --strata-partition --strata-stage --strata-estimate -o /dev/null | FileCheck %s --check-prefix=FULL
+
+// Full recomputation runs each layer's forward again before its backward:
+// layers.mlp.fc1 and fc2 with fc2's tp all-reduce (9.007 + 9.007 + 8.009
+// us over this stage's 2 layers), as Megatron-LM does.
+// FULL: microbatch  138.1 us (compute and tp/ep collectives)
+// FULL-NEXT: recompute   26.02 us of it (forward again in the backward)
 
 // A training step of a 4-layer toy (Inputs/train-step.mlir) on 4 DGX H100
 // nodes. The estimate prices one microbatch of one stage's program and
@@ -21,6 +28,7 @@
 // ONEF-NEXT: "data_parallel": 2,
 // ONEF-NEXT: "zero": 0,
 // ONEF-NEXT: "microbatch_s":
+// ONEF-NEXT: "recompute_s": 0,
 // ONEF-NEXT: "p2p_per_crossing_s": 5.0051{{[0-9]*}}e-06,
 // ONEF-NEXT: "pipeline_s": [[STEP]],
 // ONEF-NEXT: "bubble_s":

@@ -73,6 +73,7 @@ struct StepRow {
   int64_t dataParallel = 1;  ///< dp
   int zero = 0;              ///< ZeRO stage
   double microbatchTime = 0; ///< one microbatch's compute + tp/ep collectives
+  double recomputeTime = 0;  ///< of which activation recomputation
   double p2pPerCrossing = 0; ///< one stage-boundary transfer
   double pipelineTime = 0;   ///< the schedule: m microbatches + bubble + p2p
   double bubbleTime = 0;

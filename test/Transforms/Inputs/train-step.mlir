@@ -3,10 +3,10 @@ func.func private @layer(%x: tensor<16x64xf32>, %w1: tensor<64x256xf32>, %w2: te
   %c0 = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<16x256xf32>
   %f = linalg.fill ins(%c0 : f32) outs(%e : tensor<16x256xf32>) -> tensor<16x256xf32>
-  %h = linalg.matmul ins(%x, %w1 : tensor<16x64xf32>, tensor<64x256xf32>) outs(%f : tensor<16x256xf32>) -> tensor<16x256xf32>
+  %h = linalg.matmul ins(%x, %w1 : tensor<16x64xf32>, tensor<64x256xf32>) outs(%f : tensor<16x256xf32>) -> tensor<16x256xf32> loc("layers.mlp.fc1")
   %e2 = tensor.empty() : tensor<16x64xf32>
   %f2 = linalg.fill ins(%c0 : f32) outs(%e2 : tensor<16x64xf32>) -> tensor<16x64xf32>
-  %o = linalg.matmul ins(%h, %w2 : tensor<16x256xf32>, tensor<256x64xf32>) outs(%f2 : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %o = linalg.matmul ins(%h, %w2 : tensor<16x256xf32>, tensor<256x64xf32>) outs(%f2 : tensor<16x64xf32>) -> tensor<16x64xf32> loc("layers.mlp.fc2")
   return %o, %h : tensor<16x64xf32>, tensor<16x256xf32>
 }
 func.func private @layer_bwd(%dy: tensor<16x64xf32>, %h: tensor<16x256xf32>, %w1: tensor<64x256xf32>, %w2: tensor<256x64xf32>) -> tensor<16x64xf32> {
@@ -18,7 +18,7 @@ func.func private @layer_bwd(%dy: tensor<16x64xf32>, %h: tensor<16x256xf32>, %w1
     %m = arith.mulf %a, %b : f32
     %s = arith.addf %acc, %m : f32
     linalg.yield %s : f32
-  } -> tensor<16x256xf32>
+  } -> tensor<16x256xf32> loc("layers.mlp.fc2.bwd_dx")
   %g = linalg.generic {indexing_maps = [affine_map<(t, f) -> (t, f)>, affine_map<(t, f) -> (t, f)>, affine_map<(t, f) -> (t, f)>], iterator_types = ["parallel", "parallel"]} ins(%dh, %h : tensor<16x256xf32>, tensor<16x256xf32>) outs(%e : tensor<16x256xf32>) {
   ^bb0(%a: f32, %b: f32, %o: f32):
     %m = arith.mulf %a, %b : f32
@@ -31,7 +31,7 @@ func.func private @layer_bwd(%dy: tensor<16x64xf32>, %h: tensor<16x256xf32>, %w1
     %m = arith.mulf %a, %b : f32
     %s = arith.addf %acc, %m : f32
     linalg.yield %s : f32
-  } -> tensor<16x64xf32>
+  } -> tensor<16x64xf32> loc("layers.mlp.fc1.bwd_dx")
   return %dx : tensor<16x64xf32>
 }
 func.func @train(%x: tensor<16x64xf32> {strata.role = "input"}, %w1s: tensor<4x64x256xf32> {strata.role = "weight"}, %w2s: tensor<4x256x64xf32> {strata.role = "weight"}) -> tensor<16x64xf32> {
