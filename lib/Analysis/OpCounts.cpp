@@ -84,7 +84,8 @@ std::optional<double> staticBytes(Type t) {
     return 0.0;
   if (!shaped.hasStaticShape())
     return std::nullopt;
-  return double(shaped.getNumElements()) * elementBytes(shaped.getElementType());
+  return double(shaped.getNumElements()) *
+         elementBytes(shaped.getElementType());
 }
 
 bool isTensorLike(Type t) { return isa<ShapedType>(t); }
@@ -243,6 +244,18 @@ std::optional<OpCounts> countTensorOp(Operation *op) {
           tensor::DimOp, tensor::ExtractOp, tensor::BitcastOp>(op))
     return c;
   if (auto insert = dyn_cast<tensor::InsertSliceOp>(op)) {
+    // Destination-passing style: a value computed in the program (by an
+    // op, a call or a previous loop iteration) is written straight into
+    // its place in the destination (one-shot bufferization makes the
+    // insert in place), as a framework keeps a saved activation or a
+    // gradient where it was produced. Inserting a view of another tensor
+    // or a function's own argument copies it.
+    Value src = insert.getSource();
+    auto arg = dyn_cast<BlockArgument>(src);
+    bool funcArg =
+        arg && isa<FunctionOpInterface>(arg.getOwner()->getParentOp());
+    if (!funcArg && !src.getDefiningOp<tensor::ExtractSliceOp>())
+      return c;
     std::optional<double> b = staticBytes(insert.getSourceType());
     if (!b)
       return std::nullopt;
@@ -261,9 +274,9 @@ std::optional<OpCounts> countTensorOp(Operation *op) {
     }
     return c;
   }
-  if (isa<tensor::ConcatOp, tensor::PadOp, tensor::GatherOp,
-          tensor::ScatterOp, tensor::SplatOp, tensor::FromElementsOp,
-          tensor::InsertOp, tensor::GenerateOp>(op)) {
+  if (isa<tensor::ConcatOp, tensor::PadOp, tensor::GatherOp, tensor::ScatterOp,
+          tensor::SplatOp, tensor::FromElementsOp, tensor::InsertOp,
+          tensor::GenerateOp>(op)) {
     for (Value v : op->getResults()) {
       std::optional<double> b = staticBytes(v.getType());
       if (!b)
@@ -329,8 +342,8 @@ std::optional<OpCounts> countKernel(tile::KernelOp kernel) {
   }
   // The useful work of the op the kernel replaced, when the lowering
   // recorded it; else every FLOP of the schedule (padding, fills, casts).
-  if (auto t = kernel->getAttrOfType<IntegerAttr>(
-          kUsefulTranscendentalsAttrName))
+  if (auto t =
+          kernel->getAttrOfType<IntegerAttr>(kUsefulTranscendentalsAttrName))
     c.transcendentals = double(t.getInt());
   if (auto useful = kernel->getAttrOfType<IntegerAttr>(kUsefulFlopsAttrName)) {
     c.flops = double(useful.getInt());
@@ -348,8 +361,8 @@ std::optional<OpCounts> countKernel(tile::KernelOp kernel) {
 std::optional<OpCounts> countShardOp(Operation *op) {
   OpCounts c;
   if (!isa<shard::AllReduceOp, shard::AllGatherOp, shard::ReduceScatterOp,
-           shard::AllToAllOp, shard::BroadcastOp, shard::SendOp,
-           shard::RecvOp, shard::ShiftOp>(op)) {
+           shard::AllToAllOp, shard::BroadcastOp, shard::SendOp, shard::RecvOp,
+           shard::ShiftOp>(op)) {
     c.cls = OpClass::DataMovement;
     return c;
   }
@@ -377,7 +390,7 @@ std::optional<OpCounts> countOp(Operation *op) {
     OpCounts c;
     c.cls = OpClass::Collective;
     Type payload = isa<tile::SendOp>(op) ? op->getOperand(0).getType()
-                                          : op->getResult(0).getType();
+                                         : op->getResult(0).getType();
     std::optional<double> bytes = staticBytes(payload);
     if (!bytes)
       return std::nullopt;
@@ -407,6 +420,12 @@ struct ProgramProfile::Impl {
   };
 
   explicit Impl(std::vector<ProfileEntry> &ops) : ops(ops) {}
+
+  /// Marks an scf.for whose iterations form one kernel.
+  static constexpr llvm::StringLiteral kSingleKernelAttr =
+      "strata.single_kernel";
+  /// Product of the trip counts of the single-kernel loops being walked.
+  double kernelScale = 1.0;
 
   unsigned entryFor(Operation *op, const OpCounts &c) {
     auto [it, inserted] = index.try_emplace(op, ops.size());
@@ -460,7 +479,15 @@ struct ProgramProfile::Impl {
 
   void summarizeOp(Operation *op, Summary &s, double times) {
     if (auto forOp = dyn_cast<scf::ForOp>(op)) {
-      if (std::optional<int64_t> trips = tripCount(forOp))
+      std::optional<int64_t> trips = tripCount(forOp);
+      if (trips && forOp->hasAttr(kSingleKernelAttr)) {
+        // One kernel whose threads are the iterations (a scatter-add over
+        // token ids): the body's work times the trips, launched once.
+        double outer = kernelScale;
+        kernelScale *= double(*trips);
+        summarizeRegion(forOp.getRegion(), s, times);
+        kernelScale = outer;
+      } else if (trips)
         summarizeRegion(forOp.getRegion(), s, times * double(*trips));
       else
         s.unmodelled[op->getName().getStringRef()] += times;
@@ -490,6 +517,15 @@ struct ProgramProfile::Impl {
       s.unmodelled[op->getName().getStringRef()] += times;
       return;
     }
+    if (kernelScale != 1.0) {
+      c->flops *= kernelScale;
+      c->transcendentals *= kernelScale;
+      c->bytesRead *= kernelScale;
+      c->bytesWritten *= kernelScale;
+      c->iterations *= kernelScale;
+      for (double &b : c->inputBytes)
+        b *= kernelScale;
+    }
     if (touchesTensors(op))
       s.entries[entryFor(op, *c)] += times;
     // Structured ops' bodies are counted per iteration already; kernels'
@@ -506,6 +542,8 @@ struct ProgramProfile::Impl {
       for (Operation &op : block) {
         if (auto forOp = dyn_cast<scf::ForOp>(&op)) {
           std::optional<int64_t> trips = tripCount(forOp);
+          if (trips && forOp->hasAttr(kSingleKernelAttr))
+            trips = std::min<int64_t>(*trips, 1);
           for (int64_t i = 0; trips && i < *trips; ++i)
             if (!expand(forOp.getRegion(), seq, cap))
               return false;

@@ -535,7 +535,11 @@ composeStep(FunctionOpInterface entry, const std::map<StepPart, double> &time,
     }
     st.gradSyncExposed = oe->exposed;
   }
+  // ZeRO stage 1 and above shard the optimizer states over the data-parallel
+  // ranks: each rank updates only its 1/dp share of the parameters.
   st.optimizerTime = at(StepPart::Optimizer);
+  if (st.zero >= 1 && st.dataParallel > 1)
+    st.optimizerTime /= double(st.dataParallel);
   st.stepTime = st.pipelineTime + st.gradSyncExposed + st.optimizerTime;
   st.tokensPerStep = tokens * double(st.microbatches);
   return st;

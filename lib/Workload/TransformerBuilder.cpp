@@ -1779,14 +1779,25 @@ func::FuncOp TransformerBuilder::buildLMHeadLoss() {
                          [&](Ar &a, ValueRange v, IndexFn) {
                            return SmallVector<Value>{a.add(v[1], v[0])};
                          });
-  Value loss = e.generic1(
-      "loss.nll", {{mx, kTokens}, {sum, kTokens}, {labels, kTokens}},
-      Out{"", f32, 0.0}, [&](Ar &a, ValueRange v, IndexFn idx) {
-        Value target = a.extract(logits, {idx('b'), idx('s'), a.toIndex(v[2])});
-        Value nll = a.sub(a.add(a.log(v[1]), v[0]), target);
-        return SmallVector<Value>{
-            a.add(v[3], a.mul(a.conv(nll, f32), a.f(f32, invN)))};
-      });
+  // The target's logit as a one-hot reduction over the vocabulary rather
+  // than a gather from a captured tensor: every operand is then an operand,
+  // so upstream shard-partition can split the loss like any other op (a
+  // captured tensor is invisible to its sharding interface).
+  Value target =
+      e.generic1("loss.target", {{logits, "bsv"}, {labels, kTokens}},
+                 Out{kTokens, act, 0.0}, [&](Ar &a, ValueRange v, IndexFn idx) {
+                   Value isTarget = a.icmp(arith::CmpIPredicate::eq, idx('v'),
+                                           a.toIndex(v[1]));
+                   return SmallVector<Value>{
+                       a.add(v[2], a.sel(isTarget, v[0], a.f(act, 0.0)))};
+                 });
+  Value loss =
+      e.generic1("loss.nll", {{mx, kTokens}, {sum, kTokens}, {target, kTokens}},
+                 Out{"", f32, 0.0}, [&](Ar &a, ValueRange v, IndexFn) {
+                   Value nll = a.sub(a.add(a.log(v[1]), v[0]), v[2]);
+                   return SmallVector<Value>{
+                       a.add(v[3], a.mul(a.conv(nll, f32), a.f(f32, invN)))};
+                 });
   Value dlogits =
       e.generic1("loss.bwd", {{ex, "bsv"}, {sum, kTokens}, {labels, kTokens}},
                  Out{"bsv", act}, [&](Ar &a, ValueRange v, IndexFn idx) {
@@ -1839,6 +1850,9 @@ func::FuncOp TransformerBuilder::buildEmbedBackward() {
   Value cN = arith::ConstantIndexOp::create(b, embLoc, N);
   auto scatter =
       scf::ForOp::create(b, embLoc, c0, cN, c1, ValueRange{tableGrad});
+  // The iterations are one scatter-add kernel's threads, not N launches:
+  // the estimate prices the loop as a single kernel (docs/cost-model.md).
+  scatter->setAttr("strata.single_kernel", b.getUnitAttr());
   {
     OpBuilder::InsertionGuard bodyGuard(b);
     b.setInsertionPointToStart(scatter.getBody());
