@@ -120,6 +120,8 @@ private:
                                            const hw::System &sys);
   LogicalResult annotateFunction(FunctionOpInterface fn);
   LogicalResult annotateProjection(Projection &proj);
+  LogicalResult annotateWeightGradient(linalg::LinalgOp op,
+                                       MutableArrayRef<Projection> projections);
 
   /// Grid axes of each role, empty when the role has no grid axis.
   SmallVector<int16_t> tpAxes, epAxes, dpOuterAxes;
@@ -128,7 +130,10 @@ private:
   SmallVector<int16_t> dataAxes;
   FlatSymbolRefAttr gridRef;
   int64_t dpDegree = 1;
+  int64_t modelExperts = 0;
   llvm::SmallPtrSet<Value, 8> annotatedArgs;
+  /// The layout each annotated projection reads its weight in.
+  llvm::DenseMap<Operation *, SmallVector<shard::GridAxesAttr>> weightSplits;
   /// Types of the activation arguments annotated so far: a returned value of
   /// one of these types is the layer's output, which the next call reads.
   llvm::DenseSet<Type> activationArgTypes;
@@ -420,7 +425,12 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
     loopAxes[*expertLoop].append(epAxes);
   if (!tokenLoops.empty())
     loopAxes[tokenLoops.front()].append(expertSplit ? dpOuterAxes : dataAxes);
-  if (!tpAxes.empty()) {
+  // The MoE router ([hidden, experts], no expert loop) stays whole on every
+  // tensor-parallel rank, as in Megatron-LM: top-k needs every expert's
+  // score of a token, and the weight is tiny.
+  bool router = !expertLoop && splitLoop && modelExperts > 0 &&
+                op.getStaticLoopRanges()[*splitLoop] == modelExperts;
+  if (!tpAxes.empty() && !router) {
     if (!splitLoop)
       return op->emitError()
              << "strata-parallelize: cannot find the "
@@ -550,10 +560,87 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
     }
   }
 
+  weightSplits[op.getOperation()] = splitAxesFor(ctx, wMap, loopAxes);
+
   StringRef kind = proj.rowParallel ? "row" : "column";
   if (expertSplit)
     kind = proj.rowParallel ? "expert_row" : "expert_column";
   op->setAttr(kProjectionAttr, StringAttr::get(ctx, kind));
+  return success();
+}
+
+/// The value `v` annotations were put on, looking through them.
+static Value unannotated(Value v) {
+  while (auto shardOp = v.getDefiningOp<shard::ShardOp>())
+    v = shardOp.getSrc();
+  return v;
+}
+
+/// A weight gradient (`dW = X^T dY`, a norm's `sum dY * x_hat`) is computed
+/// in its weight's layout: split over tp like the weight (no
+/// communication, Megatron's column/row-parallel backward), with the token
+/// reduction split over the data axes, which upstream completes with the
+/// data-parallel all_reduce the step prices as gradient sync. Without an
+/// annotation upstream would replicate it, computing every device's whole
+/// gradient from all-gathered activations.
+LogicalResult ParallelizePass::annotateWeightGradient(
+    linalg::LinalgOp op, MutableArrayRef<Projection> projections) {
+  MLIRContext *ctx = op->getContext();
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  AffineMap outMap = maps.back();
+  unsigned numLoops = op.getNumLoops();
+  SmallVector<SmallVector<int16_t>> loopAxes(numLoops);
+
+  // The weight's tp layout, from the projection computing the input
+  // gradient from the same output gradient (dX = dY W^T shares dY).
+  Type gradType = op->getResult(0).getType();
+  for (Projection &proj : projections) {
+    if (proj.op->getOperand(proj.weightInput).getType() != gradType &&
+        unannotated(proj.op->getOperand(proj.weightInput)).getType() !=
+            gradType)
+      continue;
+    Value dy = unannotated(proj.op.getDpsInputs()[1 - proj.weightInput]);
+    if (llvm::none_of(op.getDpsInputs(),
+                      [&](Value in) { return unannotated(in) == dy; }))
+      continue;
+    auto it = weightSplits.find(proj.op.getOperation());
+    if (it == weightSplits.end())
+      continue;
+    for (auto [dim, axes] : llvm::enumerate(it->second))
+      if (auto d = dyn_cast<AffineDimExpr>(outMap.getResult(dim)))
+        loopAxes[d.getPosition()].append(axes.asArrayRef().begin(),
+                                         axes.asArrayRef().end());
+    break;
+  }
+  // Tokens: the reduction loop indexing the leading (batch) dimension of
+  // the first input, split like the activations are.
+  if (!dataAxes.empty() && !maps.empty() && maps[0].getNumResults() > 0)
+    if (auto d = dyn_cast<AffineDimExpr>(maps[0].getResult(0))) {
+      unsigned loop = d.getPosition();
+      int64_t size = op.getStaticLoopRanges()[loop];
+      if (op.getIteratorTypesArray()[loop] == utils::IteratorType::reduction &&
+          !ShapedType::isDynamic(size) && size % dpDegree == 0)
+        loopAxes[loop].append(dataAxes);
+    }
+  if (llvm::all_of(loopAxes, [](auto &a) { return a.empty(); }))
+    return success();
+
+  OpBuilder b(op);
+  Location loc = op->getLoc();
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    Value s = shard::ShardingOp::create(b, loc, gridRef,
+                                        splitAxesFor(ctx, map, loopAxes));
+    input->set(shard::ShardOp::create(b, loc, input->get(), s,
+                                      /*annotate_for_users=*/true));
+  }
+  b.setInsertionPointAfter(op);
+  Value result = op->getResult(0);
+  Value s = shard::ShardingOp::create(b, loc, gridRef,
+                                      splitAxesFor(ctx, outMap, loopAxes));
+  auto annotation = shard::ShardOp::create(b, loc, result, s);
+  result.replaceAllUsesExcept(annotation, annotation);
+  op->setAttr(kProjectionAttr, StringAttr::get(ctx, "weight_gradient"));
   return success();
 }
 
@@ -624,6 +711,26 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
   for (Projection &proj : projections)
     if (failed(annotateProjection(proj)))
       return failure();
+
+  // Weight gradients: reductions producing a value of a weight's type that
+  // are not themselves projections.
+  llvm::DenseSet<Type> weightTypes;
+  for (unsigned i = 0, e = fn.getNumArguments(); i < e; ++i)
+    if (auto role = fn.getArgAttrOfType<StringAttr>(i, kRoleAttr);
+        role && role.getValue() == "weight")
+      weightTypes.insert(fn.getArgument(i).getType());
+  SmallVector<linalg::LinalgOp> gradients;
+  for (Operation &op : body.getOps()) {
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(&op);
+    if (!linalgOp || op.getNumResults() != 1 ||
+        linalgOp.getNumReductionLoops() == 0 || op.hasAttr(kProjectionAttr) ||
+        !weightTypes.contains(op.getResult(0).getType()))
+      continue;
+    gradients.push_back(linalgOp);
+  }
+  for (linalg::LinalgOp op : gradients)
+    if (failed(annotateWeightGradient(op, projections)))
+      return failure();
   return success();
 }
 
@@ -636,6 +743,7 @@ void ParallelizePass::runOnOperation() {
     return signalPassFailure();
   hw::System sys = strata::arch::toModel(*systemAttr);
   ModelDims model = readModelDims(module);
+  modelExperts = model.experts.value_or(0);
 
   if (failed(validateDegrees(module, sys, model)))
     return signalPassFailure();
@@ -680,23 +788,19 @@ void ParallelizePass::runOnOperation() {
   DictionaryAttr fabricsAttr = b.getDictionaryAttr(fabrics);
   module->setAttr(
       kPlanAttr,
-      b.getDictionaryAttr({b.getNamedAttr("tp", b.getI64IntegerAttr(tp)),
-                           b.getNamedAttr("dp", b.getI64IntegerAttr(dpDegree)),
-                           b.getNamedAttr("pp", b.getI64IntegerAttr(pp)),
-                           b.getNamedAttr("ep", b.getI64IntegerAttr(ep)),
-                           b.getNamedAttr("sp", b.getBoolAttr(sp)),
-                           b.getNamedAttr("microbatches",
-                                          b.getI64IntegerAttr(microbatches)),
-                           b.getNamedAttr("interleave",
-                                          b.getI64IntegerAttr(interleave)),
-                           b.getNamedAttr("schedule",
-                                          b.getStringAttr(schedule)),
-                           b.getNamedAttr("zero", b.getI64IntegerAttr(zero)),
-                           b.getNamedAttr("recompute",
-                                          b.getStringAttr(recompute)),
-                           b.getNamedAttr("overlap_grad_sync",
-                                          b.getBoolAttr(overlapGradSync)),
-                           b.getNamedAttr("axis_fabrics", fabricsAttr)}));
+      b.getDictionaryAttr(
+          {b.getNamedAttr("tp", b.getI64IntegerAttr(tp)),
+           b.getNamedAttr("dp", b.getI64IntegerAttr(dpDegree)),
+           b.getNamedAttr("pp", b.getI64IntegerAttr(pp)),
+           b.getNamedAttr("ep", b.getI64IntegerAttr(ep)),
+           b.getNamedAttr("sp", b.getBoolAttr(sp)),
+           b.getNamedAttr("microbatches", b.getI64IntegerAttr(microbatches)),
+           b.getNamedAttr("interleave", b.getI64IntegerAttr(interleave)),
+           b.getNamedAttr("schedule", b.getStringAttr(schedule)),
+           b.getNamedAttr("zero", b.getI64IntegerAttr(zero)),
+           b.getNamedAttr("recompute", b.getStringAttr(recompute)),
+           b.getNamedAttr("overlap_grad_sync", b.getBoolAttr(overlapGradSync)),
+           b.getNamedAttr("axis_fabrics", fabricsAttr)}));
   if (gridAxes.empty())
     return;
 

@@ -14,6 +14,7 @@
 #include "PlumbingRetyper.h"
 #include "strata/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -84,8 +85,7 @@ LogicalResult forwardReturnedArguments(func::FuncOp func, ModuleOp module) {
     unsigned next = 0;
     for (unsigned i = 0; i < call.getNumResults(); ++i)
       call.getResult(i).replaceAllUsesWith(
-          drop.test(i) ? call.getOperand(argOf[i])
-                       : newCall.getResult(next++));
+          drop.test(i) ? call.getOperand(argOf[i]) : newCall.getResult(next++));
     call.erase();
   }
   if (failed(func.eraseResults(drop)))
@@ -141,6 +141,36 @@ shard::ShardingOp consumerLayout(Value v, SymbolTableCollection &symbols,
   return {};
 }
 
+/// Whether `func` reads tensors at data-dependent positions, which upstream
+/// shard-partition cannot split because it only remaps operands: a linalg
+/// body reading a tensor it does not take as an operand (the embedding's
+/// gather), or a `tensor.extract` / `tensor.extract_slice` at an index read
+/// from a tensor (the embedding gradient's scatter over token ids).
+bool readsWholeTensors(func::FuncOp func) {
+  bool captures = false;
+  func.walk([&](linalg::LinalgOp op) {
+    op->walk([&](Operation *inner) {
+      if (inner != op.getOperation())
+        for (Value v : inner->getOperands())
+          if (isa<TensorType>(v.getType()) &&
+              !op->isProperAncestor(v.getParentRegion()->getParentOp()) &&
+              v.getParentRegion()->getParentOp() != op.getOperation())
+            captures = true;
+    });
+  });
+  func.walk([&](Operation *op) {
+    if (!isa<tensor::ExtractSliceOp, tensor::InsertSliceOp>(op))
+      return;
+    for (Value v : op->getOperands())
+      if (isa<IndexType>(v.getType()))
+        if (Operation *def = v.getDefiningOp();
+            def && isa<arith::IndexCastOp>(def) &&
+            def->getOperand(0).getDefiningOp<tensor::ExtractOp>())
+          captures = true;
+  });
+  return captures;
+}
+
 /// A function upstream would not partition (no annotations: the embedding,
 /// say) whose results feed annotated functions returns them in the layout
 /// those functions expect, so upstream partitions it too (the embedding's
@@ -163,18 +193,7 @@ void inheritResultLayouts(ModuleOp module,
     // embedding's gather reads its table this way) is beyond upstream's
     // partitioning, which only remaps operands: such a producer runs
     // replicated, and each device slices its share of the result.
-    bool captures = false;
-    callee.walk([&](linalg::LinalgOp op) {
-      op->walk([&](Operation *inner) {
-        if (inner != op.getOperation())
-          for (Value v : inner->getOperands())
-            if (isa<TensorType>(v.getType()) &&
-                !op->isProperAncestor(v.getParentRegion()->getParentOp()) &&
-                v.getParentRegion()->getParentOp() != op.getOperation())
-              captures = true;
-      });
-    });
-    if (captures) {
+    if (readsWholeTensors(callee)) {
       for (Value result : call.getResults()) {
         shard::ShardingOp layout = consumerLayout(result, symbols, isAnnotated);
         auto type = dyn_cast<RankedTensorType>(result.getType());
@@ -225,8 +244,8 @@ void inheritResultLayouts(ModuleOp module,
         continue;
       OpBuilder b(ret);
       auto sharding = cast<shard::ShardingOp>(b.clone(*layout));
-      auto annotation = shard::ShardOp::create(b, ret.getLoc(),
-                                               ret.getOperand(i), sharding);
+      auto annotation =
+          shard::ShardOp::create(b, ret.getLoc(), ret.getOperand(i), sharding);
       ret.setOperand(i, annotation);
       changed = true;
     }
@@ -234,6 +253,377 @@ void inheritResultLayouts(ModuleOp module,
       added.push_back(callee);
   });
   annotated.append(added.begin(), added.end());
+}
+
+/// Where `v`, or a layer's slice of it when `v` is a stack of per-layer
+/// tensors (`tensor.extract_slice` dropping the leading layer dimension),
+/// ends up as an argument of an annotated function: that argument's layout
+/// with one unsplit dimension in front per stack level, or none.
+std::optional<SmallVector<shard::GridAxesAttr>>
+stackedConsumerLayout(Value v, SymbolTableCollection &symbols,
+                      const llvm::DenseSet<Operation *> &annotated,
+                      FlatSymbolRefAttr &grid) {
+  if (shard::ShardingOp layout = consumerLayout(v, symbols, annotated)) {
+    grid = layout.getGridAttr();
+    return SmallVector<shard::GridAxesAttr>(layout.getSplitAxes().getAxes());
+  }
+  for (Operation *user : v.getUsers()) {
+    auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
+    if (!slice || slice.getSource() != v ||
+        slice.getResultType().getRank() + 1 != slice.getSourceType().getRank())
+      continue;
+    if (auto inner = stackedConsumerLayout(slice.getResult(), symbols,
+                                           annotated, grid)) {
+      inner->insert(inner->begin(), DenseI16ArrayAttr::get(v.getContext(), {}));
+      return inner;
+    }
+  }
+  return std::nullopt;
+}
+
+/// A function without annotations that reads values the annotated
+/// functions also read (the optimizer updating the weights in place of
+/// the layers) takes those values in the same layout, so that upstream
+/// partitions it too: each device updates its own shard.
+void inheritArgumentLayouts(ModuleOp module,
+                            SmallVectorImpl<func::FuncOp> &annotated) {
+  SymbolTableCollection symbols;
+  llvm::DenseSet<Operation *> isAnnotated;
+  for (func::FuncOp f : annotated)
+    isAnnotated.insert(f);
+  SmallVector<func::FuncOp> added;
+  module.walk([&](func::CallOp call) {
+    auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+        call, call.getCalleeAttr());
+    if (!callee || callee.isExternal() || isAnnotated.contains(callee) ||
+        isAnnotated.contains(call->getParentOfType<func::FuncOp>()))
+      return;
+    bool changed = false;
+    for (auto [i, operand] : llvm::enumerate(call.getOperands())) {
+      FlatSymbolRefAttr grid;
+      auto split = stackedConsumerLayout(operand, symbols, isAnnotated, grid);
+      if (!split)
+        continue;
+      BlockArgument arg = callee.getArgument(i);
+      if (llvm::any_of(arg.getUsers(), llvm::IsaPred<shard::ShardOp>))
+        continue;
+      while (split->size() > 1 && split->back().empty())
+        split->pop_back();
+      OpBuilder b = OpBuilder::atBlockBegin(&callee.getBody().front());
+      Value sharding =
+          shard::ShardingOp::create(b, callee.getLoc(), grid, *split);
+      auto annotation =
+          shard::ShardOp::create(b, callee.getLoc(), arg, sharding);
+      arg.replaceAllUsesExcept(annotation, annotation);
+      changed = true;
+    }
+    // Upstream propagation gives an argument it reaches only through an
+    // elementwise op a replicated layout of its own (and then slices it):
+    // the optimizer's moments would be stored whole on every device. They
+    // take the layout of the weight they are updated with instead.
+    if (changed)
+      callee.walk([&](linalg::GenericOp op) {
+        if (op.getNumLoops() != op.getNumParallelLoops() ||
+            !llvm::all_of(op.getIndexingMapsArray(),
+                          [](AffineMap m) { return m.isIdentity(); }))
+          return;
+        shard::ShardOp known;
+        for (Value v : op->getOperands())
+          if (auto shardOp = v.getDefiningOp<shard::ShardOp>();
+              shardOp && isa<BlockArgument>(shardOp.getSrc()))
+            known = shardOp;
+        if (!known)
+          return;
+        for (OpOperand &operand : op->getOpOperands()) {
+          auto arg = dyn_cast<BlockArgument>(operand.get());
+          auto type = dyn_cast<RankedTensorType>(operand.get().getType());
+          if (!arg || !type || arg.getOwner() != &callee.getBody().front() ||
+              type.getShape() != known.getType().getShape())
+            continue;
+          OpBuilder b = OpBuilder::atBlockBegin(arg.getOwner());
+          Value sharding =
+              b.clone(*known.getSharding().getDefiningOp())->getResult(0);
+          auto annotation =
+              shard::ShardOp::create(b, callee.getLoc(), arg, sharding);
+          arg.replaceAllUsesExcept(annotation, annotation);
+        }
+      });
+    if (changed && isAnnotated.insert(callee).second)
+      added.push_back(callee);
+  });
+  annotated.append(added.begin(), added.end());
+}
+
+/// The layout an annotated function hands `v` over in: its return
+/// annotation when `v` is the result of a call, looking through the stacks
+/// a layer loop saves per-layer results in (`tensor.insert_slice` into a
+/// loop-carried stack, the loop's result, `tensor.extract_slice` of one
+/// layer back out).
+std::optional<SmallVector<shard::GridAxesAttr>>
+producerLayout(Value v, SymbolTableCollection &symbols,
+               const llvm::DenseSet<Operation *> &annotated,
+               FlatSymbolRefAttr &grid, int depth = 0) {
+  if (depth > 8)
+    return std::nullopt;
+  MLIRContext *ctx = v.getContext();
+  auto result = dyn_cast<OpResult>(v);
+  if (!result)
+    return std::nullopt;
+  Operation *def = result.getOwner();
+  if (auto call = dyn_cast<func::CallOp>(def)) {
+    auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+        call, call.getCalleeAttr());
+    if (!callee || !annotated.contains(callee))
+      return std::nullopt;
+    auto ret = cast<func::ReturnOp>(callee.getBody().back().getTerminator());
+    auto shardOp = ret.getOperand(result.getResultNumber())
+                       .getDefiningOp<shard::ShardOp>();
+    auto layout = shardOp
+                      ? shardOp.getSharding().getDefiningOp<shard::ShardingOp>()
+                      : shard::ShardingOp();
+    if (!layout)
+      return std::nullopt;
+    grid = layout.getGridAttr();
+    return SmallVector<shard::GridAxesAttr>(layout.getSplitAxes().getAxes());
+  }
+  if (auto loop = dyn_cast<scf::ForOp>(def))
+    return producerLayout(
+        loop.getBody()->getTerminator()->getOperand(result.getResultNumber()),
+        symbols, annotated, grid, depth + 1);
+  if (auto insert = dyn_cast<tensor::InsertSliceOp>(def)) {
+    if (insert.getSourceType().getRank() + 1 != insert.getDestType().getRank())
+      return std::nullopt;
+    auto inner =
+        producerLayout(insert.getSource(), symbols, annotated, grid, depth + 1);
+    if (inner && !inner->empty())
+      inner->insert(inner->begin(), DenseI16ArrayAttr::get(ctx, {}));
+    return inner;
+  }
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(def)) {
+    if (slice.getResultType().getRank() + 1 != slice.getSourceType().getRank())
+      return std::nullopt;
+    auto outer =
+        producerLayout(slice.getSource(), symbols, annotated, grid, depth + 1);
+    if (!outer)
+      return std::nullopt;
+    // Trailing unsplit dimensions are implicit in a sharding.
+    if (outer->empty())
+      return outer;
+    if (!outer->front().empty())
+      return std::nullopt; // split across layers: not a per-layer layout
+    outer->erase(outer->begin());
+    return outer;
+  }
+  return std::nullopt;
+}
+
+/// An annotated function whose argument carries no layout of its own (the
+/// backward layer reading the activations the forward layer saved) takes
+/// it in the layout its producer hands the value over in, instead of
+/// replicated: the saved activations stay split the way they were
+/// computed, and upstream reshards inside the function if it must.
+void inheritProducerLayouts(func::FuncOp callee, ModuleOp module,
+                            const llvm::DenseSet<Operation *> &annotated) {
+  SymbolTableCollection symbols;
+  std::optional<SymbolTable::UseRange> uses = callee.getSymbolUses(module);
+  if (!uses)
+    return;
+  for (const SymbolTable::SymbolUse &use : *uses) {
+    auto call = dyn_cast<func::CallOp>(use.getUser());
+    if (!call)
+      continue;
+    for (auto [i, operand] : llvm::enumerate(call.getOperands())) {
+      BlockArgument arg = callee.getArgument(i);
+      if (!isa<RankedTensorType>(arg.getType()) ||
+          llvm::any_of(arg.getUsers(), [](Operation *user) {
+            auto shardOp = dyn_cast<shard::ShardOp>(user);
+            return shardOp && !shardOp.getAnnotateForUsers();
+          }))
+        continue;
+      FlatSymbolRefAttr grid;
+      auto split = producerLayout(operand, symbols, annotated, grid);
+      if (!split || split->empty())
+        continue;
+      OpBuilder b = OpBuilder::atBlockBegin(&callee.getBody().front());
+      Value sharding =
+          shard::ShardingOp::create(b, callee.getLoc(), grid, *split);
+      auto annotation =
+          shard::ShardOp::create(b, callee.getLoc(), arg, sharding);
+      arg.replaceAllUsesExcept(annotation, annotation);
+    }
+  }
+}
+
+/// Brings a propagated function to the fully annotated form upstream
+/// shard-partition requires: every tensor block argument and op result has
+/// exactly one use, a `shard.shard` giving its layout, and every tensor
+/// operand comes from a `shard.shard ... annotate_for_users`. Propagation
+/// leaves gaps where no layout reached a value (a weight gradient whose
+/// inputs are unannotated arguments, say), and MLIR 22's shard-partition
+/// dereferences the missing annotation and crashes. A value no layout
+/// reached is replicated: the meaning upstream gives an unannotated tensor.
+void completeAnnotations(func::FuncOp func) {
+  FlatSymbolRefAttr grid;
+  func.walk([&](shard::ShardingOp sharding) {
+    grid = sharding.getGridAttr();
+    return WalkResult::interrupt();
+  });
+  if (!grid || func.isExternal())
+    return;
+  auto needsLayout = [](Value v) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    return type && type.getRank() > 0;
+  };
+  auto replicated = [&](OpBuilder &b, Location loc) -> Value {
+    return shard::ShardingOp::create(
+        b, loc, grid,
+        ArrayRef<shard::GridAxesAttr>{
+            DenseI16ArrayAttr::get(b.getContext(), {})});
+  };
+  // One definition-side annotation per value; every other use reads it.
+  auto giveLayout = [&](Value v, OpBuilder &b, Location loc) {
+    shard::ShardOp def, anyUser;
+    for (Operation *user : v.getUsers())
+      if (auto shardOp = dyn_cast<shard::ShardOp>(user)) {
+        if (!shardOp.getAnnotateForUsers() && !def)
+          def = shardOp;
+        if (!anyUser)
+          anyUser = shardOp;
+      }
+    if (def && v.hasOneUse())
+      return;
+    if (!def) {
+      // A block argument read in one layout takes that layout; anything
+      // else no layout reached is replicated.
+      Value sharding =
+          isa<BlockArgument>(v) && anyUser
+              ? Value(b.clone(*anyUser.getSharding().getDefiningOp())
+                          ->getResult(0))
+              : replicated(b, loc);
+      if (isa<BlockArgument>(v) && anyUser && v.hasOneUse())
+        return; // the single use-side annotation is the argument's layout
+      def = shard::ShardOp::create(b, loc, v, sharding);
+    }
+    v.replaceAllUsesExcept(def, def);
+  };
+
+  Block &entry = func.getBody().front();
+  OpBuilder b = OpBuilder::atBlockBegin(&entry);
+  for (BlockArgument arg : entry.getArguments())
+    if (needsLayout(arg))
+      giveLayout(arg, b, arg.getLoc());
+
+  SmallVector<Operation *> ops;
+  for (Operation &op : entry)
+    if (!isa<shard::ShardOp, shard::ShardingOp>(op))
+      ops.push_back(&op);
+  for (Operation *op : ops) {
+    if (op->hasTrait<OpTrait::ConstantLike>())
+      continue;
+    for (Value result : op->getResults())
+      if (needsLayout(result)) {
+        b.setInsertionPointAfter(op);
+        giveLayout(result, b, op->getLoc());
+      }
+  }
+  for (Operation *op : ops) {
+    if (op->hasTrait<OpTrait::ConstantLike>())
+      continue;
+    for (OpOperand &operand : op->getOpOperands()) {
+      if (!needsLayout(operand.get()))
+        continue;
+      auto shardOp = operand.get().getDefiningOp<shard::ShardOp>();
+      if (shardOp && shardOp.getAnnotateForUsers())
+        continue;
+      b.setInsertionPoint(op);
+      Value sharding =
+          shardOp ? shardOp.getSharding() : replicated(b, op->getLoc());
+      operand.set(shard::ShardOp::create(b, op->getLoc(), operand.get(),
+                                         sharding,
+                                         /*annotate_for_users=*/true));
+    }
+  }
+}
+
+/// A value's per-device layout where it enters a function upstream cannot
+/// partition.
+struct BoundaryLayout {
+  FlatSymbolRefAttr grid;
+  SmallVector<shard::GridAxesAttr> split;
+};
+
+/// For every operand of a call into a function that reads whole tensors
+/// (`readsWholeTensors`), the layout its producer hands it over in.
+llvm::DenseMap<Value, BoundaryLayout>
+layoutsIntoWholeTensorCallees(ModuleOp module,
+                              ArrayRef<func::FuncOp> annotated) {
+  SymbolTableCollection symbols;
+  llvm::DenseSet<Operation *> isAnnotated(annotated.begin(), annotated.end());
+  llvm::DenseMap<Value, BoundaryLayout> layouts;
+  module.walk([&](func::CallOp call) {
+    auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+        call, call.getCalleeAttr());
+    if (!callee || callee.isExternal() || isAnnotated.contains(callee) ||
+        !readsWholeTensors(callee))
+      return;
+    for (Value operand : call.getOperands()) {
+      BoundaryLayout layout;
+      if (auto split =
+              producerLayout(operand, symbols, isAnnotated, layout.grid)) {
+        layout.split = std::move(*split);
+        layouts[operand] = std::move(layout);
+      }
+    }
+  });
+  return layouts;
+}
+
+/// A per-device value reaching a function that reads whole tensors (the
+/// embedding gradient scatters by token id) is all-gathered back to the
+/// callee's type in front of the call, in the layout it was handed over
+/// in. The callee then runs replicated, on every device's tokens.
+LogicalResult
+gatherAtBoundaries(ArrayRef<OpOperand *> uses,
+                   const llvm::DenseMap<Value, BoundaryLayout> &layouts) {
+  SymbolTableCollection symbols;
+  for (OpOperand *use : uses) {
+    auto call = cast<func::CallOp>(use->getOwner());
+    auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+        call, call.getCalleeAttr());
+    Type want = callee.getFunctionType().getInput(use->getOperandNumber());
+    Value v = use->get();
+    auto it = layouts.find(v);
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (it == layouts.end() || !type)
+      return call.emitError("cannot carry the per-device type ")
+             << v.getType() << " into @" << callee.getSymName()
+             << ", which upstream cannot partition (it reads tensors at "
+                "data-dependent positions), and no layout is known to "
+                "gather it back to "
+             << want;
+    auto grid =
+        symbols.lookupNearestSymbolFrom<shard::GridOp>(call, it->second.grid);
+    OpBuilder b(call);
+    SmallVector<int64_t> shape(type.getShape());
+    for (auto [dim, axes] : llvm::enumerate(it->second.split)) {
+      ArrayRef<int16_t> gridAxes = axes.asArrayRef();
+      if (gridAxes.empty() || !grid || dim >= shape.size())
+        continue;
+      int64_t parts = 1;
+      for (int16_t a : gridAxes)
+        parts *= grid.getShape()[a];
+      shape[dim] *= parts;
+      v = shard::AllGatherOp::create(
+          b, call.getLoc(), RankedTensorType::get(shape, type.getElementType()),
+          it->second.grid.getValue(), gridAxes, v, APInt(64, dim));
+    }
+    if (v.getType() != want)
+      return call.emitError("gathering the per-device operand ")
+             << use->getOperandNumber() << " gives " << v.getType() << " but @"
+             << callee.getSymName() << " expects " << want;
+    use->set(v);
+  }
+  return success();
 }
 
 struct PartitionPass : strata::impl::StrataPartitionPassBase<PartitionPass> {
@@ -257,20 +647,33 @@ struct PartitionPass : strata::impl::StrataPartitionPassBase<PartitionPass> {
       if (failed(forwardReturnedArguments(func, module)))
         return signalPassFailure();
 
+    inheritArgumentLayouts(module, annotated);
+
     // Propagate first, so every argument of an annotated function has the
     // layout upstream chose for it; producers without annotations (the
     // embedding) then inherit those layouts and are propagated in turn.
     OpPassManager propagate(func::FuncOp::getOperationName());
     propagate.addPass(shard::createShardingPropagation());
-    for (func::FuncOp func : annotated)
+    llvm::DenseSet<Operation *> isAnnotated(annotated.begin(), annotated.end());
+    for (func::FuncOp func : annotated) {
+      inheritProducerLayouts(func, module, isAnnotated);
       if (failed(runPipeline(propagate, func)))
         return signalPassFailure();
+    }
     size_t before = annotated.size();
     inheritResultLayouts(module, annotated);
     for (func::FuncOp func : llvm::drop_begin(annotated, before))
       if (failed(forwardReturnedArguments(func, module)) ||
           failed(runPipeline(propagate, func)))
         return signalPassFailure();
+
+    for (func::FuncOp func : annotated)
+      completeAnnotations(func);
+
+    // The layouts values cross into functions upstream cannot partition,
+    // known only before partitioning rewrites the annotations away.
+    llvm::DenseMap<Value, BoundaryLayout> boundaryLayouts =
+        layoutsIntoWholeTensorCallees(module, annotated);
 
     OpPassManager partition(func::FuncOp::getOperationName());
     partition.addPass(shard::createPartition());
@@ -285,6 +688,10 @@ struct PartitionPass : strata::impl::StrataPartitionPassBase<PartitionPass> {
     // Calls into a partitioned function from functions upstream left alone.
     SymbolTableCollection symbols;
     strata::PlumbingRetyper retyper(module, symbols, partitioned);
+    for (auto func : module.getOps<func::FuncOp>())
+      if (!partitioned.contains(func) && !func.isExternal() &&
+          readsWholeTensors(func))
+        retyper.opaque.insert(func);
     SmallVector<func::CallOp> calls;
     module.walk([&](func::CallOp call) {
       auto caller = call->getParentOfType<func::FuncOp>();
@@ -297,7 +704,8 @@ struct PartitionPass : strata::impl::StrataPartitionPassBase<PartitionPass> {
     for (func::CallOp call : calls)
       if (failed(retyper.fixCall(call)))
         return signalPassFailure();
-    if (failed(retyper.verifySlices()))
+    if (failed(gatherAtBoundaries(retyper.boundaryUses, boundaryLayouts)) ||
+        failed(retyper.verifySlices()))
       return signalPassFailure();
   }
 };

@@ -14,9 +14,9 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Shard/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Transforms/Passes.h"
 #include "mlir/Pass/PassOptions.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
 
@@ -37,8 +37,9 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                                    "estimating (strata-tile)"),
                     llvm::cl::init(true)};
   Option<int64_t> tp{*this, "tp",
-                     llvm::cl::desc("Tensor-parallel degree (0: no parallel "
-                                    "plan, one device)"),
+                     llvm::cl::desc("Tensor-parallel degree (0: 1 when dp, "
+                                    "pp or ep ask for a plan, else no "
+                                    "parallel plan, one device)"),
                      llvm::cl::init(0)};
   Option<int64_t> dp{*this, "dp",
                      llvm::cl::desc("Data-parallel degree (0: the devices "
@@ -47,8 +48,7 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<int64_t> pp{*this, "pp",
                      llvm::cl::desc("Pipeline-parallel degree (validated)"),
                      llvm::cl::init(1)};
-  Option<int64_t> ep{*this, "ep",
-                     llvm::cl::desc("Expert-parallel degree"),
+  Option<int64_t> ep{*this, "ep", llvm::cl::desc("Expert-parallel degree"),
                      llvm::cl::init(1)};
   Option<bool> sp{*this, "sp",
                   llvm::cl::desc("Sequence parallelism over the tp axis"),
@@ -59,8 +59,7 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "the data-parallel group)"),
       llvm::cl::init(1)};
   Option<int64_t> interleave{
-      *this, "interleave",
-      llvm::cl::desc("Virtual pipeline stages per device"),
+      *this, "interleave", llvm::cl::desc("Virtual pipeline stages per device"),
       llvm::cl::init(1)};
   Option<std::string> schedule{
       *this, "schedule", llvm::cl::desc("Pipeline schedule: gpipe or 1f1b"),
@@ -128,9 +127,11 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
     pm.addPass(strata::createStrataEstimatePass(estimate));
     return;
   }
-  if (options.tp > 0) {
+  // Any parallel degree asks for a plan (tp defaults to 1 then): ep=8
+  // alone must not silently price one device.
+  if (options.tp > 0 || options.dp > 0 || options.pp > 1 || options.ep > 1) {
     strata::StrataParallelizePassOptions plan;
-    plan.tp = options.tp;
+    plan.tp = std::max<int64_t>(options.tp, 1);
     plan.dp = options.dp;
     plan.pp = options.pp;
     plan.ep = options.ep;

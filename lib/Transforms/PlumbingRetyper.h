@@ -1,4 +1,5 @@
-//===- PlumbingRetyper.h - Carry new types through calls and loops -*- C++ -*-===//
+//===- PlumbingRetyper.h - Carry new types through calls and loops -*- C++
+//-*-===//
 //
 // Shared by strata-partition (per-device signatures after upstream
 // partitioning) and strata-stage (a pipeline stage's share of the stacked
@@ -10,6 +11,7 @@
 #define STRATA_LIB_TRANSFORMS_PLUMBINGRETYPER_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -40,8 +42,8 @@ public:
         type.getNumResults() != call.getNumResults())
       return call.emitError("call does not match the arity of @")
              << callee.getSymName();
-    for (auto [operand, want] : llvm::zip(call->getOpOperands(),
-                                          type.getInputs()))
+    for (auto [operand, want] :
+         llvm::zip(call->getOpOperands(), type.getInputs()))
       if (failed(retypeDef(operand.get(), want, call)))
         return failure();
     for (auto [result, want] : llvm::zip(call->getResults(), type.getResults()))
@@ -49,6 +51,12 @@ public:
         return failure();
     return success();
   }
+
+  /// Callees that keep their whole-tensor signature: a per-device value
+  /// reaching one of their calls is recorded in `boundaryUses` rather than
+  /// carried into the callee, for the caller to reassemble.
+  llvm::DenseSet<Operation *> opaque;
+  SmallVector<OpOperand *> boundaryUses;
 
   /// Every slice whose stack was re-typed must read whole per-device layers
   /// of it once all calls are fixed; otherwise a consumer that was not
@@ -67,6 +75,24 @@ public:
                  << " (a function upstream did not partition reads it)";
     }
     return success();
+  }
+
+  /// Whether every type in `types` is a ranked tensor of `before`'s shape
+  /// or already of `after`'s (element types may differ).
+  static bool sameShapes(TypeRange types, Type before, Type after) {
+    auto from = dyn_cast<RankedTensorType>(before);
+    auto to = dyn_cast<RankedTensorType>(after);
+    return from && to && llvm::all_of(types, [&](Type t) {
+             auto tensor = dyn_cast<RankedTensorType>(t);
+             return tensor && (tensor.getShape() == from.getShape() ||
+                               tensor.getShape() == to.getShape());
+           });
+  }
+
+  static bool isElementwise(linalg::GenericOp op) {
+    return op.getNumLoops() == op.getNumParallelLoops() &&
+           llvm::all_of(op.getIndexingMapsArray(),
+                        [](AffineMap m) { return m.isIdentity(); });
   }
 
   /// Sets `v`'s type and re-types what depends on it downstream. A value
@@ -113,6 +139,11 @@ public:
           call, call.getCalleeAttr());
       if (callee && callee.getFunctionType().getInput(idx) == want)
         return success();
+      // A callee that must see whole tensors: the caller reassembles them.
+      if (callee && opaque.contains(callee)) {
+        boundaryUses.push_back(&use);
+        return success();
+      }
       if (callee && !callee.isExternal() && !partitioned.contains(callee))
         return retypeFuncArg(callee, idx, want);
       return call.emitError("cannot carry the per-device type ")
@@ -120,7 +151,8 @@ public:
     }
     // A slice's source may change type; its result is re-typed by whoever
     // consumes the slice (retypeStackedSlice).
-    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(user); slice && idx == 0) {
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
+        slice && idx == 0) {
       // Its consumer re-types the result; checked once all calls are done.
       // Whether it read whole layers is decided on the type it was written
       // for, before the stack changed under it.
@@ -134,10 +166,10 @@ public:
     // gradients): the stack takes the per-device shape of its slices.
     if (auto insert = dyn_cast<tensor::InsertSliceOp>(user)) {
       if (idx == 0) {
-        FailureOr<RankedTensorType> stack = stackedType(
-            insert, insert.getDestType(), insert.getStaticOffsets(),
-            insert.getStaticSizes(), insert.getStaticStrides(),
-            insert.getDroppedDims(), want);
+        FailureOr<RankedTensorType> stack =
+            stackedType(insert, insert.getDestType(), insert.getStaticOffsets(),
+                        insert.getStaticSizes(), insert.getStaticStrides(),
+                        insert.getDroppedDims(), want);
         if (failed(stack))
           return failure();
         if (failed(retypeDef(insert.getDest(), *stack, insert)))
@@ -169,16 +201,36 @@ public:
       if (results[idx] == want)
         return success();
       results[idx] = want;
-      func.setType(FunctionType::get(func.getContext(), type.getInputs(),
-                                     results));
+      func.setType(
+          FunctionType::get(func.getContext(), type.getInputs(), results));
       return forEachCall(func, [&](func::CallOp call) {
         return retypeValue(call.getResult(idx), want);
       });
     }
+    // An elementwise op (the optimizer's update of a stack of layer
+    // weights with its gradients and moments) computes each element from
+    // the same element of every operand, so it works on any share of
+    // them: all its operands and results take the new type together.
+    if (auto generic = dyn_cast<linalg::GenericOp>(user);
+        generic && isElementwise(generic) &&
+        sameShapes(generic->getOperandTypes(), oldType, want)) {
+      auto withShape = [&](Type t) -> Type {
+        return RankedTensorType::get(cast<ShapedType>(want).getShape(),
+                                     cast<ShapedType>(t).getElementType());
+      };
+      for (OpOperand &operand : generic->getOpOperands())
+        if (failed(retypeDef(operand.get(), withShape(operand.get().getType()),
+                             generic)))
+          return failure();
+      for (Value result : generic->getResults())
+        if (failed(retypeValue(result, withShape(result.getType()))))
+          return failure();
+      return success();
+    }
     return user->emitError("cannot carry the per-device type ")
            << want << " through '" << user->getName()
-           << "': only calls, scf.for, scf.yield, func.return and stacked "
-              "weight slices are re-typed after partitioning";
+           << "': only calls, scf.for, scf.yield, func.return, elementwise ops "
+              "and stacked weight slices are re-typed after partitioning";
   }
 
   /// `v` must have type `want` because `user` needs it: re-type its
@@ -212,8 +264,7 @@ public:
       return retypeValue(v, want);
     }
     if (auto loop = dyn_cast<scf::ForOp>(def))
-      return retypeLoopCarried(loop, cast<OpResult>(v).getResultNumber(),
-                               want);
+      return retypeLoopCarried(loop, cast<OpResult>(v).getResultNumber(), want);
     if (auto call = dyn_cast<func::CallOp>(def)) {
       auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
           call, call.getCalleeAttr());
@@ -236,8 +287,7 @@ public:
     inputs[idx] = want;
     func.setType(
         FunctionType::get(func.getContext(), inputs, type.getResults()));
-    if (!func.isExternal() &&
-        failed(retypeValue(func.getArgument(idx), want)))
+    if (!func.isExternal() && failed(retypeValue(func.getArgument(idx), want)))
       return failure();
     return forEachCall(func, [&](func::CallOp call) {
       return retypeDef(call.getOperand(idx), want, call);
@@ -312,10 +362,10 @@ public:
   /// %l of a stacked weight; the per-device slice keeps the stacked
   /// dimensions and takes the shard's shape in the others.
   LogicalResult retypeStackedSlice(tensor::ExtractSliceOp slice, Type want) {
-    FailureOr<RankedTensorType> stack = stackedType(
-        slice, slice.getSourceType(), slice.getStaticOffsets(),
-        slice.getStaticSizes(), slice.getStaticStrides(),
-        slice.getDroppedDims(), want);
+    FailureOr<RankedTensorType> stack =
+        stackedType(slice, slice.getSourceType(), slice.getStaticOffsets(),
+                    slice.getStaticSizes(), slice.getStaticStrides(),
+                    slice.getDroppedDims(), want);
     if (failed(stack))
       return failure();
     if (failed(retypeDef(slice.getSource(), *stack, slice)))

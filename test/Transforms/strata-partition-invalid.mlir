@@ -1,9 +1,9 @@
 // RUN: strata-opt %s -split-input-file --strata-set-system=system=dgx-h100x4 --strata-parallelize=tp=8 --strata-partition -verify-diagnostics -o /dev/null
 
-// The caller computes on the partitioned layer's result itself: upstream
+// The caller transposes the partitioned layer's result itself: upstream
 // cannot partition @forward (it holds an scf.for) and strata-partition only
-// re-types plumbing, so the elementwise op is an error, not a silently
-// global-shaped op on per-device data.
+// re-types plumbing and elementwise ops, so the transpose is an error, not
+// a silently global-shaped op on per-device data.
 func.func private @layer(%x: tensor<16x64xf32>, %w1: tensor<64x256xf32>, %w2: tensor<256x64xf32>) -> tensor<16x64xf32> {
   %c0 = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<16x256xf32>
@@ -14,7 +14,7 @@ func.func private @layer(%x: tensor<16x64xf32>, %w1: tensor<64x256xf32>, %w2: te
   %o = linalg.matmul ins(%h, %w2 : tensor<16x256xf32>, tensor<256x64xf32>) outs(%f2 : tensor<16x64xf32>) -> tensor<16x64xf32>
   return %o : tensor<16x64xf32>
 }
-func.func @forward(%x: tensor<16x64xf32> {strata.role = "input"}, %w1s: tensor<4x64x256xf32> {strata.role = "weight"}, %w2s: tensor<4x256x64xf32> {strata.role = "weight"}) -> tensor<16x64xf32> {
+func.func @forward(%x: tensor<16x64xf32> {strata.role = "input"}, %w1s: tensor<4x64x256xf32> {strata.role = "weight"}, %w2s: tensor<4x256x64xf32> {strata.role = "weight"}) -> tensor<64x16xf32> {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index
@@ -24,14 +24,13 @@ func.func @forward(%x: tensor<16x64xf32> {strata.role = "input"}, %w1s: tensor<4
     %y = func.call @layer(%h, %w1, %w2) : (tensor<16x64xf32>, tensor<64x256xf32>, tensor<256x64xf32>) -> tensor<16x64xf32>
     scf.yield %y : tensor<16x64xf32>
   }
-  %e = tensor.empty() : tensor<16x64xf32>
-  // expected-error @+1 {{cannot carry the per-device type 'tensor<4x64xf32>' through 'linalg.generic': only calls, scf.for, scf.yield, func.return and stacked weight slices are re-typed after partitioning}}
-  %n = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%r : tensor<16x64xf32>) outs(%e : tensor<16x64xf32>) {
+  %e = tensor.empty() : tensor<64x16xf32>
+  // expected-error @+1 {{cannot carry the per-device type 'tensor<4x64xf32>' through 'linalg.generic': only calls, scf.for, scf.yield, func.return, elementwise ops and stacked weight slices are re-typed after partitioning}}
+  %n = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j, i)>], iterator_types = ["parallel", "parallel"]} ins(%r : tensor<16x64xf32>) outs(%e : tensor<64x16xf32>) {
   ^bb0(%a: f32, %b: f32):
-    %s = arith.mulf %a, %a : f32
-    linalg.yield %s : f32
-  } -> tensor<16x64xf32>
-  return %n : tensor<16x64xf32>
+    linalg.yield %a : f32
+  } -> tensor<64x16xf32>
+  return %n : tensor<64x16xf32>
 }
 
 // -----
