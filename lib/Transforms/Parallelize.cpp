@@ -594,6 +594,7 @@ LogicalResult ParallelizePass::annotateWeightGradient(
   // The weight's tp layout, from the projection computing the input
   // gradient from the same output gradient (dX = dY W^T shares dY).
   Type gradType = op->getResult(0).getType();
+  bool paired = false;
   for (Projection &proj : projections) {
     if (proj.op->getOperand(proj.weightInput).getType() != gradType &&
         unannotated(proj.op->getOperand(proj.weightInput)).getType() !=
@@ -610,8 +611,14 @@ LogicalResult ParallelizePass::annotateWeightGradient(
       if (auto d = dyn_cast<AffineDimExpr>(outMap.getResult(dim)))
         loopAxes[d.getPosition()].append(axes.asArrayRef().begin(),
                                          axes.asArrayRef().end());
+    paired = true;
     break;
   }
+  // A gradient with no projection to take a tp layout from (a bias, a
+  // norm's scale) is left to propagation, which computes it in the layout
+  // its inputs arrive in: replicating it would all-gather them over tp.
+  if (!paired && !tpAxes.empty())
+    return success();
   // Tokens: the reduction loop indexing the leading (batch) dimension of
   // the first input, split like the activations are.
   if (!dataAxes.empty() && !maps.empty() && maps[0].getNumResults() > 0)

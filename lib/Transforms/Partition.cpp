@@ -255,105 +255,6 @@ void inheritResultLayouts(ModuleOp module,
   annotated.append(added.begin(), added.end());
 }
 
-/// Where `v`, or a layer's slice of it when `v` is a stack of per-layer
-/// tensors (`tensor.extract_slice` dropping the leading layer dimension),
-/// ends up as an argument of an annotated function: that argument's layout
-/// with one unsplit dimension in front per stack level, or none.
-std::optional<SmallVector<shard::GridAxesAttr>>
-stackedConsumerLayout(Value v, SymbolTableCollection &symbols,
-                      const llvm::DenseSet<Operation *> &annotated,
-                      FlatSymbolRefAttr &grid) {
-  if (shard::ShardingOp layout = consumerLayout(v, symbols, annotated)) {
-    grid = layout.getGridAttr();
-    return SmallVector<shard::GridAxesAttr>(layout.getSplitAxes().getAxes());
-  }
-  for (Operation *user : v.getUsers()) {
-    auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
-    if (!slice || slice.getSource() != v ||
-        slice.getResultType().getRank() + 1 != slice.getSourceType().getRank())
-      continue;
-    if (auto inner = stackedConsumerLayout(slice.getResult(), symbols,
-                                           annotated, grid)) {
-      inner->insert(inner->begin(), DenseI16ArrayAttr::get(v.getContext(), {}));
-      return inner;
-    }
-  }
-  return std::nullopt;
-}
-
-/// A function without annotations that reads values the annotated
-/// functions also read (the optimizer updating the weights in place of
-/// the layers) takes those values in the same layout, so that upstream
-/// partitions it too: each device updates its own shard.
-void inheritArgumentLayouts(ModuleOp module,
-                            SmallVectorImpl<func::FuncOp> &annotated) {
-  SymbolTableCollection symbols;
-  llvm::DenseSet<Operation *> isAnnotated;
-  for (func::FuncOp f : annotated)
-    isAnnotated.insert(f);
-  SmallVector<func::FuncOp> added;
-  module.walk([&](func::CallOp call) {
-    auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
-        call, call.getCalleeAttr());
-    if (!callee || callee.isExternal() || isAnnotated.contains(callee) ||
-        isAnnotated.contains(call->getParentOfType<func::FuncOp>()))
-      return;
-    bool changed = false;
-    for (auto [i, operand] : llvm::enumerate(call.getOperands())) {
-      FlatSymbolRefAttr grid;
-      auto split = stackedConsumerLayout(operand, symbols, isAnnotated, grid);
-      if (!split)
-        continue;
-      BlockArgument arg = callee.getArgument(i);
-      if (llvm::any_of(arg.getUsers(), llvm::IsaPred<shard::ShardOp>))
-        continue;
-      while (split->size() > 1 && split->back().empty())
-        split->pop_back();
-      OpBuilder b = OpBuilder::atBlockBegin(&callee.getBody().front());
-      Value sharding =
-          shard::ShardingOp::create(b, callee.getLoc(), grid, *split);
-      auto annotation =
-          shard::ShardOp::create(b, callee.getLoc(), arg, sharding);
-      arg.replaceAllUsesExcept(annotation, annotation);
-      changed = true;
-    }
-    // Upstream propagation gives an argument it reaches only through an
-    // elementwise op a replicated layout of its own (and then slices it):
-    // the optimizer's moments would be stored whole on every device. They
-    // take the layout of the weight they are updated with instead.
-    if (changed)
-      callee.walk([&](linalg::GenericOp op) {
-        if (op.getNumLoops() != op.getNumParallelLoops() ||
-            !llvm::all_of(op.getIndexingMapsArray(),
-                          [](AffineMap m) { return m.isIdentity(); }))
-          return;
-        shard::ShardOp known;
-        for (Value v : op->getOperands())
-          if (auto shardOp = v.getDefiningOp<shard::ShardOp>();
-              shardOp && isa<BlockArgument>(shardOp.getSrc()))
-            known = shardOp;
-        if (!known)
-          return;
-        for (OpOperand &operand : op->getOpOperands()) {
-          auto arg = dyn_cast<BlockArgument>(operand.get());
-          auto type = dyn_cast<RankedTensorType>(operand.get().getType());
-          if (!arg || !type || arg.getOwner() != &callee.getBody().front() ||
-              type.getShape() != known.getType().getShape())
-            continue;
-          OpBuilder b = OpBuilder::atBlockBegin(arg.getOwner());
-          Value sharding =
-              b.clone(*known.getSharding().getDefiningOp())->getResult(0);
-          auto annotation =
-              shard::ShardOp::create(b, callee.getLoc(), arg, sharding);
-          arg.replaceAllUsesExcept(annotation, annotation);
-        }
-      });
-    if (changed && isAnnotated.insert(callee).second)
-      added.push_back(callee);
-  });
-  annotated.append(added.begin(), added.end());
-}
-
 /// The layout an annotated function hands `v` over in: its return
 /// annotation when `v` is the result of a call, looking through the stacks
 /// a layer loop saves per-layer results in (`tensor.insert_slice` into a
@@ -417,6 +318,110 @@ producerLayout(Value v, SymbolTableCollection &symbols,
   return std::nullopt;
 }
 
+/// Where `v`, or a layer's slice of it when `v` is a stack of per-layer
+/// tensors (`tensor.extract_slice` dropping the leading layer dimension),
+/// ends up as an argument of an annotated function: that argument's layout
+/// with one unsplit dimension in front per stack level, or none.
+std::optional<SmallVector<shard::GridAxesAttr>>
+stackedConsumerLayout(Value v, SymbolTableCollection &symbols,
+                      const llvm::DenseSet<Operation *> &annotated,
+                      FlatSymbolRefAttr &grid) {
+  if (shard::ShardingOp layout = consumerLayout(v, symbols, annotated)) {
+    grid = layout.getGridAttr();
+    return SmallVector<shard::GridAxesAttr>(layout.getSplitAxes().getAxes());
+  }
+  for (Operation *user : v.getUsers()) {
+    auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
+    if (!slice || slice.getSource() != v ||
+        slice.getResultType().getRank() + 1 != slice.getSourceType().getRank())
+      continue;
+    if (auto inner = stackedConsumerLayout(slice.getResult(), symbols,
+                                           annotated, grid)) {
+      inner->insert(inner->begin(), DenseI16ArrayAttr::get(v.getContext(), {}));
+      return inner;
+    }
+  }
+  return std::nullopt;
+}
+
+/// A function without annotations that reads values the annotated
+/// functions also read (the optimizer updating the weights in place of
+/// the layers) takes those values in the same layout, so that upstream
+/// partitions it too: each device updates its own shard.
+void inheritArgumentLayouts(ModuleOp module,
+                            SmallVectorImpl<func::FuncOp> &annotated) {
+  SymbolTableCollection symbols;
+  llvm::DenseSet<Operation *> isAnnotated;
+  for (func::FuncOp f : annotated)
+    isAnnotated.insert(f);
+  SmallVector<func::FuncOp> added;
+  module.walk([&](func::CallOp call) {
+    auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+        call, call.getCalleeAttr());
+    if (!callee || callee.isExternal() || isAnnotated.contains(callee) ||
+        isAnnotated.contains(call->getParentOfType<func::FuncOp>()) ||
+        readsWholeTensors(callee))
+      return;
+    bool changed = false;
+    for (auto [i, operand] : llvm::enumerate(call.getOperands())) {
+      // The layout the annotated functions read it in (a weight) or, else,
+      // the one it is produced in (a gradient the backward returns).
+      FlatSymbolRefAttr grid;
+      auto split = stackedConsumerLayout(operand, symbols, isAnnotated, grid);
+      if (!split)
+        split = producerLayout(operand, symbols, isAnnotated, grid);
+      if (!split)
+        continue;
+      BlockArgument arg = callee.getArgument(i);
+      if (llvm::any_of(arg.getUsers(), llvm::IsaPred<shard::ShardOp>))
+        continue;
+      while (split->size() > 1 && split->back().empty())
+        split->pop_back();
+      OpBuilder b = OpBuilder::atBlockBegin(&callee.getBody().front());
+      Value sharding =
+          shard::ShardingOp::create(b, callee.getLoc(), grid, *split);
+      auto annotation =
+          shard::ShardOp::create(b, callee.getLoc(), arg, sharding);
+      arg.replaceAllUsesExcept(annotation, annotation);
+      changed = true;
+    }
+    // Upstream propagation gives an argument it reaches only through an
+    // elementwise op a replicated layout of its own (and then slices it):
+    // the optimizer's moments would be stored whole on every device. They
+    // take the layout of the weight they are updated with instead.
+    if (changed)
+      callee.walk([&](linalg::GenericOp op) {
+        if (op.getNumLoops() != op.getNumParallelLoops() ||
+            !llvm::all_of(op.getIndexingMapsArray(),
+                          [](AffineMap m) { return m.isIdentity(); }))
+          return;
+        shard::ShardOp known;
+        for (Value v : op->getOperands())
+          if (auto shardOp = v.getDefiningOp<shard::ShardOp>();
+              shardOp && isa<BlockArgument>(shardOp.getSrc()))
+            known = shardOp;
+        if (!known)
+          return;
+        for (OpOperand &operand : op->getOpOperands()) {
+          auto arg = dyn_cast<BlockArgument>(operand.get());
+          auto type = dyn_cast<RankedTensorType>(operand.get().getType());
+          if (!arg || !type || arg.getOwner() != &callee.getBody().front() ||
+              type.getShape() != known.getType().getShape())
+            continue;
+          OpBuilder b = OpBuilder::atBlockBegin(arg.getOwner());
+          Value sharding =
+              b.clone(*known.getSharding().getDefiningOp())->getResult(0);
+          auto annotation =
+              shard::ShardOp::create(b, callee.getLoc(), arg, sharding);
+          arg.replaceAllUsesExcept(annotation, annotation);
+        }
+      });
+    if (changed && isAnnotated.insert(callee).second)
+      added.push_back(callee);
+  });
+  annotated.append(added.begin(), added.end());
+}
+
 /// An annotated function whose argument carries no layout of its own (the
 /// backward layer reading the activations the forward layer saved) takes
 /// it in the layout its producer hands the value over in, instead of
@@ -451,6 +456,51 @@ void inheritProducerLayouts(func::FuncOp callee, ModuleOp module,
           shard::ShardOp::create(b, callee.getLoc(), arg, sharding);
       arg.replaceAllUsesExcept(annotation, annotation);
     }
+  }
+}
+
+/// An argument of an annotated function that nothing gave a layout (a bias
+/// the backward layer takes but does not read) takes the layout the other
+/// annotated functions read the same value in, so that one stack of layer
+/// weights has one per-device shape.
+void adoptSiblingLayouts(func::FuncOp callee, ModuleOp module,
+                         const llvm::DenseSet<Operation *> &annotated) {
+  SymbolTableCollection symbols;
+  std::optional<SymbolTable::UseRange> uses = callee.getSymbolUses(module);
+  if (!uses)
+    return;
+  for (const SymbolTable::SymbolUse &use : *uses) {
+    auto call = dyn_cast<func::CallOp>(use.getUser());
+    if (!call)
+      continue;
+    for (auto [i, operand] : llvm::enumerate(call.getOperands())) {
+      BlockArgument arg = callee.getArgument(i);
+      if (!isa<RankedTensorType>(arg.getType()) ||
+          llvm::any_of(arg.getUsers(), llvm::IsaPred<shard::ShardOp>))
+        continue;
+      Value source = operand;
+      // Look through the layer slice to the stack the siblings slice too.
+      if (auto slice = operand.getDefiningOp<tensor::ExtractSliceOp>())
+        source = slice.getSource();
+      FlatSymbolRefAttr grid;
+      auto split = stackedConsumerLayout(source, symbols, annotated, grid);
+      if (!split)
+        continue;
+      if (source != operand) {
+        if (split->empty() || !split->front().empty())
+          continue;
+        split->erase(split->begin());
+      }
+      if (split->empty())
+        continue;
+      OpBuilder b = OpBuilder::atBlockBegin(&callee.getBody().front());
+      Value sharding =
+          shard::ShardingOp::create(b, callee.getLoc(), grid, *split);
+      auto annotation =
+          shard::ShardOp::create(b, callee.getLoc(), arg, sharding);
+      arg.replaceAllUsesExcept(annotation, annotation);
+    }
+    return; // one call site is enough: the layouts are per value
   }
 }
 
@@ -567,9 +617,14 @@ layoutsIntoWholeTensorCallees(ModuleOp module,
         !readsWholeTensors(callee))
       return;
     for (Value operand : call.getOperands()) {
+      // The layout it is produced in or, for a value the program takes in
+      // (a tied embedding table), the one an annotated consumer reads it in.
       BoundaryLayout layout;
-      if (auto split =
-              producerLayout(operand, symbols, isAnnotated, layout.grid)) {
+      auto split = producerLayout(operand, symbols, isAnnotated, layout.grid);
+      if (!split)
+        split =
+            stackedConsumerLayout(operand, symbols, isAnnotated, layout.grid);
+      if (split) {
         layout.split = std::move(*split);
         layouts[operand] = std::move(layout);
       }
@@ -647,8 +702,6 @@ struct PartitionPass : strata::impl::StrataPartitionPassBase<PartitionPass> {
       if (failed(forwardReturnedArguments(func, module)))
         return signalPassFailure();
 
-    inheritArgumentLayouts(module, annotated);
-
     // Propagate first, so every argument of an annotated function has the
     // layout upstream chose for it; producers without annotations (the
     // embedding) then inherit those layouts and are propagated in turn.
@@ -660,13 +713,22 @@ struct PartitionPass : strata::impl::StrataPartitionPassBase<PartitionPass> {
       if (failed(runPipeline(propagate, func)))
         return signalPassFailure();
     }
+    // Then functions without annotations next to them take the layouts
+    // propagation settled: producers (the embedding) those their results
+    // are read in, consumers (the optimizer) those their operands have.
     size_t before = annotated.size();
+    inheritArgumentLayouts(module, annotated);
     inheritResultLayouts(module, annotated);
-    for (func::FuncOp func : llvm::drop_begin(annotated, before))
+    isAnnotated.insert(annotated.begin(), annotated.end());
+    for (func::FuncOp func : llvm::drop_begin(annotated, before)) {
+      inheritProducerLayouts(func, module, isAnnotated);
       if (failed(forwardReturnedArguments(func, module)) ||
           failed(runPipeline(propagate, func)))
         return signalPassFailure();
+    }
 
+    for (func::FuncOp func : annotated)
+      adoptSiblingLayouts(func, module, isAnnotated);
     for (func::FuncOp func : annotated)
       completeAnnotations(func);
 

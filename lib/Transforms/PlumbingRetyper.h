@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
@@ -93,6 +94,29 @@ public:
     return op.getNumLoops() == op.getNumParallelLoops() &&
            llvm::all_of(op.getIndexingMapsArray(),
                         [](AffineMap m) { return m.isIdentity(); });
+  }
+
+  /// A collective within each layer of a stack (gathering or slicing a
+  /// dimension other than the leading layer one) carries a new layer count
+  /// through: `t` with `want`'s leading dimension, or null.
+  static Type withLayersOf(Type t, Type want, Operation *collective) {
+    auto tensor = dyn_cast<RankedTensorType>(t);
+    auto target = dyn_cast<RankedTensorType>(want);
+    if (!tensor || !target || tensor.getRank() != target.getRank() ||
+        tensor.getRank() < 2)
+      return {};
+    int64_t axis = -1;
+    if (auto slice = dyn_cast<shard::AllSliceOp>(collective))
+      axis = slice.getSliceAxis().getSExtValue();
+    else if (auto gather = dyn_cast<shard::AllGatherOp>(collective))
+      axis = gather.getGatherAxis().getSExtValue();
+    else if (!isa<shard::AllReduceOp>(collective))
+      return {};
+    if (axis == 0)
+      return {};
+    SmallVector<int64_t> shape(tensor.getShape());
+    shape[0] = target.getDimSize(0);
+    return RankedTensorType::get(shape, tensor.getElementType());
   }
 
   /// Sets `v`'s type and re-types what depends on it downstream. A value
@@ -207,6 +231,9 @@ public:
         return retypeValue(call.getResult(idx), want);
       });
     }
+    if (user->getNumOperands() == 1 && user->getNumResults() == 1)
+      if (Type result = withLayersOf(user->getResult(0).getType(), want, user))
+        return retypeValue(user->getResult(0), result);
     // An elementwise op (the optimizer's update of a stack of layer
     // weights with its gradients and moments) computes each element from
     // the same element of every operand, so it works on any share of
@@ -265,6 +292,13 @@ public:
     }
     if (auto loop = dyn_cast<scf::ForOp>(def))
       return retypeLoopCarried(loop, cast<OpResult>(v).getResultNumber(), want);
+    if (def->getNumOperands() == 1)
+      if (Type operand =
+              withLayersOf(def->getOperand(0).getType(), want, def)) {
+        if (failed(retypeDef(def->getOperand(0), operand, def)))
+          return failure();
+        return retypeValue(v, want);
+      }
     if (auto call = dyn_cast<func::CallOp>(def)) {
       auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
           call, call.getCalleeAttr());
