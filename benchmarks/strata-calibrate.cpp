@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "strata/Calibration/Inference.h"
+#include "strata/Calibration/Training.h"
 #include "strata/Cost/Calibration.h"
 
 #include "llvm/Support/Format.h"
@@ -60,7 +61,8 @@ int main(int argc, char **argv) {
   const std::pair<const char *, Evaluator> files[] = {
       {"/gemm.json", evaluateGemmFile},
       {"/attention.json", evaluateAttentionFile},
-      {"/inference.json", strata::calibration::evaluateInferenceFile}};
+      {"/inference.json", strata::calibration::evaluateInferenceFile},
+      {"/training.json", strata::calibration::evaluateTrainingFile}};
   for (auto [name, eval] : files) {
     std::string file = dir + name;
     llvm::Expected<FileResult> r = eval(file);
