@@ -186,8 +186,10 @@ LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
   if (model.kvHeads && *model.kvHeads % tp != 0)
     return fail() << "tp=" << int64_t(tp) << " does not divide the model's "
                   << *model.kvHeads << " KV heads";
-  if (model.layers && *model.layers % pp != 0)
-    return fail() << "pp=" << int64_t(pp) << " does not divide the model's "
+  // Stages may differ in depth by a layer (the deepest sets the pace, see
+  // strata-stage); interleaved virtual stages must be even.
+  if (model.layers && pp > *model.layers)
+    return fail() << "pp=" << int64_t(pp) << " exceeds the model's "
                   << *model.layers << " layers";
   if (ep > 1 && model.experts) {
     if (*model.experts == 0)
@@ -215,7 +217,7 @@ LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
                   << " needs microbatches (" << int64_t(microbatches)
                   << ") to be a multiple of pp=" << int64_t(pp)
                   << ", as Megatron-LM's interleaved schedule does";
-  if (model.layers && *model.layers % (pp * interleave) != 0)
+  if (interleave > 1 && model.layers && *model.layers % (pp * interleave) != 0)
     return fail() << "pp*interleave = " << int64_t(pp) << "*"
                   << int64_t(interleave) << " does not divide the model's "
                   << *model.layers << " layers";

@@ -78,9 +78,9 @@ struct StagePass : strata::impl::StrataStagePassBase<StagePass> {
       return signalPassFailure();
     }
     const int64_t layers = layersAttr.getInt();
-    if (layers % pp != 0) {
+    if (pp > layers) {
       module.emitError("strata-stage: pp=")
-          << pp << " does not divide the model's " << layers << " layers";
+          << pp << " exceeds the model's " << layers << " layers";
       return signalPassFailure();
     }
 
@@ -99,7 +99,10 @@ struct StagePass : strata::impl::StrataStagePassBase<StagePass> {
     SymbolTableCollection symbols;
     llvm::DenseSet<Operation *> none;
     strata::PlumbingRetyper retyper(module, symbols, none);
-    const int64_t perStage = layers / pp;
+    // Stages of uneven depth (Llama 3 405B: 126 layers on 16 stages, one
+    // layer fewer on the first and last) run at the pace of the deepest:
+    // this stage is that one, ceil(layers / pp) layers.
+    const int64_t perStage = (layers + pp - 1) / pp;
     for (scf::ForOp loop : loops)
       if (failed(shortenLoop(loop, layers, perStage, retyper)))
         return signalPassFailure();
@@ -117,25 +120,24 @@ struct StagePass : strata::impl::StrataStagePassBase<StagePass> {
     }
     // The forward loop receives its input; in training the backward loop
     // (the second layer loop) sends its input gradient back.
-    if (failed(insertBoundary(module, loops.front(), /*send=*/false, pp,
-                              fabric)))
+    if (failed(
+            insertBoundary(module, loops.front(), /*send=*/false, pp, fabric)))
       return signalPassFailure();
     if (loops.size() > 1 &&
         failed(insertBoundary(module, loops[1], /*send=*/true, pp, fabric)))
       return signalPassFailure();
-    entry->setAttr("strata.stage",
-                   Builder(module.getContext())
-                       .getDictionaryAttr(
-                           {NamedAttribute(
-                                StringAttr::get(module.getContext(), "stage"),
-                                IntegerAttr::get(
-                                    IntegerType::get(module.getContext(), 64),
-                                    pp - 1)),
-                            NamedAttribute(
-                                StringAttr::get(module.getContext(), "layers"),
-                                IntegerAttr::get(
-                                    IntegerType::get(module.getContext(), 64),
-                                    perStage))}));
+    entry->setAttr(
+        "strata.stage",
+        Builder(module.getContext())
+            .getDictionaryAttr(
+                {NamedAttribute(
+                     StringAttr::get(module.getContext(), "stage"),
+                     IntegerAttr::get(IntegerType::get(module.getContext(), 64),
+                                      pp - 1)),
+                 NamedAttribute(
+                     StringAttr::get(module.getContext(), "layers"),
+                     IntegerAttr::get(IntegerType::get(module.getContext(), 64),
+                                      perStage))}));
   }
 
   func::FuncOp findEntry(ModuleOp module) {
@@ -190,8 +192,7 @@ struct StagePass : strata::impl::StrataStagePassBase<StagePass> {
       if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
         if (slice.getSourceType().getRank() > 0 &&
             slice.getSourceType().getDimSize(0) == layers && usesIv(&op))
-          stacks.push_back(
-              {slice.getSource(), stacked(slice.getSourceType())});
+          stacks.push_back({slice.getSource(), stacked(slice.getSourceType())});
       } else if (auto insert = dyn_cast<tensor::InsertSliceOp>(op)) {
         if (insert.getDestType().getRank() > 0 &&
             insert.getDestType().getDimSize(0) == layers && usesIv(&op))
@@ -253,20 +254,20 @@ struct StagePass : strata::impl::StrataStagePassBase<StagePass> {
     Location loc = loop.getLoc();
     OpBuilder b(loop);
     if (!send) {
-      Value received = strata::tile::RecvOp::create(b, loc, partType, pp - 2, fabric,
-                                            bytes);
+      Value received =
+          strata::tile::RecvOp::create(b, loc, partType, pp - 2, fabric, bytes);
       if (splitDim >= 0)
-        shard::AllGatherOp::create(
-            b, loc, type, grid.getSymName(),
-            ArrayRef<int16_t>{tpAxis}, received, APInt(64, splitDim));
+        shard::AllGatherOp::create(b, loc, type, grid.getSymName(),
+                                   ArrayRef<int16_t>{tpAxis}, received,
+                                   APInt(64, splitDim));
       return success();
     }
     b.setInsertionPointAfter(loop);
     Value payload = loop.getResult(0);
     if (splitDim >= 0) {
       SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
-      SmallVector<OpFoldResult> sizes, strides(type.getRank(),
-                                               b.getIndexAttr(1));
+      SmallVector<OpFoldResult> sizes,
+          strides(type.getRank(), b.getIndexAttr(1));
       for (int64_t s : partShape)
         sizes.push_back(b.getIndexAttr(s));
       payload = tensor::ExtractSliceOp::create(b, loc, partType, payload,
