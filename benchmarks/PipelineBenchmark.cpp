@@ -121,9 +121,8 @@ int64_t runStrataPipeline(MLIRContext &ctx, const workload::ModelConfig &m,
   OwningOpRef<ModuleOp> module = workload::buildTransformerModule(m, o, &ctx);
   PassManager pm(&ctx, ModuleOp::getOperationName());
   if (!module ||
-      failed(parsePassPipeline("strata-pipeline{" + options +
-                                   " report-file=/dev/null}",
-                               pm)) ||
+      failed(parsePassPipeline(
+          "strata-pipeline{" + options + " report-file=/dev/null}", pm)) ||
       failed(pm.run(*module)))
     std::abort();
   auto plans = (*module)->getAttrOfType<ArrayAttr>("strata.plan_search");
@@ -147,17 +146,34 @@ void BM_PlanAuto_Llama3_70B_DGXH100x4(benchmark::State &state) {
 }
 BENCHMARK(BM_PlanAuto_Llama3_70B_DGXH100x4)->Unit(benchmark::kMillisecond);
 
+/// A Llama-3.1-405B training step under Meta's plan (Llama 3 paper, Table
+/// 4): tp=8, pp=16 (126 layers on uneven stages), dp=64 on 8,192 H100s
+/// (1,024 DGX nodes), sequences of 8,192 tokens, one per microbatch and
+/// data-parallel rank, 16 microbatches, ZeRO-1 and full recomputation (the
+/// plan that fits 80 GiB: about 60 GiB per GPU): generate + strata-pipeline
+/// (plan, upstream partitioning, stages, fuse, tile, place, estimate) per
+/// iteration (goal: under 1 s on 2 cores).
+void BM_Train_Llama31_405B_8192xH100(benchmark::State &state) {
+  Setup s;
+  workload::ModelConfig m = model("llama-3.1-405b");
+  workload::WorkloadOptions o;
+  o.mode = workload::WorkloadMode::Train;
+  o.seq = 8192;
+  o.batch = 64; // one sequence per data-parallel rank
+  for (auto _ : state)
+    runStrataPipeline(s.ctx, m, o,
+                      "system=dgx-h100x1024 tp=8 pp=16 dp=64 microbatches=16 "
+                      "zero=1 recompute=full");
+  state.counters["peak_rss_MiB"] = peakResidentMiB();
+}
+BENCHMARK(BM_Train_Llama31_405B_8192xH100)->Unit(benchmark::kMillisecond);
+
 /// Llama-3-70B layer shape with 1..126 layers: time should stay flat.
 void BM_Depth(benchmark::State &state) {
   pipeline(state, "llama-3-70b", "b200", 4096, state.range(0));
 }
-BENCHMARK(BM_Depth)
-    ->Arg(1)
-    ->Arg(8)
-    ->Arg(32)
-    ->Arg(80)
-    ->Arg(126)
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Depth)->Arg(1)->Arg(8)->Arg(32)->Arg(80)->Arg(126)->Unit(
+    benchmark::kMillisecond);
 
 /// The cost core alone on an already lowered Llama-3-70B prefill: each
 /// iteration is one design point (HBM bandwidth x1.5, then back), priced
@@ -186,7 +202,8 @@ void BM_Reevaluate_Llama3_70B(benchmark::State &state) {
     sys.chip.memory.back().readBandwidth *= scale;
     sys.chip.memory.back().writeBandwidth *= scale;
     cost::CostModel costModel(sys);
-    benchmark::DoNotOptimize(analysis::priceProgram(profile, costModel).latency);
+    benchmark::DoNotOptimize(
+        analysis::priceProgram(profile, costModel).latency);
   }
   state.SetItemsProcessed(state.iterations());
 }

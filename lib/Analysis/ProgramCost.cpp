@@ -1,12 +1,13 @@
 //===- ProgramCost.cpp - A program through the cost model -----------------===//
 
 #include "strata/Analysis/ProgramCost.h"
-#include "strata/Dialect/Tile/IR/TileOps.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "strata/Cost/Parallelism.h"
+#include "strata/Dialect/Tile/IR/TileOps.h"
 #include "strata/Hardware/System.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -74,8 +75,9 @@ static cost::KernelWork kernelWork(tile::KernelOp kernel,
           dtype = isa<FloatType>(elt) ? hw::DType::fp8 : hw::DType::int8;
         cost::UnitWork u{op.getComputeUnit().str(),
                          double(op.getFlopsPerExecution()) * per, dtype};
-        (inLoop ? w.loopCompute
-                : seenLoop ? w.epilogueCompute : w.prologueCompute)
+        (inLoop     ? w.loopCompute
+         : seenLoop ? w.epilogueCompute
+                    : w.prologueCompute)
             .push_back(u);
         break;
       }
@@ -84,8 +86,9 @@ static cost::KernelWork kernelWork(tile::KernelOp kernel,
         auto [from, to] = op.getTransferLevels();
         cost::TransferWork t{from.str(), to.str(),
                              double(op.getBytesMoved()) * per};
-        (inLoop ? w.loopTransfers
-                : seenLoop ? w.epilogueTransfers : w.prologueTransfers)
+        (inLoop     ? w.loopTransfers
+         : seenLoop ? w.epilogueTransfers
+                    : w.prologueTransfers)
             .push_back(t);
         break;
       }
@@ -167,9 +170,9 @@ estimateCollective(Operation *op, const OpCounts &c,
   }
   auto gridRef = op->getAttrOfType<FlatSymbolRefAttr>("grid");
   auto axesAttr = op->getAttrOfType<DenseI16ArrayAttr>("grid_axes");
-  auto grid = gridRef ? SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(
-                            op, gridRef)
-                      : shard::GridOp();
+  auto grid =
+      gridRef ? SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(op, gridRef)
+              : shard::GridOp();
   if (!grid || sys.topology.empty())
     return std::nullopt;
   ArrayRef<int64_t> shape = grid.getShape();
@@ -236,8 +239,7 @@ estimateCollective(Operation *op, const OpCounts &c,
 }
 
 static std::optional<cost::Estimate>
-estimateUnfused(Operation *op, const OpCounts &c,
-                const cost::CostModel &model);
+estimateUnfused(Operation *op, const OpCounts &c, const cost::CostModel &model);
 
 std::optional<cost::Estimate> estimateOp(Operation *op, const OpCounts &c,
                                          const cost::CostModel &model) {
@@ -351,8 +353,8 @@ std::string reportName(Operation *op) {
   if (!name.empty())
     return name;
   if (auto f = dyn_cast<FileLineColLoc>(loc))
-    return (f.getFilename().getValue() + ":" + llvm::Twine(f.getLine()) +
-            ":" + llvm::Twine(f.getColumn()))
+    return (f.getFilename().getValue() + ":" + llvm::Twine(f.getLine()) + ":" +
+            llvm::Twine(f.getColumn()))
         .str();
   return op->getName().getStringRef().str();
 }
@@ -404,9 +406,9 @@ static SmallVector<StringRef> collectiveAxisNames(Operation *op) {
   SmallVector<StringRef> result;
   auto gridRef = op->getAttrOfType<FlatSymbolRefAttr>("grid");
   auto axesAttr = op->getAttrOfType<DenseI16ArrayAttr>("grid_axes");
-  auto grid = gridRef ? SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(
-                            op, gridRef)
-                      : shard::GridOp();
+  auto grid =
+      gridRef ? SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(op, gridRef)
+              : shard::GridOp();
   auto names =
       grid ? grid->getAttrOfType<ArrayAttr>("strata.axis_names") : ArrayAttr();
   if (!names || !axesAttr)
@@ -425,12 +427,10 @@ static StepPart stepPartOf(Operation *op, StringRef block) {
     return StepPart::Optimizer;
   // Reductions over the data axes alone are gradient (or loss) reductions:
   // accumulated over the microbatches and synchronised once per step.
-  if (isa<shard::AllReduceOp, shard::ReduceScatterOp, shard::AllGatherOp>(
-          op)) {
+  if (isa<shard::AllReduceOp, shard::ReduceScatterOp, shard::AllGatherOp>(op)) {
     SmallVector<StringRef> axes = collectiveAxisNames(op);
-    if (!axes.empty() && llvm::all_of(axes, [](StringRef a) {
-          return a == "dp" || a == "ep";
-        }))
+    if (!axes.empty() &&
+        llvm::all_of(axes, [](StringRef a) { return a == "dp" || a == "ep"; }))
       return StepPart::GradSync;
   }
   return StepPart::Microbatch;
@@ -492,6 +492,7 @@ composeStep(FunctionOpInterface entry, const std::map<StepPart, double> &time,
   st.bubbleTime = pe->bubbleTime;
   st.bubbleFraction = pe->bubbleFraction;
   st.p2pTime = pe->p2pTime;
+  st.inFlightMicrobatches = std::max(pe->inFlightMicrobatches, 1.0);
 
   // The IR holds ZeRO-0's gradient all-reduces; other stages move the
   // volume ZeRO's paper gives relative to it (priced by the same fabric).
@@ -499,14 +500,15 @@ composeStep(FunctionOpInterface entry, const std::map<StepPart, double> &time,
   if (sync > 0 && st.zero > 0) {
     cost::ZeroConfig base, chosen;
     base.parameters = chosen.parameters = 1;
-    base.dataParallel = chosen.dataParallel = std::max<int64_t>(st.dataParallel, 2);
+    base.dataParallel = chosen.dataParallel =
+        std::max<int64_t>(st.dataParallel, 2);
     chosen.stage = st.zero;
     llvm::Expected<cost::ZeroCommunication> v0 = cost::zeroCommunication(base);
     llvm::Expected<cost::ZeroCommunication> vz =
         cost::zeroCommunication(chosen);
     if (!v0 || !vz) {
-      error = !v0 ? llvm::toString(v0.takeError())
-                  : llvm::toString(vz.takeError());
+      error =
+          !v0 ? llvm::toString(v0.takeError()) : llvm::toString(vz.takeError());
       if (v0)
         llvm::consumeError(vz.takeError());
       return std::nullopt;
@@ -543,6 +545,73 @@ composeStep(FunctionOpInterface entry, const std::map<StepPart, double> &time,
   st.stepTime = st.pipelineTime + st.gradSyncExposed + st.optimizerTime;
   st.tokensPerStep = tokens * double(st.microbatches);
   return st;
+}
+
+static double tensorBytes(Type t) {
+  auto shaped = dyn_cast<ShapedType>(t);
+  if (!shaped || !shaped.hasStaticShape())
+    return 0;
+  return double(shaped.getNumElements()) *
+         double(shaped.getElementTypeBitWidth()) / 8;
+}
+
+/// Bytes one microbatch's forward saves for the backward on this device:
+/// the per-layer stacks the first layer loop of `entry` carries (created
+/// empty, one layer inserted per iteration). Under full recomputation only
+/// each layer's input is kept; under selective recomputation the attention
+/// core's saves (softmax probabilities and scores, named by the backward
+/// layer's arguments) are dropped, as in Korthikanti et al. 2022.
+static double savedActivationBytes(FunctionOpInterface entry,
+                                   llvm::StringRef recompute) {
+  for (Operation &op : entry.getFunctionBody().getOps()) {
+    auto loop = dyn_cast<scf::ForOp>(&op);
+    if (!loop || loop.getInitArgs().empty())
+      continue;
+    std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound());
+    std::optional<int64_t> ub = getConstantIntValue(loop.getUpperBound());
+    std::optional<int64_t> step = getConstantIntValue(loop.getStep());
+    if (!lb || !ub || !step || *step != 1 || *ub <= *lb)
+      continue;
+    int64_t trips = *ub - *lb;
+    double kept = 0;
+    bool found = false;
+    for (auto [k, init] : llvm::enumerate(loop.getInitArgs())) {
+      auto type = dyn_cast<RankedTensorType>(init.getType());
+      if (!init.getDefiningOp<tensor::EmptyOp>() || !type ||
+          type.getRank() < 2 || type.getDimSize(0) != trips)
+        continue;
+      found = true;
+      double bytes = tensorBytes(type);
+      // What the backward layer calls this value.
+      std::string name;
+      for (Operation *user : loop.getResult(k).getUsers())
+        if (auto slice = dyn_cast<tensor::ExtractSliceOp>(user))
+          for (OpOperand &use : slice->getUses())
+            if (auto call = dyn_cast<CallOpInterface>(use.getOwner()))
+              if (auto fn = dyn_cast_if_present<FunctionOpInterface>(
+                      call.resolveCallable())) {
+                unsigned i = use.getOperandNumber();
+                if (i < fn.getNumArguments())
+                  if (auto loc = dyn_cast<NameLoc>(fn.getArgument(i).getLoc()))
+                    name = loc.getName().str();
+              }
+      llvm::StringRef n(name);
+      if (recompute == "selective" &&
+          (n.contains("probs") || n.contains("scores")))
+        continue;
+      kept += bytes;
+    }
+    if (!found)
+      continue;
+    if (recompute == "full") {
+      // Each layer's input: the hidden state the loop carries.
+      return loop.getInitArgs().empty()
+                 ? 0
+                 : tensorBytes(loop.getInitArgs()[0].getType()) * double(trips);
+    }
+    return kept;
+  }
+  return 0;
 }
 
 report::CostReport estimateProgram(FunctionOpInterface entry,
@@ -592,8 +661,8 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
     largestOutput = std::max(largestOutput, e.counts.bytesWritten);
     std::string name = reportName(e.op);
     std::string opName = e.op->getName().getStringRef().str();
-    auto [it, inserted] = rowIndex.try_emplace(name + "\n" + opName,
-                                               r.ops.size());
+    auto [it, inserted] =
+        rowIndex.try_emplace(name + "\n" + opName, r.ops.size());
     if (inserted) {
       report::OpRow row;
       row.name = name;
@@ -616,8 +685,7 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
           row.bytes[i] += t.bytes * e.times;
     boundTime[est->boundBy] += est->time * e.times;
     blockBoundTime[row.block][est->boundBy] += est->time * e.times;
-    if (e.counts.cls == OpClass::Contraction ||
-        e.counts.cls == OpClass::Kernel)
+    if (e.counts.cls == OpClass::Contraction || e.counts.cls == OpClass::Kernel)
       flopsByDType[e.counts.dtype] += est->flops * e.times;
     if (row.dtype.empty())
       row.dtype = std::string(hw::toString(e.counts.dtype));
@@ -652,9 +720,10 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
         layerForwardTime += est->time * e.times;
         layerForwardFlops += est->flops * e.times;
         if (e.op->hasAttr(kFusedAttentionAttrName) ||
-            llvm::any_of(llvm::ArrayRef<llvm::StringRef>{
-                             "attn.qk_matmul", "attn.mask", "attn.softmax",
-                             "attn.av_matmul"},
+            llvm::any_of(llvm::ArrayRef<llvm::StringRef>{"attn.qk_matmul",
+                                                         "attn.mask",
+                                                         "attn.softmax",
+                                                         "attn.av_matmul"},
                          [&](llvm::StringRef k) { return n.contains(k); })) {
           attentionCoreTime += est->time * e.times;
           attentionCoreFlops += est->flops * e.times;
@@ -694,7 +763,8 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   double recomputeTime = 0, recomputeFlops = 0;
   if (auto module = entry->getParentOfType<ModuleOp>())
     if (auto plan = module->getAttrOfType<DictionaryAttr>("strata.parallel"))
-      if (auto rc = plan.getAs<StringAttr>("recompute"); rc && backwardTime > 0) {
+      if (auto rc = plan.getAs<StringAttr>("recompute");
+          rc && backwardTime > 0) {
         if (rc.getValue() == "full") {
           recomputeTime = layerForwardTime;
           recomputeFlops = layerForwardFlops;
@@ -720,8 +790,7 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
     r.flops = partFlops[StepPart::Microbatch] * m +
               partFlops[StepPart::GradSync] + partFlops[StepPart::Optimizer];
     r.energy = partEnergy[StepPart::Microbatch] * m +
-               partEnergy[StepPart::GradSync] +
-               partEnergy[StepPart::Optimizer];
+               partEnergy[StepPart::GradSync] + partEnergy[StepPart::Optimizer];
     r.tokens = r.step->tokensPerStep;
   }
 
@@ -744,12 +813,12 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   for (report::OpRow &row : r.ops) {
     std::optional<double> peak;
     if (row.opClass == "contraction" || row.opClass == "kernel")
-      peak = query.peakFlops(
-          hw::parseDType(row.dtype).value_or(hw::DType::bf16));
+      peak =
+          query.peakFlops(hw::parseDType(row.dtype).value_or(hw::DType::bf16));
     else
       peak = query.peakFlops(hw::DType::f32);
-    row.utilization = (peak && row.time > 0) ? row.flops / (row.time * *peak)
-                                             : 0;
+    row.utilization =
+        (peak && row.time > 0) ? row.flops / (row.time * *peak) : 0;
   }
 
   // MFU against the datasheet peak of the dtype doing most matmul FLOPs.
@@ -792,9 +861,39 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   for (auto &[role, label] : kRoleNames)
     if (byRole[role] > 0)
       r.footprint.push_back({label, byRole[role]});
-  // Transient activations, approximated as the largest op's output held
-  // together with an input of the same size.
-  r.footprint.push_back({"activations", 2 * largestOutput});
+  if (r.step && backwardTime > 0) {
+    // A training step: gradients as large as the weights, ZeRO's shares
+    // of the model states, and the activations the forward saves for the
+    // backward, for every microbatch the schedule keeps in flight.
+    auto plan =
+        entry->getParentOfType<ModuleOp>()->getAttrOfType<DictionaryAttr>(
+            "strata.parallel");
+    auto recompute = plan ? plan.getAs<StringAttr>("recompute") : StringAttr();
+    double dp = double(std::max<int64_t>(r.step->dataParallel, 1));
+    double weights = byRole["weight"], optimizer = byRole["optimizer_state"];
+    double gradients = byRole["grad"] > 0 ? byRole["grad"] : weights;
+    if (r.step->zero >= 1)
+      optimizer /= dp;
+    if (r.step->zero >= 2)
+      gradients /= dp;
+    if (r.step->zero >= 3)
+      weights /= dp;
+    r.footprint.clear();
+    r.footprint.push_back({"weights", weights});
+    r.footprint.push_back({"gradients", gradients});
+    r.footprint.push_back({"optimizer_state", optimizer});
+    if (byRole["input"] > 0)
+      r.footprint.push_back({"inputs", byRole["input"]});
+    double saved = savedActivationBytes(
+        entry, recompute ? recompute.getValue() : llvm::StringRef("none"));
+    r.footprint.push_back(
+        {"activations",
+         std::max(saved * r.step->inFlightMicrobatches, 2 * largestOutput)});
+  } else {
+    // Transient activations, approximated as the largest op's output held
+    // together with an input of the same size.
+    r.footprint.push_back({"activations", 2 * largestOutput});
+  }
   const hw::MemoryLevel &home = model.homeLevel();
   r.capacityLevel = home.name;
   r.capacity = double(query.aggregateCapacity(home));

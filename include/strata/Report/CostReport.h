@@ -1,4 +1,5 @@
-//===- CostReport.h - What the estimate pass reports -------------*- C++ -*-===//
+//===- CostReport.h - What the estimate pass reports -------------*- C++
+//-*-===//
 //
 // The plain data of a cost report and its four renderings: aligned text for
 // people, JSON (schema "strata.cost-report", versioned, see
@@ -23,11 +24,11 @@ namespace strata::report {
 /// One op of the program, summed over all its executions (a layer op in a
 /// loop of 32 layers has count 32).
 struct OpRow {
-  std::string name;  ///< the op's location name ("layers.attn.qk_matmul")
-  std::string op;    ///< the operation ("linalg.matmul")
-  std::string block; ///< block kind it rolls up to ("layers.attn")
+  std::string name;    ///< the op's location name ("layers.attn.qk_matmul")
+  std::string op;      ///< the operation ("linalg.matmul")
+  std::string block;   ///< block kind it rolls up to ("layers.attn")
   std::string opClass; ///< contraction, elementwise, reduction, ...
-  std::string dtype;  ///< element type the op computes in (bf16, fp8, ...)
+  std::string dtype;   ///< element type the op computes in (bf16, fp8, ...)
   double count = 0;
   double flops = 0;
   double transcendentals = 0;
@@ -84,6 +85,10 @@ struct StepRow {
   double optimizerTime = 0;
   double stepTime = 0;
   double tokensPerStep = 0;
+  /// Microbatches whose activations the first stage holds at its peak
+  /// (GPipe m, 1F1B min(p, m), interleaved more): the activation memory
+  /// multiplier of the footprint.
+  double inFlightMicrobatches = 1;
 };
 
 /// One plan a `plan=auto` search tried (strata-plan-search), best first.
@@ -106,7 +111,7 @@ struct CostReport {
   double tokens = 0; ///< tokens processed by one run of the entry
 
   // Summary.
-  double latency = 0; ///< seconds (one step when `step` is set)
+  double latency = 0;     ///< seconds (one step when `step` is set)
   double programTime = 0; ///< one run of the entry, the sum of its ops
   double flops = 0;
   double tokensPerSecond = 0;
@@ -115,7 +120,7 @@ struct CostReport {
   std::string peakDType; ///< dtype of that peak
   double energy = 0;     ///< joules
   double energyPerToken = 0;
-  std::string boundBy;   ///< resource bounding most of the time
+  std::string boundBy; ///< resource bounding most of the time
 
   std::vector<std::string> levels; ///< memory levels, innermost first
   std::vector<OpRow> ops;          ///< program order of first execution
@@ -124,9 +129,9 @@ struct CostReport {
   std::string capacityLevel; ///< level the footprint is checked against
   double capacity = 0;       ///< its capacity per device, bytes
   std::vector<std::pair<std::string, double>> unmodelled; ///< op, count
-  std::optional<StepRow> step; ///< with a parallel plan; see StepRow
-  std::vector<PlanRow> plans;  ///< a plan=auto search's ranking
-  size_t plansShown = 5;       ///< rows of `plans` the text report prints
+  std::optional<StepRow> step;      ///< with a parallel plan; see StepRow
+  std::vector<PlanRow> plans;       ///< a plan=auto search's ranking
+  size_t plansShown = 5;            ///< rows of `plans` the text report prints
   std::vector<TraceEvent> timeline; ///< capped, see `timelineTruncated`
   bool timelineTruncated = false;
 
