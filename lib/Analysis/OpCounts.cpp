@@ -434,9 +434,21 @@ struct ProgramProfile::Impl {
     return it->second;
   }
 
+  /// A constant index, or the static size of a tensor dimension.
+  static std::optional<int64_t> constantIndex(Value v) {
+    if (std::optional<int64_t> c = getConstantIntValue(v))
+      return c;
+    if (auto dim = v.getDefiningOp<tensor::DimOp>())
+      if (std::optional<int64_t> i = dim.getConstantIndex())
+        if (auto type = dyn_cast<RankedTensorType>(dim.getSource().getType());
+            type && *i < type.getRank() && !type.isDynamicDim(*i))
+          return type.getDimSize(*i);
+    return std::nullopt;
+  }
+
   static std::optional<int64_t> tripCount(scf::ForOp forOp) {
     std::optional<int64_t> lb = getConstantIntValue(forOp.getLowerBound());
-    std::optional<int64_t> ub = getConstantIntValue(forOp.getUpperBound());
+    std::optional<int64_t> ub = constantIndex(forOp.getUpperBound());
     std::optional<int64_t> step = getConstantIntValue(forOp.getStep());
     if (!lb || !ub || !step || *step <= 0)
       return std::nullopt;

@@ -24,10 +24,12 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/BitVector.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
 
 namespace strata {
@@ -633,13 +635,143 @@ layoutsIntoWholeTensorCallees(ModuleOp module,
   return layouts;
 }
 
+/// A call into a function marked `strata.token_parallel` (its results are
+/// sums over the leading, token dimension of its arguments: the embedding
+/// gradient's scatter-add) whose per-device operands are split on that
+/// dimension alone runs on each device's own tokens instead: a clone of the
+/// callee for the per-device shapes, the token operands still whole sliced
+/// to the device's share, and the partial results summed over the data axes
+/// (`shard.all_reduce`, which the step prices as gradient sync). Returns
+/// false when the call is not of that kind.
+FailureOr<bool>
+runOnLocalTokens(func::CallOp call, ArrayRef<OpOperand *> uses,
+                 const llvm::DenseMap<Value, BoundaryLayout> &layouts,
+                 ModuleOp module) {
+  SymbolTableCollection symbols;
+  auto callee =
+      symbols.lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
+  if (!callee || !callee->hasAttr("strata.token_parallel"))
+    return false;
+  // The data split: the same grid axes on dimension 0 of every per-device
+  // operand, nothing else split.
+  FlatSymbolRefAttr gridRef;
+  std::optional<ArrayRef<int16_t>> axes;
+  for (OpOperand *use : uses) {
+    auto it = layouts.find(use->get());
+    if (it == layouts.end() || it->second.split.empty())
+      return false;
+    for (auto [dim, a] : llvm::enumerate(it->second.split))
+      if (dim > 0 && !a.empty())
+        return false;
+    ArrayRef<int16_t> first = it->second.split.front().asArrayRef();
+    if (first.empty() || (axes && *axes != first))
+      return false;
+    axes = first;
+    gridRef = it->second.grid;
+  }
+  auto grid = symbols.lookupNearestSymbolFrom<shard::GridOp>(call, gridRef);
+  if (!axes || !grid)
+    return false;
+  int64_t parts = 1;
+  for (int16_t a : *axes)
+    parts *= grid.getShape()[a];
+
+  // Operands: per-device ones as they are, whole token tensors sliced.
+  OpBuilder b(call);
+  SmallVector<Value> operands;
+  SmallVector<Operation *> slices;
+  auto undo = [&]() {
+    for (Operation *slice : llvm::reverse(slices))
+      slice->erase();
+    return false;
+  };
+  for (OpOperand &operand : call->getOpOperands()) {
+    Value v = operand.get();
+    Type want = callee.getFunctionType().getInput(operand.getOperandNumber());
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (type && v.getType() == want) {
+      if (type.getRank() == 0 || type.getDimSize(0) % parts != 0)
+        return undo();
+      SmallVector<int64_t> shape(type.getShape());
+      shape[0] /= parts;
+      v = shard::AllSliceOp::create(
+          b, call.getLoc(), RankedTensorType::get(shape, type.getElementType()),
+          gridRef.getValue(), *axes, v, APInt(64, 0));
+      slices.push_back(v.getDefiningOp());
+    }
+    operands.push_back(v);
+  }
+
+  // The callee at the per-device shapes: its views follow their sources and
+  // the token loop's bound (a tensor.dim of the tokens) folds.
+  func::FuncOp local = callee.clone();
+  local.setSymName((callee.getSymName() + "_local").str());
+  local->removeAttr("strata.token_parallel");
+  SymbolTable(module).insert(local);
+  Block &entry = local.getBody().front();
+  for (auto [arg, v] : llvm::zip(entry.getArguments(), operands))
+    arg.setType(v.getType());
+  local.setType(FunctionType::get(call.getContext(),
+                                  ValueRange(operands).getTypes(),
+                                  callee.getFunctionType().getResults()));
+  WalkResult walk = local.walk([&](Operation *op) {
+    if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
+      collapse.getResult().setType(tensor::CollapseShapeOp::inferCollapsedType(
+          collapse.getSrcType(), collapse.getReassociationIndices()));
+    } else if (auto dim = dyn_cast<tensor::DimOp>(op)) {
+      auto type = dyn_cast<RankedTensorType>(dim.getSource().getType());
+      std::optional<int64_t> i = dim.getConstantIndex();
+      if (!type || !i || type.isDynamicDim(*i))
+        return WalkResult::interrupt();
+      OpBuilder at(dim);
+      dim.replaceAllUsesWith(
+          arith::ConstantIndexOp::create(at, dim.getLoc(), type.getDimSize(*i))
+              .getResult());
+      dim.erase();
+    }
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted() || failed(verify(local))) {
+    local.erase();
+    return undo();
+  }
+
+  auto localCall = func::CallOp::create(b, call.getLoc(), local, operands);
+  localCall->setAttrs(call->getAttrs());
+  localCall.setCallee(local.getSymName());
+  for (auto [old, partial] :
+       llvm::zip(call.getResults(), localCall.getResults())) {
+    Value sum = shard::AllReduceOp::create(b, call.getLoc(), partial.getType(),
+                                           gridRef.getValue(), *axes, partial);
+    old.replaceAllUsesWith(sum);
+  }
+  call.erase();
+  if (SymbolTable::symbolKnownUseEmpty(callee, module))
+    callee.erase();
+  return true;
+}
+
 /// A per-device value reaching a function that reads whole tensors (the
 /// embedding gradient scatters by token id) is all-gathered back to the
 /// callee's type in front of the call, in the layout it was handed over
 /// in. The callee then runs replicated, on every device's tokens.
 LogicalResult
-gatherAtBoundaries(ArrayRef<OpOperand *> uses,
-                   const llvm::DenseMap<Value, BoundaryLayout> &layouts) {
+gatherAtBoundaries(ArrayRef<OpOperand *> allUses,
+                   const llvm::DenseMap<Value, BoundaryLayout> &layouts,
+                   ModuleOp module) {
+  // Calls that can run on each device's own tokens do; the rest gather.
+  llvm::MapVector<Operation *, SmallVector<OpOperand *>> byCall;
+  for (OpOperand *use : allUses)
+    byCall[use->getOwner()].push_back(use);
+  SmallVector<OpOperand *> uses;
+  for (auto &[op, callUses] : byCall) {
+    FailureOr<bool> local =
+        runOnLocalTokens(cast<func::CallOp>(op), callUses, layouts, module);
+    if (failed(local))
+      return failure();
+    if (!*local)
+      uses.append(callUses.begin(), callUses.end());
+  }
   SymbolTableCollection symbols;
   for (OpOperand *use : uses) {
     auto call = cast<func::CallOp>(use->getOwner());
@@ -766,7 +898,8 @@ struct PartitionPass : strata::impl::StrataPartitionPassBase<PartitionPass> {
     for (func::CallOp call : calls)
       if (failed(retyper.fixCall(call)))
         return signalPassFailure();
-    if (failed(gatherAtBoundaries(retyper.boundaryUses, boundaryLayouts)) ||
+    if (failed(gatherAtBoundaries(retyper.boundaryUses, boundaryLayouts,
+                                  module)) ||
         failed(retyper.verifySlices()))
       return signalPassFailure();
   }

@@ -1833,6 +1833,11 @@ func::FuncOp TransformerBuilder::buildEmbedBackward() {
   if (cfg.tieEmbeddings)
     args.push_back({"lm_head.bwd_dw", tensorOf({V, H}, act), ""});
   func::FuncOp fn = makeFunc("embed_bwd", args, /*isPrivate=*/true);
+  // Its results are sums over the tokens (the leading dimension of every
+  // argument): a device can run it on its own tokens and the shares be
+  // summed. Not so when the LM head's gradient is added in (tied).
+  if (!cfg.tieEmbeddings)
+    fn->setAttr("strata.token_parallel", b.getUnitAttr());
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&fn.getBody().front());
   Emitter e(b, "");
@@ -1847,7 +1852,9 @@ func::FuncOp TransformerBuilder::buildEmbedBackward() {
       cfg.tieEmbeddings ? fn.getArgument(2) : e.zeros(embLoc, {V, H}, act);
   Value c0 = arith::ConstantIndexOp::create(b, embLoc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, embLoc, 1);
-  Value cN = arith::ConstantIndexOp::create(b, embLoc, N);
+  // The trip count is read off the tokens' shape, so that the function
+  // works unchanged on any share of the tokens.
+  Value cN = tensor::DimOp::create(b, embLoc, tokens, 0);
   auto scatter =
       scf::ForOp::create(b, embLoc, c0, cN, c1, ValueRange{tableGrad});
   // The iterations are one scatter-add kernel's threads, not N launches:
