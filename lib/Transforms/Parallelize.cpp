@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Dialect/Shard/Interfaces/ShardingInterface.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
@@ -85,6 +86,9 @@ struct Projection {
   linalg::LinalgOp op;
   unsigned weightInput = 1;
   bool rowParallel = false;
+  /// The weight dimension tp splits when an earlier projection on the same
+  /// weight fixed it.
+  std::optional<unsigned> splitWeightDim;
 };
 
 /// The weight input of `op`, if it has one: a two-input linalg contraction
@@ -134,6 +138,20 @@ private:
   llvm::SmallPtrSet<Value, 8> annotatedArgs;
   /// The layout each annotated projection reads its weight in.
   llvm::DenseMap<Operation *, SmallVector<shard::GridAxesAttr>> weightSplits;
+  /// The weight dimension tp splits, per weight: the entry function's
+  /// argument the layers' weights are sliced from (or the function's own
+  /// argument when no call passes it), so that the backward and the
+  /// optimizer split each weight the way its forward projection did.
+  llvm::DenseMap<Value, unsigned> weightSplitDim;
+  /// Per function argument, the value `weightSplitDim` is keyed by.
+  llvm::DenseMap<Value, Value> argRoots;
+  Value weightRoot(Value weight) {
+    Value v = weight;
+    while (auto shardOp = v.getDefiningOp<shard::ShardOp>())
+      v = shardOp.getSrc();
+    auto it = argRoots.find(v);
+    return it != argRoots.end() ? it->second : v;
+  }
   /// Types of the activation arguments annotated so far: a returned value of
   /// one of these types is the layer's output, which the next call reads.
   llvm::DenseSet<Type> activationArgTypes;
@@ -411,7 +429,8 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
   for (auto [i, d] : llvm::enumerate(wPos)) {
     if (d < 0 || (expertLoop && d == *expertLoop))
       continue;
-    bool candidate = proj.rowParallel
+    bool candidate = proj.splitWeightDim ? i == *proj.splitWeightDim
+                     : proj.rowParallel
                          ? !parallel(d) && in(actPos, d)
                          : parallel(d) && in(outPos, d) && !in(actPos, d);
     if (candidate) {
@@ -563,6 +582,9 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
   }
 
   weightSplits[op.getOperation()] = splitAxesFor(ctx, wMap, loopAxes);
+  if (splitLoop)
+    if (Value root = weightRoot(op.getDpsInputs()[proj.weightInput]))
+      weightSplitDim.try_emplace(root, splitWeightDim);
 
   StringRef kind = proj.rowParallel ? "row" : "column";
   if (expertSplit)
@@ -688,8 +710,22 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
     std::optional<unsigned> w =
         linalgOp ? findWeightInput(linalgOp, fn, hasRoles) : std::nullopt;
     if (w) {
-      Projection proj{linalgOp, *w, false};
+      Projection proj{linalgOp, *w, false, std::nullopt};
       proj.rowParallel = tpSplit.contains(linalgOp.getDpsInputs()[1 - *w]);
+      // A weight an earlier projection split (the forward's, when this is
+      // the backward's input gradient dX = dY W^T) is split the same way:
+      // row-parallel when that dimension is reduced here.
+      auto known = weightSplitDim.find(weightRoot(linalgOp.getDpsInputs()[*w]));
+      if (known != weightSplitDim.end()) {
+        AffineExpr e =
+            linalgOp.getIndexingMapsArray()[*w].getResult(known->second);
+        if (auto d = dyn_cast<AffineDimExpr>(e)) {
+          proj.splitWeightDim = known->second;
+          proj.rowParallel =
+              linalgOp.getIteratorTypesArray()[d.getPosition()] ==
+              utils::IteratorType::reduction;
+        }
+      }
       if (!proj.rowParallel)
         tpSplit.insert(op.getResult(0));
       projections.push_back(proj);
@@ -770,6 +806,11 @@ void ParallelizePass::runOnOperation() {
     axis->gridAxis = i;
   tpAxes.clear();
   epAxes.clear();
+  annotatedArgs.clear();
+  activationArgTypes.clear();
+  weightSplits.clear();
+  weightSplitDim.clear();
+  argRoots.clear();
   dpOuterAxes.clear();
   dataAxes.clear();
   for (PlanAxis *axis : gridAxes) {
@@ -834,6 +875,21 @@ void ParallelizePass::runOnOperation() {
   grid->setAttr(kAxisFabricsAttr, b.getDictionaryAttr(gridFabrics));
   gridRef = FlatSymbolRefAttr::get(ctx, kGridName);
 
+  // Which entry argument each layer function's weight argument is sliced
+  // from (through the layer loop's tensor.extract_slice).
+  module.walk([&](func::CallOp call) {
+    auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+        call, call.getCalleeAttr());
+    if (!callee || callee.isExternal())
+      return;
+    for (auto [i, operand] : llvm::enumerate(call.getOperands())) {
+      Value root = operand;
+      while (auto slice = root.getDefiningOp<tensor::ExtractSliceOp>())
+        root = slice.getSource();
+      if (isa<BlockArgument>(root))
+        argRoots.try_emplace(callee.getArgument(i), root);
+    }
+  });
   for (auto fn : module.getOps<FunctionOpInterface>())
     if (failed(annotateFunction(fn)))
       return signalPassFailure();
