@@ -71,6 +71,12 @@ struct Operand {
 struct Layout {
   Operand q, k, v, o;
   unsigned rowLoop = 0, keyLoop = 0, headLoop = 0;
+  /// Q·Kᵀ reduces over a head dim split in two (RoPE's rotation pairs,
+  /// [.., head_dim/2, 2]): the second loop, folded into `headLoop`. Q and
+  /// K are read through views that merge the two tensor dims, at these
+  /// positions of their (unmerged) dims.
+  std::optional<unsigned> headInner;
+  unsigned qMerge = 0, kMerge = 0;
   SmallVector<unsigned> groupLoops; ///< spread one by one (size > 1)
   SmallVector<int64_t> ranges;      ///< Q·Kᵀ's loop ranges
 };
@@ -88,8 +94,8 @@ FailureOr<Layout> analyze(const AttentionGroup &g) {
   FailureOr<linalg::ContractionDimensions> sd = linalg::inferContractionDims(s);
   FailureOr<linalg::ContractionDimensions> pd =
       linalg::inferContractionDims(pv);
-  if (failed(sd) || failed(pd) || sd->n.size() != 1 || sd->k.size() != 1 ||
-      pd->n.size() != 1 || pd->k.size() != 1 ||
+  if (failed(sd) || failed(pd) || sd->n.size() != 1 || sd->k.empty() ||
+      sd->k.size() > 2 || pd->n.size() != 1 || pd->k.size() != 1 ||
       sd->batch.size() != pd->batch.size() || sd->m.size() != pd->m.size())
     return failure();
   Layout l;
@@ -97,6 +103,35 @@ FailureOr<Layout> analyze(const AttentionGroup &g) {
   SmallVector<int64_t> pvRanges = pv.getStaticLoopRanges();
   l.keyLoop = sd->n.front();
   l.headLoop = sd->k.front();
+  SmallVector<AffineMap> scoreMaps = s.getIndexingMapsArray();
+  if (sd->k.size() == 2) {
+    // Two reduction loops are one head dim when they are adjacent, in the
+    // same order, in both Q and K: merge them (outer first).
+    std::optional<std::pair<unsigned, unsigned>> pair;
+    SmallVector<unsigned> at;
+    for (unsigned i = 0; i < 2; ++i) {
+      FailureOr<SmallVector<unsigned>> dims = projectionDims(scoreMaps[i]);
+      if (failed(dims))
+        return failure();
+      auto a = llvm::find(*dims, sd->k[0]), c = llvm::find(*dims, sd->k[1]);
+      if (a == dims->end() || c == dims->end())
+        return failure();
+      auto first = std::min(a, c);
+      if (std::max(a, c) != first + 1)
+        return failure();
+      std::pair<unsigned, unsigned> order{*first, *(first + 1)};
+      if (pair && *pair != order)
+        return failure();
+      pair = order;
+      at.push_back(unsigned(first - dims->begin()));
+    }
+    l.headLoop = pair->first;
+    l.headInner = pair->second;
+    l.ranges[l.headLoop] *= l.ranges[*l.headInner];
+    l.ranges[*l.headInner] = 1;
+    l.qMerge = at[0]; // fixed up below once Q is known
+    l.kMerge = at[1];
+  }
 
   // P·V's position dim: the M dim that comes last in P's map.
   SmallVector<AffineMap> pvMaps = pv.getIndexingMapsArray();
@@ -152,7 +187,8 @@ FailureOr<Layout> analyze(const AttentionGroup &g) {
     Operand o;
     o.tensor = t;
     for (unsigned d : *dims)
-      o.dims.push_back(viaPv ? unsigned(toScores[d]) : d);
+      if (viaPv || !l.headInner || d != *l.headInner)
+        o.dims.push_back(viaPv ? unsigned(toScores[d]) : d);
     auto *r = llvm::find(o.dims, rows), *c = llvm::find(o.dims, cols);
     if (r == o.dims.end() || c == o.dims.end())
       return failure();
@@ -166,6 +202,8 @@ FailureOr<Layout> analyze(const AttentionGroup &g) {
   if (failed(second))
     return failure();
   unsigned qi = llvm::is_contained(*second, g.positionDim);
+  if (qi == 1)
+    std::swap(l.qMerge, l.kMerge);
   FailureOr<Operand> q =
       describe(s.getDpsInputs()[qi], sMaps[qi], false, l.rowLoop, l.headLoop);
   FailureOr<Operand> k = describe(s.getDpsInputs()[1 - qi], sMaps[1 - qi],
@@ -535,6 +573,23 @@ void strata::lowerFusedAttention(ModuleOp module, const cost::CostModel &model,
     }
     g->work = work;
     OpBuilder b(pv);
+    // A head dim split in rotation pairs: the kernel reads Q and K through
+    // views merging the two dims (free: the same bytes).
+    if (layout->headInner) {
+      auto merged = [&](Value t, unsigned at) -> Value {
+        auto type = cast<RankedTensorType>(t.getType());
+        SmallVector<ReassociationIndices> groups;
+        for (int64_t i = 0; i < type.getRank(); ++i) {
+          if (i == int64_t(at) + 1)
+            continue;
+          groups.push_back(i == int64_t(at) ? ReassociationIndices{i, i + 1}
+                                            : ReassociationIndices{i});
+        }
+        return tensor::CollapseShapeOp::create(b, pv.getLoc(), t, groups);
+      };
+      layout->q.tensor = merged(layout->q.tensor, layout->qMerge);
+      layout->k.tensor = merged(layout->k.tensor, layout->kMerge);
+    }
     Lowering lower{model,
                    sys,
                    *g,
