@@ -276,3 +276,43 @@ func.func @fill_and_gather(%ids: tensor<16xi32>, %table: tensor<1000x64xbf16>) -
 // H100: linalg.generic
 // H100: tensor.extract
 // REMARK: remark: loc("embed"): gather left as linalg: data-dependent addresses (priced as data movement at ideal traffic)
+
+// -----
+
+// RoPE in the generator's form: a K=2 contraction with the rotation table
+// that accumulates into the vector it rotates (the table holds R - I), so
+// the reduction starts from a tensor, not its identity: the accumulator
+// tile is loaded from it once and the partial sums combined into it. And
+// the table itself, a function of the coordinates alone: one `expr` map
+// with no inputs.
+func.func @rope(%x: tensor<64x16x2xf32>) -> (tensor<64x16x2xf32>, tensor<64x16x2x2xf32>) {
+  %e = tensor.empty() : tensor<64x16x2x2xf32>
+  %t = linalg.generic {indexing_maps = [affine_map<(s, d, i, j) -> (s, d, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} outs(%e : tensor<64x16x2x2xf32>) {
+  ^bb0(%out: f32):
+    %s = linalg.index 0 : index
+    %d = linalg.index 1 : index
+    %si = arith.index_cast %s : index to i64
+    %di = arith.index_cast %d : index to i64
+    %p = arith.muli %si, %di : i64
+    %f = arith.sitofp %p : i64 to f32
+    %c = math.cos %f : f32
+    linalg.yield %c : f32
+  } -> tensor<64x16x2x2xf32> loc("rope.table")
+  %r = linalg.generic {indexing_maps = [affine_map<(s, d, i, j) -> (s, d, i, j)>, affine_map<(s, d, i, j) -> (s, d, j)>, affine_map<(s, d, i, j) -> (s, d, i)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%t, %x : tensor<64x16x2x2xf32>, tensor<64x16x2xf32>) outs(%x : tensor<64x16x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<64x16x2xf32> loc("rope_q")
+  return %r, %t : tensor<64x16x2xf32>, tensor<64x16x2x2xf32>
+}
+// H100-LABEL: func.func @rope
+// H100: tile.kernel "rope.table" outs(%{{.*}} : tensor<64x16x2x2xf32>)
+// H100: tile.map expr -> %{{.*}} on "cuda" flops({{[0-9]+}}) : () -> !tile.buf
+// H100: tile.kernel "rope_q" ins(%{{.*}}, %{{.*}} : tensor<64x16x2x2xf32>, tensor<64x16x2xf32>) outs(%{{.*}} : tensor<64x16x2xf32>)
+// The accumulator tile is loaded from the init, then partial sums combine.
+// H100: tile.copy %{{.*}}[
+// H100: tile.loop
+// H100: tile.reduce sum
+// H100: tile.map add
+// REMARK-NOT: remark: loc("rope
