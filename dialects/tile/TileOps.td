@@ -413,10 +413,9 @@ def Tile_MapOp : Tile_Op<"map", [
 
     The number of inputs follows the kind: one for unary kinds (`exp`,
     `silu`, `cast`, ...), two for binary (`add`, `mul`, `max`, ...), three
-    for `fma`; `expr` takes any number (none for a function of the
-    coordinates alone, as a RoPE table's sines and cosines are) and stands
-    for an elementwise expression of them that is not a chain of the other
-    kinds (a linalg body selecting by coordinate, as RoPE does). `flops(n)` overrides the kind's
+    for `fma`; `expr` takes any number and stands for an elementwise
+    expression of them that is not a chain of the other kinds (a linalg body
+    selecting by coordinate, as RoPE does). `flops(n)` overrides the kind's
     FLOP-per-element count (the defaults are listed in
     docs/tile-dialect.md), e.g. for a cheaper approximation or to weight
     transcendentals as the cost model does; `expr` has no default and
@@ -440,7 +439,7 @@ def Tile_MapOp : Tile_Op<"map", [
   let assemblyFormat = [{
     custom<EnumKeyword>($kind) $inputs `->` $output `on` $unit
     (`flops` `(` $flops_per_element^ `)`)? attr-dict
-    `:` custom<ParenTypes>(type($inputs)) `->` qualified(type($output))
+    `:` `(` qualified(type($inputs)) `)` `->` qualified(type($output))
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{

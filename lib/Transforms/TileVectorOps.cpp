@@ -81,11 +81,6 @@ struct VectorOp {
   Src reduced;                     ///< what the combine reduces
   mutable linalg::FillOp initFill; ///< the init, when a fill (absorbed)
   bool initIdentity = false;       ///< the fill is the combine's identity
-  /// The reduction starts from a tensor (RoPE's rotation adds to the input
-  /// it rotates) or a constant other than the identity: it accumulates into
-  /// a tile loaded (or filled) once, chunk by chunk (Blocking::partial).
-  bool initTensor = false;
-  bool forcePartial = false;
   SmallVector<Step> steps;
   Src result; ///< elementwise: the yielded value
   /// Loop dims tiled, in tile order: the blocked row dim, then the inner
@@ -339,8 +334,10 @@ static FailureOr<VectorOp> analyze(linalg::LinalgOp op, std::string &why) {
         v.initIdentity = isIdentity(cast<TypedAttr>(a), v.redKind);
       }
     }
-    v.initTensor = !v.initFill;
-    v.forcePartial = !v.initFill || !v.initIdentity;
+    if (!v.initFill || !v.initIdentity) {
+      why = "the reduction starts from something other than its identity";
+      return failure();
+    }
     v.tiled = {outDims.back(), v.redDim};
   } else {
     if (!v.isFill && !op.getBlock()->getArgument(v.numInputs).use_empty()) {
@@ -391,10 +388,12 @@ static FailureOr<VectorOp> analyze(linalg::LinalgOp op, std::string &why) {
       why = "the reduction's body has an op with no tile.map kind";
       return failure();
     }
-    // One opaque map of every input the body reads, at the body's cost
-    // (of none when the body is a function of the coordinates alone, as a
-    // RoPE table's sines and cosines are).
+    // One opaque map of every input the body reads, at the body's cost.
     v.steps.clear();
+    if (v.usedInputs.empty()) {
+      why = "the body reads no input";
+      return failure();
+    }
     v.steps.push_back(Step{tile::MapKind::Expr, {}, {}, 0});
     for (unsigned i : v.usedInputs)
       v.steps.back().operands.push_back(Src{Src::Arg, i, {}});
@@ -606,9 +605,7 @@ public:
           w.prologueCompute.push_back({unit, 1, unitDType(o.value.getType())});
     if (v.isFill)
       w.prologueCompute.push_back({unit, outElems, unitDType(eltOf(v, out))});
-    if (b.partial && v.initTensor)
-      w.prologueTransfers.push_back({home, stage, outBytes});
-    else if (b.partial)
+    if (b.partial)
       w.prologueCompute.push_back({unit, outElems, unitDType(eltOf(v, out))});
     for (unsigned k : v.usedInputs)
       if (!l.perTrip[k])
@@ -621,10 +618,8 @@ public:
             {home, stage,
              double(product(l.shapes[k]) * eltBytes(eltOf(v, k)))});
     for (const Step &s : v.steps)
-      w.loopCompute.push_back(
-          {unit, tileElems * double(s.flops),
-           unitDType(s.operands.empty() ? s.type
-                                        : typeOf(v, s.operands.front()))});
+      w.loopCompute.push_back({unit, tileElems * double(s.flops),
+                               unitDType(typeOf(v, s.operands.front()))});
     if (v.reduction) {
       w.loopCompute.push_back(
           {unit, tileElems, unitDType(typeOf(v, v.reduced))});
@@ -671,8 +666,7 @@ public:
     };
     for (int64_t block : powers(v.ranges[blocked]))
       for (int64_t chunk : chunks) {
-        bool partial =
-            v.reduction && (chunk < v.ranges[last] || v.forcePartial);
+        bool partial = v.reduction && chunk < v.ranges[last];
         if (partial) {
           int64_t trips = llvm::divideCeil(v.ranges[last], chunk);
           for (int64_t depth = 1; depth <= std::min<int64_t>(3, trips); ++depth)
@@ -835,11 +829,7 @@ public:
     Value spreadChunk = chunkSpread ? spreadArg(last) : c0;
     if (v.isFill)
       tile::FillOp::create(builder, loc, tileBuf[out], v.fillValue, unit);
-    if (b.partial && v.initTensor)
-      tile::WaitOp::create(
-          builder, loc,
-          ValueRange{copyOf(out, spreadRow, spreadChunk, /*in=*/true)});
-    else if (b.partial)
+    if (b.partial)
       tile::FillOp::create(
           builder, loc, tileBuf[out],
           cast<TypedAttr>(v.initFill.getInputs()[0]

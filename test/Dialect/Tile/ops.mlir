@@ -389,12 +389,3 @@ func.func @copy_broadcast_dims(%r: !tile.buf<2048xbf16, "hbm">, %w: !tile.buf<40
       : (!tile.buf<16x4096xbf16, "smem">, !tile.buf<16x1xbf16, "smem">, !tile.buf<1x4096xbf16, "smem">) -> !tile.buf<16x4096xbf16, "smem">
   return
 }
-
-// An `expr` map of no inputs: a function of the coordinates alone (a RoPE
-// table's sines and cosines).
-// NOSYS-LABEL: func.func @map_expr_of_coordinates
-// NOSYS: tile.map expr -> %{{.*}} on "cuda" flops(12) : () -> !tile.buf<64x32xf32, "rf">
-func.func @map_expr_of_coordinates(%t: !tile.buf<64x32xf32, "rf">) {
-  tile.map expr -> %t on "cuda" flops(12) : () -> !tile.buf<64x32xf32, "rf">
-  return
-}

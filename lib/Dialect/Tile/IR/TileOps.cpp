@@ -229,25 +229,6 @@ static void printEnumKeyword(OpAsmPrinter &p, Operation *, EnumAttrT attr) {
   p << stringifyEnum(attr.getValue());
 }
 
-/// custom<ParenTypes>: `(` type, ... `)`, possibly empty (an `expr` map of
-/// no inputs), which the declarative `(` type($inputs) `)` cannot parse.
-static ParseResult parseParenTypes(OpAsmParser &parser,
-                                   SmallVectorImpl<Type> &types) {
-  if (parser.parseLParen())
-    return failure();
-  if (succeeded(parser.parseOptionalRParen()))
-    return success();
-  if (parser.parseTypeList(types))
-    return failure();
-  return parser.parseRParen();
-}
-
-static void printParenTypes(OpAsmPrinter &p, Operation *, TypeRange types) {
-  p << "(";
-  llvm::interleaveComma(types, p, [&](Type t) { p.printType(t); });
-  p << ")";
-}
-
 //===----------------------------------------------------------------------===//
 // Execution counts (TileCostOpInterface)
 //===----------------------------------------------------------------------===//
@@ -843,6 +824,8 @@ LogicalResult MapOp::verify() {
   if (getKind() == MapKind::Expr) {
     // An opaque expression (a linalg body with coordinate-dependent
     // selects, say) has no default cost: its FLOP count must be stated.
+    if (getInputs().empty())
+      return emitOpError() << "'expr' takes at least one input";
     if (!getFlopsPerElement())
       return emitOpError() << "'expr' needs flops(n): it has no default cost";
   } else if (getInputs().size() != arity)
