@@ -197,6 +197,13 @@ LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
   if (ep > 1 && dpDegree % ep != 0)
     return fail() << "ep=" << int64_t(ep) << " must divide dp=" << dpDegree
                   << " (experts are spread over data-parallel ranks)";
+  // Replicating each expert over dp/ep groups puts a data axis next to the
+  // expert axis; upstream MLIR 22's shard-partition then crashes on the
+  // generator's MoE dispatch (a gather it clones with an unmapped operand).
+  if (ep > 1 && dpDegree != ep)
+    return fail() << "ep=" << int64_t(ep) << " with dp=" << dpDegree
+                  << ": experts replicated over dp/ep = " << dpDegree / ep
+                  << " groups are not supported yet (use ep=dp)";
 
   if (model.heads && *model.heads % tp != 0)
     return fail() << "tp=" << int64_t(tp) << " does not divide the model's "

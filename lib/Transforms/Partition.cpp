@@ -874,8 +874,16 @@ struct PartitionPass : strata::impl::StrataPartitionPassBase<PartitionPass> {
     partition.addPass(createCSEPass());
     llvm::DenseSet<Operation *> partitioned;
     for (func::FuncOp func : annotated) {
-      if (failed(runPipeline(partition, func)))
+      if (failed(runPipeline(partition, func))) {
+        // The verifier has said what is wrong with upstream's output; say
+        // where it came from.
+        func.emitError("strata-partition: upstream shard-partition (MLIR "
+                       "22) produced invalid IR for @")
+            << func.getSymName()
+            << " under this plan (the error above); the plan cannot be "
+               "partitioned";
         return signalPassFailure();
+      }
       partitioned.insert(func);
     }
 

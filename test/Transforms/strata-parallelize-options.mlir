@@ -3,6 +3,7 @@
 // RUN: not strata-opt %s --strata-parallelize="system=dgx-h100 tp=2 dp=2" 2>&1 | FileCheck %s --check-prefix=MATCH
 // RUN: not strata-opt %s --strata-parallelize="system=dgx-h100x4 tp=16" 2>&1 | FileCheck %s --check-prefix=FIT
 // RUN: not strata-opt %s --strata-parallelize="system=dgx-h100 tp=8 ep=2" 2>&1 | FileCheck %s --check-prefix=EP
+// RUN: not strata-opt %s --strata-parallelize="system=dgx-h100 tp=2 ep=2" 2>&1 | FileCheck %s --check-prefix=EP-REPLICAS
 // RUN: not strata-opt %s --strata-parallelize="system=dgx-h100 tp=0" 2>&1 | FileCheck %s --check-prefix=POSITIVE
 // RUN: not strata-opt %s --strata-parallelize="system=dgx-h100 sp=true" 2>&1 | FileCheck %s --check-prefix=SP
 // RUN: not strata-opt %s --strata-parallelize="system=dgx-h100x4 tp=8 axes=dp=nvlink" 2>&1 | FileCheck %s --check-prefix=AXES
@@ -21,6 +22,7 @@
 // MATCH: error: strata-parallelize: tp*pp*dp = 2*1*2 = 4 does not match the 8 devices of system 'dgx-h100'
 // FIT: error: strata-parallelize: tp=16 does not fit in the innermost fabric 'nvlink' of system 'dgx-h100x4' (8 devices per instance)
 // EP: error: strata-parallelize: ep=2 must divide dp=1 (experts are spread over data-parallel ranks)
+// EP-REPLICAS: error: strata-parallelize: ep=2 with dp=4: experts replicated over dp/ep = 2 groups are not supported yet (use ep=dp)
 // POSITIVE: error: strata-parallelize: tp=0 must be at least 1
 // SP: error: strata-parallelize: sp=true needs tp > 1
 // AXES: error: strata-parallelize: axes: dp=nvlink but dp=4 reaches fabric 'ib' once the axes inside it are laid
