@@ -36,9 +36,9 @@ def Tile_MapKind : I32EnumAttr<"MapKind", "elementwise operation", [
     I32EnumAttrCase<"Min", 18, "min">,
     // Ternary.
     I32EnumAttrCase<"Fma", 19, "fma">,
-    // Any arity: an elementwise expression of its inputs whose per-element
-    // cost is given by flops(n) (a linalg body that is not a chain of the
-    // kinds above).
+    // Any arity (none: a function of the element coordinates): an
+    // elementwise expression of its inputs whose per-element cost is given
+    // by flops(n) (a linalg body that is not a chain of the kinds above).
     I32EnumAttrCase<"Expr", 20, "expr">
   ]> {
   let genSpecializedAttr = 0;

@@ -267,6 +267,64 @@ def Tile_CopyOp : Tile_Op<"copy", [
   }];
 }
 
+def Tile_GatherOp : Tile_Op<"gather", [
+    DeclareOpInterfaceMethods<TileCostOpInterface,
+                              ["getBytesMoved", "getTransferLevels"]>]> {
+  let summary = "Asynchronous indirect DMA: rows of a buffer picked by data";
+  let description = [{
+    Starts copying rows of `source` into `dest`, the row of each destination
+    position given by data: destination row `i` is source row `indices[i]`
+    (a row is everything after the first dimension). This is an embedding
+    lookup, or a paged read, where the addresses come from the values of
+    another tile rather than from tile indices, which `tile.copy` cannot
+    express. Returns a token like `tile.copy`; `after(...)` lists tokens
+    to wait for first.
+
+    `indices` is a rank-1 tile of integers in a level the DMA engine reads
+    (copied there like any other tile, and waited for before the gather is
+    issued); its length is the destination's first dimension. The
+    destination's other dimensions are the source's: whole rows move.
+    Index values are not checked; a row out of range reads zeros, as a tile
+    over the edge does.
+
+    `bytes` is the payload of one execution: the destination's size, the
+    rows actually gathered (the source is never read whole). It is checked
+    against the types, and the cost model prices it as a transfer from the
+    source's level to the destination's.
+
+    ```mlir
+    %t = tile.gather %table rows(%ids) -> %rows bytes(65536)
+        : !tile.buf<128256x4096xbf16, "hbm">, !tile.buf<8xi32, "smem">
+          -> !tile.buf<8x4096xbf16, "smem">
+    ```
+  }];
+  let arguments = (ins
+    Arg<Tile_AnyBuf, "", [MemRead]>:$source,
+    Arg<Tile_AnyBuf, "", [MemRead]>:$indices,
+    Arg<Tile_AnyBuf, "", [MemWrite]>:$dest,
+    Variadic<Tile_TokenType>:$deps,
+    Tile_I64Attr:$bytes
+  );
+  let results = (outs Tile_TokenType:$token);
+  let assemblyFormat = [{
+    $source `rows` `(` $indices `)` `->` $dest
+    (`after` `(` $deps^ `)`)? `bytes` `(` $bytes `)` attr-dict
+    `:` qualified(type($source)) `,` qualified(type($indices))
+    `->` qualified(type($dest))
+  }];
+  let hasVerifier = 1;
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$source, "::mlir::Value":$indices,
+                   "::mlir::Value":$dest,
+                   CArg<"::mlir::ValueRange", "{}">:$deps)>
+  ];
+  let extraClassDeclaration = [{
+    BufType getSourceType() { return ::llvm::cast<BufType>(getSource().getType()); }
+    BufType getIndicesType() { return ::llvm::cast<BufType>(getIndices().getType()); }
+    BufType getDestType() { return ::llvm::cast<BufType>(getDest().getType()); }
+  }];
+}
+
 def Tile_WaitOp : Tile_Op<"wait"> {
   let summary = "Block until asynchronous transfers complete";
   let description = [{
@@ -415,7 +473,9 @@ def Tile_MapOp : Tile_Op<"map", [
     `silu`, `cast`, ...), two for binary (`add`, `mul`, `max`, ...), three
     for `fma`; `expr` takes any number and stands for an elementwise
     expression of them that is not a chain of the other kinds (a linalg body
-    selecting by coordinate, as RoPE does). `flops(n)` overrides the kind's
+    selecting by coordinate, as RoPE does); with no inputs it computes each
+    element from its coordinates alone (RoPE's cos/sin table built from
+    `linalg.index`). `flops(n)` overrides the kind's
     FLOP-per-element count (the defaults are listed in
     docs/tile-dialect.md), e.g. for a cheaper approximation or to weight
     transcendentals as the cost model does; `expr` has no default and
@@ -427,6 +487,8 @@ def Tile_MapOp : Tile_Op<"map", [
     tile.map sub %s, %rowmax -> %s on "cuda"
         : (!tile.buf<128x128xf32, "rf">, !tile.buf<128x1xf32, "rf">)
           -> !tile.buf<128x128xf32, "rf">
+    tile.map expr -> %table on "cuda" flops(59)
+        : () -> !tile.buf<8x64x2x2xbf16, "smem">
     ```
   }];
   let arguments = (ins
@@ -437,9 +499,9 @@ def Tile_MapOp : Tile_Op<"map", [
     OptionalAttr<Tile_I64Attr>:$flops_per_element
   );
   let assemblyFormat = [{
-    custom<EnumKeyword>($kind) $inputs `->` $output `on` $unit
+    custom<EnumKeyword>($kind) ($inputs^)? `->` $output `on` $unit
     (`flops` `(` $flops_per_element^ `)`)? attr-dict
-    `:` `(` qualified(type($inputs)) `)` `->` qualified(type($output))
+    `:` custom<ParenTypes>(type($inputs)) `->` qualified(type($output))
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{

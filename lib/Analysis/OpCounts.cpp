@@ -320,6 +320,28 @@ std::optional<OpCounts> countTensorArith(Operation *op) {
 
 } // namespace
 
+/// Ideal bytes of a kernel's tensor: its size, or what the schedule's
+/// transfers move of it when that is less. A schedule that reaches the
+/// buffer only by DMA and moves fewer bytes than it holds touches only
+/// part of it: an in-place update writes just the new elements of its
+/// destination, a gather reads just the rows it picks from its table.
+/// (Tiles re-read or hanging over the edge move more; that stays the
+/// size.)
+static std::optional<double> kernelTensorBytes(Value tensor,
+                                               BlockArgument buffer) {
+  std::optional<double> size = staticBytes(tensor.getType());
+  if (!size)
+    return std::nullopt;
+  double moved = 0;
+  for (Operation *user : buffer.getUsers()) {
+    auto t = dyn_cast<tile::TileCostOpInterface>(user);
+    if (!t || t.getCostKind() != tile::CostKind::Dma)
+      return size;
+    moved += double(t.getTotalBytesMoved());
+  }
+  return buffer.use_empty() ? *size : std::min(*size, moved);
+}
+
 /// A tile.kernel: FLOPs of its schedule (padded work included), ideal bytes
 /// of its tensors.
 std::optional<OpCounts> countKernel(tile::KernelOp kernel) {
@@ -327,15 +349,15 @@ std::optional<OpCounts> countKernel(tile::KernelOp kernel) {
   c.cls = OpClass::Kernel;
   if (!kernel.getInputs().empty())
     c.dtype = toDType(getElementTypeOrSelf(kernel.getInputs()[0].getType()));
-  for (Value v : kernel.getInputs()) {
-    std::optional<double> b = staticBytes(v.getType());
+  for (auto [i, v] : llvm::enumerate(kernel.getInputs())) {
+    std::optional<double> b = kernelTensorBytes(v, kernel.getInputBuffer(i));
     if (!b)
       return std::nullopt;
     c.bytesRead += *b;
     c.inputBytes.push_back(*b);
   }
-  for (Value v : kernel.getOutputs()) {
-    std::optional<double> b = staticBytes(v.getType());
+  for (auto [i, v] : llvm::enumerate(kernel.getOutputs())) {
+    std::optional<double> b = kernelTensorBytes(v, kernel.getOutputBuffer(i));
     if (!b)
       return std::nullopt;
     c.bytesWritten += *b;

@@ -205,6 +205,8 @@ SmallVector<tile::LoopOp> writingLoops(tile::AllocOp alloc) {
     bool writes = false;
     if (auto copy = dyn_cast<tile::CopyOp>(user))
       writes = copy.getDest() == buf;
+    else if (auto gather = dyn_cast<tile::GatherOp>(user))
+      writes = gather.getDest() == buf;
     else if (auto noc = dyn_cast<tile::NocCopyOp>(user))
       writes = noc.getDest() == buf;
     if (!writes)
@@ -245,6 +247,8 @@ DepthChange reduceDepth(tile::AllocOp alloc) {
       Value dest;
       if (auto copy = dyn_cast<tile::CopyOp>(op))
         dest = copy.getDest();
+      else if (auto gather = dyn_cast<tile::GatherOp>(op))
+        dest = gather.getDest();
       else if (auto noc = dyn_cast<tile::NocCopyOp>(op))
         dest = noc.getDest();
       auto other = dest ? dest.getDefiningOp<tile::AllocOp>() : nullptr;
@@ -300,7 +304,8 @@ void spillAlloc(tile::AllocOp alloc, StringRef to) {
   Value buf = alloc.getResult();
   SmallVector<Operation *> users;
   for (Operation *user : alloc->getUsers())
-    if (!isa<tile::CopyOp>(user) && !llvm::is_contained(users, user))
+    if (!isa<tile::CopyOp, tile::GatherOp>(user) &&
+        !llvm::is_contained(users, user))
       users.push_back(user);
   for (Operation *user : users) {
     auto [reads, writes] = accesses(user, buf);

@@ -81,6 +81,16 @@ struct VectorOp {
   Src reduced;                     ///< what the combine reduces
   mutable linalg::FillOp initFill; ///< the init, when a fill (absorbed)
   bool initIdentity = false;       ///< the fill is the combine's identity
+  /// The reduction combines into its init as read from memory (RoPE's
+  /// rotation adds to the projection it rotates): the kernel copies the
+  /// init tile in, reduces into a partial and combines the two.
+  bool readsInit = false;
+  /// An in-place update (a KV-cache append, select(t == j + offset, new,
+  /// old)): the init is the destination, written only where the new
+  /// elements go. `dims.back()` then lists the new elements' loop in place
+  /// of the destination's, whose tile index is shifted by `offset`.
+  std::optional<unsigned> updatePos; ///< the shifted dim of the destination
+  int64_t updateOffset = 0;
   SmallVector<Step> steps;
   Src result; ///< elementwise: the yielded value
   /// Loop dims tiled, in tile order: the blocked row dim, then the inner
@@ -88,7 +98,7 @@ struct VectorOp {
   SmallVector<unsigned> tiled;
 };
 
-/// A blocking of a VectorOp.
+/// A blocking of a VectorOp (or of a gather: rows per block, trips, depth).
 struct Blocking {
   int64_t block = 1;    ///< rows of the blocked dim per tile
   int64_t chunk = 1;    ///< extent of the last tiled dim per tile
@@ -96,6 +106,46 @@ struct Blocking {
   int64_t depth = 1;    ///< pipeline depth
   bool partial = false; ///< reduction looping over chunks of the reduced dim
 };
+
+/// A blocking that fits, with what the choice weighs.
+struct Priced {
+  Blocking b;
+  double time;
+  int64_t elements;  ///< per tile
+  int64_t busyCores; ///< spread points, up to the chip's cores
+};
+
+/// The model prices bytes, not transfers: a schedule of 16-byte copies
+/// costs it no more than one of 16 KiB copies, though a DMA engine moves
+/// the latter far better; and one core streaming a whole tensor can look
+/// as fast as all of them when home bandwidth bounds both. Among the
+/// schedules within kTolerance of the cheapest, take the one keeping the
+/// most cores busy, then the largest tile (then the first in search
+/// order): the model's choice up to what it cannot tell apart.
+static std::optional<Blocking> pickBlocking(ArrayRef<Priced> priced) {
+  if (priced.empty())
+    return std::nullopt;
+  constexpr double kTolerance = 0.01;
+  double cheapest = priced.front().time;
+  for (const Priced &p : priced)
+    cheapest = std::min(cheapest, p.time);
+  const Priced *best = nullptr;
+  for (const Priced &p : priced)
+    if (p.time <= cheapest * (1 + kTolerance) &&
+        (!best || p.busyCores > best->busyCores ||
+         (p.busyCores == best->busyCores && p.elements > best->elements)))
+      best = &p;
+  return best->b;
+}
+
+/// Powers of two below `upTo`, then `upTo`.
+static SmallVector<int64_t> powersUpTo(int64_t upTo) {
+  SmallVector<int64_t> p;
+  for (int64_t x = 1; x < upTo; x *= 2)
+    p.push_back(x);
+  p.push_back(upTo);
+  return p;
+}
 
 static std::optional<tile::MapKind> mapKindOf(Operation &op) {
   if (isa<arith::AddFOp, arith::AddIOp>(op))
@@ -258,6 +308,92 @@ static LogicalResult buildChain(VectorOp &v, Operation *combine) {
   return success();
 }
 
+/// An in-place update of the init by an index select: the body yields
+/// select(index(t) == index(j) + offset, in, out), `t` a parallel loop only
+/// the destination has, `j` a reduction loop only the input has. Element
+/// [.., j, ..] of the input lands at [.., j + offset, ..] of the
+/// destination, the rest keeps its value (a KV-cache append).
+struct IndexUpdate {
+  unsigned t, j;
+  int64_t offset;
+};
+static std::optional<IndexUpdate> matchIndexUpdate(linalg::LinalgOp op) {
+  if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 1)
+    return std::nullopt;
+  Block *body = op.getBlock();
+  auto select =
+      body->getTerminator()->getOperand(0).getDefiningOp<arith::SelectOp>();
+  if (!select || select.getTrueValue() != body->getArgument(0) ||
+      select.getFalseValue() != body->getArgument(1))
+    return std::nullopt;
+  auto cmp = select.getCondition().getDefiningOp<arith::CmpIOp>();
+  if (!cmp || cmp.getPredicate() != arith::CmpIPredicate::eq)
+    return std::nullopt;
+  // index(d) + constant (either order), or index(d) alone.
+  auto indexPlus = [](Value v) -> std::optional<std::pair<unsigned, int64_t>> {
+    int64_t offset = 0;
+    if (auto add = v.getDefiningOp<arith::AddIOp>()) {
+      APInt c;
+      if (matchPattern(add.getRhs(), m_ConstantInt(&c)))
+        v = add.getLhs();
+      else if (matchPattern(add.getLhs(), m_ConstantInt(&c)))
+        v = add.getRhs();
+      else
+        return std::nullopt;
+      offset = c.getSExtValue();
+    }
+    auto index = v.getDefiningOp<linalg::IndexOp>();
+    if (!index)
+      return std::nullopt;
+    return std::make_pair(unsigned(index.getDim()), offset);
+  };
+  auto a = indexPlus(cmp.getLhs()), b = indexPlus(cmp.getRhs());
+  if (!a || !b)
+    return std::nullopt;
+  SmallVector<unsigned> reductions;
+  op.getReductionDims(reductions);
+  // The destination's loop carries no offset; the new elements' loop does.
+  if (a->second != 0)
+    std::swap(a, b);
+  if (a->second != 0 || b->second < 0 || b->first != reductions.front())
+    return std::nullopt;
+  IndexUpdate u{a->first, b->first, b->second};
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (!maps[0].isProjectedPermutation() || !maps[1].isProjectedPermutation() ||
+      maps[0].isFunctionOfDim(u.t) || !maps[1].isFunctionOfDim(u.t) ||
+      !maps[0].isFunctionOfDim(u.j) || maps[1].isFunctionOfDim(u.j) ||
+      u.offset + ranges[u.j] > ranges[u.t])
+    return std::nullopt;
+  return u;
+}
+
+/// The tiled dims of an elementwise op: a blocked row dim of the result
+/// and the innermost result dims after it, kept whole while they are short
+/// so a tile row is long enough to stream (RoPE's [64 x 2] pairs of a
+/// head).
+static SmallVector<unsigned> shortRowDims(const VectorOp &v,
+                                          ArrayRef<unsigned> outDims) {
+  constexpr int64_t kShortRow = 512;
+  int i = int(outDims.size()) - 1;
+  SmallVector<unsigned> inner;
+  int64_t extent = 1;
+  if (outDims.size() > 1) {
+    inner.push_back(outDims[i]);
+    extent = v.ranges[outDims[i]];
+    --i;
+    while (i > 0 && extent * v.ranges[outDims[i]] <= kShortRow) {
+      extent *= v.ranges[outDims[i]];
+      inner.insert(inner.begin(), outDims[i]);
+      --i;
+    }
+  }
+  SmallVector<unsigned> tiled = {outDims[i]};
+  llvm::append_range(tiled, inner);
+  return tiled;
+}
+
 /// Why `op` cannot be a vector kernel, or its analysis.
 static FailureOr<VectorOp> analyze(linalg::LinalgOp op, std::string &why) {
   VectorOp v;
@@ -301,14 +437,25 @@ static FailureOr<VectorOp> analyze(linalg::LinalgOp op, std::string &why) {
   }
   SmallVector<unsigned> reductions;
   op.getReductionDims(reductions);
-  ArrayRef<unsigned> outDims = v.dims.back();
+  SmallVector<unsigned> outDims = v.dims.back();
   if (outDims.empty()) {
     why = "the result is a scalar";
     return failure();
   }
 
   Operation *combine = nullptr;
-  if (!reductions.empty()) {
+  std::optional<IndexUpdate> update = matchIndexUpdate(op);
+  if (update) {
+    // The new elements' loop stands in for the destination's: the kernel
+    // walks the input and stores each tile at its shifted place.
+    SmallVector<unsigned> &dest = v.dims.back();
+    auto *at = llvm::find(dest, update->t);
+    v.updatePos = unsigned(at - dest.begin());
+    *at = update->j;
+    v.updateOffset = update->offset;
+    outDims = dest;
+    v.tiled = shortRowDims(v, outDims);
+  } else if (!reductions.empty()) {
     if (reductions.size() != 1) {
       why = "reduces over more than one dim";
       return failure();
@@ -334,34 +481,26 @@ static FailureOr<VectorOp> analyze(linalg::LinalgOp op, std::string &why) {
         v.initIdentity = isIdentity(cast<TypedAttr>(a), v.redKind);
       }
     }
+    // Any other init is read and combined with the reduction's result.
     if (!v.initFill || !v.initIdentity) {
-      why = "the reduction starts from something other than its identity";
-      return failure();
+      v.initFill = nullptr;
+      v.readsInit = true;
     }
     v.tiled = {outDims.back(), v.redDim};
+    // A reduction over a handful of elements (RoPE's K = 2 rotation) is
+    // elementwise work: tile the short innermost result dims whole as for
+    // an elementwise op, so a tile is more than the few reduced elements.
+    if (v.ranges[v.redDim] <= analysis::kMaxElementwiseReduction &&
+        outDims.size() > 1) {
+      v.tiled = shortRowDims(v, outDims);
+      v.tiled.push_back(v.redDim);
+    }
   } else {
     if (!v.isFill && !op.getBlock()->getArgument(v.numInputs).use_empty()) {
       why = "its body reads the init";
       return failure();
     }
-    // Keep the innermost result dims whole while they are small, so a tile
-    // row is long enough to stream (RoPE's [2 x 64] halves of a head).
-    constexpr int64_t kShortRow = 512;
-    int i = int(outDims.size()) - 1;
-    SmallVector<unsigned> inner;
-    int64_t extent = 1;
-    if (outDims.size() > 1) {
-      inner.push_back(outDims[i]);
-      extent = v.ranges[outDims[i]];
-      --i;
-      while (i > 0 && extent * v.ranges[outDims[i]] <= kShortRow) {
-        extent *= v.ranges[outDims[i]];
-        inner.insert(inner.begin(), outDims[i]);
-        --i;
-      }
-    }
-    v.tiled.push_back(outDims[i]);
-    llvm::append_range(v.tiled, inner);
+    v.tiled = shortRowDims(v, outDims);
   }
   // Each operand must hold the tiled dims it has in tile order (a transpose
   // of the tiled dims would need a transposing copy).
@@ -383,17 +522,21 @@ static FailureOr<VectorOp> analyze(linalg::LinalgOp op, std::string &why) {
     v.result = Src{Src::Const, 0, v.fillValue};
     return v;
   }
+  if (update) {
+    // Moves the input's elements and computes nothing (OpCounts: data
+    // movement): its tiles are stored as they are.
+    v.result = Src{Src::Arg, 0, {}};
+    return v;
+  }
   if (failed(buildChain(v, combine))) {
     if (v.reduction) {
       why = "the reduction's body has an op with no tile.map kind";
       return failure();
     }
-    // One opaque map of every input the body reads, at the body's cost.
+    // One opaque map of every input the body reads, at the body's cost;
+    // with none, of the element coordinates (a table built from
+    // linalg.index, such as RoPE's angles).
     v.steps.clear();
-    if (v.usedInputs.empty()) {
-      why = "the body reads no input";
-      return failure();
-    }
     v.steps.push_back(Step{tile::MapKind::Expr, {}, {}, 0});
     for (unsigned i : v.usedInputs)
       v.steps.back().operands.push_back(Src{Src::Arg, i, {}});
@@ -422,6 +565,103 @@ static FailureOr<VectorOp> analyze(linalg::LinalgOp op, std::string &why) {
     return failure();
   }
   return v;
+}
+
+/// An embedding lookup: the body yields tensor.extract %table[id, c...] of a
+/// table defined outside the op, `id` an element of an integer input cast
+/// to an index and `c...` the result's innermost loops, which walk whole
+/// rows of the table. Its addresses depend on data: the kernel gathers
+/// rows with tile.gather, indexed by a tile of the ids.
+struct Lookup {
+  mutable linalg::LinalgOp op;
+  Value table;
+  unsigned idInput = 0;
+  SmallVector<unsigned> idDims;  ///< loop of each dim of the id input
+  SmallVector<unsigned> outDims; ///< loop of each dim of the result
+  unsigned rows = 0;             ///< the id loop cut into blocks of rows
+  unsigned cols = 0;             ///< the table's row dims (the result's last)
+  SmallVector<int64_t> ranges;
+};
+
+/// Why `op` is not a lookup the kernel below can express, or its analysis.
+static FailureOr<Lookup> matchLookup(linalg::LinalgOp op, std::string &why) {
+  Lookup g;
+  g.op = op;
+  g.ranges = op.getStaticLoopRanges();
+  if (!op.hasPureTensorSemantics() || op->getNumResults() != 1 ||
+      op.getNumDpsInits() != 1 || op.getNumReductionLoops() != 0 ||
+      llvm::any_of(g.ranges, ShapedType::isDynamic)) {
+    why = "needs static shapes, one result and no reduction";
+    return failure();
+  }
+  Block *body = op.getBlock();
+  auto extract =
+      body->getTerminator()->getOperand(0).getDefiningOp<tensor::ExtractOp>();
+  auto tableTy = extract
+                     ? dyn_cast<RankedTensorType>(extract.getTensor().getType())
+                     : RankedTensorType();
+  if (!extract || !tableTy || !tableTy.hasStaticShape()) {
+    why = "it yields something other than an element of a static table";
+    return failure();
+  }
+  g.table = extract.getTensor();
+  // The row: an element of an integer input.
+  Value row = extract.getIndices()[0];
+  if (auto c = row.getDefiningOp<arith::IndexCastOp>())
+    row = c.getIn();
+  else if (auto cu = row.getDefiningOp<arith::IndexCastUIOp>())
+    row = cu.getIn();
+  auto arg = dyn_cast<BlockArgument>(row);
+  if (!arg || arg.getOwner() != body ||
+      arg.getArgNumber() >= op.getNumDpsInputs() ||
+      !isa<IntegerType>(arg.getType())) {
+    why = "its row is not an integer element of an input";
+    return failure();
+  }
+  g.idInput = arg.getArgNumber();
+  for (unsigned i = 0; i < op.getNumDpsInputs(); ++i)
+    if (i != g.idInput && !body->getArgument(i).use_empty()) {
+      why = "it reads inputs besides the row ids";
+      return failure();
+    }
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  AffineMap idMap = maps[g.idInput], outMap = maps.back();
+  if (!idMap.isProjectedPermutation() || !outMap.isProjectedPermutation()) {
+    why = "an indexing map is not a projected permutation";
+    return failure();
+  }
+  for (AffineExpr e : idMap.getResults())
+    g.idDims.push_back(cast<AffineDimExpr>(e).getPosition());
+  for (AffineExpr e : outMap.getResults())
+    g.outDims.push_back(cast<AffineDimExpr>(e).getPosition());
+  // Columns: the table's other dims, whole, walked by the result's last
+  // loops in order.
+  SmallVector<unsigned> colDims;
+  for (auto [k, idx] : llvm::enumerate(extract.getIndices().drop_front())) {
+    auto index = idx.getDefiningOp<linalg::IndexOp>();
+    if (!index || g.ranges[index.getDim()] != tableTy.getDimSize(k + 1)) {
+      why = "it reads part of a row, or a row by something other than the "
+            "result's loops";
+      return failure();
+    }
+    colDims.push_back(unsigned(index.getDim()));
+  }
+  g.cols = colDims.size();
+  SmallVector<unsigned> lead(g.outDims), ids(g.idDims);
+  bool rowLast = g.outDims.size() > g.cols;
+  if (rowLast) {
+    lead.truncate(g.outDims.size() - g.cols);
+    llvm::sort(lead);
+    llvm::sort(ids);
+  }
+  if (!rowLast ||
+      !llvm::equal(ArrayRef<unsigned>(g.outDims).take_back(g.cols), colDims) ||
+      lead != ids) {
+    why = "its result is not the ids' dims followed by a row";
+    return failure();
+  }
+  g.rows = g.outDims[g.outDims.size() - g.cols - 1];
+  return g;
 }
 
 /// Everything the builder and the pricer need about one blocking.
@@ -475,8 +715,13 @@ public:
       l.shapes.push_back(s);
       l.perTrip.push_back(llvm::is_contained(d, carried));
     }
+    // Loops no operand indexes (an update's destination loop, replaced by
+    // the new elements') are not walked.
     for (unsigned d = 0; d < v.ranges.size(); ++d)
-      if (!llvm::is_contained(v.tiled, d)) {
+      if (!llvm::is_contained(v.tiled, d) &&
+          llvm::any_of(v.dims, [&](ArrayRef<unsigned> od) {
+            return llvm::is_contained(od, d);
+          })) {
         l.spreadTrips.push_back(v.ranges[d]);
         l.spreadDims.push_back(d);
       }
@@ -492,6 +737,16 @@ public:
     l.trips =
         b.partial ? llvm::divideCeil(v.ranges[v.redDim], b.chunk) : b.trips;
     return l;
+  }
+
+  /// The tile's extent along an update's shifted destination dim (1 when
+  /// none): its tile index moves by the offset in tiles of that extent.
+  int64_t updateExtent(const VectorOp &v, const Layout &l) const {
+    if (!v.updatePos)
+      return 1;
+    unsigned out = v.dims.size() - 1;
+    auto *at = llvm::find(v.tiled, v.dims[out][*v.updatePos]);
+    return at == v.tiled.end() ? 1 : l.tileShape[at - v.tiled.begin()];
   }
 
   /// A copy or transpose whose input tile is stored as it is (same type,
@@ -563,8 +818,8 @@ public:
         scratchBytes[buf[i]] = double(tileElems * eltBytes(s.type));
     for (double x : scratchBytes)
       bytes[scratch] += x;
-    if (b.partial)
-      bytes[scratch] += outBytes; // this chunk's partial
+    if (b.partial || v.readsInit)
+      bytes[scratch] += outBytes; // the partial combined into the result
     for (const Step &s : v.steps)
       for (const Src &o : s.operands)
         if (o.kind == Src::Const)
@@ -589,10 +844,12 @@ public:
           product(
               cast<ShapedType>(v.op.getDpsInputs()[k].getType()).getShape()) *
           eltBytes(eltOf(v, k)));
+    // The result's elements (an update writes only the new ones).
     unsigned out = v.dims.size() - 1;
-    w.idealHomeBytes += double(
-        product(cast<ShapedType>(v.op.getDpsInits()[0].getType()).getShape()) *
-        eltBytes(eltOf(v, out)));
+    int64_t written = 1;
+    for (unsigned d : v.dims[out])
+      written *= v.ranges[d];
+    w.idealHomeBytes += double(written * eltBytes(eltOf(v, out)));
     const std::string home = model.homeLevel().name;
     const std::string stage = staging->name;
     double tileElems = double(product(l.tileShape));
@@ -605,8 +862,12 @@ public:
           w.prologueCompute.push_back({unit, 1, unitDType(o.value.getType())});
     if (v.isFill)
       w.prologueCompute.push_back({unit, outElems, unitDType(eltOf(v, out))});
-    if (b.partial)
+    if (b.partial && !v.readsInit)
       w.prologueCompute.push_back({unit, outElems, unitDType(eltOf(v, out))});
+    if (b.partial && v.readsInit)
+      w.prologueTransfers.push_back({home, stage, outBytes});
+    if (!b.partial && v.readsInit)
+      w.loopTransfers.push_back({home, stage, outBytes});
     for (unsigned k : v.usedInputs)
       if (!l.perTrip[k])
         w.prologueTransfers.push_back(
@@ -617,13 +878,17 @@ public:
         w.loopTransfers.push_back(
             {home, stage,
              double(product(l.shapes[k]) * eltBytes(eltOf(v, k)))});
+    // A map's dtype is its first operand's: an input, or with none (a
+    // table from coordinates) the tile it writes.
     for (const Step &s : v.steps)
-      w.loopCompute.push_back({unit, tileElems * double(s.flops),
-                               unitDType(typeOf(v, s.operands.front()))});
+      w.loopCompute.push_back(
+          {unit, tileElems * double(s.flops),
+           unitDType(s.operands.empty() ? s.type
+                                        : typeOf(v, s.operands.front()))});
     if (v.reduction) {
       w.loopCompute.push_back(
           {unit, tileElems, unitDType(typeOf(v, v.reduced))});
-      if (b.partial)
+      if (b.partial || v.readsInit)
         w.loopCompute.push_back({unit, outElems, unitDType(eltOf(v, out))});
     }
     if (!v.reduction && !v.isFill && v.steps.empty() && !storesInput(v, l))
@@ -638,27 +903,15 @@ public:
     unsigned blocked = v.tiled.front();
     unsigned last = v.tiled.back();
     bool hasInner = v.tiled.size() > 1;
-    auto powers = [](int64_t upTo) {
-      SmallVector<int64_t> p;
-      for (int64_t x = 1; x < upTo; x *= 2)
-        p.push_back(x);
-      p.push_back(upTo);
-      return p;
-    };
+    auto powers = powersUpTo;
     SmallVector<int64_t> chunks = {hasInner ? v.ranges[last] : 1};
     if (hasInner)
       for (int64_t c = llvm::PowerOf2Ceil(v.ranges[last]) / 2; c >= 8; c /= 2)
         chunks.push_back(c);
-    struct Priced {
-      Blocking b;
-      double time;
-      int64_t elements;
-      int64_t busyCores;
-    };
     SmallVector<Priced> priced;
     auto consider = [&](const Blocking &b) {
       Layout l = layout(v, b);
-      if (!fits(v, b, l))
+      if (!fits(v, b, l) || v.updateOffset % updateExtent(v, l) != 0)
         return;
       priced.push_back({b, model.kernel(work(v, b, l)).time,
                         product(l.tileShape),
@@ -678,26 +931,177 @@ public:
           for (int64_t depth = 1; depth <= std::min<int64_t>(3, trips); ++depth)
             consider({block, chunk, trips, depth, false});
       }
-    if (priced.empty())
-      return std::nullopt;
-    // The model prices bytes, not transfers: a schedule of 16-byte copies
-    // costs it no more than one of 16 KiB copies, though a DMA engine moves
-    // the latter far better; and one core streaming a whole tensor can look
-    // as fast as all of them when home bandwidth bounds both. Among the
-    // schedules within kTolerance of the cheapest, take the one keeping the
-    // most cores busy, then the largest tile (then the first in search
-    // order): the model's choice up to what it cannot tell apart.
-    constexpr double kTolerance = 0.01;
-    double cheapest = priced.front().time;
-    for (const Priced &p : priced)
-      cheapest = std::min(cheapest, p.time);
-    const Priced *best = nullptr;
-    for (const Priced &p : priced)
-      if (p.time <= cheapest * (1 + kTolerance) &&
-          (!best || p.busyCores > best->busyCores ||
-           (p.busyCores == best->busyCores && p.elements > best->elements)))
-        best = &p;
-    return best->b;
+    return pickBlocking(priced);
+  }
+
+  /// A lookup's spread: the result's id loops but the blocked one, one
+  /// element at a time, then the groups of row blocks.
+  SmallVector<int64_t> lookupSpread(const Lookup &g, const Blocking &b,
+                                    SmallVector<unsigned> &dims) const {
+    SmallVector<int64_t> trips;
+    for (unsigned d : ArrayRef<unsigned>(g.outDims).drop_back(g.cols))
+      if (d != g.rows) {
+        trips.push_back(g.ranges[d]);
+        dims.push_back(d);
+      }
+    int64_t blocks = llvm::divideCeil(g.ranges[g.rows], b.block);
+    trips.push_back(llvm::divideCeil(blocks, b.trips));
+    dims.push_back(g.rows);
+    return trips;
+  }
+
+  Type lookupIdType(const Lookup &g) const {
+    return getElementTypeOrSelf(g.op.getDpsInputs()[g.idInput].getType());
+  }
+  /// Bytes of one gathered row.
+  int64_t lookupRowBytes(const Lookup &g) const {
+    auto table = cast<RankedTensorType>(g.table.getType());
+    return product(table.getShape().drop_front()) *
+           eltBytes(table.getElementType());
+  }
+
+  /// The KernelWork of the IR buildLookup() writes: per trip a block of ids
+  /// in, its rows gathered from home, the rows stored.
+  cost::KernelWork lookupWork(const Lookup &g, const Blocking &b) const {
+    SmallVector<unsigned> dims;
+    cost::KernelWork w;
+    w.tiles = double(product(lookupSpread(g, b, dims)));
+    w.cores = sys.chip.cores;
+    w.trips = b.trips;
+    w.pipeline = b.depth;
+    const std::string home = model.homeLevel().name;
+    const std::string stage = staging->name;
+    double idBytes = double(b.block * eltBytes(lookupIdType(g)));
+    double rowBytes = double(b.block * lookupRowBytes(g));
+    w.loopTransfers = {{home, stage, idBytes},
+                       {home, stage, rowBytes},
+                       {stage, home, rowBytes}};
+    // Ideal bytes as the estimate counts a kernel's tensors: what the
+    // transfers move of each, up to its size (the table is read only
+    // where the ids point).
+    double executions = w.tiles * double(b.trips);
+    auto bytesOf = [](Value t) {
+      auto ty = cast<RankedTensorType>(t.getType());
+      return double(product(ty.getShape()) * eltBytes(ty.getElementType()));
+    };
+    w.idealHomeBytes =
+        std::min(bytesOf(g.op.getDpsInputs()[g.idInput]),
+                 executions * idBytes) +
+        std::min(bytesOf(g.table), executions * rowBytes) +
+        std::min(bytesOf(g.op.getDpsInits()[0]), executions * rowBytes);
+    return w;
+  }
+
+  /// The cheapest blocking of a lookup whose ids and rows fit the staging
+  /// level, rotating through `depth` buffers; nullopt when none does.
+  std::optional<Blocking> chooseLookup(const Lookup &g) const {
+    SmallVector<Priced> priced;
+    int64_t perRow = eltBytes(lookupIdType(g)) + lookupRowBytes(g);
+    for (int64_t block : powersUpTo(g.ranges[g.rows])) {
+      int64_t blocks = llvm::divideCeil(g.ranges[g.rows], block);
+      for (int64_t trips : powersUpTo(blocks))
+        for (int64_t depth = 1; depth <= std::min<int64_t>(3, trips); ++depth) {
+          if (depth * block * perRow > int64_t(staging->capacity))
+            continue;
+          Blocking b{block, 1, trips, depth, false};
+          SmallVector<unsigned> dims;
+          int64_t points = product(lookupSpread(g, b, dims));
+          priced.push_back({b, model.kernel(lookupWork(g, b)).time,
+                            block * lookupRowBytes(g),
+                            std::min(points, sys.chip.cores)});
+        }
+    }
+    return pickBlocking(priced);
+  }
+
+  void buildLookup(const Lookup &g, const Blocking &b) {
+    linalg::LinalgOp op = g.op;
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    OpBuilder builder(op);
+    Value ids = op.getDpsInputs()[g.idInput];
+    Value init = op.getDpsInits()[0];
+    auto kernel =
+        tile::KernelOp::create(builder, loc, op->getResultTypes(),
+                               builder.getStringAttr(analysis::reportName(op)),
+                               ValueRange{ids, g.table}, ValueRange{init});
+    StringRef home = model.homeLevel().name;
+    auto bufOf = [&](Value t) {
+      auto ty = cast<RankedTensorType>(t.getType());
+      return tile::BufType::get(ctx, ty.getShape(), ty.getElementType(), home);
+    };
+    Block *body = builder.createBlock(&kernel.getBody(), {},
+                                      {bufOf(ids), bufOf(g.table), bufOf(init)},
+                                      {loc, loc, loc});
+    tile::KernelOp::ensureTerminator(kernel.getBody(), builder, loc);
+    builder.setInsertionPointToStart(body);
+    Value idHome = body->getArgument(0), table = body->getArgument(1),
+          out = body->getArgument(2);
+    Value c0 = arith::ConstantIndexOp::create(builder, loc, 0);
+
+    SmallVector<unsigned> spreadDims;
+    SmallVector<int64_t> trips = lookupSpread(g, b, spreadDims);
+    auto spread = tile::SpreadOp::create(builder, loc, sys.chip.cores, trips);
+    Block *spreadBody = &spread.getBody().front();
+    builder.setInsertionPointToStart(spreadBody);
+    auto spreadArg = [&](unsigned d) -> Value {
+      for (auto [i, sd] : llvm::enumerate(spreadDims))
+        if (sd == d)
+          return spreadBody->getArgument(i);
+      return c0;
+    };
+    auto tableTy = cast<RankedTensorType>(g.table.getType());
+    SmallVector<int64_t> rowsShape = {b.block};
+    llvm::append_range(rowsShape, tableTy.getShape().drop_front());
+    Value idTile = tile::AllocOp::create(
+        builder, loc,
+        tile::BufType::get(ctx, {b.block}, lookupIdType(g), staging->name),
+        b.depth);
+    Value rowsTile = tile::AllocOp::create(
+        builder, loc,
+        tile::BufType::get(ctx, rowsShape, tableTy.getElementType(),
+                           staging->name),
+        b.depth);
+
+    auto loop = tile::LoopOp::create(builder, loc, b.trips, b.depth);
+    builder.setInsertionPointToStart(&loop.getBody().front());
+    Value iv = loop.getInductionVar();
+    Value row = spreadArg(g.rows);
+    if (trips.back() == 1) {
+      row = iv; // one group: the loop walks every block
+    } else if (b.trips > 1) {
+      Value cTrips = arith::ConstantIndexOp::create(builder, loc, b.trips);
+      row = arith::AddIOp::create(
+          builder, loc, arith::MulIOp::create(builder, loc, row, cTrips), iv);
+    }
+    // A block of ids: the row loop's dim of the id tensor, wherever it is.
+    SmallVector<Value> idIdx;
+    for (unsigned d : g.idDims)
+      idIdx.push_back(d == g.rows ? row : spreadArg(d));
+    SmallVector<int64_t> idPlaced;
+    int64_t idPos = llvm::find(g.idDims, g.rows) - g.idDims.begin();
+    if (idPos != int64_t(g.idDims.size()) - 1)
+      idPlaced.push_back(idPos);
+    Value t0 = tile::CopyOp::create(builder, loc, idHome, idIdx, idTile,
+                                    ValueRange{}, ValueRange{}, idPlaced);
+    tile::WaitOp::create(builder, loc, ValueRange{t0});
+    Value t1 = tile::GatherOp::create(builder, loc, table, idTile, rowsTile);
+    tile::WaitOp::create(builder, loc, ValueRange{t1});
+    // The rows land where the ids were: the row loop's dim is the one just
+    // before the row's, so the tile is right-aligned in the result.
+    SmallVector<Value> outIdx;
+    for (auto [i, d] : llvm::enumerate(g.outDims))
+      outIdx.push_back(i + g.cols >= g.outDims.size() ? c0
+                       : d == g.rows                  ? row
+                                                      : spreadArg(d));
+    Value t2 = tile::CopyOp::create(builder, loc, rowsTile, ValueRange{}, out,
+                                    outIdx, ValueRange{});
+    tile::WaitOp::create(builder, loc, ValueRange{t2});
+
+    kernel->setAttr(analysis::kUsefulFlopsAttrName,
+                    builder.getI64IntegerAttr(0));
+    op->replaceAllUsesWith(kernel->getResults());
+    op->erase();
   }
 
   /// Init fills taken over by a lowered reduction.
@@ -778,7 +1182,7 @@ public:
         scratchBuf[scratchIdx[i]] =
             alloc(l.tileShape, s.type, scratch->name, 1);
     Value partialBuf;
-    if (b.partial)
+    if (b.partial || v.readsInit)
       partialBuf = alloc(l.shapes[out], eltOf(v, out), scratch->name, 1);
     llvm::MapVector<Attribute, Value> consts;
     SmallVector<int64_t> ones(l.tileShape.size(), 1);
@@ -815,6 +1219,14 @@ public:
       }
       if (trailing)
         placed.clear();
+      // An update stores the new elements' tile `offset` elements further
+      // along the destination's dim.
+      if (k == out && v.updatePos && v.updateOffset != 0) {
+        Value shift = arith::ConstantIndexOp::create(
+            builder, loc, v.updateOffset / updateExtent(v, l));
+        idx[*v.updatePos] =
+            arith::AddIOp::create(builder, loc, idx[*v.updatePos], shift);
+      }
       if (in)
         return tile::CopyOp::create(builder, loc, homeBuf[k], idx, tileBuf[k],
                                     ValueRange{}, ValueRange{}, placed);
@@ -829,14 +1241,16 @@ public:
     Value spreadChunk = chunkSpread ? spreadArg(last) : c0;
     if (v.isFill)
       tile::FillOp::create(builder, loc, tileBuf[out], v.fillValue, unit);
-    if (b.partial)
+    SmallVector<Value> pro;
+    if (b.partial && v.readsInit)
+      pro.push_back(copyOf(out, spreadRow, c0, true));
+    else if (b.partial)
       tile::FillOp::create(
           builder, loc, tileBuf[out],
           cast<TypedAttr>(v.initFill.getInputs()[0]
                               .getDefiningOp<arith::ConstantOp>()
                               .getValue()),
           unit);
-    SmallVector<Value> pro;
     for (unsigned k : v.usedInputs)
       if (!l.perTrip[k])
         pro.push_back(copyOf(k, spreadRow, spreadChunk, true));
@@ -862,6 +1276,8 @@ public:
     for (unsigned k : v.usedInputs)
       if (l.perTrip[k])
         in.push_back(copyOf(k, row, chunk, true));
+    if (!b.partial && v.readsInit)
+      in.push_back(copyOf(out, row, chunk, true));
     if (!in.empty())
       tile::WaitOp::create(builder, loc, in);
     auto bufFor = [&](const Src &s) -> Value {
@@ -888,12 +1304,12 @@ public:
     }
     if (v.reduction) {
       int64_t redPos = int64_t(v.tiled.size()) - 1;
-      Value target = b.partial ? partialBuf : tileBuf[out];
+      Value target = partialBuf ? partialBuf : tileBuf[out];
       tile::ReduceOp::create(
           builder, loc, tile::ReduceKindAttr::get(ctx, v.redKind),
           bufFor(v.reduced), target, builder.getI64IntegerAttr(redPos),
           builder.getStringAttr(unit));
-      if (b.partial) {
+      if (partialBuf) {
         tile::MapKind combine =
             v.redKind == tile::ReduceKind::Sum   ? tile::MapKind::Add
             : v.redKind == tile::ReduceKind::Max ? tile::MapKind::Max
@@ -943,7 +1359,7 @@ private:
 };
 
 /// A gather (tensor.extract in the body) is data movement with
-/// data-dependent addresses, which tile.copy cannot express.
+/// data-dependent addresses: tile.gather when it is a lookup of whole rows.
 static bool isGather(linalg::LinalgOp op) {
   for (Operation &bodyOp : op.getBlock()->without_terminator())
     if (isa<tensor::ExtractOp>(bodyOp))
@@ -978,8 +1394,20 @@ void strata::tileVectorOps(ModuleOp module, const cost::CostModel &model,
       continue;
     }
     if (isGather(op)) {
-      op->emitRemark() << "gather left as linalg: data-dependent addresses "
-                          "(priced as data movement at ideal traffic)";
+      std::string why;
+      FailureOr<Lookup> g = matchLookup(op, why);
+      std::optional<Blocking> b =
+          succeeded(g) ? lowering.chooseLookup(*g) : std::nullopt;
+      if (failed(g))
+        op->emitRemark() << "gather left as linalg: " << why
+                         << " (priced as data movement at ideal traffic)";
+      else if (!b)
+        op->emitRemark() << "gather left as linalg: no block of its rows fits "
+                            "the staging level '"
+                         << model.stagingLevel().name
+                         << "' (priced as data movement at ideal traffic)";
+      else
+        lowering.buildLookup(*g, *b);
       continue;
     }
     if (!lowering.hasVectorUnit()) {

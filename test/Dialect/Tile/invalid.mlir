@@ -274,6 +274,68 @@ func.func @map_expr_no_flops(%x: !tile.buf<16x16xf32, "rf">) {
 // -----
 
 
+func.func @gather_element_types(%s: !tile.buf<1000x64xbf16, "hbm">, %i: !tile.buf<8xi32, "smem">, %d: !tile.buf<8x64xf32, "smem">) {
+  // expected-error @+1 {{source elements are 'bf16' but destination elements are 'f32'}}
+  %t = tile.gather %s rows(%i) -> %d bytes(2048) : !tile.buf<1000x64xbf16, "hbm">, !tile.buf<8xi32, "smem"> -> !tile.buf<8x64xf32, "smem">
+  return
+}
+
+// -----
+
+func.func @gather_float_indices(%s: !tile.buf<1000x64xbf16, "hbm">, %i: !tile.buf<8xf32, "smem">, %d: !tile.buf<8x64xbf16, "smem">) {
+  // expected-error @+1 {{indices must be a rank-1 tile of integers, got 8xf32}}
+  %t = tile.gather %s rows(%i) -> %d bytes(1024) : !tile.buf<1000x64xbf16, "hbm">, !tile.buf<8xf32, "smem"> -> !tile.buf<8x64xbf16, "smem">
+  return
+}
+
+// -----
+
+func.func @gather_index_rank(%s: !tile.buf<1000x64xbf16, "hbm">, %i: !tile.buf<1x8xi32, "smem">, %d: !tile.buf<8x64xbf16, "smem">) {
+  // expected-error @+1 {{indices must be a rank-1 tile of integers, got 1x8xi32}}
+  %t = tile.gather %s rows(%i) -> %d bytes(1024) : !tile.buf<1000x64xbf16, "hbm">, !tile.buf<1x8xi32, "smem"> -> !tile.buf<8x64xbf16, "smem">
+  return
+}
+
+// -----
+
+func.func @gather_row_count(%s: !tile.buf<1000x64xbf16, "hbm">, %i: !tile.buf<8xi32, "smem">, %d: !tile.buf<16x64xbf16, "smem">) {
+  // expected-error @+1 {{gathers 8 rows of a 1000x64 source into a 8x64 tile, but the destination is 16x64}}
+  %t = tile.gather %s rows(%i) -> %d bytes(2048) : !tile.buf<1000x64xbf16, "hbm">, !tile.buf<8xi32, "smem"> -> !tile.buf<16x64xbf16, "smem">
+  return
+}
+
+// -----
+
+func.func @gather_partial_rows(%s: !tile.buf<1000x64xbf16, "hbm">, %i: !tile.buf<8xi32, "smem">, %d: !tile.buf<8x32xbf16, "smem">) {
+  // expected-error @+1 {{gathers 8 rows of a 1000x64 source into a 8x64 tile, but the destination is 8x32}}
+  %t = tile.gather %s rows(%i) -> %d bytes(512) : !tile.buf<1000x64xbf16, "hbm">, !tile.buf<8xi32, "smem"> -> !tile.buf<8x32xbf16, "smem">
+  return
+}
+
+// -----
+
+func.func @gather_bytes(%s: !tile.buf<1000x64xbf16, "hbm">, %i: !tile.buf<8xi32, "smem">, %d: !tile.buf<8x64xbf16, "smem">) {
+  // expected-error @+1 {{bytes(128000) does not match the 1024 bytes of a 8x64xbf16 payload}}
+  %t = tile.gather %s rows(%i) -> %d bytes(128000) : !tile.buf<1000x64xbf16, "hbm">, !tile.buf<8xi32, "smem"> -> !tile.buf<8x64xbf16, "smem">
+  return
+}
+
+// -----
+
+func.func @gather_needs_rotating_buffers(%s: !tile.buf<1000x64xbf16, "hbm">, %i: !tile.buf<8xi32, "smem">) {
+  // expected-note @+1 {{allocated here}}
+  %d = tile.alloc : !tile.buf<8x64xbf16, "smem">
+  // expected-note @+1 {{pipelined loop here}}
+  tile.loop %k in 4 pipeline(2) {
+    // expected-error @+1 {{writes a buffer with buffers(1) inside a tile.loop with pipeline(2), which needs at least 2 rotating buffers}}
+    %t = tile.gather %s rows(%i) -> %d bytes(1024) : !tile.buf<1000x64xbf16, "hbm">, !tile.buf<8xi32, "smem"> -> !tile.buf<8x64xbf16, "smem">
+    tile.wait %t
+  }
+  return
+}
+
+// -----
+
 func.func @copy_bytes(%s: !tile.buf<1024x64xbf16, "hbm">, %d: !tile.buf<32x64xbf16, "smem">, %i: index) {
   // expected-error @+1 {{bytes(8192) does not match the 4096 bytes of a 32x64xbf16 payload}}
   %t = tile.copy %s[%i, %i] -> %d bytes(8192) : !tile.buf<1024x64xbf16, "hbm"> -> !tile.buf<32x64xbf16, "smem">
@@ -509,6 +571,14 @@ func.func @unknown_level_in_kernel(%x: tensor<64xf32>) {
   %r = tile.kernel "k" outs(%x : tensor<64xf32>) {
   ^bb0(%X: !tile.buf<64xf32, "dram">):
   } -> tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @gather_unknown_level(%s: !tile.buf<1000x64xbf16, "hbm">, %i: !tile.buf<8xi32, "smem">, %d: !tile.buf<8x64xbf16, "sram">) {
+  // expected-error @+1 {{level 'sram' is not in chip 'h100-sxm' (levels: rf, smem, l2, hbm)}}
+  %t = tile.gather %s rows(%i) -> %d bytes(1024) : !tile.buf<1000x64xbf16, "hbm">, !tile.buf<8xi32, "smem"> -> !tile.buf<8x64xbf16, "sram">
   return
 }
 

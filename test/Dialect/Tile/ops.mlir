@@ -174,6 +174,34 @@ func.func @flash_attention(%q: tensor<32x4096x128xbf16>, %k: tensor<32x4096x128x
   return %r : tensor<32x4096x128xbf16>
 }
 
+// An embedding lookup on one H100 GPU. Per block of 8 tokens the ids are
+// copied in, tile.gather fetches their rows of the table (addresses from
+// the ids' values, 8 x 8 KiB) and the rows are stored.
+// H100-LABEL: func.func @embedding_gather
+// H100:         tile.copy %{{.*}}[%{{.*}}, %{{.*}}] -> [[IDS:%.+]] bytes(32) : !tile.buf<1x2048xi32, "hbm"> -> !tile.buf<8xi32, "smem">
+// H100:         [[G:%.+]] = tile.gather %{{.*}} rows([[IDS]]) -> [[ROWS:%.+]] bytes(65536) : !tile.buf<128256x4096xbf16, "hbm">, !tile.buf<8xi32, "smem"> -> !tile.buf<8x4096xbf16, "smem">
+// H100:         tile.wait [[G]]
+// H100:         tile.copy [[ROWS]] -> %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] bytes(65536)
+func.func @embedding_gather(%tokens: tensor<1x2048xi32>, %table: tensor<128256x4096xbf16>, %out: tensor<1x2048x4096xbf16>) -> tensor<1x2048x4096xbf16> {
+  %r = tile.kernel "embed" ins(%tokens, %table : tensor<1x2048xi32>, tensor<128256x4096xbf16>) outs(%out : tensor<1x2048x4096xbf16>) {
+  ^bb0(%T: !tile.buf<1x2048xi32, "hbm">, %W: !tile.buf<128256x4096xbf16, "hbm">, %O: !tile.buf<1x2048x4096xbf16, "hbm">):
+    %c0 = arith.constant 0 : index
+    tile.spread cores(132) over (%b, %r) in (1, 256) {
+      %ids = tile.alloc buffers(2) : !tile.buf<8xi32, "smem">
+      %rows = tile.alloc buffers(2) : !tile.buf<8x4096xbf16, "smem">
+      tile.loop %i in 2 pipeline(2) {
+        %t0 = tile.copy %T[%b, %r] -> %ids bytes(32) : !tile.buf<1x2048xi32, "hbm"> -> !tile.buf<8xi32, "smem">
+        tile.wait %t0
+        %t1 = tile.gather %W rows(%ids) -> %rows bytes(65536) : !tile.buf<128256x4096xbf16, "hbm">, !tile.buf<8xi32, "smem"> -> !tile.buf<8x4096xbf16, "smem">
+        tile.wait %t1
+        %t2 = tile.copy %rows -> %O[%b, %r, %c0] bytes(65536) : !tile.buf<8x4096xbf16, "smem"> -> !tile.buf<1x2048x4096xbf16, "hbm">
+        tile.wait %t2
+      }
+    }
+  } -> tensor<1x2048x4096xbf16>
+  return %r : tensor<1x2048x4096xbf16>
+}
+
 //--- mesh.mlir
 
 // Cannon's algorithm for C[2048x2048] = A[2048x2048] * B[2048x2048] on the
@@ -387,5 +415,15 @@ func.func @copy_broadcast_dims(%r: !tile.buf<2048xbf16, "hbm">, %w: !tile.buf<40
   tile.wait %a, %b
   tile.map expr %x, %rt, %wt -> %x on "cuda" flops(7)
       : (!tile.buf<16x4096xbf16, "smem">, !tile.buf<16x1xbf16, "smem">, !tile.buf<1x4096xbf16, "smem">) -> !tile.buf<16x4096xbf16, "smem">
+  return
+}
+
+// An `expr` map of no inputs: each element a function of its coordinates
+// alone (RoPE's table of cos - 1 and sin from linalg.index); the type list
+// is empty.
+// NOSYS-LABEL: func.func @map_expr_no_inputs
+// NOSYS:       tile.map expr -> %{{.*}} on "cuda" flops(54) : () -> !tile.buf<8x64x2x2xbf16, "smem">
+func.func @map_expr_no_inputs(%t: !tile.buf<8x64x2x2xbf16, "smem">) {
+  tile.map expr -> %t on "cuda" flops(54) : () -> !tile.buf<8x64x2x2xbf16, "smem">
   return
 }

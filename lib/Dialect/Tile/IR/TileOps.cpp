@@ -229,6 +229,25 @@ static void printEnumKeyword(OpAsmPrinter &p, Operation *, EnumAttrT attr) {
   p << stringifyEnum(attr.getValue());
 }
 
+/// custom<ParenTypes>: `(` type, ... `)`, possibly empty (an `expr` map of
+/// no inputs), which the declarative `(` type($inputs) `)` cannot parse.
+static ParseResult parseParenTypes(OpAsmParser &parser,
+                                   SmallVectorImpl<Type> &types) {
+  if (parser.parseLParen())
+    return failure();
+  if (succeeded(parser.parseOptionalRParen()))
+    return success();
+  if (parser.parseTypeList(types))
+    return failure();
+  return parser.parseRParen();
+}
+
+static void printParenTypes(OpAsmPrinter &p, Operation *, TypeRange types) {
+  p << "(";
+  llvm::interleaveComma(types, p, [&](Type t) { p.printType(t); });
+  p << ")";
+}
+
 //===----------------------------------------------------------------------===//
 // Execution counts (TileCostOpInterface)
 //===----------------------------------------------------------------------===//
@@ -474,6 +493,8 @@ LogicalResult LoopOp::verifyRegions() {
     Value dest;
     if (auto copy = dyn_cast<CopyOp>(op))
       dest = copy.getDest();
+    else if (auto gather = dyn_cast<GatherOp>(op))
+      dest = gather.getDest();
     else if (auto noc = dyn_cast<NocCopyOp>(op))
       dest = noc.getDest();
     if (dest && failed(verifyRotatingBuffers(*this, op, dest)))
@@ -603,6 +624,52 @@ std::pair<StringRef, StringRef> CopyOp::getTransferLevels() {
 }
 
 CostKind CopyOp::getCostKind() { return CostKind::Dma; }
+
+//===----------------------------------------------------------------------===//
+// GatherOp
+//===----------------------------------------------------------------------===//
+
+void GatherOp::build(OpBuilder &builder, OperationState &state, Value source,
+                     Value indices, Value dest, ValueRange deps) {
+  build(builder, state, TokenType::get(builder.getContext()), source, indices,
+        dest, deps, cast<BufType>(dest.getType()).getSizeInBytes());
+}
+
+LogicalResult GatherOp::verify() {
+  BufType source = getSourceType(), indices = getIndicesType(),
+          dest = getDestType();
+  if (source.getElementType() != dest.getElementType())
+    return emitOpError() << "source elements are " << source.getElementType()
+                         << " but destination elements are "
+                         << dest.getElementType();
+  Type idx = indices.getElementType();
+  if (indices.getRank() != 1 || !idx.isSignlessInteger())
+    return emitOpError() << "indices must be a rank-1 tile of integers, got "
+                         << formatTile(indices.getShape(), idx);
+  // Whole rows: the destination is [len(indices)] x the source's rows.
+  if (dest.getRank() != source.getRank() ||
+      dest.getShape()[0] != indices.getShape()[0] ||
+      dest.getShape().drop_front() != source.getShape().drop_front()) {
+    SmallVector<int64_t> expected = {indices.getShape()[0]};
+    llvm::append_range(expected, source.getShape().drop_front());
+    return emitOpError() << "gathers " << indices.getShape()[0] << " rows of a "
+                         << formatShape(source.getShape()) << " source into a "
+                         << formatShape(expected)
+                         << " tile, but the destination is "
+                         << formatShape(dest.getShape());
+  }
+  if (failed(verifyPayload(*this, getBytes(), dest)))
+    return failure();
+  return verifyBufferLevels(*this);
+}
+
+int64_t GatherOp::getBytesMoved() { return getDestType().getSizeInBytes(); }
+
+std::pair<StringRef, StringRef> GatherOp::getTransferLevels() {
+  return {getSourceType().getLevel(), getDestType().getLevel()};
+}
+
+CostKind GatherOp::getCostKind() { return CostKind::Dma; }
 
 //===----------------------------------------------------------------------===//
 // WaitOp
@@ -824,8 +891,8 @@ LogicalResult MapOp::verify() {
   if (getKind() == MapKind::Expr) {
     // An opaque expression (a linalg body with coordinate-dependent
     // selects, say) has no default cost: its FLOP count must be stated.
-    if (getInputs().empty())
-      return emitOpError() << "'expr' takes at least one input";
+    // Without inputs it is a function of the element coordinates alone (a
+    // table built from linalg.index).
     if (!getFlopsPerElement())
       return emitOpError() << "'expr' needs flops(n): it has no default cost";
   } else if (getInputs().size() != arity)
