@@ -175,7 +175,8 @@ enum class CollectiveKind { AllReduce, AllGather, ReduceScatter, AllToAll,
 std::string_view toString(CollectiveKind k);
 /// Algorithms; `Auto` picks the cheapest applicable one.
 enum class CollectiveAlgorithm { Auto, Ring, Tree, RecursiveHalvingDoubling,
-                                 InNetwork, Direct };
+                                 InNetwork, Direct, TorusDimOrdered,
+                                 Hierarchical };
 std::string_view toString(CollectiveAlgorithm a);
 
 struct CollectiveWork {
@@ -184,6 +185,13 @@ struct CollectiveWork {
   int64_t groupSize = 2; ///< participating devices
   int fabric = 0;        ///< topology index the group spans (outermost)
   CollectiveAlgorithm algorithm = CollectiveAlgorithm::Auto;
+  /// A group that spans two fabrics: the innermost fabric it crosses and
+  /// the members it has in one instance of that fabric (`groupSize` is a
+  /// multiple). `Hierarchical` runs that part there and the rest on
+  /// `fabric`; the flat algorithms price the whole group on `fabric`.
+  /// -1: the group lies on `fabric` alone.
+  int innerFabric = -1;
+  int64_t innerGroupSize = 1;
 };
 
 struct CollectiveEstimate {
