@@ -85,7 +85,8 @@ def Tile_CollectiveAlgorithm
                     "recursive_halving_doubling">,
     I32EnumAttrCase<"Hierarchical", 3, "hierarchical">,
     I32EnumAttrCase<"TorusDimOrdered", 4, "torus_dim_ordered">,
-    I32EnumAttrCase<"InNetwork", 5, "in_network">
+    I32EnumAttrCase<"InNetwork", 5, "in_network">,
+    I32EnumAttrCase<"Direct", 6, "direct">
   ]> {
   let genSpecializedAttr = 0;
   let cppNamespace = "::strata::tile";

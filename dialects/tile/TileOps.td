@@ -548,21 +548,34 @@ def Tile_CollectiveOp : Tile_Op<"collective", [
   let summary = "A collective over the devices of a fabric";
   let description = [{
     `all_reduce`, `all_gather`, `reduce_scatter` or `all_to_all` of a
-    tensor among the members of one instance of the named fabric, with the
-    algorithm chosen by the route step. `all_gather` concatenates and
-    `reduce_scatter` splits along `dim(d)`; the other kinds keep the type.
-    `bytes` is the payload each device contributes (its input), checked
-    against the type.
+    tensor among a group of devices whose outermost fabric is the named
+    one, with the algorithm chosen by the route step (`strata-route`).
+    `all_gather` concatenates and `reduce_scatter` splits along `dim(d)`;
+    `all_to_all` keeps the type or moves a split from one dimension to
+    another (each device sends 1/group of one dimension to every member
+    and concatenates what it receives along another); `all_reduce` keeps
+    the type. `bytes` is the payload each device contributes (its input),
+    checked against the type.
 
-    With an `arch.system`, the fabric must be in the topology; gather and
-    scatter must change `dim` by exactly the fabric's member count;
+    `group([m0, m1, ...])` gives the members the group has on each fabric
+    of the topology, innermost first, up to the named fabric: `group([4])`
+    over `"nvlink"` is four GPUs of one NVLink domain, `group([2, 4])` over
+    `"ib"` two GPUs in each of four nodes. Without it the group is one
+    instance of the named fabric (all its members).
+
+    With an `arch.system`, the fabric must be in the topology, `group` has
+    one entry per fabric up to it, each dividing that fabric's size, and
+    crosses the named fabric; gather and scatter must change `dim` (and
+    all_to_all its two dimensions) by exactly the group's size;
     `in_network` needs a fabric that reduces in the switch;
-    `torus_dim_ordered` needs a torus or mesh; `hierarchical` a topology of
-    at least two fabrics.
+    `torus_dim_ordered` needs a torus or mesh; `hierarchical` a group that
+    spans at least two fabrics; `direct` is all_to_all's algorithm.
 
     ```mlir
     %r = tile.collective all_reduce %x over "nvlink" algorithm(ring)
         bytes(16777216) : tensor<4096x1024xf32> -> tensor<4096x1024xf32>
+    %g = tile.collective all_reduce %y over "ib" algorithm(hierarchical)
+        group([2, 4]) bytes(16777216) : tensor<4096x1024xf32> -> tensor<4096x1024xf32>
     ```
   }];
   let arguments = (ins
@@ -571,15 +584,21 @@ def Tile_CollectiveOp : Tile_Op<"collective", [
     StrAttr:$fabric,
     Tile_CollectiveAlgorithmAttr:$algorithm,
     OptionalAttr<Tile_I64Attr>:$dim,
+    OptionalAttr<DenseI64ArrayAttr>:$group,
     Tile_I64Attr:$bytes
   );
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     custom<EnumKeyword>($kind) $input `over` $fabric `algorithm` `(` custom<EnumKeyword>($algorithm) `)`
-    (`dim` `(` $dim^ `)`)? `bytes` `(` $bytes `)` attr-dict
+    (`dim` `(` $dim^ `)`)? (`group` `(` $group^ `)`)? `bytes` `(` $bytes `)` attr-dict
     `:` qualified(type($input)) `->` qualified(type($result))
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Devices taking part: the product of `group`, else the named fabric's
+    /// member count (0 when neither is known: no system attached).
+    int64_t getGroupSize();
+  }];
 }
 
 def Tile_SendOp : Tile_Op<"send", [

@@ -8,6 +8,7 @@
 // RUN: strata-opt %t/h100.mlir --strata-set-system=system=dgx-h100 -split-input-file -verify-diagnostics
 // RUN: strata-opt %t/mesh.mlir --strata-set-system=system=mesh-sram -split-input-file -verify-diagnostics
 // RUN: strata-opt %t/a100.mlir --strata-set-system=system=dgx-a100 -split-input-file -verify-diagnostics
+// RUN: strata-opt %t/multi.mlir --strata-set-system=system=dgx-h100x4 -split-input-file -verify-diagnostics
 
 //--- local.mlir
 
@@ -509,7 +510,7 @@ func.func @collective_reduce_with_dim(%x: tensor<64xf32>) {
 // -----
 
 func.func @collective_reduce_shape(%x: tensor<64xf32>) {
-  // expected-error @+1 {{'all_to_all' keeps the type, but 'tensor<64xf32>' becomes 'tensor<128xf32>'}}
+  // expected-error @+1 {{'all_to_all' keeps the type or moves a split between two dimensions, but 'tensor<64xf32>' becomes 'tensor<128xf32>'}}
   %r = tile.collective all_to_all %x over "nvlink" algorithm(ring) bytes(256) : tensor<64xf32> -> tensor<128xf32>
   return
 }
@@ -551,6 +552,30 @@ func.func @send_stage(%x: tensor<64xf32>) {
 func.func @recv_bytes() {
   // expected-error @+1 {{bytes(255) does not match the 256 bytes of a 64xf32 payload}}
   %x = tile.recv from stage(0) over "ib" bytes(255) : tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @direct_reduce(%x: tensor<64xf32>) {
+  // expected-error @+1 {{algorithm(direct) is all_to_all's; 'all_reduce' needs ring, tree, recursive_halving_doubling, torus_dim_ordered, hierarchical or in_network}}
+  %r = tile.collective all_reduce %x over "nvlink" algorithm(direct) bytes(256) : tensor<64xf32> -> tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @group_not_positive(%x: tensor<64xf32>) {
+  // expected-error @+1 {{group() member counts must be positive, not 0}}
+  %r = tile.collective all_reduce %x over "nvlink" algorithm(ring) group([0]) bytes(256) : tensor<64xf32> -> tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @all_to_all_three_dims(%x: tensor<8x8x4xf32>) {
+  // expected-error @+1 {{'all_to_all' keeps the type or moves a split between two dimensions, but 'tensor<8x8x4xf32>' becomes 'tensor<2x16x8xf32>'}}
+  %r = tile.collective all_to_all %x over "nvlink" algorithm(direct) bytes(1024) : tensor<8x8x4xf32> -> tensor<2x16x8xf32>
   return
 }
 
@@ -711,6 +736,38 @@ func.func @send_unknown_fabric(%x: tensor<64xf32>) {
   return
 }
 
+// -----
+
+func.func @group_length(%x: tensor<64xf32>) {
+  // expected-error @+1 {{group() has 2 entries, but fabric 'nvlink' is number 1 of the topology (one entry per fabric up to it, innermost first)}}
+  %r = tile.collective all_reduce %x over "nvlink" algorithm(ring) group([2, 4]) bytes(256) : tensor<64xf32> -> tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @group_not_dividing(%x: tensor<64xf32>) {
+  // expected-error @+1 {{group() puts 3 members on fabric 'nvlink', which does not divide its 8 members}}
+  %r = tile.collective all_reduce %x over "nvlink" algorithm(ring) group([3]) bytes(256) : tensor<64xf32> -> tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @group_gather_factor(%x: tensor<64xf32>) {
+  // expected-error @+1 {{'all_gather' over a group (4 members) must change dim 0 4x, not 8x}}
+  %r = tile.collective all_gather %x over "nvlink" algorithm(ring) dim(0) group([4]) bytes(256) : tensor<64xf32> -> tensor<512xf32>
+  return
+}
+
+// -----
+
+func.func @all_to_all_factor(%x: tensor<8x8xf32>) {
+  // expected-error @+1 {{'all_to_all' over a group (4 members) must move its split 4x, not 2x}}
+  %r = tile.collective all_to_all %x over "nvlink" algorithm(direct) group([4]) bytes(256) : tensor<8x8xf32> -> tensor<4x16xf32>
+  return
+}
+
 //--- mesh.mlir
 
 // Checked against mesh-sram: 64 x 64 cores on a mesh NoC, "sram" per core,
@@ -754,5 +811,32 @@ func.func @spread_too_many_cores() {
 func.func @in_network_without_switch_reduction(%x: tensor<64xf32>) {
   // expected-error @+1 {{algorithm(in_network) needs a fabric that reduces in the switch, but 'nvlink' does not}}
   %r = tile.collective all_reduce %x over "nvlink" algorithm(in_network) bytes(256) : tensor<64xf32> -> tensor<64xf32>
+  return
+}
+
+//--- multi.mlir
+
+// Checked against dgx-h100x4: NVLink inside each of 4 nodes, InfiniBand
+// between them.
+
+func.func @hierarchical_one_fabric_group(%x: tensor<64xf32>) {
+  // expected-error @+1 {{algorithm(hierarchical) needs a group on at least two fabrics, e.g. group([8, 4])}}
+  %r = tile.collective all_reduce %x over "ib" algorithm(hierarchical) group([1, 4]) bytes(256) : tensor<64xf32> -> tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @hierarchical_innermost(%x: tensor<64xf32>) {
+  // expected-error @+1 {{algorithm(hierarchical) needs a group on at least two fabrics, but 'nvlink' is the innermost}}
+  %r = tile.collective all_reduce %x over "nvlink" algorithm(hierarchical) bytes(256) : tensor<64xf32> -> tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @group_below_its_fabric(%x: tensor<64xf32>) {
+  // expected-error @+1 {{group() has one member on fabric 'ib'; name the outermost fabric the group crosses}}
+  %r = tile.collective all_reduce %x over "ib" algorithm(ring) group([8, 1]) bytes(256) : tensor<64xf32> -> tensor<64xf32>
   return
 }

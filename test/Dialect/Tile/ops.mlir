@@ -308,13 +308,13 @@ func.func @sequence_parallel(%x: tensor<512x4096xbf16>, %y: tensor<4096x4096xbf1
 
 // MULTI-LABEL: func.func @experts_and_data
 // MULTI:       tile.collective all_to_all %{{.*}} over "nvlink" algorithm(recursive_halving_doubling) bytes(67108864)
-// MULTI:       tile.collective all_reduce %{{.*}} over "ib" algorithm(hierarchical) bytes(67108864)
+// MULTI:       tile.collective all_reduce %{{.*}} over "ib" algorithm(hierarchical) group([8, 4]) bytes(67108864)
 // MULTI:       tile.collective all_reduce %{{.*}} over "ib" algorithm(tree) bytes(67108864)
 func.func @experts_and_data(%t: tensor<8x1024x4096xbf16>, %grad: tensor<4096x4096xf32>)
     -> (tensor<8x1024x4096xbf16>, tensor<4096x4096xf32>, tensor<4096x4096xf32>) {
   %e = tile.collective all_to_all %t over "nvlink" algorithm(recursive_halving_doubling) bytes(67108864)
       : tensor<8x1024x4096xbf16> -> tensor<8x1024x4096xbf16>
-  %d = tile.collective all_reduce %grad over "ib" algorithm(hierarchical) bytes(67108864)
+  %d = tile.collective all_reduce %grad over "ib" algorithm(hierarchical) group([8, 4]) bytes(67108864)
       : tensor<4096x4096xf32> -> tensor<4096x4096xf32>
   %t2 = tile.collective all_reduce %grad over "ib" algorithm(tree) bytes(67108864)
       : tensor<4096x4096xf32> -> tensor<4096x4096xf32>
@@ -328,6 +328,24 @@ func.func @pipeline_stages(%act: tensor<4096x4096xf16>) -> tensor<4096x4096xf16>
   tile.send %act to stage(1) over "ib" bytes(33554432) : tensor<4096x4096xf16>
   %in = tile.recv from stage(0) over "ib" bytes(33554432) : tensor<4096x4096xf16>
   return %in : tensor<4096x4096xf16>
+}
+
+// What strata-route writes: the group's devices per fabric, innermost
+// first (four of a node's eight GPUs; two GPUs in each of the four nodes),
+// all_to_all moving a split from dim 0 to dim 1 by the group's size.
+// MULTI-LABEL: func.func @routed_groups
+// MULTI:       tile.collective all_gather %{{.*}} over "nvlink" algorithm(ring) dim(0) group([4]) bytes(2048) : tensor<16x32xf32> -> tensor<64x32xf32>
+// MULTI:       tile.collective all_to_all %{{.*}} over "nvlink" algorithm(direct) group([4]) bytes(16384) : tensor<8x8x64xf32> -> tensor<2x32x64xf32>
+// MULTI:       tile.collective all_reduce %{{.*}} over "ib" algorithm(ring) group([2, 4]) bytes(2048) {strata.axes = ["dp"]} : tensor<16x32xf32> -> tensor<16x32xf32>
+func.func @routed_groups(%a: tensor<16x32xf32>, %t: tensor<8x8x64xf32>)
+    -> (tensor<64x32xf32>, tensor<2x32x64xf32>, tensor<16x32xf32>) {
+  %g = tile.collective all_gather %a over "nvlink" algorithm(ring) dim(0) group([4]) bytes(2048)
+      : tensor<16x32xf32> -> tensor<64x32xf32>
+  %e = tile.collective all_to_all %t over "nvlink" algorithm(direct) group([4]) bytes(16384)
+      : tensor<8x8x64xf32> -> tensor<2x32x64xf32>
+  %r = tile.collective all_reduce %a over "ib" algorithm(ring) group([2, 4]) bytes(2048) {strata.axes = ["dp"]}
+      : tensor<16x32xf32> -> tensor<16x32xf32>
+  return %g, %e, %r : tensor<64x32xf32>, tensor<2x32x64xf32>, tensor<16x32xf32>
 }
 
 //--- torus.mlir

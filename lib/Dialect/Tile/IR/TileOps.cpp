@@ -984,17 +984,40 @@ LogicalResult CollectiveOp::verify() {
   CollectiveKind kind = getKind();
   bool resizes = kind == CollectiveKind::AllGather ||
                  kind == CollectiveKind::ReduceScatter;
-  // The factor by which a gather grows / a scatter shrinks `dim`.
-  int64_t factor = 1;
+  // The factor by which a gather grows / a scatter shrinks `dim`, or an
+  // all_to_all moves its split; 0 when the type is kept.
+  int64_t factor = 0;
   if (!resizes) {
     if (getDim())
       return emitOpError() << "'" << stringifyCollectiveKind(kind)
                            << "' keeps the shape; dim() applies only to "
                               "all_gather and reduce_scatter";
-    if (input != result)
+    // An all_to_all may move a split from one dimension to another: one
+    // dimension shrinks by the group's size and another grows by it.
+    SmallVector<int64_t> changed;
+    if (kind == CollectiveKind::AllToAll &&
+        input.getRank() == result.getRank() &&
+        input.getNumElements() == result.getNumElements())
+      for (int64_t d = 0; d < input.getRank(); ++d)
+        if (input.getDimSize(d) != result.getDimSize(d))
+          changed.push_back(d);
+    if (changed.size() == 2) {
+      int64_t a = changed[0], b = changed[1];
+      int64_t shrink = input.getDimSize(a) > result.getDimSize(a) ? a : b;
+      int64_t grow = shrink == a ? b : a;
+      if (result.getDimSize(shrink) != 0 &&
+          input.getDimSize(shrink) % result.getDimSize(shrink) == 0 &&
+          input.getDimSize(grow) != 0 &&
+          result.getDimSize(grow) % input.getDimSize(grow) == 0)
+        factor = input.getDimSize(shrink) / result.getDimSize(shrink);
+    }
+    if (input != result && factor == 0)
       return emitOpError() << "'" << stringifyCollectiveKind(kind)
-                           << "' keeps the type, but " << input << " becomes "
-                           << result;
+                           << "' keeps the type"
+                           << (kind == CollectiveKind::AllToAll
+                                   ? " or moves a split between two dimensions"
+                                   : "")
+                           << ", but " << input << " becomes " << result;
   } else {
     if (!getDim())
       return emitOpError() << "'" << stringifyCollectiveKind(kind)
@@ -1015,7 +1038,7 @@ LogicalResult CollectiveOp::verify() {
         llvm::all_of(llvm::seq<int64_t>(0, input.getRank()), [&](int64_t d) {
           return d == dim || input.getDimSize(d) == result.getDimSize(d);
         });
-    if (!othersKept || large % small != 0 || large == small)
+    if (!othersKept || small == 0 || large % small != 0 || large == small)
       return emitOpError() << "'" << stringifyCollectiveKind(kind)
                            << "' along dim " << dim << " cannot turn " << input
                            << " into " << result;
@@ -1023,20 +1046,73 @@ LogicalResult CollectiveOp::verify() {
   }
   if (failed(verifyPayload(*this, getBytes(), input)))
     return failure();
+  if (getAlgorithm() == CollectiveAlgorithm::Direct &&
+      kind != CollectiveKind::AllToAll)
+    return emitOpError() << "algorithm(direct) is all_to_all's; '"
+                         << stringifyCollectiveKind(kind)
+                         << "' needs ring, tree, recursive_halving_doubling, "
+                            "torus_dim_ordered, hierarchical or in_network";
+  std::optional<ArrayRef<int64_t>> group = getGroup();
+  if (group) {
+    if (group->empty())
+      return emitOpError() << "group() needs one member count per fabric";
+    for (int64_t m : *group)
+      if (m < 1)
+        return emitOpError()
+               << "group() member counts must be positive, not " << m;
+  }
 
   FailureOr<arch::FabricAttr> fabric = verifyFabric(*this, getFabric());
   if (failed(fabric))
     return failure();
   if (!*fabric)
     return success();
-  int64_t members = 1;
-  for (int64_t d : fabric->getShape())
-    members *= d;
-  if (resizes && factor != members)
-    return emitOpError() << "'" << stringifyCollectiveKind(kind)
-                         << "' over fabric '" << getFabric() << "' (" << members
-                         << " members) must change dim " << *getDim() << " "
-                         << members << "x, not " << factor << "x";
+  arch::SystemAttr system = arch::getAttachedSystem(*this);
+  ArrayRef<arch::FabricAttr> topology = system.getTopology();
+  size_t index = llvm::find(topology, *fabric) - topology.begin();
+  auto fabricSize = [](arch::FabricAttr f) {
+    int64_t members = 1;
+    for (int64_t d : f.getShape())
+      members *= d;
+    return members;
+  };
+  // Fabrics the group has more than one member on.
+  int64_t spanned = 0;
+  if (group) {
+    if (group->size() != index + 1)
+      return emitOpError() << "group() has " << group->size()
+                           << " entries, but fabric '" << getFabric()
+                           << "' is number " << index + 1
+                           << " of the topology (one entry per fabric up to "
+                              "it, innermost first)";
+    for (auto [i, m] : llvm::enumerate(*group)) {
+      if (fabricSize(topology[i]) % m != 0)
+        return emitOpError()
+               << "group() puts " << m << " members on fabric '"
+               << topology[i].getName() << "', which does not divide its "
+               << fabricSize(topology[i]) << " members";
+      spanned += m > 1;
+    }
+    if (group->back() < 2)
+      return emitOpError() << "group() has one member on fabric '"
+                           << getFabric()
+                           << "'; name the outermost fabric the group crosses";
+  }
+  int64_t members = getGroupSize();
+  if (factor != 0 && factor != members) {
+    InFlightDiagnostic diag = emitOpError()
+                              << "'" << stringifyCollectiveKind(kind) << "' ";
+    if (group)
+      diag << "over a group";
+    else
+      diag << "over fabric '" << getFabric() << "'";
+    diag << " (" << members << " members) must ";
+    if (getDim())
+      diag << "change dim " << *getDim();
+    else
+      diag << "move its split";
+    return diag << " " << members << "x, not " << factor << "x";
+  }
   switch (getAlgorithm()) {
   case CollectiveAlgorithm::InNetwork:
     if (!fabric->getInNetworkReduction())
@@ -1053,14 +1129,43 @@ LogicalResult CollectiveOp::verify() {
                            << hw::toString(fabric->getKind());
     break;
   case CollectiveAlgorithm::Hierarchical:
-    if (arch::getAttachedSystem(*this).getTopology().size() < 2)
+    if (topology.size() < 2)
       return emitOpError() << "algorithm(hierarchical) needs a topology of "
                               "at least two fabrics";
+    if (index == 0)
+      return emitOpError() << "algorithm(hierarchical) needs a group on at "
+                              "least two fabrics, but '"
+                           << getFabric() << "' is the innermost";
+    if (spanned < 2)
+      return emitOpError() << "algorithm(hierarchical) needs a group on at "
+                              "least two fabrics, e.g. group(["
+                           << fabricSize(topology[index - 1]) << ", "
+                           << fabricSize(*fabric) << "])";
     break;
   default:
     break;
   }
   return success();
+}
+
+int64_t CollectiveOp::getGroupSize() {
+  if (std::optional<ArrayRef<int64_t>> group = getGroup()) {
+    int64_t members = 1;
+    for (int64_t m : *group)
+      members *= m;
+    return members;
+  }
+  arch::SystemAttr system = arch::getAttachedSystem(*this);
+  if (!system)
+    return 0;
+  for (arch::FabricAttr f : system.getTopology())
+    if (f.getName() == getFabric()) {
+      int64_t members = 1;
+      for (int64_t d : f.getShape())
+        members *= d;
+      return members;
+    }
+  return 0;
 }
 
 int64_t CollectiveOp::getBytesMoved() { return getBytes(); }
