@@ -384,7 +384,7 @@ std::optional<OpCounts> countShardOp(Operation *op) {
   OpCounts c;
   if (!isa<shard::AllReduceOp, shard::AllGatherOp, shard::ReduceScatterOp,
            shard::AllToAllOp, shard::BroadcastOp, shard::SendOp, shard::RecvOp,
-           shard::ShiftOp>(op)) {
+           shard::ShiftOp, tile::CollectiveOp>(op)) {
     c.cls = OpClass::DataMovement;
     return c;
   }
@@ -407,6 +407,10 @@ std::optional<OpCounts> countOp(Operation *op) {
     return countShardOp(op);
   if (auto kernel = dyn_cast<tile::KernelOp>(op))
     return countKernel(kernel);
+  // A routed collective moves its tensors between devices, like the shard
+  // collective it replaced.
+  if (isa<tile::CollectiveOp>(op))
+    return countShardOp(op);
   // Pipeline-stage boundary transfers move their payload between devices.
   if (isa<tile::SendOp, tile::RecvOp>(op)) {
     OpCounts c;

@@ -2,6 +2,7 @@
 
 #include "strata/Analysis/ProgramCost.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "strata/Analysis/Collectives.h"
 #include "strata/Cost/Parallelism.h"
 #include "strata/Dialect/Tile/IR/TileOps.h"
 #include "strata/Hardware/System.h"
@@ -18,6 +19,7 @@
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <cmath>
 #include <map>
 
 using namespace mlir;
@@ -142,10 +144,10 @@ attentionKernelTraffic(tile::KernelOp kernel, const OpCounts &counts,
   return model.kernel(w).traffic;
 }
 
-/// A shard collective on the topology: the group is the product of the
-/// grid axes it spans, the fabric the outermost one those axes are mapped
-/// to (strata.axis_fabrics on the grid, set by strata-parallelize), else the
-/// innermost fabric large enough for the group.
+/// A collective on the topology: an upstream shard collective on the
+/// devices its grid axes are laid on (Collectives.h), a routed
+/// tile.collective on its fabric and group with its algorithm, a pipeline
+/// transfer point to point on its fabric.
 static std::optional<cost::Estimate>
 estimateCollective(Operation *op, const OpCounts &c,
                    const cost::CostModel &model) {
@@ -168,72 +170,21 @@ estimateCollective(Operation *op, const OpCounts &c,
       }
     return std::nullopt;
   }
-  auto gridRef = op->getAttrOfType<FlatSymbolRefAttr>("grid");
-  auto axesAttr = op->getAttrOfType<DenseI16ArrayAttr>("grid_axes");
-  auto grid =
-      gridRef ? SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(op, gridRef)
-              : shard::GridOp();
-  if (!grid || sys.topology.empty())
+  std::optional<cost::CollectiveWork> w =
+      collectiveWork(op, c.bytesRead, c.bytesWritten, sys);
+  if (!w)
     return std::nullopt;
-  ArrayRef<int64_t> shape = grid.getShape();
-  SmallVector<int16_t> axes;
-  if (axesAttr && !axesAttr.empty())
-    axes.assign(axesAttr.asArrayRef().begin(), axesAttr.asArrayRef().end());
-  else
-    for (int16_t i = 0; i < int16_t(shape.size()); ++i)
-      axes.push_back(i);
-  int64_t group = 1;
-  for (int16_t a : axes)
-    if (a >= 0 && a < int16_t(shape.size()) && !ShapedType::isDynamic(shape[a]))
-      group *= shape[a];
-  int fabric = -1;
-  auto names = grid->getAttrOfType<ArrayAttr>("strata.axis_names");
-  auto fabrics = grid->getAttrOfType<DictionaryAttr>("strata.axis_fabrics");
-  if (names && fabrics)
-    for (int16_t a : axes)
-      if (a >= 0 && a < int16_t(names.size()))
-        if (auto axisName = dyn_cast<StringAttr>(names[a]))
-          if (auto f = fabrics.getAs<StringAttr>(axisName.getValue()))
-            for (int i = 0; i < int(sys.topology.size()); ++i)
-              if (sys.topology[i].name == f.getValue())
-                fabric = std::max(fabric, i);
-  if (fabric < 0) {
-    int64_t devices = 1;
-    fabric = int(sys.topology.size()) - 1;
-    for (int i = 0; i < int(sys.topology.size()); ++i) {
-      devices *= sys.topology[i].size();
-      if (devices >= group) {
-        fabric = i;
-        break;
-      }
-    }
-  }
-  cost::CollectiveWork w;
-  w.groupSize = group;
-  w.fabric = fabric;
-  if (isa<shard::AllReduceOp>(op)) {
-    w.kind = cost::CollectiveKind::AllReduce;
-    w.bytes = c.bytesRead;
-  } else if (isa<shard::AllGatherOp, shard::BroadcastOp>(op)) {
-    w.kind = cost::CollectiveKind::AllGather;
-    w.bytes = c.bytesWritten;
-  } else if (isa<shard::ReduceScatterOp>(op)) {
-    w.kind = cost::CollectiveKind::ReduceScatter;
-    w.bytes = c.bytesRead;
-  } else if (isa<shard::AllToAllOp>(op)) {
-    w.kind = cost::CollectiveKind::AllToAll;
-    w.bytes = c.bytesRead;
-  } else {
-    w.kind = cost::CollectiveKind::SendRecv;
-    w.bytes = c.bytesRead;
-  }
-  if (group < 2) {
+  if (w->groupSize < 2) {
     cost::Estimate none;
     none.boundKind = cost::BoundKind::Link;
-    none.boundBy = sys.topology[fabric].name;
+    none.boundBy = sys.topology[w->fabric].name;
     return none;
   }
-  cost::Estimate e = model.collective(w).estimate;
+  cost::Estimate e = model.collective(*w).estimate;
+  // An algorithm the cost core cannot run on this group (hand-written IR)
+  // is not modelled rather than infinitely slow.
+  if (!std::isfinite(e.time))
+    return std::nullopt;
   e.unit.clear();
   return e;
 }
@@ -401,25 +352,6 @@ enum class StepPart {
   Boundary,   ///< pipeline-stage transfers, priced by the schedule
 };
 
-/// Names of the grid axes a shard collective runs over; empty if unknown.
-static SmallVector<StringRef> collectiveAxisNames(Operation *op) {
-  SmallVector<StringRef> result;
-  auto gridRef = op->getAttrOfType<FlatSymbolRefAttr>("grid");
-  auto axesAttr = op->getAttrOfType<DenseI16ArrayAttr>("grid_axes");
-  auto grid =
-      gridRef ? SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(op, gridRef)
-              : shard::GridOp();
-  auto names =
-      grid ? grid->getAttrOfType<ArrayAttr>("strata.axis_names") : ArrayAttr();
-  if (!names || !axesAttr)
-    return result;
-  for (int16_t a : axesAttr.asArrayRef())
-    if (a >= 0 && a < int16_t(names.size()))
-      if (auto n = dyn_cast<StringAttr>(names[a]))
-        result.push_back(n.getValue());
-  return result;
-}
-
 static StepPart stepPartOf(Operation *op, StringRef block) {
   if (isa<tile::SendOp, tile::RecvOp>(op))
     return StepPart::Boundary;
@@ -427,7 +359,11 @@ static StepPart stepPartOf(Operation *op, StringRef block) {
     return StepPart::Optimizer;
   // Reductions over the data axes alone are gradient (or loss) reductions:
   // accumulated over the microbatches and synchronised once per step.
-  if (isa<shard::AllReduceOp, shard::ReduceScatterOp, shard::AllGatherOp>(op)) {
+  // A routed collective keeps the axes it ran over (strata.axes), so it is
+  // classified as the shard op it replaced.
+  auto routed = dyn_cast<tile::CollectiveOp>(op);
+  if (isa<shard::AllReduceOp, shard::ReduceScatterOp, shard::AllGatherOp>(op) ||
+      (routed && routed.getKind() != tile::CollectiveKind::AllToAll)) {
     SmallVector<StringRef> axes = collectiveAxisNames(op);
     if (!axes.empty() &&
         llvm::all_of(axes, [](StringRef a) { return a == "dp" || a == "ep"; }))
@@ -661,6 +597,10 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
     largestOutput = std::max(largestOutput, e.counts.bytesWritten);
     std::string name = reportName(e.op);
     std::string opName = e.op->getName().getStringRef().str();
+    // Routed collectives share one op name; the kind keeps an all_to_all
+    // and an all_reduce at one location apart, as their shard ops were.
+    if (auto routed = dyn_cast<tile::CollectiveOp>(e.op))
+      opName += " " + tile::stringifyCollectiveKind(routed.getKind()).str();
     auto [it, inserted] =
         rowIndex.try_emplace(name + "\n" + opName, r.ops.size());
     if (inserted) {
