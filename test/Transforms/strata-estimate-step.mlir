@@ -3,6 +3,11 @@
 // RUN: strata-opt %S/Inputs/train-step.mlir --strata-set-system=system=dgx-h100x4 --strata-parallelize="tp=8 microbatches=4" --strata-partition --strata-stage --strata-estimate="format=json output=-" -o /dev/null | FileCheck %s --check-prefix=NOPIPE
 // RUN: strata-opt %S/Inputs/train-step.mlir --strata-set-system=system=dgx-h100x4 --strata-parallelize="tp=8 pp=2 microbatches=4" --strata-partition --strata-stage --strata-estimate -o /dev/null | FileCheck %s --check-prefix=TEXT
 // RUN: strata-opt %S/Inputs/train-step.mlir --strata-set-system=system=dgx-h100x4 --strata-parallelize="tp=8 pp=2 microbatches=4 recompute=full" --strata-partition --strata-stage --strata-estimate -o /dev/null | FileCheck %s --check-prefix=FULL
+// strata-route binds the collectives to the topology without changing the
+// step: the same checks after it.
+// RUN: strata-opt %S/Inputs/train-step.mlir --strata-set-system=system=dgx-h100x4 --strata-parallelize="tp=8 pp=2 microbatches=4" --strata-partition --strata-stage --strata-route --strata-estimate="format=json output=-" -o /dev/null | FileCheck %s --check-prefix=ONEF
+// RUN: strata-opt %S/Inputs/train-step.mlir --strata-set-system=system=dgx-h100x4 --strata-parallelize="tp=8 pp=2 microbatches=4" --strata-partition --strata-stage --strata-route --strata-estimate -o /dev/null | FileCheck %s --check-prefix=TEXT
+// RUN: strata-opt %S/Inputs/train-step.mlir --strata-set-system=system=dgx-h100x4 --strata-parallelize="tp=8 pp=2 microbatches=4 recompute=full" --strata-partition --strata-stage --strata-route --strata-estimate -o /dev/null | FileCheck %s --check-prefix=FULL
 
 // Full recomputation runs each layer's forward again before its backward:
 // layers.mlp.fc1 and fc2 with fc2's tp all-reduce (9.007 + 9.007 + 8.009

@@ -289,6 +289,48 @@ def StrataStagePass : Pass<"strata-stage", "mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def StrataRoutePass : Pass<"strata-route", "mlir::ModuleOp"> {
+  let summary = "Lower shard collectives to tile.collective on the topology";
+  let description = [{
+    Replaces each upstream `shard` collective left by `strata-partition`
+    (`all_reduce`, `all_gather`, `reduce_scatter`, `all_to_all`) with a
+    `tile.collective` bound to the system's topology: the fabric is the
+    outermost one the collective's grid axes are laid on (the grid's
+    `strata.axis_fabrics`, written by `strata-parallelize`), `group` the
+    devices it has on each fabric, the algorithm the one the cost model
+    prices cheapest for that group and payload (`CostModel::collective`;
+    `hierarchical` when the group spans two fabrics and that is cheaper),
+    `bytes` the per-device payload. The op keeps the grid axes it ran over
+    as `strata.axes` (the estimate classifies reductions over the data axes
+    alone as once-per-step gradient sync) and its location.
+
+    An `all_reduce` whose only use is an `all_slice` over the same axes
+    (upstream's form of Megatron sequence parallelism's reduce-scatter) is
+    fused into one `reduce_scatter` when the cost model prices that no
+    slower.
+
+    Errors (located, never a crash): a grid without `strata.axis_fabrics`,
+    an axis on a fabric the system lacks, a forced algorithm the group or
+    fabric cannot run (`in_network` without switch reduction,
+    `torus_dim_ordered` off a torus or mesh, `hierarchical` on one fabric),
+    and shard communication ops other than the four above.
+  }];
+  let options = [
+    Option<"system", "system", "std::string", /*default=*/"\"\"",
+           "Target system: a preset name, a .json or a .mlir file "
+           "(default: the module's arch.system)">,
+    Option<"algorithm", "algorithm", "std::string", /*default=*/"\"auto\"",
+           "auto (the cost model's cheapest), or force one of ring, tree, "
+           "recursive_halving_doubling, hierarchical, torus_dim_ordered, "
+           "in_network, direct">,
+    Option<"reduceScatter", "reduce-scatter", "bool", /*default=*/"true",
+           "Fuse all_reduce + all_slice over the same axes into one "
+           "reduce_scatter when no slower">
+  ];
+  let dependentDialects = ["::strata::tile::TileDialect",
+                           "::mlir::shard::ShardDialect"];
+}
+
 def StrataPlanSearchPass : Pass<"strata-plan-search", "mlir::ModuleOp"> {
   let summary = "plan=auto: compile and price every parallel plan, apply the "
                 "fastest that fits";
@@ -297,7 +339,8 @@ def StrataPlanSearchPass : Pass<"strata-plan-search", "mlir::ModuleOp"> {
     mixture-of-experts models) of the devices of the module's system,
     compiles a copy of the module under each one with the passes
     strata-pipeline runs for an explicit plan (strata-parallelize,
-    strata-partition, strata-stage, strata-fuse, strata-tile, strata-place),
+    strata-partition, strata-stage, strata-route, strata-fuse, strata-tile,
+    strata-place),
     prices it with the estimate, and applies the plan with the highest
     throughput (lowest latency when the program has no tokens) whose
     per-device footprint fits. The passes validate each plan, so a plan the
@@ -325,7 +368,11 @@ def StrataPlanSearchPass : Pass<"strata-plan-search", "mlir::ModuleOp"> {
     Option<"recompute", "recompute", "std::string", /*default=*/"\"none\"",
            "Activation recomputation: none, selective or full">,
     Option<"overlapGradSync", "overlap-grad-sync", "bool", /*default=*/"true",
-           "Overlap the gradient reduction with the backward pass">
+           "Overlap the gradient reduction with the backward pass">,
+    Option<"collectiveAlgorithm", "collective-algorithm", "std::string",
+           /*default=*/"\"auto\"",
+           "Algorithm strata-route gives every collective (auto: the cost "
+           "model's cheapest)">
   ];
   let dependentDialects = ["::strata::arch::ArchDialect",
                            "::strata::tile::TileDialect",
