@@ -109,6 +109,7 @@ std::optional<double> stepTime(MLIRContext &ctx, const workload::ModelConfig &m,
   pm.addPass(createStrataParallelizePass(plan));
   pm.addPass(createStrataPartitionPass());
   pm.addPass(createStrataStagePass());
+  pm.addPass(createStrataRoutePass());
   pm.addPass(createStrataFusePass());
   pm.addPass(createStrataTilePass());
   if (failed(pm.run(*module))) {

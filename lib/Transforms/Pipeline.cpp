@@ -2,7 +2,8 @@
 //
 // `strata-pipeline` runs Strata's passes in order on a linalg program and
 // ends with the estimate: attach the system; with tp=, parallelize
-// (strata-parallelize, upstream sharding-propagation and shard-partition);
+// (strata-parallelize, strata-partition, strata-stage) and bind the
+// collectives to the topology (strata-route);
 // fuse attention and epilogues (strata-fuse); tile the contractions
 // (strata-tile); check and record each kernel's buffers per level
 // (strata-place); estimate. docs/architecture.md, "The flow".
@@ -82,6 +83,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "plan of the system and keep the fastest that fits "
                      "(strata-plan-search); tp/pp/dp/ep are then ignored"),
       llvm::cl::init("")};
+  Option<std::string> collectiveAlgorithm{
+      *this, "collective-algorithm",
+      llvm::cl::desc("Algorithm strata-route gives every collective: auto "
+                     "(the cost model's cheapest) or one to force"),
+      llvm::cl::init("auto")};
   Option<bool> fuse{*this, "fuse",
                     llvm::cl::desc("Fuse attention flash-style where the "
                                    "cost model says it pays (strata-fuse)"),
@@ -118,6 +124,7 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
     search.zero = options.zero;
     search.recompute = options.recompute;
     search.overlapGradSync = options.overlapGradSync;
+    search.collectiveAlgorithm = options.collectiveAlgorithm;
     pm.addPass(strata::createStrataPlanSearchPass(search));
     // The search applied the winning plan, fused, tiled and placed.
     strata::StrataEstimatePassOptions estimate;
@@ -147,6 +154,10 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
     strata::StrataStagePassOptions stage;
     stage.entry = options.entry;
     pm.addPass(strata::createStrataStagePass(stage));
+    // Bind the collectives to the topology before anything is priced.
+    strata::StrataRoutePassOptions route;
+    route.algorithm = options.collectiveAlgorithm;
+    pm.addPass(strata::createStrataRoutePass(route));
   }
   if (options.fuse)
     pm.addPass(strata::createStrataFusePass());

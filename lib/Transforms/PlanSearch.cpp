@@ -76,6 +76,9 @@ struct PlanSearchPass
     strata::StrataStagePassOptions stage;
     stage.entry = entry;
     pm.addPass(strata::createStrataStagePass(stage));
+    strata::StrataRoutePassOptions route;
+    route.algorithm = collectiveAlgorithm;
+    pm.addPass(strata::createStrataRoutePass(route));
     if (fuse)
       pm.addPass(strata::createStrataFusePass());
     if (tile) {
