@@ -19,6 +19,9 @@
 // Without attention fusion nothing is lowered as a group: Q·Kᵀ is tiled as a
 // contraction and the rest stays linalg.
 // RUN: strata-opt %s -split-input-file --strata-fuse="system=h100-sxm attention=false epilogues=false" --strata-tile 2>&1 | FileCheck %s --check-prefix=OFF
+//
+// A group whose operands the flash schedule cannot cut stays marked linalg.
+// RUN: strata-opt %s -split-input-file --strata-fuse=system=h100-sxm --strata-tile -o /dev/null 2>&1 | FileCheck %s --check-prefix=REMARK
 
 // 8 heads x 1024 positions x head dim 128, causal. h100-sxm: 128-row query
 // blocks and 128-key blocks, 8 x 8 spread points; a third K/V buffer fits
@@ -401,4 +404,177 @@ func.func @decode_gqa(%q: tensor<8x4x1x128xbf16>, %k: tensor<8x4096x128xbf16>, %
     linalg.yield %r : bf16
   } -> tensor<1x8x4x128xbf16> loc("decode.pv")
   return %o : tensor<1x8x4x128xbf16>
+}
+
+// -----
+
+// As the workload generator writes it: Q and K keep the head dim split in
+// RoPE's rotation pairs ([.., 32, 2], so that RoPE is a K = 2 contraction),
+// and the grouped query heads come from indexing maps (Q [b, s, kv, g, d/2,
+// 2], K [b, t, kv, d/2, 2], O [b, s, kv, g, d]). Q·Kᵀ reduces over the two
+// loops of the pair; they are adjacent and in the same order in Q and K, so
+// they are one head dim of 64: the kernel reads Q and K through
+// collapse_shape views (the same bytes) and cuts [s, d] blocks with dims.
+// H100-LABEL: func.func @rope_pairs_gqa
+// H100-DAG:     [[QV:%.+]] = tensor.collapse_shape %arg0 {{\[\[}}0], [1], [2], [3], [4, 5]] : tensor<1x256x2x4x32x2xbf16> into tensor<1x256x2x4x64xbf16>
+// H100-DAG:     [[KV:%.+]] = tensor.collapse_shape %arg1 {{\[\[}}0], [1], [2], [3, 4]] : tensor<1x256x2x32x2xbf16> into tensor<1x256x2x64xbf16>
+// H100:         tile.kernel "rope.pv" ins([[QV]], [[KV]], %arg2 : tensor<1x256x2x4x64xbf16>, tensor<1x256x2x64xbf16>, tensor<1x256x2x64xbf16>) outs(%{{.*}} : tensor<1x256x2x4x64xbf16>) {
+// H100-NEXT:    ^bb0([[Q:%[^:]+]]: {{.*}}, [[K:%[^:]+]]: {{.*}}, [[V:%[^:]+]]: {{.*}}, [[O:%[^:]+]]: !tile.buf<1x256x2x4x64xbf16, "hbm">):
+// H100:         tile.spread cores(132) over ([[H:%[^,]+]], [[G:%[^,]+]], [[QB:%[^)]+]]) in (2, 4, 2) {
+// H100-NEXT:      [[QS:%.+]] = tile.alloc : !tile.buf<128x64xbf16, "smem">
+// H100:           tile.copy [[Q]][%c0, [[QB]], [[H]], [[G]], %c0] -> [[QS]] dims [1, 4] bytes(16384)
+// H100:           tile.loop [[KB:%[^ ]+]] in 2 pipeline(2) {
+// H100-NEXT:        tile.copy [[K]][%c0, [[KB]], [[H]], %c0] -> %{{.*}} dims [1, 3] bytes(16384)
+// H100-NEXT:        tile.copy [[V]][%c0, [[KB]], [[H]], %c0] -> %{{.*}} dims [1, 3] bytes(16384)
+// H100:             tile.mma [[QS]], %{{.*}}, %{{.*}} on "tensor" transpose_rhs padded : !tile.buf<128x64xbf16, "smem">, !tile.buf<128x64xbf16, "smem">, !tile.buf<128x128xf32, "rf">
+// H100:           } attributes {strata.visited_blocks = 3 : i64}
+// H100:           tile.copy [[QS]] -> [[O]][%c0, [[QB]], [[H]], [[G]], %c0] dims [1, 4] bytes(16384)
+// H100:         strata.fused_attention = {batch = 1 : i64, causal = true, dtype = "bf16", head_dim = 64 : i64, heads = 8 : i64, kv_heads = 2 : i64, kv_len = 256 : i64, q_len = 256 : i64}
+//
+// mesh-sram: 64-row query blocks, three 16-key K/V buffers.
+// MESH-LABEL: func.func @rope_pairs_gqa
+// MESH:         tensor.collapse_shape
+// MESH:         tile.kernel "rope.pv"
+// MESH:         tile.spread cores(4096) over (%{{.*}}, %{{.*}}, %{{.*}}) in (2, 4, 4) {
+// MESH-NEXT:      tile.alloc : !tile.buf<64x64xbf16, "sram">
+// MESH-NEXT:      tile.alloc buffers(3) : !tile.buf<16x64xbf16, "sram">
+//
+// The views move no bytes: the kernel is priced like the marked group.
+// KERNEL: rope.pv,tile.kernel,rope,kernel,1,
+// MARKED: rope.pv,linalg.generic,rope,contraction,1,
+
+func.func @rope_pairs_gqa(%q: tensor<1x256x2x4x32x2xbf16>, %k: tensor<1x256x2x32x2xbf16>, %v: tensor<1x256x2x64xbf16>) -> tensor<1x256x2x4x64xbf16> {
+  %zero = arith.constant 0.0 : bf16
+  %ninf = arith.constant -3.389530e+38 : bf16
+  %scale = arith.constant 0.125 : bf16
+  %se = tensor.empty() : tensor<1x2x4x256x256xbf16>
+  %s0 = linalg.fill ins(%zero : bf16) outs(%se : tensor<1x2x4x256x256xbf16>) -> tensor<1x2x4x256x256xbf16>
+  %s = linalg.generic {indexing_maps = [affine_map<(b, kv, g, i, j, d, p) -> (b, i, kv, g, d, p)>, affine_map<(b, kv, g, i, j, d, p) -> (b, j, kv, d, p)>, affine_map<(b, kv, g, i, j, d, p) -> (b, kv, g, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%q, %k : tensor<1x256x2x4x32x2xbf16>, tensor<1x256x2x32x2xbf16>) outs(%s0 : tensor<1x2x4x256x256xbf16>) {
+  ^bb0(%a: bf16, %b: bf16, %acc: bf16):
+    %p = arith.mulf %a, %b : bf16
+    %r = arith.addf %acc, %p : bf16
+    linalg.yield %r : bf16
+  } -> tensor<1x2x4x256x256xbf16> loc("rope.qk")
+  %mk = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%s : tensor<1x2x4x256x256xbf16>) outs(%se : tensor<1x2x4x256x256xbf16>) {
+  ^bb0(%a: bf16, %o: bf16):
+    %i = linalg.index 3 : index
+    %j = linalg.index 4 : index
+    %c = arith.cmpi ule, %j, %i : index
+    %x = arith.mulf %a, %scale : bf16
+    %r = arith.select %c, %x, %ninf : bf16
+    linalg.yield %r : bf16
+  } -> tensor<1x2x4x256x256xbf16> loc("rope.mask")
+  %me = tensor.empty() : tensor<1x2x4x256xbf16>
+  %m0 = linalg.fill ins(%ninf : bf16) outs(%me : tensor<1x2x4x256xbf16>) -> tensor<1x2x4x256xbf16>
+  %m = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%mk : tensor<1x2x4x256x256xbf16>) outs(%m0 : tensor<1x2x4x256xbf16>) {
+  ^bb0(%a: bf16, %acc: bf16):
+    %r = arith.maximumf %acc, %a : bf16
+    linalg.yield %r : bf16
+  } -> tensor<1x2x4x256xbf16> loc("rope.max")
+  %e = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%mk, %m : tensor<1x2x4x256x256xbf16>, tensor<1x2x4x256xbf16>) outs(%se : tensor<1x2x4x256x256xbf16>) {
+  ^bb0(%a: bf16, %mx: bf16, %o: bf16):
+    %d = arith.subf %a, %mx : bf16
+    %x = math.exp %d : bf16
+    linalg.yield %x : bf16
+  } -> tensor<1x2x4x256x256xbf16> loc("rope.exp")
+  %z0 = linalg.fill ins(%zero : bf16) outs(%me : tensor<1x2x4x256xbf16>) -> tensor<1x2x4x256xbf16>
+  %z = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%e : tensor<1x2x4x256x256xbf16>) outs(%z0 : tensor<1x2x4x256xbf16>) {
+  ^bb0(%a: bf16, %acc: bf16):
+    %r = arith.addf %acc, %a : bf16
+    linalg.yield %r : bf16
+  } -> tensor<1x2x4x256xbf16> loc("rope.sum")
+  %p = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%e, %z : tensor<1x2x4x256x256xbf16>, tensor<1x2x4x256xbf16>) outs(%se : tensor<1x2x4x256x256xbf16>) {
+  ^bb0(%a: bf16, %sum: bf16, %o: bf16):
+    %r = arith.divf %a, %sum : bf16
+    linalg.yield %r : bf16
+  } -> tensor<1x2x4x256x256xbf16> loc("rope.div")
+  %oe = tensor.empty() : tensor<1x256x2x4x64xbf16>
+  %o0 = linalg.fill ins(%zero : bf16) outs(%oe : tensor<1x256x2x4x64xbf16>) -> tensor<1x256x2x4x64xbf16>
+  %o = linalg.generic {indexing_maps = [affine_map<(b, i, kv, g, dd, j) -> (b, kv, g, i, j)>, affine_map<(b, i, kv, g, dd, j) -> (b, j, kv, dd)>, affine_map<(b, i, kv, g, dd, j) -> (b, i, kv, g, dd)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : tensor<1x2x4x256x256xbf16>, tensor<1x256x2x64xbf16>) outs(%o0 : tensor<1x256x2x4x64xbf16>) {
+  ^bb0(%a: bf16, %b: bf16, %acc: bf16):
+    %x = arith.mulf %a, %b : bf16
+    %r = arith.addf %acc, %x : bf16
+    linalg.yield %r : bf16
+  } -> tensor<1x256x2x4x64xbf16> loc("rope.pv")
+  return %o : tensor<1x256x2x4x64xbf16>
+}
+
+// -----
+
+// K holds the pair the other way round ([.., 2, 32]): the two head loops
+// are not one run in the same order in Q and K, so no view makes them one
+// dim; the group stays marked linalg (priced from its record) with a remark.
+// H100-LABEL: func.func @rope_pairs_transposed_k
+// H100-NOT:     tile.kernel
+// H100:         linalg.generic {{.*}}strata.fused_attention
+// REMARK: remark: loc("swapped.pv"): fused attention left as linalg: its operands are not Q, K, V and O tiles the flash schedule can cut (priced from strata.fused_attention)
+
+func.func @rope_pairs_transposed_k(%q: tensor<1x256x2x4x32x2xbf16>, %k: tensor<1x256x2x2x32xbf16>, %v: tensor<1x256x2x64xbf16>) -> tensor<1x256x2x4x64xbf16> {
+  %zero = arith.constant 0.0 : bf16
+  %ninf = arith.constant -3.389530e+38 : bf16
+  %scale = arith.constant 0.125 : bf16
+  %se = tensor.empty() : tensor<1x2x4x256x256xbf16>
+  %s0 = linalg.fill ins(%zero : bf16) outs(%se : tensor<1x2x4x256x256xbf16>) -> tensor<1x2x4x256x256xbf16>
+  %s = linalg.generic {indexing_maps = [affine_map<(b, kv, g, i, j, d, p) -> (b, i, kv, g, d, p)>, affine_map<(b, kv, g, i, j, d, p) -> (b, j, kv, p, d)>, affine_map<(b, kv, g, i, j, d, p) -> (b, kv, g, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%q, %k : tensor<1x256x2x4x32x2xbf16>, tensor<1x256x2x2x32xbf16>) outs(%s0 : tensor<1x2x4x256x256xbf16>) {
+  ^bb0(%a: bf16, %b: bf16, %acc: bf16):
+    %p = arith.mulf %a, %b : bf16
+    %r = arith.addf %acc, %p : bf16
+    linalg.yield %r : bf16
+  } -> tensor<1x2x4x256x256xbf16> loc("swapped.qk")
+  %mk = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%s : tensor<1x2x4x256x256xbf16>) outs(%se : tensor<1x2x4x256x256xbf16>) {
+  ^bb0(%a: bf16, %o: bf16):
+    %i = linalg.index 3 : index
+    %j = linalg.index 4 : index
+    %c = arith.cmpi ule, %j, %i : index
+    %x = arith.mulf %a, %scale : bf16
+    %r = arith.select %c, %x, %ninf : bf16
+    linalg.yield %r : bf16
+  } -> tensor<1x2x4x256x256xbf16> loc("swapped.mask")
+  %me = tensor.empty() : tensor<1x2x4x256xbf16>
+  %m0 = linalg.fill ins(%ninf : bf16) outs(%me : tensor<1x2x4x256xbf16>) -> tensor<1x2x4x256xbf16>
+  %m = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%mk : tensor<1x2x4x256x256xbf16>) outs(%m0 : tensor<1x2x4x256xbf16>) {
+  ^bb0(%a: bf16, %acc: bf16):
+    %r = arith.maximumf %acc, %a : bf16
+    linalg.yield %r : bf16
+  } -> tensor<1x2x4x256xbf16> loc("swapped.max")
+  %e = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%mk, %m : tensor<1x2x4x256x256xbf16>, tensor<1x2x4x256xbf16>) outs(%se : tensor<1x2x4x256x256xbf16>) {
+  ^bb0(%a: bf16, %mx: bf16, %o: bf16):
+    %d = arith.subf %a, %mx : bf16
+    %x = math.exp %d : bf16
+    linalg.yield %x : bf16
+  } -> tensor<1x2x4x256x256xbf16> loc("swapped.exp")
+  %z0 = linalg.fill ins(%zero : bf16) outs(%me : tensor<1x2x4x256xbf16>) -> tensor<1x2x4x256xbf16>
+  %z = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%e : tensor<1x2x4x256x256xbf16>) outs(%z0 : tensor<1x2x4x256xbf16>) {
+  ^bb0(%a: bf16, %acc: bf16):
+    %r = arith.addf %acc, %a : bf16
+    linalg.yield %r : bf16
+  } -> tensor<1x2x4x256xbf16> loc("swapped.sum")
+  %p = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%e, %z : tensor<1x2x4x256x256xbf16>, tensor<1x2x4x256xbf16>) outs(%se : tensor<1x2x4x256x256xbf16>) {
+  ^bb0(%a: bf16, %sum: bf16, %o: bf16):
+    %r = arith.divf %a, %sum : bf16
+    linalg.yield %r : bf16
+  } -> tensor<1x2x4x256x256xbf16> loc("swapped.div")
+  %oe = tensor.empty() : tensor<1x256x2x4x64xbf16>
+  %o0 = linalg.fill ins(%zero : bf16) outs(%oe : tensor<1x256x2x4x64xbf16>) -> tensor<1x256x2x4x64xbf16>
+  %o = linalg.generic {indexing_maps = [affine_map<(b, i, kv, g, dd, j) -> (b, kv, g, i, j)>, affine_map<(b, i, kv, g, dd, j) -> (b, j, kv, dd)>, affine_map<(b, i, kv, g, dd, j) -> (b, i, kv, g, dd)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : tensor<1x2x4x256x256xbf16>, tensor<1x256x2x64xbf16>) outs(%o0 : tensor<1x256x2x4x64xbf16>) {
+  ^bb0(%a: bf16, %b: bf16, %acc: bf16):
+    %x = arith.mulf %a, %b : bf16
+    %r = arith.addf %acc, %x : bf16
+    linalg.yield %r : bf16
+  } -> tensor<1x256x2x4x64xbf16> loc("swapped.pv")
+  return %o : tensor<1x256x2x4x64xbf16>
 }
