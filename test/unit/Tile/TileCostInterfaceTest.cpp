@@ -219,4 +219,46 @@ TEST_F(TileCostInterfaceTest, CopyBuilderDerivesBytes) {
   EXPECT_TRUE(succeeded(copy.verify()));
 }
 
+// An embedding lookup: 2048 tokens in blocks of 8 over 256 spread points.
+// The gather is a DMA from the table's level whose bytes are the rows it
+// fetches, never the table: the whole schedule moves 2048 rows of 8 KiB
+// out of a 1 GB table.
+TEST_F(TileCostInterfaceTest, GatherMovesTheRowsItPicks) {
+  OwningOpRef<ModuleOp> m = parse(R"mlir(
+    func.func @embed(%T: !tile.buf<2048xi32, "hbm">, %W: !tile.buf<128256x4096xbf16, "hbm">,
+                     %O: !tile.buf<2048x4096xbf16, "hbm">) {
+      tile.spread cores(132) over (%r) in (256) {
+        %ids = tile.alloc : !tile.buf<8xi32, "smem">
+        %rows = tile.alloc : !tile.buf<8x4096xbf16, "smem">
+        %t0 = tile.copy %T[%r] -> %ids bytes(32)
+            : !tile.buf<2048xi32, "hbm"> -> !tile.buf<8xi32, "smem">
+        tile.wait %t0
+        %t1 = tile.gather %W rows(%ids) -> %rows bytes(65536)
+            : !tile.buf<128256x4096xbf16, "hbm">, !tile.buf<8xi32, "smem">
+              -> !tile.buf<8x4096xbf16, "smem">
+        tile.wait %t1
+      }
+      return
+    })mlir");
+  ASSERT_TRUE(m);
+  GatherOp gather;
+  m->walk([&](GatherOp op) { gather = op; });
+  ASSERT_TRUE(gather);
+  auto op = cast<TileCostOpInterface>(gather.getOperation());
+  EXPECT_EQ(op.getCostKind(), CostKind::Dma);
+  EXPECT_EQ(op.getBytesMoved(), 8 * 4096 * 2);
+  EXPECT_EQ(op.getFlopsPerExecution(), 0);
+  EXPECT_EQ(op.getTransferLevels(),
+            (std::pair<StringRef, StringRef>{"hbm", "smem"}));
+  EXPECT_EQ(op.getExecutionCount(), 256);
+  EXPECT_EQ(op.getTotalBytesMoved(), 2048LL * 4096 * 2);
+
+  // The builder derives the payload from the destination.
+  OpBuilder builder(gather);
+  auto built = GatherOp::create(builder, gather.getLoc(), gather.getSource(),
+                                gather.getIndices(), gather.getDest());
+  EXPECT_EQ(built.getBytes(), 8 * 4096 * 2);
+  EXPECT_TRUE(succeeded(built.verify()));
+}
+
 } // namespace
