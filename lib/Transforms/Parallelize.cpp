@@ -577,6 +577,11 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
       // the layout they are computed in rather than being gathered.
       bool isReturn = user->hasTrait<OpTrait::ReturnLike>() &&
                       activationArgTypes.contains(result.getType());
+      // The accumulator of another contraction (the backward's dX of up_proj
+      // adds to gate_proj's) is read in the layout it is computed in.
+      auto dps = dyn_cast<DestinationStyleOpInterface>(user);
+      if (dps && dps.isDpsInit(&use))
+        continue;
       if (!spOut && !isReturn)
         continue;
       OpBuilder::InsertionGuard guard(b);
@@ -759,6 +764,52 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
   }
   if (!ok)
     return failure();
+
+  // Under sequence parallelism the residual stream between layers is split
+  // over the sequence too (Megatron-SP): a hidden-state argument ([tokens,
+  // seq, hidden], the type a projection reads) arrives split over the data
+  // axes and tp, and a returned value of that type leaves that way, so the
+  // layer composes with itself. Upstream then all-gathers the sequence in
+  // front of the column-parallel projections and reduce-scatters after the
+  // row-parallel ones. (Without sp propagation finds the data split alone.)
+  if (sp && !tpAxes.empty() && !dataAxes.empty()) {
+    MLIRContext *ctx = fn->getContext();
+    llvm::DenseSet<Type> actTypes;
+    for (Projection &proj : projections) {
+      auto t = dyn_cast<RankedTensorType>(
+          proj.op.getDpsInputs()[1 - proj.weightInput].getType());
+      if (t && t.getRank() == 3)
+        actTypes.insert(t);
+    }
+    SmallVector<shard::GridAxesAttr> split = {
+        DenseI16ArrayAttr::get(ctx, dataAxes),
+        DenseI16ArrayAttr::get(ctx, tpAxes)};
+    Block &entry = body.front();
+    OpBuilder b = OpBuilder::atBlockBegin(&entry);
+    for (BlockArgument arg : entry.getArguments()) {
+      if (!actTypes.contains(arg.getType()) ||
+          !annotatedArgs.insert(arg).second)
+        continue;
+      int64_t seq = cast<RankedTensorType>(arg.getType()).getDimSize(1);
+      if (ShapedType::isDynamic(seq) || seq % tp != 0)
+        return fn.emitError()
+               << "strata-parallelize: sp=true needs tp=" << int64_t(tp)
+               << " to divide the sequence (" << seq << ")";
+      Value s = shard::ShardingOp::create(b, arg.getLoc(), gridRef, split);
+      auto annotated = shard::ShardOp::create(b, arg.getLoc(), arg, s);
+      arg.replaceAllUsesExcept(annotated, annotated);
+      activationArgTypes.insert(arg.getType());
+    }
+    Operation *ret = entry.getTerminator();
+    for (OpOperand &operand : ret->getOpOperands()) {
+      if (!actTypes.contains(operand.get().getType()))
+        continue;
+      b.setInsertionPoint(ret);
+      Value s = shard::ShardingOp::create(b, ret->getLoc(), gridRef, split);
+      operand.set(shard::ShardOp::create(b, ret->getLoc(), operand.get(), s,
+                                         /*annotate_for_users=*/true));
+    }
+  }
 
   for (Projection &proj : projections)
     if (failed(annotateProjection(proj)))
