@@ -11,7 +11,6 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/JSON.h"
-#include "llvm/Support/MemoryBuffer.h"
 
 #include <cmath>
 
@@ -92,18 +91,11 @@ std::optional<double> latency(MLIRContext &ctx, const workload::ModelConfig &m,
 
 } // namespace
 
-llvm::Expected<cost::FileResult> evaluateInferenceFile(const std::string &path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path);
-  if (!buffer)
-    return llvm::createStringError(buffer.getError(), "cannot read '%s'",
-                                   path.c_str());
-  llvm::Expected<llvm::json::Value> root =
-      llvm::json::parse((*buffer)->getBuffer());
-  if (!root)
-    return root.takeError();
-  const llvm::json::Array *cases = root->getAsObject()->getArray("cases");
+llvm::Expected<cost::FileResult>
+evaluateInferenceFile(const std::string &path) {
+  llvm::Expected<llvm::json::Array> cases = cost::readReferenceCases(path);
   if (!cases)
-    return llvm::createStringError("'%s' has no cases", path.c_str());
+    return cases.takeError();
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -149,7 +141,7 @@ llvm::Expected<cost::FileResult> evaluateInferenceFile(const std::string &path) 
     cost::CostModel model(sys);
     workload::WorkloadOptions o;
     llvm::StringRef precision = c.getString("precision").value_or("fp16");
-    o.dtype = precision == "fp8" ? workload::WorkloadDType::fp8
+    o.dtype = precision == "fp8"    ? workload::WorkloadDType::fp8
               : precision == "bf16" ? workload::WorkloadDType::bf16
                                     : workload::WorkloadDType::fp16;
     int64_t batch = int64_t(c.getNumber("batch").value_or(1));

@@ -11,7 +11,6 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/JSON.h"
-#include "llvm/Support/MemoryBuffer.h"
 
 #include <cmath>
 
@@ -135,17 +134,9 @@ std::optional<double> stepTime(MLIRContext &ctx, const workload::ModelConfig &m,
 } // namespace
 
 llvm::Expected<cost::FileResult> evaluateTrainingFile(const std::string &path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path);
-  if (!buffer)
-    return llvm::createStringError(buffer.getError(), "cannot read '%s'",
-                                   path.c_str());
-  llvm::Expected<llvm::json::Value> root =
-      llvm::json::parse((*buffer)->getBuffer());
-  if (!root)
-    return root.takeError();
-  const llvm::json::Array *cases = root->getAsObject()->getArray("cases");
+  llvm::Expected<llvm::json::Array> cases = cost::readReferenceCases(path);
   if (!cases)
-    return llvm::createStringError("'%s' has no cases", path.c_str());
+    return cases.takeError();
 
   DialectRegistry registry;
   registerAllDialects(registry);

@@ -53,14 +53,6 @@ std::string presetForChip(const std::string &chip) {
 
 namespace {
 
-llvm::Expected<llvm::json::Value> readJson(const std::string &path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path);
-  if (!buffer)
-    return llvm::createStringError(buffer.getError(),
-                                   "cannot read '%s'", path.c_str());
-  return llvm::json::parse((*buffer)->getBuffer());
-}
-
 /// One cost model per preset, built on first use.
 class ModelCache {
 public:
@@ -97,18 +89,14 @@ CaseResult startCase(const llvm::json::Object &c) {
 
 /// Reads a reference file and runs `evaluate` on every case, which fills
 /// in the measured and estimated figures (or a skip reason).
-llvm::Expected<FileResult> evaluateCases(
-    const std::string &path,
-    llvm::function_ref<void(const llvm::json::Object &, CaseResult &,
-                            const CostModel *)>
-        evaluate) {
-  llvm::Expected<llvm::json::Value> root = readJson(path);
-  if (!root)
-    return root.takeError();
-  const llvm::json::Object *object = root->getAsObject();
-  const llvm::json::Array *cases = object ? object->getArray("cases") : nullptr;
+llvm::Expected<FileResult>
+evaluateCases(const std::string &path,
+              llvm::function_ref<void(const llvm::json::Object &, CaseResult &,
+                                      const CostModel *)>
+                  evaluate) {
+  llvm::Expected<llvm::json::Array> cases = readReferenceCases(path);
   if (!cases)
-    return llvm::createStringError("'%s' has no cases", path.c_str());
+    return cases.takeError();
   FileResult result{path, "TFLOP/s", {}};
   ModelCache models;
   for (const llvm::json::Value &v : *cases) {
@@ -123,6 +111,22 @@ llvm::Expected<FileResult> evaluateCases(
 }
 
 } // namespace
+
+llvm::Expected<llvm::json::Array> readReferenceCases(const std::string &path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return llvm::createStringError(buffer.getError(), "cannot read '%s'",
+                                   path.c_str());
+  llvm::Expected<llvm::json::Value> root =
+      llvm::json::parse((*buffer)->getBuffer());
+  if (!root)
+    return root.takeError();
+  llvm::json::Object *object = root->getAsObject();
+  llvm::json::Array *cases = object ? object->getArray("cases") : nullptr;
+  if (!cases)
+    return llvm::createStringError("'%s' has no cases", path.c_str());
+  return std::move(*cases);
+}
 
 llvm::Expected<FileResult> evaluateGemmFile(const std::string &path) {
   return evaluateCases(path, [](const llvm::json::Object &c, CaseResult &r,

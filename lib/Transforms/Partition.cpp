@@ -346,6 +346,37 @@ stackedConsumerLayout(Value v, SymbolTableCollection &symbols,
   return std::nullopt;
 }
 
+/// Gives `arg` the layout `split` on `grid`: a definition-side annotation
+/// at the top of its block, which every other use then reads.
+void annotateArgument(BlockArgument arg, FlatSymbolRefAttr grid,
+                      ArrayRef<shard::GridAxesAttr> split) {
+  OpBuilder b = OpBuilder::atBlockBegin(arg.getOwner());
+  Location loc = arg.getOwner()->getParentOp()->getLoc();
+  Value sharding = shard::ShardingOp::create(b, loc, grid, split);
+  auto annotation = shard::ShardOp::create(b, loc, arg, sharding);
+  arg.replaceAllUsesExcept(annotation, annotation);
+}
+
+/// Calls `fn(operand, argument)` for every ranked-tensor operand of every
+/// `func.call` of `callee` (of the first call only with `firstCallOnly`).
+void forEachCallOperand(func::FuncOp callee, ModuleOp module,
+                        function_ref<void(Value, BlockArgument)> fn,
+                        bool firstCallOnly = false) {
+  std::optional<SymbolTable::UseRange> uses = callee.getSymbolUses(module);
+  if (!uses)
+    return;
+  for (const SymbolTable::SymbolUse &use : *uses) {
+    auto call = dyn_cast<func::CallOp>(use.getUser());
+    if (!call)
+      continue;
+    for (auto [i, operand] : llvm::enumerate(call.getOperands()))
+      if (isa<RankedTensorType>(callee.getArgument(i).getType()))
+        fn(operand, callee.getArgument(i));
+    if (firstCallOnly)
+      return;
+  }
+}
+
 /// A function without annotations that reads values the annotated
 /// functions also read (the optimizer updating the weights in place of
 /// the layers) takes those values in the same layout, so that upstream
@@ -379,12 +410,7 @@ void inheritArgumentLayouts(ModuleOp module,
         continue;
       while (split->size() > 1 && split->back().empty())
         split->pop_back();
-      OpBuilder b = OpBuilder::atBlockBegin(&callee.getBody().front());
-      Value sharding =
-          shard::ShardingOp::create(b, callee.getLoc(), grid, *split);
-      auto annotation =
-          shard::ShardOp::create(b, callee.getLoc(), arg, sharding);
-      arg.replaceAllUsesExcept(annotation, annotation);
+      annotateArgument(arg, grid, *split);
       changed = true;
     }
     // Upstream propagation gives an argument it reaches only through an
@@ -393,9 +419,7 @@ void inheritArgumentLayouts(ModuleOp module,
     // take the layout of the weight they are updated with instead.
     if (changed)
       callee.walk([&](linalg::GenericOp op) {
-        if (op.getNumLoops() != op.getNumParallelLoops() ||
-            !llvm::all_of(op.getIndexingMapsArray(),
-                          [](AffineMap m) { return m.isIdentity(); }))
+        if (!strata::PlumbingRetyper::isElementwise(op))
           return;
         shard::ShardOp known;
         for (Value v : op->getOperands())
@@ -410,12 +434,10 @@ void inheritArgumentLayouts(ModuleOp module,
           if (!arg || !type || arg.getOwner() != &callee.getBody().front() ||
               type.getShape() != known.getType().getShape())
             continue;
-          OpBuilder b = OpBuilder::atBlockBegin(arg.getOwner());
-          Value sharding =
-              b.clone(*known.getSharding().getDefiningOp())->getResult(0);
-          auto annotation =
-              shard::ShardOp::create(b, callee.getLoc(), arg, sharding);
-          arg.replaceAllUsesExcept(annotation, annotation);
+          auto layout = known.getSharding().getDefiningOp<shard::ShardingOp>();
+          annotateArgument(arg, layout.getGridAttr(),
+                           SmallVector<shard::GridAxesAttr>(
+                               layout.getSplitAxes().getAxes()));
         }
       });
     if (changed && isAnnotated.insert(callee).second)
@@ -432,33 +454,17 @@ void inheritArgumentLayouts(ModuleOp module,
 void inheritProducerLayouts(func::FuncOp callee, ModuleOp module,
                             const llvm::DenseSet<Operation *> &annotated) {
   SymbolTableCollection symbols;
-  std::optional<SymbolTable::UseRange> uses = callee.getSymbolUses(module);
-  if (!uses)
-    return;
-  for (const SymbolTable::SymbolUse &use : *uses) {
-    auto call = dyn_cast<func::CallOp>(use.getUser());
-    if (!call)
-      continue;
-    for (auto [i, operand] : llvm::enumerate(call.getOperands())) {
-      BlockArgument arg = callee.getArgument(i);
-      if (!isa<RankedTensorType>(arg.getType()) ||
-          llvm::any_of(arg.getUsers(), [](Operation *user) {
-            auto shardOp = dyn_cast<shard::ShardOp>(user);
-            return shardOp && !shardOp.getAnnotateForUsers();
-          }))
-        continue;
-      FlatSymbolRefAttr grid;
-      auto split = producerLayout(operand, symbols, annotated, grid);
-      if (!split || split->empty())
-        continue;
-      OpBuilder b = OpBuilder::atBlockBegin(&callee.getBody().front());
-      Value sharding =
-          shard::ShardingOp::create(b, callee.getLoc(), grid, *split);
-      auto annotation =
-          shard::ShardOp::create(b, callee.getLoc(), arg, sharding);
-      arg.replaceAllUsesExcept(annotation, annotation);
-    }
-  }
+  forEachCallOperand(callee, module, [&](Value operand, BlockArgument arg) {
+    if (llvm::any_of(arg.getUsers(), [](Operation *user) {
+          auto shardOp = dyn_cast<shard::ShardOp>(user);
+          return shardOp && !shardOp.getAnnotateForUsers();
+        }))
+      return;
+    FlatSymbolRefAttr grid;
+    auto split = producerLayout(operand, symbols, annotated, grid);
+    if (split && !split->empty())
+      annotateArgument(arg, grid, *split);
+  });
 }
 
 /// An argument of an annotated function that nothing gave a layout (a bias
@@ -468,42 +474,28 @@ void inheritProducerLayouts(func::FuncOp callee, ModuleOp module,
 void adoptSiblingLayouts(func::FuncOp callee, ModuleOp module,
                          const llvm::DenseSet<Operation *> &annotated) {
   SymbolTableCollection symbols;
-  std::optional<SymbolTable::UseRange> uses = callee.getSymbolUses(module);
-  if (!uses)
-    return;
-  for (const SymbolTable::SymbolUse &use : *uses) {
-    auto call = dyn_cast<func::CallOp>(use.getUser());
-    if (!call)
-      continue;
-    for (auto [i, operand] : llvm::enumerate(call.getOperands())) {
-      BlockArgument arg = callee.getArgument(i);
-      if (!isa<RankedTensorType>(arg.getType()) ||
-          llvm::any_of(arg.getUsers(), llvm::IsaPred<shard::ShardOp>))
-        continue;
-      Value source = operand;
-      // Look through the layer slice to the stack the siblings slice too.
-      if (auto slice = operand.getDefiningOp<tensor::ExtractSliceOp>())
-        source = slice.getSource();
-      FlatSymbolRefAttr grid;
-      auto split = stackedConsumerLayout(source, symbols, annotated, grid);
-      if (!split)
-        continue;
-      if (source != operand) {
-        if (split->empty() || !split->front().empty())
-          continue;
-        split->erase(split->begin());
-      }
-      if (split->empty())
-        continue;
-      OpBuilder b = OpBuilder::atBlockBegin(&callee.getBody().front());
-      Value sharding =
-          shard::ShardingOp::create(b, callee.getLoc(), grid, *split);
-      auto annotation =
-          shard::ShardOp::create(b, callee.getLoc(), arg, sharding);
-      arg.replaceAllUsesExcept(annotation, annotation);
-    }
-    return; // one call site is enough: the layouts are per value
-  }
+  forEachCallOperand(
+      callee, module,
+      [&](Value operand, BlockArgument arg) {
+        if (llvm::any_of(arg.getUsers(), llvm::IsaPred<shard::ShardOp>))
+          return;
+        Value source = operand;
+        // Look through the layer slice to the stack the siblings slice too.
+        if (auto slice = operand.getDefiningOp<tensor::ExtractSliceOp>())
+          source = slice.getSource();
+        FlatSymbolRefAttr grid;
+        auto split = stackedConsumerLayout(source, symbols, annotated, grid);
+        if (!split)
+          return;
+        if (source != operand) {
+          if (split->empty() || !split->front().empty())
+            return;
+          split->erase(split->begin());
+        }
+        if (!split->empty())
+          annotateArgument(arg, grid, *split);
+      },
+      /*firstCallOnly=*/true); // the layouts are per value
 }
 
 /// Brings a propagated function to the fully annotated form upstream

@@ -11,6 +11,7 @@
 #define STRATA_COST_CALIBRATION_H
 
 #include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
 
 #include <string>
 #include <vector>
@@ -26,9 +27,7 @@ struct CaseResult {
   /// Why the case was not run (empty when it ran).
   std::string skipped;
 
-  double errorPct() const {
-    return (estimated - measured) / measured * 100.0;
-  }
+  double errorPct() const { return (estimated - measured) / measured * 100.0; }
   bool withinTolerance() const {
     double e = errorPct();
     return (e < 0 ? -e : e) <= tolerancePct;
@@ -45,6 +44,10 @@ struct FileResult {
   const CaseResult *worst() const;
   int ran() const;
 };
+
+/// The `cases` array of a reference file of ../shared/reference, or an
+/// error naming the file (unreadable, not JSON, no cases).
+llvm::Expected<llvm::json::Array> readReferenceCases(const std::string &path);
 
 /// Evaluates gemm.json (TFLOP/s by M, N, K; grouped GEMMs as a batch).
 llvm::Expected<FileResult> evaluateGemmFile(const std::string &path);
