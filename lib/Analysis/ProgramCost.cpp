@@ -809,19 +809,26 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
         entry->getParentOfType<ModuleOp>()->getAttrOfType<DictionaryAttr>(
             "strata.parallel");
     auto recompute = plan ? plan.getAs<StringAttr>("recompute") : StringAttr();
-    double dp = double(std::max<int64_t>(r.step->dataParallel, 1));
-    double weights = byRole["weight"], optimizer = byRole["optimizer_state"];
-    double gradients = byRole["grad"] > 0 ? byRole["grad"] : weights;
-    if (r.step->zero >= 1)
-      optimizer /= dp;
-    if (r.step->zero >= 2)
-      gradients /= dp;
-    if (r.step->zero >= 3)
-      weights /= dp;
+    // The device's model states as the cost core partitions them for the
+    // ZeRO stage (bytes per "parameter" are the program's own totals).
+    cost::ZeroConfig zero;
+    zero.stage = r.step->zero;
+    zero.parameters = 1;
+    zero.dataParallel = std::max<int64_t>(r.step->dataParallel, 1);
+    zero.weightBytes = byRole["weight"];
+    zero.gradientBytes = byRole["grad"] > 0 ? byRole["grad"] : byRole["weight"];
+    zero.optimizerBytes = byRole["optimizer_state"];
+    llvm::Expected<cost::DeviceFootprint> states = cost::zeroModelStates(zero);
+    if (!states) {
+      entry->emitWarning() << "cannot partition the model states: "
+                           << llvm::toString(states.takeError());
+      states = cost::DeviceFootprint{zero.weightBytes, zero.gradientBytes,
+                                     zero.optimizerBytes};
+    }
     r.footprint.clear();
-    r.footprint.push_back({"weights", weights});
-    r.footprint.push_back({"gradients", gradients});
-    r.footprint.push_back({"optimizer_state", optimizer});
+    r.footprint.push_back({"weights", states->weights});
+    r.footprint.push_back({"gradients", states->gradients});
+    r.footprint.push_back({"optimizer_state", states->optimizer});
     if (byRole["input"] > 0)
       r.footprint.push_back({"inputs", byRole["input"]});
     double saved = savedActivationBytes(
