@@ -41,6 +41,11 @@ static cost::KernelWork kernelWork(tile::KernelOp kernel,
       return;
     w.tiles = double(spread.getNumIterations());
     w.cores = spread.getCores();
+    if (std::optional<ArrayRef<int64_t>> grid = spread.getGrid()) {
+      w.gridRows = (*grid)[0];
+      w.gridCols = (*grid)[1];
+      w.gridWaves = double(spread.getNumWaves());
+    }
     phaseBlock = &spread.getBody().front();
     perTile = double(tile::getStaticExecutionCount(spread)) * w.tiles;
   });
@@ -88,6 +93,17 @@ static cost::KernelWork kernelWork(tile::KernelOp kernel,
         auto [from, to] = op.getTransferLevels();
         cost::TransferWork t{from.str(), to.str(),
                              double(op.getBytesMoved()) * per};
+        if (auto copy = dyn_cast<tile::CopyOp>(op.getOperation())) {
+          if (std::optional<int64_t> axis = copy.getMulticast()) {
+            t.share = copy.getMulticastShare();
+            t.axis = int(*axis);
+            t.hops = (*copy->getParentOfType<tile::SpreadOp>().getGrid())
+                         [*axis] - 1;
+          }
+        } else if (auto noc = dyn_cast<tile::NocCopyOp>(op.getOperation())) {
+          t.overNetwork = true;
+          t.hops = noc.getHops();
+        }
         (inLoop     ? w.loopTransfers
          : seenLoop ? w.epilogueTransfers
                     : w.prologueTransfers)
@@ -570,6 +586,9 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   }
   for (const hw::MemoryLevel &l : sys.chip.memory)
     r.levels.push_back(l.name);
+  // Bytes delivered over a grid chip's on-chip network, beside the levels.
+  if (sys.chip.noc)
+    r.levels.push_back(std::string(cost::kNetworkLevel));
 
   ProgramProfile profile(entry);
   const std::vector<ProfileEntry> &entries = profile.entries();
@@ -619,6 +638,15 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
     row.transcendentals += est->transcendentals * e.times;
     row.time += est->time * e.times;
     row.energy += est->energy * e.times;
+    // The floor of the unit the estimate ran it on (a matrix unit for
+    // contractions and attention, the vector unit for the rest).
+    const bool onMatrix = llvm::any_of(sys.chip.units, [&](const auto &u) {
+      return u.name == est->unit && u.kind == hw::UnitKind::Matrix;
+    });
+    row.bound += model.rooflineBound(est->flops, e.counts.dtype, onMatrix,
+                                     e.counts.bytesRead +
+                                         e.counts.bytesWritten) *
+                 e.times;
     for (const cost::LevelTraffic &t : est->traffic)
       for (size_t i = 0; i < r.levels.size(); ++i)
         if (r.levels[i] == t.level)
