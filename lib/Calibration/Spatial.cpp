@@ -1,10 +1,11 @@
 //===- Spatial.cpp - Real spatial chips against published figures --------===//
 //
-// One rule for every case (no per-case knobs): the generator has one
-// element type, so tt-metal's block-float weights (bfp8: 1.0625 B/element,
-// bfp4: 0.5625 B/element, with bf16 activations) are run as fp8 (1 B per
-// element) at the preset's fp8 matrix rate, the engine's LoFi rate that
-// tt-metal uses for its bfp4 layers (HiFi2, half of it, for bfp8 ones).
+// One rule for every case (no per-case knobs): tt-metal's block-float
+// weights (bfp8: 1.0625 B/element, bfp4: 0.5625 B/element) with bf16
+// activations are generated with the generator's fp8 weight format (1 B per
+// element, bf16 activations) and priced at the preset's fp8 matrix rate, the
+// engine's LoFi rate that tt-metal uses for its bfp4 layers (HiFi2, half of
+// it, for bfp8 ones).
 // test/data/spatial-reference/README.md says what each field means.
 //
 //===----------------------------------------------------------------------===//
@@ -168,7 +169,7 @@ llvm::Expected<cost::FileResult> evaluateSpatialFile(const std::string &path) {
 
     cost::CostModel model(sys);
     workload::WorkloadOptions o;
-    o.dtype = workload::WorkloadDType::fp8; // see the file comment
+    o.dtype = workload::WorkloadDType::fp8; // weights; see the file comment
     std::string why;
     if (kind == "time_to_first_token") {
       // tt_transformers prefills one prompt at a time: the printed TTFT is
