@@ -91,7 +91,7 @@ def StrataTilePass : Pass<"strata-tile", "mlir::ModuleOp"> {
 
     With `vector=true` (the default) it then lowers the elementwise,
     reduction, copy/transpose and fill ops no other pass owns the same way
-    (lib/Transforms/TileVectorOps.cpp): parallel loops spread over the
+    (lib/Transforms/Mapping/TileVectorOps.cpp): parallel loops spread over the
     cores, row blocks streamed through the staging level by a pipelined
     `tile.loop`, `tile.map` / `tile.reduce` on the vector unit, the blocking
     the one `CostModel::kernel` prices cheapest.
