@@ -782,9 +782,23 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   // Asynchronous schedules overlap loads with compute; softmax and the
   // matrix unit take turns inside a block in both FA2 and FA3 (the exp
   // throughput limit FA3 describes), so they add.
-  double tBlock = std::max(tMm + tVec, tLoad);
+  // Backward: each block adds its dS·K share into the f32 dQ tile with
+  // atomics at the chip's cache (FA2 Algorithm 2; FA3 with TMA reduce-add),
+  // through that level's bandwidth share per core.
+  double tAtomic = 0;
+  if (w.backward) {
+    const MemoryLevel *shared = &home;
+    for (int i = stagingIndex + 1; i < homeIndex; ++i)
+      if (chip.memory[i].scope == hw::Scope::Chip &&
+          chip.memory[i].management == hw::Management::Cache)
+        shared = &chip.memory[i];
+    tAtomic = tileM * d * 4 /
+              (query.aggregateReadBandwidth(*shared) * shared->efficiency /
+               double(chip.cores));
+  }
+  double tBlock = std::max({tMm + tVec, tLoad, tAtomic});
   if (!w.asyncOverlap)
-    tBlock = tMm + tVec + tLoad * 0.5; // half the loads exposed
+    tBlock = tMm + tVec + tLoad * 0.5 + tAtomic; // half the loads exposed
   // Per query tile: the first K/V block arrives after the home latency;
   // Q (and dO) are loaded once, O (and dQ) written once.
   const double qBytes = (w.backward ? 3 : 1) * tileM * d * elt;
