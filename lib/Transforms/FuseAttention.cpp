@@ -120,6 +120,23 @@ scoreShape(linalg::LinalgOp scores, bool masked, unsigned queryOperand = 0) {
 /// per-layer saves).
 bool isSave(Operation *user) { return isa<func::ReturnOp>(user); }
 
+/// Drops from `chain` the fills another op outside the group also uses
+/// (CSE shares an accumulator's zero fill between contractions): they stay
+/// ops of their own.
+void dropSharedFills(llvm::SetVector<Operation *> &chain,
+                     ArrayRef<Operation *> others) {
+  llvm::SmallPtrSet<Operation *, 32> members(chain.begin(), chain.end());
+  members.insert(others.begin(), others.end());
+  SmallVector<Operation *> shared;
+  for (Operation *op : chain)
+    if (isa<linalg::FillOp>(op) &&
+        llvm::any_of(op->getUsers(),
+                     [&](Operation *u) { return !members.contains(u); }))
+      shared.push_back(op);
+  for (Operation *op : shared)
+    chain.remove(op);
+}
+
 } // namespace
 
 /// Walks back from P·V's P operand to the Q·Kᵀ contraction.
@@ -172,6 +189,7 @@ std::optional<AttentionGroup> strata::matchAttentionGroup(linalg::LinalgOp pv,
   });
   if (!hasExp)
     return std::nullopt;
+  dropSharedFills(g.chain, {g.scores, pv});
   // Fusion drops the intermediates: nothing outside may use them (but the
   // saves of a training forward, when allowed).
   llvm::SmallPtrSet<Operation *, 32> members(g.chain.begin(), g.chain.end());
@@ -328,6 +346,7 @@ strata::matchAttentionBackward(linalg::LinalgOp dq) {
       for (Value init : c.getDpsInits())
         if (auto fill = init.getDefiningOp<linalg::FillOp>())
           g.chain.insert(fill);
+    dropSharedFills(g.chain, {g.dp, g.dq, g.dk, g.dv});
     // Fusion drops dP and dS: nothing outside may use them.
     llvm::SmallPtrSet<Operation *, 32> members(g.chain.begin(), g.chain.end());
     for (linalg::LinalgOp c : {g.dp, g.dq, g.dk, g.dv})
@@ -524,7 +543,7 @@ struct FusePass : strata::impl::StrataFusePassBase<FusePass> {
   /// (and recomputes it per tile).
   void fuseAttention(ArrayRef<linalg::LinalgOp> roots,
                      const cost::CostModel &model, Builder &b) {
-    llvm::DenseSet<Value> recomputed;
+    llvm::DenseMap<Value, StringAttr> recomputed; // P argument -> root
     for (linalg::LinalgOp dq : roots) {
       if (dq->hasAttr(analysis::kFusedIntoAttrName) ||
           dq->hasAttr(analysis::kFusedAttentionAttrName))
@@ -547,7 +566,7 @@ struct FusePass : strata::impl::StrataFusePassBase<FusePass> {
       for (Operation *op : members)
         if (op != dq.getOperation())
           op->setAttr(analysis::kFusedIntoAttrName, root);
-      recomputed.insert(g->probs);
+      recomputed[g->probs] = root;
       // A saved P arriving as an argument: say the kernel recomputes it
       // (the footprint then keeps no S x S stack for it).
       if (auto arg = dyn_cast<BlockArgument>(g->probs))
@@ -566,12 +585,18 @@ struct FusePass : strata::impl::StrataFusePassBase<FusePass> {
         continue;
       // Saved intermediates must reach only fused backward groups.
       bool keptForBackward = false;
+      SmallVector<std::pair<Value, StringAttr>> saves;
       for (Value saved : savedIntermediates(*g)) {
         SmallVector<BlockArgument> args = savedInto(saved);
         keptForBackward |=
             args.empty() || llvm::any_of(args, [&](BlockArgument a) {
               return !a.use_empty() && !recomputed.contains(a);
             });
+        StringAttr by;
+        for (BlockArgument a : args)
+          if (!by)
+            by = recomputed.lookup(a);
+        saves.push_back({saved, by});
       }
       if (keptForBackward) {
         pv->emitRemark() << "attention left unfused: the backward reads its "
@@ -594,6 +619,26 @@ struct FusePass : strata::impl::StrataFusePassBase<FusePass> {
       g->scores->setAttr(analysis::kFusedIntoAttrName, root);
       for (Operation *op : g->chain)
         op->setAttr(analysis::kFusedIntoAttrName, root);
+      // The fused kernel never writes P: the function returns an empty
+      // tensor in its place, marked with the backward that recomputes it
+      // (so the group lowers like an inference one and no S x S tensor is
+      // produced for the backward).
+      for (auto [saved, by] : saves) {
+        auto type = dyn_cast<RankedTensorType>(saved.getType());
+        if (!type || !type.hasStaticShape())
+          continue;
+        for (OpOperand &use : llvm::make_early_inc_range(saved.getUses())) {
+          if (!isa<func::ReturnOp>(use.getOwner()))
+            continue;
+          OpBuilder ob(use.getOwner());
+          auto empty = tensor::EmptyOp::create(ob, saved.getLoc(),
+                                               type.getShape(),
+                                               type.getElementType());
+          if (by)
+            empty->setAttr(analysis::kRecomputedByAttrName, by);
+          use.set(empty);
+        }
+      }
     }
   }
 };

@@ -554,9 +554,8 @@ void strata::lowerFusedAttention(ModuleOp module, const cost::CostModel &model,
     }
     std::optional<AttentionGroup> g = matchAttentionGroup(pv);
     if (!g && matchAttentionGroup(pv, /*allowSaved=*/true)) {
-      pv->emitRemark() << "fused attention left as linalg: the training "
-                          "step saves its probabilities (the fused backward "
-                          "recomputes them); priced from "
+      pv->emitRemark() << "fused attention left as linalg: the function "
+                          "returns one of its intermediates; priced from "
                           "strata.fused_attention";
       continue;
     }
