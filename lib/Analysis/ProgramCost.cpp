@@ -248,6 +248,8 @@ estimateUnfused(Operation *op, const OpCounts &c,
     w.headDim = get("head_dim");
     auto causal = group.getAs<BoolAttr>("causal");
     w.causal = causal && causal.getValue();
+    auto backward = group.getAs<BoolAttr>("backward");
+    w.backward = backward && backward.getValue();
     w.dtype = c.dtype;
     // A lowered group records the P·V dtype it was priced with (a kernel's
     // own dtype is its first operand's).
@@ -507,6 +509,34 @@ static double tensorBytes(Type t) {
          double(shaped.getElementTypeBitWidth()) / 8;
 }
 
+/// Whether every backward function argument a saved stack reaches (through
+/// extract_slice and a call) is one a fused attention backward recomputes
+/// (strata.recomputed_by) and only its members read.
+static bool savedOnlyForFusedAttention(Value stack) {
+  bool reached = false;
+  for (Operation *user : stack.getUsers()) {
+    auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
+    if (!slice)
+      return false;
+    for (OpOperand &use : slice->getUses()) {
+      auto call = dyn_cast<CallOpInterface>(use.getOwner());
+      auto fn = call ? dyn_cast_if_present<FunctionOpInterface>(
+                           call.resolveCallable())
+                     : FunctionOpInterface();
+      unsigned i = use.getOperandNumber();
+      if (!fn || fn.isExternal() || i >= fn.getNumArguments() ||
+          !fn.getArgAttr(i, kRecomputedByAttrName))
+        return false;
+      for (Operation *reader : fn.getArgument(i).getUsers())
+        if (!reader->hasAttr(kFusedIntoAttrName) &&
+            !reader->hasAttr(kFusedAttentionAttrName))
+          return false;
+      reached = true;
+    }
+  }
+  return reached;
+}
+
 /// Bytes one microbatch's forward saves for the backward on this device:
 /// the per-layer stacks the first layer loop of `entry` carries (created
 /// empty, one layer inserted per iteration). Under full recomputation only
@@ -550,6 +580,10 @@ static double savedActivationBytes(FunctionOpInterface entry,
       llvm::StringRef n(name);
       if (recompute == "selective" &&
           (n.contains("probs") || n.contains("scores")))
+        continue;
+      // A fused attention backward recomputes S and P per tile (its
+      // strata.fused_attention record); nothing reads this stack then.
+      if (savedOnlyForFusedAttention(loop.getResult(k)))
         continue;
       kept += bytes;
     }

@@ -110,7 +110,7 @@ struct CostModel::Memo {
       std::tuple<int64_t, int64_t, int64_t, int64_t, int, double, double,
                  double>;
   using AttentionKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t,
-                                  int64_t, bool, bool, bool, int>;
+                                  int64_t, bool, bool, bool, int, int>;
   absl::flat_hash_map<MatmulKey, MatmulPlan> matmuls;
   absl::flat_hash_map<AttentionKey, AttentionPlan> attentions;
 };
@@ -780,14 +780,40 @@ Estimate CostModel::move(const MoveWork &w) const {
 // Fused attention
 //===----------------------------------------------------------------------===//
 
+std::string_view toString(MatrixPath p) {
+  return p == MatrixPath::Synchronous ? "synchronous" : "any";
+}
+
+std::optional<MatrixPath> parseMatrixPath(std::string_view s) {
+  if (s == "any")
+    return MatrixPath::Any;
+  if (s == "synchronous")
+    return MatrixPath::Synchronous;
+  return std::nullopt;
+}
+
+const hw::ComputeUnit *CostModel::matrixUnit(DType t, MatrixPath path) const {
+  const hw::ComputeUnit *best = nullptr;
+  for (const hw::ComputeUnit &u : sys.chip.units) {
+    if (u.kind != hw::UnitKind::Matrix ||
+        (path == MatrixPath::Synchronous && u.asynchronous))
+      continue;
+    std::optional<double> r = u.rate(t);
+    if (r && (!best || *r > *best->rate(t)))
+      best = &u;
+  }
+  return best;
+}
+
 Estimate CostModel::attention(const AttentionWork &w) const {
   return planAttention(w).estimate;
 }
 
 AttentionPlan CostModel::planAttention(const AttentionWork &w) const {
-  Memo::AttentionKey key{w.batch,  w.heads,    w.kvHeads,      w.qLen,
-                         w.kvLen,  w.headDim,  w.causal,       w.backward,
-                         w.asyncOverlap, int(w.dtype)};
+  Memo::AttentionKey key{w.batch,        w.heads,       w.kvHeads,
+                         w.qLen,         w.kvLen,       w.headDim,
+                         w.causal,       w.backward,    w.asyncOverlap,
+                         int(w.path),    int(w.dtype)};
   auto it = memo->attentions.find(key);
   if (it != memo->attentions.end())
     return it->second;
@@ -820,12 +846,12 @@ CostModel::attentionBuffers(const AttentionWork &w,
 
 AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   const hw::Chip &chip = sys.chip;
-  const hw::ComputeUnit *unit = query.bestUnit(w.dtype, hw::UnitKind::Matrix);
+  const hw::ComputeUnit *unit = matrixUnit(w.dtype, w.path);
   const MemoryLevel &home = homeLevel();
   const MemoryLevel &staging = stagingLevel();
   const double elt = eltBytes(w.dtype);
   const double d = double(w.headDim);
-  if (!unit || unit->kind != hw::UnitKind::Matrix || stagingIndex == homeIndex)
+  if (!unit || stagingIndex == homeIndex)
     return {}; // callers fall back to the unfused graph
   const double perCoreMatrix =
       *unit->rate(w.dtype) * chip.clock * unit->efficiency;
@@ -896,15 +922,45 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   const double vecWork = scores * (kTranscendentalFlops + 4);
   const double loadBytes =
       (w.backward ? 4.0 : 2.0) * tileN * d * elt; // K,V (+ dK,dV partials)
-  const double tMm = mmFlops / perCoreMatrix;
+  double tMm = mmFlops / perCoreMatrix;
+  if (w.path == MatrixPath::Synchronous && !unit->asynchronous) {
+    // Synchronous MMAs (mma.sync) take their operands from registers:
+    // every warp loads the shared K/V (backward: Q/dO) block it multiplies
+    // out of the staging level, so each staged byte feeds 2·r/e FLOPs for
+    // r rows per warp. A warp's f32 accumulators (forward O and S, backward
+    // dK, dV, S and dP) share its registers: r is the largest multiple of
+    // the unit's native M whose accumulators fit an eighth of the core's
+    // innermost level (8 resident warps, two 4-warp blocks).
+    const double warpBytes = double(chip.memory.front().capacity) / 8;
+    const double rowBytes =
+        w.backward ? (2 * d + 2 * tileM) * 4 : (d + tileN) * 4;
+    const double rows = std::max(
+        double(m0), std::floor(warpBytes / rowBytes / double(m0)) * double(m0));
+    const double readBw = staging.readBandwidth * staging.efficiency;
+    tMm = std::max(tMm, mmFlops * elt / (2 * rows * readBw));
+  }
   const double tVec = vecWork / perCoreVector;
   const double tLoad = loadBytes / perCoreFill;
   // Asynchronous schedules overlap loads with compute; softmax and the
   // matrix unit take turns inside a block in both FA2 and FA3 (the exp
   // throughput limit FA3 describes), so they add.
-  double tBlock = std::max(tMm + tVec, tLoad);
+  // Backward: each block adds its dS·K share into the f32 dQ tile with
+  // atomics at the chip's cache (FA2 Algorithm 2; FA3 with TMA reduce-add),
+  // through that level's bandwidth share per core.
+  double tAtomic = 0;
+  if (w.backward) {
+    const MemoryLevel *shared = &home;
+    for (int i = stagingIndex + 1; i < homeIndex; ++i)
+      if (chip.memory[i].scope == hw::Scope::Chip &&
+          chip.memory[i].management == hw::Management::Cache)
+        shared = &chip.memory[i];
+    tAtomic = tileM * d * 4 /
+              (query.aggregateReadBandwidth(*shared) * shared->efficiency /
+               double(chip.cores));
+  }
+  double tBlock = std::max({tMm + tVec, tLoad, tAtomic});
   if (!w.asyncOverlap)
-    tBlock = tMm + tVec + tLoad * 0.5; // half the loads exposed
+    tBlock = tMm + tVec + tLoad * 0.5 + tAtomic; // half the loads exposed
   // Per query tile: the first K/V block arrives after the home latency;
   // Q (and dO) are loaded once, O (and dQ) written once.
   const double qBytes = (w.backward ? 3 : 1) * tileM * d * elt;

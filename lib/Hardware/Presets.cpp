@@ -176,7 +176,7 @@ Chip h100Chip(std::string name, uint64_t hbmCapacity, double hbmBandwidth) {
       // Datasheet (SXM, dense): FP64 tensor 67, TF32 494.5, BF16/FP16 989.5,
       // FP8 1979 TFLOPS, INT8 1979 TOPS -> per SM per clock at 1.83 GHz:
       // 2048, 4096, 8192 (FP64 tensor: 256 at 1.98 GHz, scaled).
-      // Native wgmma shape m64n256k16.
+      // Native wgmma shape m64n256k16; reached only through wgmma.
       unit("tensor", UnitKind::Matrix, {64, 256, 16},
            {{DType::f64, 256 * kH100CudaScale},
             {DType::tf32, 2048},
@@ -184,12 +184,27 @@ Chip h100Chip(std::string name, uint64_t hbmCapacity, double hbmBandwidth) {
             {DType::fp16, 4096},
             {DType::fp8, 8192},
             {DType::int8, 8192}}),
+      // The same tensor cores driven by the Ampere-style synchronous
+      // mma.sync (m16n8k16), what FlashAttention-2 issues on Hopper: "the
+      // older mma.sync instruction can only reach about 2/3 the peak
+      // throughput of Hopper Tensor Cores" (FlashAttention-3 blog, PyTorch,
+      // July 2024, note 1, citing Luo et al., "Benchmarking and Dissecting
+      // the Nvidia Hopper GPU Architecture", arXiv:2402.13499) -> 2/3 of
+      // the wgmma BF16/FP16 rate. Other dtypes have no published figure on
+      // this path and are not listed.
+      unit("tensor-sync", UnitKind::Matrix, {16, 8, 16},
+           {{DType::bf16, 4096.0 * 2 / 3}, {DType::fp16, 4096.0 * 2 / 3}}),
       // Datasheet: FP64 34, FP32 67 TFLOPS = 128 and 256 FLOP/clk/SM at
       // 1.98 GHz, scaled to the chip clock (see above).
       unit("cuda", UnitKind::Vector, {32},
            {{DType::f64, 128 * kH100CudaScale},
             {DType::f32, 256 * kH100CudaScale}}),
   };
+  // The datasheet peaks above need wgmma (asynchronous warpgroup MMAs).
+  c.units[0].asynchronous = true;
+  // CALIBRATED: mma.sync kernels sustain 80 % of that path's rate, the
+  // A100's value for the same instruction path (not refitted here).
+  c.units[1].efficiency = 0.8;
   c.memory = {
       nvidiaRf(c.clock),
       // Whitepaper: 256 KB L1/shared per SM, up to 228 KB as shared memory.

@@ -162,6 +162,15 @@ struct MoveWork {
   double bytesRead = 0, bytesWritten = 0;
 };
 
+/// The matrix instructions a kernel issues. `Any`: the fastest matrix unit
+/// of the chip (cuBLAS, FlashAttention-3 with wgmma). `Synchronous`:
+/// warp-level synchronous MMAs (mma.sync, what FlashAttention-2 issues on
+/// every NVIDIA chip), which cannot reach a unit marked
+/// `ComputeUnit::asynchronous` (Hopper's wgmma path).
+enum class MatrixPath { Any, Synchronous };
+std::string_view toString(MatrixPath p);
+std::optional<MatrixPath> parseMatrixPath(std::string_view s);
+
 /// Fused (flash-style) attention: softmax(Q·Kᵀ·scale + mask)·V per head,
 /// tiled over query blocks, streaming K/V blocks, scores never leaving the
 /// core. `asyncOverlap` says whether the schedule overlaps the softmax and
@@ -173,6 +182,9 @@ struct AttentionWork {
   bool causal = false;
   bool backward = false; ///< the backward pass (dQ, dK, dV) instead
   bool asyncOverlap = true;
+  /// The instructions the kernel issues, hence the matrix unit it runs on
+  /// (CostModel::matrixUnit).
+  MatrixPath path = MatrixPath::Any;
   hw::DType dtype = hw::DType::bf16;
 };
 
@@ -286,6 +298,11 @@ public:
   /// larger. No launch overhead or latency: a floor, not an estimate.
   double rooflineBound(double flops, hw::DType t, bool matrix,
                        double homeBytes) const;
+  /// The matrix unit a kernel issuing `path` instructions of dtype `t`
+  /// runs on: the fastest matrix unit with a rate for `t` that the path
+  /// reaches; nullptr when there is none.
+  const hw::ComputeUnit *matrixUnit(hw::DType t,
+                                    MatrixPath path = MatrixPath::Any) const;
 
   /// Peak FLOP/s of the unit a matmul/vector op of this dtype runs on.
   double matmulPeak(hw::DType t) const;

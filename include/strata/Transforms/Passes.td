@@ -186,6 +186,14 @@ def StrataFusePass : Pass<"strata-fuse", "mlir::ModuleOp"> {
     sharing K/V are packed as rows of one query block. Without this pass
     (or with `attention=false`) the unfused path is priced.
 
+    Training: the backward group (dP = dO·Vᵀ, dS = P∘(dP − rowsum(dP∘P))
+    scaled and masked, dQ = dS·K, dK = dSᵀ·Q, dV = Pᵀ·dO) is fused first,
+    FlashAttention-2 style (S and P recomputed per tile): the dQ op carries
+    `strata.fused_attention = {..., backward = true, recompute = "scores"}`
+    and the saved-P argument `strata.recomputed_by`. A forward whose saved
+    intermediates reach only such arguments then fuses as well, returning
+    an empty tensor (`strata.recomputed_by`) in place of P.
+
     Epilogues: an elementwise op that is the only user of a contraction's
     result (bias add, activation, gating, residual add) is applied to the
     output tiles before they are stored when the model prices that below the

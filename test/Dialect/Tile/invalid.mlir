@@ -687,7 +687,7 @@ func.func @spread_too_many_cores() {
 // -----
 
 func.func @mma_unknown_unit(%a: !tile.buf<64x16xbf16, "smem">, %b: !tile.buf<16x256xbf16, "smem">, %c: !tile.buf<64x256xf32, "rf">) {
-  // expected-error @+1 {{unit 'mxu' is not in chip 'h100-sxm' (units: tensor, cuda)}}
+  // expected-error @+1 {{unit 'mxu' is not in chip 'h100-sxm' (units: tensor, tensor-sync, cuda)}}
   tile.mma %a, %b, %c on "mxu" : !tile.buf<64x16xbf16, "smem">, !tile.buf<16x256xbf16, "smem">, !tile.buf<64x256xf32, "rf">
   return
 }
@@ -695,7 +695,7 @@ func.func @mma_unknown_unit(%a: !tile.buf<64x16xbf16, "smem">, %b: !tile.buf<16x
 // -----
 
 func.func @mma_on_vector_unit(%a: !tile.buf<64x16xbf16, "smem">, %b: !tile.buf<16x256xbf16, "smem">, %c: !tile.buf<64x256xf32, "rf">) {
-  // expected-error @+1 {{needs a matrix unit, but unit 'cuda' of chip 'h100-sxm' is a vector unit (matrix units: tensor)}}
+  // expected-error @+1 {{needs a matrix unit, but unit 'cuda' of chip 'h100-sxm' is a vector unit (matrix units: tensor, tensor-sync)}}
   tile.mma %a, %b, %c on "cuda" : !tile.buf<64x16xbf16, "smem">, !tile.buf<16x256xbf16, "smem">, !tile.buf<64x256xf32, "rf">
   return
 }
@@ -735,7 +735,7 @@ func.func @map_on_matrix_unit(%a: !tile.buf<64x64xf32, "rf">) {
 // -----
 
 func.func @reduce_unknown_unit(%a: !tile.buf<64x64xf32, "rf">, %r: !tile.buf<64x1xf32, "rf">) {
-  // expected-error @+1 {{unit 'sfu' is not in chip 'h100-sxm' (units: tensor, cuda)}}
+  // expected-error @+1 {{unit 'sfu' is not in chip 'h100-sxm' (units: tensor, tensor-sync, cuda)}}
   tile.reduce sum %a -> %r dim(1) on "sfu" : !tile.buf<64x64xf32, "rf"> -> !tile.buf<64x1xf32, "rf">
   return
 }
