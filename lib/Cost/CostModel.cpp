@@ -876,33 +876,15 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
     return std::max(1.0, s);
   };
   const MemoryLevel &inner = chip.memory.front();
-  AttentionTiling t;
   auto fits = [&](const AttentionTiling &c) {
     auto [s, a] = attentionBuffers(w, c);
     if (stagingIndex == 0)
       return s + a <= double(staging.capacity);
     return s <= double(staging.capacity) && a <= double(inner.capacity);
   };
-  for (int64_t tm = std::min(roundUp(128, m0),
-                             roundUp(std::max<int64_t>(1, w.qLen), m0));
-       t.tileM == 0;) {
-    for (int64_t tn = 128; tn >= 16 && t.tileM == 0; tn /= 2) {
-      AttentionTiling c;
-      c.tileM = tm;
-      c.tileN = tn;
-      c.stages = 2;
-      c.qTiles = int64_t(std::ceil(double(w.qLen) / double(tm)));
-      double blocks = std::ceil(double(w.kvLen) / double(tn));
-      c.splits = int64_t(splitsFor(double(c.qTiles), blocks));
-      c.kvBlocks = int64_t(std::ceil(blocks / double(c.splits)));
-      if (fits(c))
-        t = c;
-    }
-    int64_t next = roundUp(tm / 2, m0);
-    if (t.tileM == 0 && (next >= tm || next < m0))
-      return {}; // no flash tiling fits: the unfused graph is priced
-    tm = next;
-  }
+  const double usefulGroups = groups;
+  auto price = [&](AttentionTiling t) -> AttentionPlan {
+  double groups = usefulGroups;
   // A third K/V buffer when it fits (one more block in flight), but never
   // more buffers than the loop has blocks.
   AttentionTiling deeper = t;
@@ -973,7 +955,6 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   const double qTiles = double(t.qTiles);
   const double splits = double(t.splits);
   double kvBlocksFull = double(t.kvBlocks);
-  const double usefulGroups = groups;
   groups *= splits;
   double tileTimeSum = 0, maxTile = 0, blocks = 0;
   for (double i = 0; i < qTiles; ++i) {
@@ -1048,6 +1029,45 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   finish(e, perCoreMatrix * double(chip.cores));
   t.visitedBlocks = int64_t(blocks);
   return {t, e};
+  };
+
+  // The candidates: for each query block size from 128 rows (fewer for
+  // short queries) halving down to the unit's native M, the largest K/V
+  // block (128 down to 16 keys) whose buffers fit. On a GPU the first that
+  // fits is FlashAttention's own fixed blocking (what the calibration rows
+  // ran); on a chip with a core grid the schedule is the compiler's to
+  // choose, and the cheapest wins, ties to the larger query block: with
+  // thousands of small cores, smaller blocks make more independent tiles,
+  // which a causal mask needs to keep the cores evenly busy.
+  const bool searchBlocks = chip.grid.has_value();
+  std::optional<AttentionPlan> best;
+  for (int64_t tm = std::min(roundUp(128, m0),
+                             roundUp(std::max<int64_t>(1, w.qLen), m0));
+       tm >= m0;) {
+    for (int64_t tn = 128; tn >= 16; tn /= 2) {
+      AttentionTiling c;
+      c.tileM = tm;
+      c.tileN = tn;
+      c.stages = 2;
+      c.qTiles = int64_t(std::ceil(double(w.qLen) / double(tm)));
+      double blocks = std::ceil(double(w.kvLen) / double(tn));
+      c.splits = int64_t(splitsFor(double(c.qTiles), blocks));
+      c.kvBlocks = int64_t(std::ceil(blocks / double(c.splits)));
+      if (!fits(c))
+        continue;
+      AttentionPlan p = price(c);
+      if (!best || p.estimate.time < best->estimate.time)
+        best = p;
+      break;
+    }
+    int64_t next = roundUp(tm / 2, m0);
+    if (next >= tm || (best && !searchBlocks))
+      break;
+    tm = next;
+  }
+  if (!best)
+    return {}; // no flash tiling fits: the unfused graph is priced
+  return *best;
 }
 
 //===----------------------------------------------------------------------===//
