@@ -628,7 +628,7 @@ void TransformerBuilder::initShapes() {
   KVH = cfg.kvHeads;
   D = cfg.headDim;
   G = NH / KVH;
-  V = cfg.vocab;
+  V = paddedVocab(cfg, opts);
   L = cfg.layers;
   E = cfg.experts;
   K = cfg.topK;
@@ -2168,6 +2168,12 @@ OwningOpRef<ModuleOp> TransformerBuilder::build() {
                        << kvLen << ")";
     return nullptr;
   }
+  if (opts.vocabMultiple < 0) {
+    emitError(fileLoc) << "the vocabulary padding multiple must be 0 (the "
+                          "default), 1 (none) or more, got "
+                       << opts.vocabMultiple;
+    return nullptr;
+  }
   if (!(opts.moeCapacityFactor > 0)) {
     emitError(fileLoc) << "the MoE capacity factor must be positive";
     return nullptr;
@@ -2211,13 +2217,17 @@ OwningOpRef<ModuleOp> TransformerBuilder::build() {
       b.getNamedAttr("heads", i64(NH)),
       b.getNamedAttr("kv_heads", i64(KVH)),
       b.getNamedAttr("head_dim", i64(D)),
-      b.getNamedAttr("vocab", i64(V)),
+      b.getNamedAttr("vocab", i64(cfg.vocab)),
       b.getNamedAttr("experts", i64(E)),
       b.getNamedAttr("top_k", i64(K)),
       b.getNamedAttr("expert_rows", i64(expertRows)),
       b.getNamedAttr("moe_capacity_factor",
                      b.getF64FloatAttr(opts.moeCapacityFactor)),
       b.getNamedAttr("tokens", i64(N))};
+  // The vocabulary as built, when padding changed it (Megatron-LM pads it
+  // to a multiple of 128 x tp): embedding rows, LM-head columns, logits.
+  if (V != cfg.vocab)
+    fields.push_back(b.getNamedAttr("padded_vocab", i64(V)));
   module->setAttr("strata.model", b.getDictionaryAttr(fields));
 
   func::FuncOp forward = buildLayerForward();
@@ -2232,6 +2242,15 @@ OwningOpRef<ModuleOp> TransformerBuilder::build() {
 }
 
 } // namespace
+
+int64_t paddedVocab(const ModelConfig &config, const WorkloadOptions &options) {
+  int64_t multiple = options.vocabMultiple;
+  if (multiple == 0)
+    multiple = options.mode == WorkloadMode::Train ? 128 : 1;
+  if (multiple <= 1)
+    return config.vocab;
+  return (config.vocab + multiple - 1) / multiple * multiple;
+}
 
 OwningOpRef<ModuleOp> buildTransformerModule(const ModelConfig &config,
                                              const WorkloadOptions &options,
