@@ -211,8 +211,8 @@ LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
   if (model.kvHeads && *model.kvHeads % tp != 0)
     return fail() << "tp=" << int64_t(tp) << " does not divide the model's "
                   << *model.kvHeads << " KV heads";
-  // Stages may differ in depth by a layer (the deepest sets the pace, see
-  // strata-stage); interleaved virtual stages must be even.
+  // Stages may differ in depth (the deepest sets the pace, see
+  // strata-stage).
   if (model.layers && pp > *model.layers)
     return fail() << "pp=" << int64_t(pp) << " exceeds the model's "
                   << *model.layers << " layers";
@@ -242,10 +242,14 @@ LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
                   << " needs microbatches (" << int64_t(microbatches)
                   << ") to be a multiple of pp=" << int64_t(pp)
                   << ", as Megatron-LM's interleaved schedule does";
-  if (interleave > 1 && model.layers && *model.layers % (pp * interleave) != 0)
-    return fail() << "pp*interleave = " << int64_t(pp) << "*"
-                  << int64_t(interleave) << " does not divide the model's "
-                  << *model.layers << " layers";
+  // Stages and their model chunks may differ in depth (Llama 3 405B: 126
+  // layers on 16 stages of 4 chunks); each chunk needs a layer.
+  if (interleave > 1 && model.layers &&
+      (*model.layers + pp - 1) / pp < interleave)
+    return fail() << "interleave=" << int64_t(interleave) << " exceeds the "
+                  << (*model.layers + pp - 1) / pp << " layers of a stage ("
+                  << *model.layers << " layers on pp=" << int64_t(pp)
+                  << "): each virtual stage needs at least one layer";
   if (zero < 0 || zero > 3)
     return fail() << "zero=" << int64_t(zero) << " must be 0, 1, 2 or 3";
   if (!llvm::is_contained({"none", "selective", "full"}, recompute))

@@ -9,11 +9,13 @@
 // fabric that carries the pp axis. The schedule (GPipe, 1F1B, interleaved)
 // and its bubble are the estimate's business: it reads `strata.parallel`.
 //
-// The program stands for the last stage, the heaviest one (it also holds the
-// final norm, the LM head and the loss; the embedding stays too, so the
-// program prices an upper bound of the slowest stage): its forward input is
-// received from stage pp-2 and, in training, its input gradient is sent
-// back there. Under tensor parallelism only 1/tp of the activation crosses
+// The program holds the deepest stage's layers and keeps the embedding
+// (the first stage's) as well as the final norm, the LM head and the loss
+// (the last stage's): its forward input is received from stage pp-2 and, in
+// training, its input gradient is sent back there. The estimate paces the
+// pipeline by the slowest stage, first (its layers and the embedding),
+// middle or last (its layers and the head), from the layer counts recorded
+// in `strata.stage`. Under tensor parallelism only 1/tp of the activation crosses
 // the stage boundary per device and is all-gathered over the tp axis on the
 // other side (Megatron-LM's scatter/gather optimisation, Narayanan et al.
 // 2021 section 4.1).
@@ -126,18 +128,25 @@ struct StagePass : strata::impl::StrataStagePassBase<StagePass> {
     if (loops.size() > 1 &&
         failed(insertBoundary(module, loops[1], /*send=*/true, pp, fabric)))
       return signalPassFailure();
-    entry->setAttr(
-        "strata.stage",
-        Builder(module.getContext())
-            .getDictionaryAttr(
-                {NamedAttribute(
-                     StringAttr::get(module.getContext(), "stage"),
-                     IntegerAttr::get(IntegerType::get(module.getContext(), 64),
-                                      pp - 1)),
-                 NamedAttribute(
-                     StringAttr::get(module.getContext(), "layers"),
-                     IntegerAttr::get(IntegerType::get(module.getContext(), 64),
-                                      perStage))}));
+    Builder attrs(module.getContext());
+    SmallVector<NamedAttribute> stage{
+        attrs.getNamedAttr("stage", attrs.getI64IntegerAttr(pp - 1)),
+        attrs.getNamedAttr("layers", attrs.getI64IntegerAttr(perStage))};
+    // Uneven stages as Llama 3 runs them: the layers missing from pp equal
+    // stages come off the first stage (which also embeds) and the last
+    // (which also runs the LM head and the loss), the last losing the odd
+    // one; the stages between run `perStage`. The estimate paces the
+    // pipeline by the slowest of the three (strata-estimate's step).
+    const int64_t deficit = perStage * pp - layers;
+    const int64_t firstLayers = perStage - deficit / 2;
+    const int64_t lastLayers = perStage - (deficit + 1) / 2;
+    if (deficit > 0 && firstLayers >= 1 && lastLayers >= 1) {
+      stage.push_back(attrs.getNamedAttr(
+          "first_layers", attrs.getI64IntegerAttr(firstLayers)));
+      stage.push_back(attrs.getNamedAttr("last_layers",
+                                         attrs.getI64IntegerAttr(lastLayers)));
+    }
+    entry->setAttr("strata.stage", attrs.getDictionaryAttr(stage));
   }
 
   func::FuncOp findEntry(ModuleOp module) {
