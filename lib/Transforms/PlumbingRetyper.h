@@ -66,8 +66,11 @@ public:
     for (tensor::ExtractSliceOp slice : pendingSlices) {
       RankedTensorType stack = slice.getSourceType();
       llvm::SmallBitVector dropped = slice.getDroppedDims();
+      auto kept = partialDims.find(slice);
       for (unsigned d = 0; d < stack.getRank(); ++d)
         if (!dropped.test(d) &&
+            !(kept != partialDims.end() && d < kept->second.size() &&
+              kept->second.test(d)) &&
             slice.getStaticSizes()[d] != stack.getDimSize(d))
           return slice.emitError("the stack it reads now holds per-device "
                                  "layers of type ")
@@ -370,8 +373,24 @@ public:
       bool whole = wholeSlices.contains(op) ||
                    (sizes[d] == stack.getDimSize(d) &&
                     (ShapedType::isDynamic(offsets[d]) || offsets[d] == 0));
-      if (r >= sliceTensor.getRank() || !whole)
-        return op->emitError("cannot re-type a partial slice to ") << slice;
+      if (r >= sliceTensor.getRank())
+        return op->emitError("cannot re-type this slice to ") << slice;
+      // A partial slice of a dimension the device does not split (the MoE
+      // layer's weights cut to the experts that receive tokens) keeps its
+      // offsets and sizes: the stack keeps that dimension whole.
+      if (!whole && !ShapedType::isDynamic(sizes[d]) &&
+          sizes[d] == sliceTensor.getDimSize(r)) {
+        llvm::SmallBitVector &kept = partialDims[op];
+        kept.resize(stack.getRank());
+        kept.set(d);
+        ++r;
+        continue;
+      }
+      if (!whole)
+        return op->emitError("cannot re-type a partial slice of dimension ")
+               << d << " (" << sizes[d] << " of " << stack.getDimSize(d)
+               << ") to " << slice
+               << ": the per-device slice would need per-device offsets";
       shape[d] = sliceTensor.getDimSize(r++);
     }
     if (r != sliceTensor.getRank())
@@ -435,6 +454,9 @@ private:
   SmallVector<tensor::ExtractSliceOp> pendingSlices;
   /// Slices that read whole layers of their stack before it was re-typed.
   llvm::DenseSet<Operation *> wholeSlices;
+  /// Dimensions a slice takes part of, unsplit per device (the experts that
+  /// receive tokens): kept as they are.
+  llvm::DenseMap<Operation *, llvm::SmallBitVector> partialDims;
   /// Functions upstream partitioned: their signatures are the truth.
   const llvm::DenseSet<Operation *> &partitioned;
 };
