@@ -160,7 +160,9 @@ private:
 LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
                                                const hw::System &sys,
                                                const ModelDims &model) {
-  auto fail = [&]() { return module.emitError() << "strata-parallelize: "; };
+  auto fail = [&]() {
+    return mlir::emitError(module.getLoc()) << "strata-parallelize: ";
+  };
   for (auto [name, value] :
        {std::pair<StringRef, int64_t>{"tp", tp}, {"pp", pp}, {"ep", ep}})
     if (value < 1)
@@ -266,7 +268,9 @@ LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
 
 FailureOr<SmallVector<PlanAxis>>
 ParallelizePass::layAxes(ModuleOp module, const hw::System &sys) {
-  auto fail = [&]() { return module.emitError() << "strata-parallelize: "; };
+  auto fail = [&]() {
+    return mlir::emitError(module.getLoc()) << "strata-parallelize: ";
+  };
   // Innermost first: the order the automatic mapping fills fabrics in.
   SmallVector<PlanAxis> order = {
       {"tp", tp}, {"ep", ep}, {"dp", dpDegree / ep}, {"pp", pp}};
@@ -464,19 +468,36 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
                 op.getStaticLoopRanges()[*splitLoop] == modelExperts;
   if (!tpAxes.empty() && !router) {
     if (!splitLoop)
-      return op->emitError()
+      return mlir::emitError(op->getLoc())
              << "strata-parallelize: cannot find the "
              << (proj.rowParallel ? "input (reduction)" : "output")
              << " dimension of this projection's weight to split for tp";
     int64_t size = op.getStaticLoopRanges()[*splitLoop];
-    if (ShapedType::isDynamic(size) || size % tp != 0)
-      return op->emitError()
+    if (ShapedType::isDynamic(size) || size % tp != 0) {
+      // The LM head's vocabulary: say how Megatron-LM makes it divisible.
+      int64_t vocab = 0;
+      if (auto module = op->getParentOfType<ModuleOp>())
+        if (auto info = module->getAttrOfType<DictionaryAttr>("strata.model")) {
+          auto v = info.getAs<IntegerAttr>("padded_vocab");
+          if (!v)
+            v = info.getAs<IntegerAttr>("vocab");
+          vocab = v ? v.getInt() : 0;
+        }
+      if (vocab > 0 && size == vocab)
+        return mlir::emitError(op->getLoc())
+               << "strata-parallelize: tp=" << int64_t(tp)
+               << " does not divide the vocabulary (" << size
+               << ") of this projection; generate the model with --pad-vocab="
+               << 128 * int64_t(tp)
+               << " to pad it to a multiple of 128 x tp as Megatron-LM does";
+      return mlir::emitError(op->getLoc())
              << "strata-parallelize: tp=" << int64_t(tp)
              << " does not divide dimension " << splitWeightDim << " (size "
              << size << ") of the weight of this "
              << (proj.rowParallel ? "row" : "column")
              << "-parallel projection (heads, for a [hidden, heads, head_dim] "
                 "weight)";
+    }
     loopAxes[*splitLoop].append(tpAxes);
   }
   // The data-parallel split must divide the token dimension too.
@@ -484,16 +505,17 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
     int64_t degree = expertSplit ? dpDegree / ep : dpDegree;
     int64_t size = op.getStaticLoopRanges()[tokenLoops.front()];
     if (!ShapedType::isDynamic(size) && size % degree != 0)
-      return op->emitError()
+      return mlir::emitError(op->getLoc())
              << "strata-parallelize: dp=" << degree << " does not divide the "
              << size << " tokens of this projection";
   }
   if (expertSplit) {
     int64_t size = op.getStaticLoopRanges()[*expertLoop];
     if (!ShapedType::isDynamic(size) && size % ep != 0)
-      return op->emitError() << "strata-parallelize: ep=" << int64_t(ep)
-                             << " does not divide the " << size
-                             << " experts of this projection";
+      return mlir::emitError(op->getLoc())
+             << "strata-parallelize: ep=" << int64_t(ep)
+             << " does not divide the " << size
+             << " experts of this projection";
   }
 
   OpBuilder b(op);
@@ -760,10 +782,10 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
     std::string reason = unpartitionableReason(&op);
     if (reason.empty())
       continue;
-    op.emitError() << "strata-parallelize: upstream shard-partition cannot "
-                      "partition '"
-                   << op.getName() << "' in @" << fn.getName() << ": "
-                   << reason;
+    mlir::emitError(op.getLoc())
+        << "strata-parallelize: upstream shard-partition cannot "
+           "partition '"
+        << op.getName() << "' in @" << fn.getName() << ": " << reason;
     ok = false;
   }
   if (!ok)
@@ -796,7 +818,7 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
         continue;
       int64_t seq = cast<RankedTensorType>(arg.getType()).getDimSize(1);
       if (ShapedType::isDynamic(seq) || seq % tp != 0)
-        return fn.emitError()
+        return mlir::emitError(fn.getLoc())
                << "strata-parallelize: sp=true needs tp=" << int64_t(tp)
                << " to divide the sequence (" << seq << ")";
       Value s = shard::ShardingOp::create(b, arg.getLoc(), gridRef, split);
@@ -917,9 +939,10 @@ void ParallelizePass::runOnOperation() {
     return;
 
   if (SymbolTable::lookupSymbolIn(module, kGridName)) {
-    module.emitError() << "strata-parallelize: the module already has a "
-                          "symbol @"
-                       << kGridName << " (was the pass run twice?)";
+    mlir::emitError(module.getLoc())
+        << "strata-parallelize: the module already has a "
+           "symbol @"
+        << kGridName << " (was the pass run twice?)";
     return signalPassFailure();
   }
   OpBuilder ob = OpBuilder::atBlockBegin(module.getBody());

@@ -74,14 +74,14 @@ struct StagePass : strata::impl::StrataStagePassBase<StagePass> {
     auto layersAttr =
         modelAttr ? modelAttr.getAs<IntegerAttr>("layers") : IntegerAttr();
     if (!layersAttr) {
-      module.emitError("strata-stage: pp=")
+      mlir::emitError(module.getLoc(), "strata-stage: pp=")
           << pp << " needs the model's layer count (strata.model.layers) to "
           << "find the layer loops";
       return signalPassFailure();
     }
     const int64_t layers = layersAttr.getInt();
     if (pp > layers) {
-      module.emitError("strata-stage: pp=")
+      mlir::emitError(module.getLoc(), "strata-stage: pp=")
           << pp << " exceeds the model's " << layers << " layers";
       return signalPassFailure();
     }
@@ -91,7 +91,7 @@ struct StagePass : strata::impl::StrataStagePassBase<StagePass> {
       return signalPassFailure();
     SmallVector<scf::ForOp> loops = layerLoops(entry, layers);
     if (loops.empty()) {
-      entry.emitError("strata-stage: pp=")
+      mlir::emitError(entry.getLoc(), "strata-stage: pp=")
           << pp << " but @" << entry.getSymName() << " has no loop over the "
           << layers << " layers (an scf.for with " << layers
           << " trips calling the layer function)";
@@ -116,8 +116,9 @@ struct StagePass : strata::impl::StrataStagePassBase<StagePass> {
       if (auto f = fabrics.getAs<StringAttr>("pp"))
         fabric = f.getValue();
     if (fabric.empty()) {
-      module.emitError("strata-stage: no fabric recorded for the pp axis in "
-                       "strata.parallel.axis_fabrics");
+      mlir::emitError(module.getLoc(),
+                      "strata-stage: no fabric recorded for the pp axis in "
+                      "strata.parallel.axis_fabrics");
       return signalPassFailure();
     }
     // The forward loop receives its input; in training the backward loop
@@ -159,15 +160,16 @@ struct StagePass : strata::impl::StrataStagePassBase<StagePass> {
       }
       if (func.isPublic() && !func.isExternal()) {
         if (found) {
-          module.emitError("strata-stage: several public functions; name the "
-                           "entry with entry=");
+          mlir::emitError(module.getLoc(),
+                          "strata-stage: several public functions; name the "
+                          "entry with entry=");
           return {};
         }
         found = func;
       }
     }
     if (!found)
-      module.emitError("strata-stage: no entry function")
+      mlir::emitError(module.getLoc(), "strata-stage: no entry function")
           << (entry.empty() ? std::string()
                             : " named '" + std::string(entry) + "'");
     return found;
@@ -228,12 +230,14 @@ struct StagePass : strata::impl::StrataStagePassBase<StagePass> {
   LogicalResult insertBoundary(ModuleOp module, scf::ForOp loop, bool send,
                                int64_t pp, StringRef fabric) {
     if (loop.getNumResults() == 0)
-      return loop.emitError("strata-stage: the layer loop carries no "
-                            "activation across the stage boundary");
+      return mlir::emitError(loop.getLoc(),
+                             "strata-stage: the layer loop carries no "
+                             "activation across the stage boundary");
     auto type = dyn_cast<RankedTensorType>(loop.getResult(0).getType());
     if (!type || !type.hasStaticShape())
-      return loop.emitError("strata-stage: the activation crossing the "
-                            "stage boundary must be a static tensor");
+      return mlir::emitError(loop.getLoc(),
+                             "strata-stage: the activation crossing the "
+                             "stage boundary must be a static tensor");
     // Megatron's scatter/gather: each tp rank sends 1/tp of the replicated
     // activation; the receiver all-gathers over tp on the fast fabric.
     shard::GridOp grid;
