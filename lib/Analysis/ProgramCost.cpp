@@ -804,10 +804,9 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
       int64_t last = layersOf("last_layers", deepest);
       double perLayer = (layersTime + recomputeTime) / double(deepest);
       double held = perLayer * double(deepest) + firstStageTime + lastStageTime;
-      double slowest =
-          std::max({perLayer * double(first) + firstStageTime,
-                    perLayer * double(deepest),
-                    perLayer * double(last) + lastStageTime});
+      double slowest = std::max({perLayer * double(first) + firstStageTime,
+                                 perLayer * double(deepest),
+                                 perLayer * double(last) + lastStageTime});
       double drop = held - slowest;
       double &mb = partTime[StepPart::Microbatch];
       if (drop > 0 && mb > 0) {
@@ -819,17 +818,17 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
       // layers (the program holds the deepest stage's) and of the
       // embedding and head (one stage each).
       DictionaryAttr info = modelInfo(entry);
-      auto plan = entry->getParentOfType<ModuleOp>()
-                      ->getAttrOfType<DictionaryAttr>("strata.parallel");
+      auto plan =
+          entry->getParentOfType<ModuleOp>()->getAttrOfType<DictionaryAttr>(
+              "strata.parallel");
       auto modelLayers = info ? info.getAs<IntegerAttr>("layers") : nullptr;
       auto pp = plan ? plan.getAs<IntegerAttr>("pp") : nullptr;
       if (modelLayers && pp && pp.getInt() > 1) {
-        double perLayerFlops =
-            (layersFlops + recomputeFlops) / double(deepest);
+        double perLayerFlops = (layersFlops + recomputeFlops) / double(deepest);
         double ppD = double(pp.getInt());
         partFlops[StepPart::Microbatch] +=
-            perLayerFlops * (double(modelLayers.getInt()) / ppD -
-                             double(deepest)) -
+            perLayerFlops *
+                (double(modelLayers.getInt()) / ppD - double(deepest)) -
             edgeStageFlops * (1 - 1 / ppD);
       }
     }
@@ -952,10 +951,10 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
       r.footprint.push_back({"inputs", byRole["input"]});
     r.footprint.push_back(
         {"activations",
-         trainingActivations(entry, recompute ? recompute.getValue()
-                                              : llvm::StringRef("none"),
-                             r.step ? r.step->inFlightMicrobatches : 1.0,
-                             largestStepOutput, largestEdgeOutput)});
+         trainingActivations(
+             entry, recompute ? recompute.getValue() : llvm::StringRef("none"),
+             r.step ? r.step->inFlightMicrobatches : 1.0, largestStepOutput,
+             largestEdgeOutput)});
   } else {
     // Transient activations, approximated as the largest op's output held
     // together with an input of the same size.

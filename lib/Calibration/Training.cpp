@@ -71,9 +71,9 @@ workload::ModelConfig llamaModel(const llvm::json::Object &m, int64_t seq) {
 /// without halving for the causal mask), and no recomputation.
 double modelFlops(const workload::ModelConfig &c, double tokens, double seq) {
   double h = double(c.hidden), d = double(c.headDim);
-  double attn = h * double(c.heads) * d           // q
-                + 2 * h * double(c.kvHeads) * d   // k, v
-                + double(c.heads) * d * h;        // o
+  double attn = h * double(c.heads) * d         // q
+                + 2 * h * double(c.kvHeads) * d // k, v
+                + double(c.heads) * d * h;      // o
   double mlp = (c.gatedMLP ? 3.0 : 2.0) * h * double(c.intermediate);
   double n = double(c.layers) * (attn + mlp) + h * double(c.vocab);
   double attention = 12.0 * double(c.layers) * double(c.heads) * d * seq;
@@ -232,8 +232,8 @@ llvm::Expected<cost::FileResult> evaluateTrainingFile(const std::string &path) {
     }
     std::optional<double> tp = planObj->getNumber("tp");
     std::optional<double> pp = planObj->getNumber("pp");
-    std::optional<double> dp = planObj->getNumber(
-        llama3 ? "dp_published" : "derived_dp");
+    std::optional<double> dp =
+        planObj->getNumber(llama3 ? "dp_published" : "derived_dp");
     std::optional<double> gb = planObj->getNumber(
         llama3 ? "derived_global_batch_seqs" : "global_batch");
     std::optional<double> mp = planObj->getNumber("model_parallel_size");
@@ -243,8 +243,7 @@ llvm::Expected<cost::FileResult> evaluateTrainingFile(const std::string &path) {
       // server and pipeline parallelism beyond: tp = 8, pp = mp / 8, which
       // is exactly Table 1's split of the 529.6B model (8 x 35 = 280).
       int64_t m = int64_t(*mp);
-      int64_t node =
-          int64_t(system->getNumber("gpus_per_node").value_or(8));
+      int64_t node = int64_t(system->getNumber("gpus_per_node").value_or(8));
       tp = double(std::min(m, node));
       pp = double(m / int64_t(*tp));
     }

@@ -94,8 +94,8 @@ llvm::Expected<PipelineEstimate> estimatePipeline(const PipelineWork &w) {
   // it holds ceil(L/v) where the mean chunk holds L/v.
   double deepest = 1;
   if (w.stageLayers > 0)
-    deepest = double((w.stageLayers + v - 1) / v) * double(v) /
-              double(w.stageLayers);
+    deepest =
+        double((w.stageLayers + v - 1) / v) * double(v) / double(w.stageLayers);
   const double deepSlot = (w.forward + w.backward) * deepest + 2 * c;
   r.bubbleTime = double(p - 1) * deepSlot;
   r.stepTime = r.idealTime + r.bubbleTime;

@@ -15,9 +15,9 @@
 // training, its input gradient is sent back there. The estimate paces the
 // pipeline by the slowest stage, first (its layers and the embedding),
 // middle or last (its layers and the head), from the layer counts recorded
-// in `strata.stage`. Under tensor parallelism only 1/tp of the activation crosses
-// the stage boundary per device and is all-gathered over the tp axis on the
-// other side (Megatron-LM's scatter/gather optimisation, Narayanan et al.
+// in `strata.stage`. Under tensor parallelism only 1/tp of the activation
+// crosses the stage boundary per device and is all-gathered over the tp axis on
+// the other side (Megatron-LM's scatter/gather optimisation, Narayanan et al.
 // 2021 section 4.1).
 //
 //===----------------------------------------------------------------------===//
@@ -142,8 +142,8 @@ struct StagePass : strata::impl::StrataStagePassBase<StagePass> {
     const int64_t firstLayers = perStage - deficit / 2;
     const int64_t lastLayers = perStage - (deficit + 1) / 2;
     if (deficit > 0 && firstLayers >= 1 && lastLayers >= 1) {
-      stage.push_back(attrs.getNamedAttr(
-          "first_layers", attrs.getI64IntegerAttr(firstLayers)));
+      stage.push_back(attrs.getNamedAttr("first_layers",
+                                         attrs.getI64IntegerAttr(firstLayers)));
       stage.push_back(attrs.getNamedAttr("last_layers",
                                          attrs.getI64IntegerAttr(lastLayers)));
     }

@@ -2,9 +2,10 @@
 //
 // The cases of training.json whose plan is stated or follows from the
 // source's rules (Narayanan et al. 2021, Tables 1 and 2, on up to 3,072
-// A100s; Llama 3 405B on 8,192 and 16,384 H100s) through the user path: generate the training
-// step, strata-parallelize + strata-partition (upstream shard) + strata-stage,
-// fuse, tile, estimate the step. Target of the many-chips issue: MAPE
+// A100s; Llama 3 405B on 8,192 and 16,384 H100s) through the user path:
+// generate the training step, strata-parallelize + strata-partition (upstream
+// shard) + strata-stage, fuse, tile, estimate the step. Target of the
+// many-chips issue: MAPE
 // <= 10 %, worst case <= 25 %. The number of cases run is pinned so a case
 // cannot quietly drop out; benchmarks/strata-calibrate --cases prints each.
 //

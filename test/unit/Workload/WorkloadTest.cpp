@@ -313,8 +313,8 @@ TEST_F(WorkloadTest, TrainingPadsTheVocabularyAsMegatronDoes) {
   // Llama 3's 128256 is already a multiple of 128: nothing recorded.
   OwningOpRef<ModuleOp> l = build(config("llama-3-8b"), train);
   ASSERT_TRUE(l);
-  EXPECT_FALSE((*l)->getAttrOfType<DictionaryAttr>("strata.model")
-                   .get("padded_vocab"));
+  EXPECT_FALSE(
+      (*l)->getAttrOfType<DictionaryAttr>("strata.model").get("padded_vocab"));
 }
 
 //===----------------------------------------------------------------------===//
