@@ -798,7 +798,8 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
   // layer composes with itself. Upstream then all-gathers the sequence in
   // front of the column-parallel projections and reduce-scatters after the
   // row-parallel ones. (Without sp propagation finds the data split alone.)
-  if (sp && !tpAxes.empty() && !dataAxes.empty()) {
+  // Without a data axis (dp = 1) the batch dimension is whole.
+  if (sp && !tpAxes.empty()) {
     MLIRContext *ctx = fn->getContext();
     llvm::DenseSet<Type> actTypes;
     for (Projection &proj : projections) {
