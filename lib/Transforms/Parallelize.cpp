@@ -91,6 +91,28 @@ struct Projection {
   std::optional<unsigned> splitWeightDim;
 };
 
+/// Whether `proj` runs per expert: a parallel loop indexing its activation,
+/// its weight and its result (the MoE experts' batch matmuls over
+/// [experts, capacity, ...]). Their operands are the dispatched tokens, not
+/// the residual stream, so sequence parallelism does not split them.
+bool hasExpertLoop(const Projection &proj) {
+  linalg::LinalgOp op = proj.op;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  auto uses = [](AffineMap map, unsigned d) {
+    return llvm::any_of(map.getResults(), [&](AffineExpr e) {
+      auto dim = dyn_cast<AffineDimExpr>(e);
+      return dim && dim.getPosition() == d;
+    });
+  };
+  for (unsigned d = 0; d < op.getNumLoops(); ++d)
+    if (iters[d] == utils::IteratorType::parallel &&
+        uses(maps[proj.weightInput], d) &&
+        uses(maps[1 - proj.weightInput], d) && uses(maps[2], d))
+      return true;
+  return false;
+}
+
 /// The weight input of `op`, if it has one: a two-input linalg contraction
 /// (at least one reduction loop) one of whose inputs is an argument of the
 /// enclosing function marked `strata.role = "weight"`; in functions whose
@@ -554,7 +576,10 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
   SmallVector<SmallVector<int16_t>> argAxes(numLoops);
   if (!tokenLoops.empty()) {
     argAxes[tokenLoops.front()].append(dataAxes);
-    if (sp)
+    // Expert projections run on the dispatched tokens ([experts, capacity,
+    // ...]): Megatron-SP gathers the sequence before the dispatch, so their
+    // operands carry no sequence split.
+    if (sp && !expertLoop)
       argAxes[tokenLoops.back()].append(tpAxes);
   }
   bool argSplit = llvm::any_of(argAxes, [](auto &a) { return !a.empty(); });
@@ -592,7 +617,7 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
   // Returned projection outputs leave in the layout arguments arrive in, so
   // that a layer function composes with itself: for expert projections this
   // is the combine all_to_all back to token order.
-  bool spOut = proj.rowParallel && sp && !tokenLoops.empty();
+  bool spOut = proj.rowParallel && sp && !tokenLoops.empty() && !expertLoop;
   bool returnOut = argSplit && !sameLayout(argAxes, loopAxes);
   if (spOut || returnOut) {
     for (OpOperand &use :
@@ -805,7 +830,7 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
     for (Projection &proj : projections) {
       auto t = dyn_cast<RankedTensorType>(
           proj.op.getDpsInputs()[1 - proj.weightInput].getType());
-      if (t && t.getRank() == 3)
+      if (t && t.getRank() == 3 && !hasExpertLoop(proj))
         actTypes.insert(t);
     }
     SmallVector<shard::GridAxesAttr> split = {
