@@ -826,11 +826,20 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
   // Without a data axis (dp = 1) the batch dimension is whole.
   if (sp && !tpAxes.empty()) {
     MLIRContext *ctx = fn->getContext();
+    // The residual stream is [batch, seq, hidden]: with the model's hidden
+    // size known, other rank-3 activations (the router's logits read by its
+    // backward) are not split.
+    int64_t hidden = 0;
+    if (auto module = fn->getParentOfType<ModuleOp>())
+      if (auto info = module->getAttrOfType<DictionaryAttr>("strata.model"))
+        if (auto h = info.getAs<IntegerAttr>("hidden"))
+          hidden = h.getInt();
     llvm::DenseSet<Type> actTypes;
     for (Projection &proj : projections) {
       auto t = dyn_cast<RankedTensorType>(
           proj.op.getDpsInputs()[1 - proj.weightInput].getType());
-      if (t && t.getRank() == 3 && !hasExpertLoop(proj))
+      if (t && t.getRank() == 3 && !hasExpertLoop(proj) &&
+          (hidden == 0 || t.getDimSize(2) == hidden))
         actTypes.insert(t);
     }
     SmallVector<shard::GridAxesAttr> split = {
