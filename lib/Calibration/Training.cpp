@@ -216,8 +216,14 @@ llvm::Expected<cost::FileResult> evaluateTrainingFile(const std::string &path) {
       continue;
     }
     if (sourceId.starts_with("NEMO")) {
-      skip("FP8 training (Transformer Engine) not modelled by the workload "
-           "generator");
+      // The generator builds FP8 training steps (--dtype=fp8: FP8 GEMMs
+      // forward and backward with per-tensor casts), but these runs also
+      // use Transformer Engine's fused FP8 attention and NeMo recipe
+      // settings the reference does not carry (most rows name the model
+      // only); not calibrated yet.
+      skip("FP8 training with Transformer Engine's fused attention and the "
+           "NeMo recipe's architecture and settings (not in the reference) "
+           "not modelled yet");
       continue;
     }
     const bool llama3 = sourceId == "LLAMA3";

@@ -878,17 +878,24 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
 
   // Weight gradients: reductions producing a value of a weight's type that
   // are not themselves projections.
+  // By shape: in FP8 training the weights are FP8 and their gradients BF16.
+  auto shapeKey = [&](Type t) -> Type {
+    auto r = dyn_cast<RankedTensorType>(t);
+    return r ? RankedTensorType::get(r.getShape(),
+                                     Float32Type::get(fn->getContext()))
+             : t;
+  };
   llvm::DenseSet<Type> weightTypes;
   for (unsigned i = 0, e = fn.getNumArguments(); i < e; ++i)
     if (auto role = fn.getArgAttrOfType<StringAttr>(i, kRoleAttr);
         role && role.getValue() == "weight")
-      weightTypes.insert(fn.getArgument(i).getType());
+      weightTypes.insert(shapeKey(fn.getArgument(i).getType()));
   SmallVector<linalg::LinalgOp> gradients;
   for (Operation &op : body.getOps()) {
     auto linalgOp = dyn_cast<linalg::LinalgOp>(&op);
     if (!linalgOp || op.getNumResults() != 1 ||
         linalgOp.getNumReductionLoops() == 0 || op.hasAttr(kProjectionAttr) ||
-        !weightTypes.contains(op.getResult(0).getType()))
+        !weightTypes.contains(shapeKey(op.getResult(0).getType())))
       continue;
     gradients.push_back(linalgOp);
   }

@@ -1339,11 +1339,35 @@ Value TransformerBuilder::linearBackward(
     llvm::StringRef biasDims, BackwardValues &bv, Value dxAcc) {
   std::string n = name.str();
   Value w = bv.w.lookup(weight);
+  // FP8 training (Transformer Engine's recipe): the GEMMs of the backward
+  // read FP8 too, the output gradient and the saved input cast once per
+  // value with per-tensor scaling (the cast kernel also records the
+  // tensor's amax, so the scaling bookkeeping is the cast's vector work);
+  // the weight is the FP8 copy the forward read. One FP8 format (E4M3) for
+  // both, as TE's Format.E4M3 recipe (the HYBRID default casts gradients
+  // to E5M2 at the same tensor-core rate): a tile.mma reads one type.
+  Value dyIn = dy, xIn = x;
+  Type wElemTy = cast<RankedTensorType>(w.getType()).getElementType();
+  if (wElemTy != act) {
+    std::string block = n.substr(0, n.rfind('.'));
+    auto quant = [&](Value v, llvm::StringRef dims, Type to,
+                     llvm::StringRef what) {
+      Value &q = quantized[v];
+      if (!q)
+        q = e.generic1(block + what.str(), {{v, dims}}, Out{dims, to},
+                       [&](Ar &a, ValueRange vs, IndexFn) {
+                         return SmallVector<Value>{a.conv(vs[0], to)};
+                       });
+      return q;
+    };
+    dyIn = quant(dy, yDims, wElemTy, ".bwd_quant");
+    xIn = quant(x, xDims, wElemTy, ".bwd_quant");
+  }
   // dX = dY * W^T, dW = X^T * dY.
   Value dx =
-      e.contract(n + ".bwd_dx", {dy, yDims}, {w, wDims}, xDims, act, dxAcc);
+      e.contract(n + ".bwd_dx", {dyIn, yDims}, {w, wDims}, xDims, act, dxAcc);
   bv.grads[weight] =
-      e.contract(n + ".bwd_dw", {x, xDims}, {dy, yDims}, wDims, act);
+      e.contract(n + ".bwd_dw", {xIn, xDims}, {dyIn, yDims}, wDims, act);
   if (!bias.empty() && bv.w.lookup(bias))
     bv.grads[bias] =
         e.generic1(biasName.str() + ".bwd", {{dy, yDims}},
@@ -2178,13 +2202,15 @@ OwningOpRef<ModuleOp> TransformerBuilder::build() {
     emitError(fileLoc) << "the MoE capacity factor must be positive";
     return nullptr;
   }
-  if (training() && opts.dtype == WorkloadDType::fp8) {
-    emitError(fileLoc) << "fp8 training is not modelled (fp8 weights are an "
-                          "inference format here); use --dtype=bf16";
-    return nullptr;
-  }
   if (failed(validateModelConfig(cfg, fileLoc)))
     return nullptr;
+  if (training() && opts.dtype == WorkloadDType::fp8 && cfg.isMoE()) {
+    emitError(fileLoc) << "fp8 training of MoE experts is not modelled (the "
+                          "experts' backward reads bf16 gradients); use "
+                          "--dtype=bf16 for '"
+                       << cfg.name << "'";
+    return nullptr;
+  }
   int64_t lastPosition = kvLen + seqLen;
   if (cfg.learnedPositions && lastPosition > cfg.maxPositions) {
     emitError(fileLoc) << "model '" << cfg.name << "' has " << cfg.maxPositions
