@@ -430,6 +430,10 @@ composeStep(FunctionOpInterface entry, const std::map<StepPart, double> &time,
   pw.stages = st.stages;
   pw.microbatches = st.microbatches;
   pw.virtualStages = st.virtualStages;
+  if (st.virtualStages > 1)
+    if (auto stage = entry->getAttrOfType<DictionaryAttr>("strata.stage"))
+      if (auto l = stage.getAs<IntegerAttr>("layers"))
+        pw.stageLayers = l.getInt();
   // Each of the v chunks of a device runs 1/v of its layers.
   st.microbatchTime = at(StepPart::Microbatch);
   double backward = std::min(backwardTime, st.microbatchTime);
@@ -537,14 +541,19 @@ static bool savedOnlyForFusedAttention(Value stack) {
   return reached;
 }
 
-/// Bytes one microbatch's forward saves for the backward on this device:
-/// the per-layer stacks the first layer loop of `entry` carries (created
-/// empty, one layer inserted per iteration). Under full recomputation only
-/// each layer's input is kept; under selective recomputation the attention
-/// core's saves (softmax probabilities and scores, named by the backward
-/// layer's arguments) are dropped, as in Korthikanti et al. 2022.
-static double savedActivationBytes(FunctionOpInterface entry,
-                                   llvm::StringRef recompute) {
+/// What one microbatch's forward saves for the backward on this device, per
+/// layer: the per-layer stacks the first layer loop of `entry` carries
+/// (created empty, one layer inserted per iteration), the layer's input
+/// (the hidden state the loop carries) and the attention core's saves
+/// (softmax probabilities and scores, named by the backward layer's
+/// arguments). `layers` is the loop's trip count (0: no such loop).
+struct SavedActivations {
+  cost::LayerActivations perLayer;
+  int64_t layers = 0;
+};
+
+static SavedActivations savedActivations(FunctionOpInterface entry) {
+  SavedActivations r;
   for (Operation &op : entry.getFunctionBody().getOps()) {
     auto loop = dyn_cast<scf::ForOp>(&op);
     if (!loop || loop.getInitArgs().empty())
@@ -555,7 +564,7 @@ static double savedActivationBytes(FunctionOpInterface entry,
     if (!lb || !ub || !step || *step != 1 || *ub <= *lb)
       continue;
     int64_t trips = *ub - *lb;
-    double kept = 0;
+    double total = 0, core = 0;
     bool found = false;
     for (auto [k, init] : llvm::enumerate(loop.getInitArgs())) {
       auto type = dyn_cast<RankedTensorType>(init.getType());
@@ -563,7 +572,7 @@ static double savedActivationBytes(FunctionOpInterface entry,
           type.getRank() < 2 || type.getDimSize(0) != trips)
         continue;
       found = true;
-      double bytes = tensorBytes(type);
+      double bytes = tensorBytes(type) / double(trips);
       // What the backward layer calls this value.
       std::string name;
       for (Operation *user : loop.getResult(k).getUsers())
@@ -578,26 +587,57 @@ static double savedActivationBytes(FunctionOpInterface entry,
                     name = loc.getName().str();
               }
       llvm::StringRef n(name);
-      if (recompute == "selective" &&
-          (n.contains("probs") || n.contains("scores")))
-        continue;
       // A fused attention backward recomputes S and P per tile (its
       // strata.fused_attention record); nothing reads this stack then.
       if (savedOnlyForFusedAttention(loop.getResult(k)))
         continue;
-      kept += bytes;
+      if (n.contains("probs") || n.contains("scores"))
+        core += bytes;
+      total += bytes;
     }
     if (!found)
       continue;
-    if (recompute == "full") {
-      // Each layer's input: the hidden state the loop carries.
-      return loop.getInitArgs().empty()
-                 ? 0
-                 : tensorBytes(loop.getInitArgs()[0].getType()) * double(trips);
-    }
-    return kept;
+    r.layers = trips;
+    r.perLayer.total = total;
+    r.perLayer.attentionCore = core;
+    // Each layer's input: the hidden state the loop carries (saved as a
+    // stack of its own, so a part of `total`).
+    r.perLayer.layerInput =
+        std::min(tensorBytes(loop.getInitArgs()[0].getType()), total - core);
+    return r;
   }
-  return 0;
+  return r;
+}
+
+/// Activation bytes of a training step on this device, as the recompute
+/// policy implies (cost::recomputeCost; Korthikanti et al. 2022): each layer
+/// keeps `storedBytes` for every microbatch the schedule has in flight
+/// (none: everything the backward reads; selective: all but the attention
+/// core's probabilities and scores; full: the layer's input), and one layer
+/// at a time holds its working set while it is recomputed and
+/// differentiated (`transientBytes`), or the head holds its output and an
+/// input of that size (the logits), whichever is larger; the embedding runs
+/// before anything is saved (and its gradient after everything is freed):
+///   max(layers · stored · in-flight + max(transient, 2 · largest head
+///       output), 2 · largest embedding output).
+static double trainingActivations(FunctionOpInterface entry,
+                                  llvm::StringRef policy, double inFlight,
+                                  double largestOutput, double edgeOutput) {
+  SavedActivations saved = savedActivations(entry);
+  cost::Recompute r = policy == "full"        ? cost::Recompute::Full
+                      : policy == "selective" ? cost::Recompute::Selective
+                                              : cost::Recompute::None;
+  llvm::Expected<cost::RecomputeCost> c =
+      cost::recomputeCost(r, cost::LayerFlops{}, saved.perLayer);
+  if (!c) {
+    entry->emitWarning() << "cannot size the saved activations: "
+                         << llvm::toString(c.takeError());
+    return 2 * std::max(largestOutput, edgeOutput);
+  }
+  return std::max(double(saved.layers) * c->storedBytes *
+                          std::max(inFlight, 1.0) +
+                      std::max(c->transientBytes, 2 * largestOutput),
+                  2 * edgeOutput);
 }
 
 report::CostReport estimateProgram(FunctionOpInterface entry,
@@ -617,6 +657,10 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
       r.mode = s.getValue().str();
     if (auto t = info.getAs<IntegerAttr>("tokens"))
       r.tokens = double(t.getInt());
+    if (auto v = info.getAs<IntegerAttr>("vocab"))
+      r.vocab = v.getInt();
+    if (auto v = info.getAs<IntegerAttr>("padded_vocab"))
+      r.paddedVocab = v.getInt();
   }
   for (const hw::MemoryLevel &l : sys.chip.memory)
     r.levels.push_back(l.name);
@@ -635,9 +679,11 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   llvm::StringMap<double> boundTime;
   std::map<std::string, llvm::StringMap<double>> blockBoundTime;
   std::map<hw::DType, double> flopsByDType;
-  double largestOutput = 0;
+  double largestOutput = 0, largestStepOutput = 0, largestEdgeOutput = 0;
   std::map<StepPart, double> partTime, partFlops, partEnergy;
   double backwardTime = 0, boundaryTime = 0;
+  double firstStageTime = 0, lastStageTime = 0, layersTime = 0;
+  double edgeStageFlops = 0, layersFlops = 0;
   double layerForwardTime = 0, layerForwardFlops = 0;
   double attentionCoreTime = 0, attentionCoreFlops = 0;
   for (const ProfileEntry &e : entries) {
@@ -649,6 +695,18 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
       options.onOp(e.op, *est);
     largestOutput = std::max(largestOutput, e.counts.bytesWritten);
     std::string name = reportName(e.op);
+    // Working sets of a training step outside the layers: the embedding
+    // (and its gradient) runs while no activation is saved yet (or any
+    // longer), the final norm, head and loss while all of them are. The
+    // optimizer updates the model states in place (the footprint counts
+    // them); the layers' own working set is sized by the recompute policy.
+    {
+      llvm::StringRef n(name);
+      if (n.starts_with("embed") || n.starts_with("rope"))
+        largestEdgeOutput = std::max(largestEdgeOutput, e.counts.bytesWritten);
+      else if (!n.starts_with("optimizer") && !n.starts_with("layers"))
+        largestStepOutput = std::max(largestStepOutput, e.counts.bytesWritten);
+    }
     std::string opName = e.op->getName().getStringRef().str();
     // Routed collectives share one op name; the kind keeps an all_to_all
     // and an all_reduce at one location apart, as their shard ops were.
@@ -715,6 +773,21 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
       llvm::StringRef n(name);
       if (part == StepPart::Microbatch && n.contains(".bwd"))
         backwardTime += est->time * e.times;
+      // What only the first stage (the embedding) or only the last (the
+      // final norm, LM head and loss) runs, and the layers' own time.
+      if (part == StepPart::Microbatch) {
+        llvm::StringRef blk(row.block);
+        if (blk == "embed") {
+          firstStageTime += est->time * e.times;
+          edgeStageFlops += est->flops * e.times;
+        } else if (blk == "final_norm" || blk == "lm_head" || blk == "loss") {
+          lastStageTime += est->time * e.times;
+          edgeStageFlops += est->flops * e.times;
+        } else if (n.starts_with("layers.")) {
+          layersTime += est->time * e.times;
+          layersFlops += est->flops * e.times;
+        }
+      }
       // What recomputation re-runs: every forward op of the layers (full),
       // or the attention core (selective, Megatron-LM).
       if (part == StepPart::Microbatch && n.starts_with("layers.") &&
@@ -778,6 +851,50 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   partTime[StepPart::Microbatch] += recomputeTime;
   partFlops[StepPart::Microbatch] += recomputeFlops;
   backwardTime += recomputeTime;
+  // The program holds the deepest stage's layers, the embedding and the
+  // head; the pipeline moves at the pace of its slowest stage: the first
+  // (its layers and the embedding), a middle one (the deepest), or the last
+  // (its layers, the head and the loss). Nothing changes without stages.
+  if (auto stage = entry->getAttrOfType<DictionaryAttr>("strata.stage")) {
+    auto layersOf = [&](StringRef key, int64_t dflt) {
+      auto a = stage.getAs<IntegerAttr>(key);
+      return a ? a.getInt() : dflt;
+    };
+    int64_t deepest = layersOf("layers", 0);
+    if (deepest > 0) {
+      int64_t first = layersOf("first_layers", deepest);
+      int64_t last = layersOf("last_layers", deepest);
+      double perLayer = (layersTime + recomputeTime) / double(deepest);
+      double held = perLayer * double(deepest) + firstStageTime + lastStageTime;
+      double slowest = std::max({perLayer * double(first) + firstStageTime,
+                                 perLayer * double(deepest),
+                                 perLayer * double(last) + lastStageTime});
+      double drop = held - slowest;
+      double &mb = partTime[StepPart::Microbatch];
+      if (drop > 0 && mb > 0) {
+        // The backward keeps its share of what the slowest stage runs.
+        backwardTime *= (mb - drop) / mb;
+        mb -= drop;
+      }
+      // The FLOPs one device executes on average: 1/pp of the model's
+      // layers (the program holds the deepest stage's) and of the
+      // embedding and head (one stage each).
+      DictionaryAttr info = modelInfo(entry);
+      auto plan =
+          entry->getParentOfType<ModuleOp>()->getAttrOfType<DictionaryAttr>(
+              "strata.parallel");
+      auto modelLayers = info ? info.getAs<IntegerAttr>("layers") : nullptr;
+      auto pp = plan ? plan.getAs<IntegerAttr>("pp") : nullptr;
+      if (modelLayers && pp && pp.getInt() > 1) {
+        double perLayerFlops = (layersFlops + recomputeFlops) / double(deepest);
+        double ppD = double(pp.getInt());
+        partFlops[StepPart::Microbatch] +=
+            perLayerFlops *
+                (double(modelLayers.getInt()) / ppD - double(deepest)) -
+            edgeStageFlops * (1 - 1 / ppD);
+      }
+    }
+  }
   std::string stepError;
   r.step = composeStep(entry, partTime, backwardTime, boundaryTime, r.tokens,
                        stepError);
@@ -863,10 +980,11 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   for (auto &[role, label] : kRoleNames)
     if (byRole[role] > 0)
       r.footprint.push_back({label, byRole[role]});
-  if (r.step && backwardTime > 0) {
-    // A training step: gradients as large as the weights, ZeRO's shares
-    // of the model states, and the activations the forward saves for the
-    // backward, for every microbatch the schedule keeps in flight.
+  if (backwardTime > 0) {
+    // A training step (with or without a plan): gradients as large as the
+    // weights, ZeRO's shares of the model states, and the activations the
+    // forward saves for the backward, for every microbatch the schedule
+    // keeps in flight.
     auto plan =
         entry->getParentOfType<ModuleOp>()->getAttrOfType<DictionaryAttr>(
             "strata.parallel");
@@ -874,9 +992,9 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
     // The device's model states as the cost core partitions them for the
     // ZeRO stage (bytes per "parameter" are the program's own totals).
     cost::ZeroConfig zero;
-    zero.stage = r.step->zero;
+    zero.stage = r.step ? r.step->zero : 0;
     zero.parameters = 1;
-    zero.dataParallel = std::max<int64_t>(r.step->dataParallel, 1);
+    zero.dataParallel = r.step ? std::max<int64_t>(r.step->dataParallel, 1) : 1;
     zero.weightBytes = byRole["weight"];
     zero.gradientBytes = byRole["grad"] > 0 ? byRole["grad"] : byRole["weight"];
     zero.optimizerBytes = byRole["optimizer_state"];
@@ -893,11 +1011,12 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
     r.footprint.push_back({"optimizer_state", states->optimizer});
     if (byRole["input"] > 0)
       r.footprint.push_back({"inputs", byRole["input"]});
-    double saved = savedActivationBytes(
-        entry, recompute ? recompute.getValue() : llvm::StringRef("none"));
     r.footprint.push_back(
         {"activations",
-         std::max(saved * r.step->inFlightMicrobatches, 2 * largestOutput)});
+         trainingActivations(
+             entry, recompute ? recompute.getValue() : llvm::StringRef("none"),
+             r.step ? r.step->inFlightMicrobatches : 1.0, largestStepOutput,
+             largestEdgeOutput)});
   } else {
     // Transient activations, approximated as the largest op's output held
     // together with an input of the same size.

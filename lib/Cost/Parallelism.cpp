@@ -69,6 +69,10 @@ llvm::Expected<PipelineEstimate> estimatePipeline(const PipelineWork &w) {
     return invalid(llvm::formatv(
         "{0}: microbatches ({1}) must be a multiple of stages ({2})", name, m,
         p));
+  if (w.stageLayers < 0 || (w.stageLayers > 0 && w.stageLayers < v))
+    return invalid(llvm::formatv(
+        "{0}: {1} layers per stage cannot fill {2} virtual stages", name,
+        w.stageLayers, v));
   if (llvm::Error e = checkAmount(w.forward, "forward time"))
     return std::move(e);
   if (llvm::Error e = checkAmount(w.backward, "backward time"))
@@ -86,9 +90,17 @@ llvm::Expected<PipelineEstimate> estimatePipeline(const PipelineWork &w) {
   const double slot = w.forward + w.backward + 2 * c;
   const double chunks = double(v) * double(m);
   r.idealTime = chunks * slot;
-  r.bubbleTime = double(p - 1) * slot;
+  // The fill and drain wait on the deepest chunk: with L layers in v chunks
+  // it holds ceil(L/v) where the mean chunk holds L/v.
+  double deepest = 1;
+  if (w.stageLayers > 0)
+    deepest =
+        double((w.stageLayers + v - 1) / v) * double(v) / double(w.stageLayers);
+  const double deepSlot = (w.forward + w.backward) * deepest + 2 * c;
+  r.bubbleTime = double(p - 1) * deepSlot;
   r.stepTime = r.idealTime + r.bubbleTime;
-  r.bubbleFraction = double(p - 1) / chunks;
+  r.bubbleFraction =
+      double(p - 1) / chunks * (slot > 0 && deepest != 1 ? deepSlot / slot : 1);
   r.p2pTime = (chunks + double(p - 1)) * 2 * c;
   r.p2pTransfers = p > 1 ? 2 * v * m : 0;
 

@@ -103,6 +103,10 @@ void writeText(const CostReport &r, llvm::raw_ostream &os) {
     energy += " (" + si(r.energyPerToken, "J") + "/token)";
   summary.push_back({"energy", energy});
   summary.push_back({"bound by", r.boundBy});
+  if (r.paddedVocab > r.vocab && r.vocab > 0)
+    summary.push_back({"vocabulary", std::to_string(r.paddedVocab) + " (" +
+                                         std::to_string(r.vocab) +
+                                         " padded for tensor parallelism)"});
   printKeyValues(os, summary);
 
   if (r.step) {
@@ -222,6 +226,10 @@ void writeJson(const CostReport &r, llvm::raw_ostream &os) {
     j.attribute("entry", r.entry);
     j.attribute("model", r.model);
     j.attribute("mode", r.mode);
+    if (r.paddedVocab > r.vocab && r.vocab > 0) {
+      j.attribute("vocab", r.vocab);
+      j.attribute("padded_vocab", r.paddedVocab);
+    }
     j.attributeObject("summary", [&] {
       j.attribute("latency_s", r.latency);
       j.attribute("flops", r.flops);

@@ -135,8 +135,11 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
     return;
   }
   // Any parallel degree asks for a plan (tp defaults to 1 then): ep=8
-  // alone must not silently price one device.
-  if (options.tp > 0 || options.dp > 0 || options.pp > 1 || options.ep > 1) {
+  // alone must not silently price one device; so does a training option
+  // (recompute=full on one device must not be silently ignored).
+  if (options.tp > 0 || options.dp > 0 || options.pp > 1 || options.ep > 1 ||
+      options.recompute != "none" || options.microbatches > 1 ||
+      options.zero > 0) {
     strata::StrataParallelizePassOptions plan;
     plan.tp = std::max<int64_t>(options.tp, 1);
     plan.dp = options.dp;

@@ -30,7 +30,7 @@
 // NAME: error: strata-parallelize: axes: unknown axis 'mp' (expected tp, dp, pp or ep)
 // INTERLEAVE-M: error: strata-parallelize: interleave=2 needs microbatches (3) to be a multiple of pp=2, as Megatron-LM's interleaved schedule does
 // INTERLEAVE-PP: error: strata-parallelize: interleave=2 needs pp > 1 (virtual stages split pipeline stages)
-// INTERLEAVE-LAYERS: error: strata-parallelize: pp*interleave = 4*2 does not divide the model's 4 layers
+// INTERLEAVE-LAYERS: error: strata-parallelize: interleave=2 exceeds the 1 layers of a stage (4 layers on pp=4): each virtual stage needs at least one layer
 // MICRO: error: strata-parallelize: microbatches=0 must be at least 1
 // ZERO: error: strata-parallelize: zero=4 must be 0, 1, 2 or 3
 // RECOMPUTE: error: strata-parallelize: recompute='some' must be none, selective or full

@@ -3,10 +3,12 @@
 // Stages of uneven depth: 3 layers on 2 stages run 2 and 1 layers (Llama 3
 // 405B runs its 126 layers on 16 stages this way). The pipeline moves at
 // the pace of the deepest stage, so that is the stage the program models.
+// The layer missing from two equal stages comes off the last stage (it also
+// runs the LM head and the loss), recorded for the estimate's pacing.
 
 // CHECK-LABEL: func.func @forward
 // CHECK-SAME: tensor<2x64x32xf32> {strata.role = "weight"}, %{{.*}}: tensor<2x32x64xf32> {strata.role = "weight"}
-// CHECK-SAME: strata.stage = {layers = 2 : i64, stage = 1 : i64}
+// CHECK-SAME: strata.stage = {first_layers = 2 : i64, last_layers = 1 : i64, layers = 2 : i64, stage = 1 : i64}
 // CHECK: tile.recv from stage(0)
 // CHECK: scf.for %{{.*}} = %c0 to %c2{{(_[0-9]+)?}} step
 

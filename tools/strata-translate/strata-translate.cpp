@@ -64,6 +64,12 @@ static llvm::cl::opt<std::string> modelLoadBalance(
     llvm::cl::desc("Rows per active expert: 'uniform' (tokens*top_k/experts) "
                    "or a capacity factor multiplying that share"),
     llvm::cl::init("uniform"), llvm::cl::cat(modelCategory));
+static llvm::cl::opt<int64_t> modelPadVocab(
+    "pad-vocab",
+    llvm::cl::desc("Pad the vocabulary to a multiple of N (Megatron-LM: 128 "
+                   "x tp). Default: 128 for --mode=train, none otherwise; 1 "
+                   "never pads"),
+    llvm::cl::init(0), llvm::cl::cat(modelCategory));
 static llvm::cl::opt<std::string>
     modelsDir("models-dir",
               llvm::cl::desc("Directory of bundled <name>.json model configs"),
@@ -111,6 +117,7 @@ static OwningOpRef<Operation *> importModelConfig(llvm::SourceMgr &sourceMgr,
   options.mode = *mode;
   options.dtype = *dtype;
   options.moeCapacityFactor = *factor;
+  options.vocabMultiple = modelPadVocab;
   options.batch = modelBatch;
   if (modelKvLen.getNumOccurrences())
     options.kvLen = modelKvLen;

@@ -57,6 +57,12 @@ struct PipelineWork {
   double forward = 0;        ///< tf, seconds
   double backward = 0;       ///< tb, seconds
   double p2p = 0;            ///< seconds per boundary crossing
+  /// Layers the device holds, when its v chunks may differ in depth (126
+  /// layers on 16 stages of v = 4 chunks: 8 per stage, 2 per chunk; the
+  /// first and last stage's 7 as 2, 2, 2, 1). `forward`/`backward` are then
+  /// the mean chunk's (1/v of the stage) and the bubble's slots the deepest
+  /// chunk's, ceil(layers/v) layers. 0: the chunks are equal.
+  int64_t stageLayers = 0;
 };
 
 struct PipelineEstimate {
@@ -64,7 +70,8 @@ struct PipelineEstimate {
   double stepTime = 0;
   /// The step without a bubble: v·m · (tf + tb + 2·p2p).
   double idealTime = 0;
-  /// Idle time of a device per step: (p − 1) · (tf + tb + 2·p2p).
+  /// Idle time of a device per step: (p − 1) · (tf + tb + 2·p2p), the
+  /// compute part scaled to the deepest chunk (stageLayers).
   double bubbleTime = 0;
   /// bubbleTime / idealTime = (p − 1) / (v·m), the papers' figure.
   double bubbleFraction = 0;
@@ -87,7 +94,7 @@ struct PipelineEstimate {
 /// Step time, bubble and activation multiplier of `w`. Errors: p, m or v
 /// below 1, v ≠ 1 for a non-interleaved schedule, m not a multiple of p for
 /// the interleaved one (Megatron-LM requires it), a negative or non-finite
-/// time.
+/// time, stageLayers negative or below v (a chunk without a layer).
 llvm::Expected<PipelineEstimate> estimatePipeline(const PipelineWork &w);
 
 //===----------------------------------------------------------------------===//

@@ -113,6 +113,9 @@ struct CostReport {
   std::string entry; ///< entry function
   std::string model; ///< model name (strata.model), may be empty
   std::string mode;  ///< prefill / decode / train, may be empty
+  /// The config's vocabulary and the one built (strata.model.vocab and
+  /// padded_vocab: Megatron pads to a multiple of 128 x tp); 0 when unknown.
+  int64_t vocab = 0, paddedVocab = 0;
   double tokens = 0; ///< tokens processed by one run of the entry
 
   // Summary.

@@ -67,7 +67,19 @@ struct WorkloadOptions {
   /// Rows each active expert computes, as a multiple of the uniform share
   /// tokens * top_k / active_experts (1 = perfectly balanced).
   double moeCapacityFactor = 1.0;
+  /// Pad the vocabulary (embedding rows, LM-head columns, logits) up to a
+  /// multiple of this, as Megatron-LM pads it to make-vocab-size-divisible-by
+  /// (128) x tp so that every tensor-parallel rank holds an equal, aligned
+  /// share. 0: 128 when training (Megatron's default; a multiple of every
+  /// power-of-two tp up to 128), no padding for inference (checkpoints ship
+  /// their vocabulary as is). 1: never pad. The module records the padded
+  /// size as strata.model.padded_vocab next to the config's vocab.
+  int64_t vocabMultiple = 0;
 };
+
+/// The vocabulary the generator builds for `config` under `options`:
+/// the config's, rounded up to the options' multiple (see vocabMultiple).
+int64_t paddedVocab(const ModelConfig &config, const WorkloadOptions &options);
 
 /// Name of the entry function for a mode (forward, decode_step, train_step).
 llvm::StringRef entryFunctionName(WorkloadMode mode);

@@ -91,6 +91,28 @@ struct Projection {
   std::optional<unsigned> splitWeightDim;
 };
 
+/// Whether `proj` runs per expert: a parallel loop indexing its activation,
+/// its weight and its result (the MoE experts' batch matmuls over
+/// [experts, capacity, ...]). Their operands are the dispatched tokens, not
+/// the residual stream, so sequence parallelism does not split them.
+bool hasExpertLoop(const Projection &proj) {
+  linalg::LinalgOp op = proj.op;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  auto uses = [](AffineMap map, unsigned d) {
+    return llvm::any_of(map.getResults(), [&](AffineExpr e) {
+      auto dim = dyn_cast<AffineDimExpr>(e);
+      return dim && dim.getPosition() == d;
+    });
+  };
+  for (unsigned d = 0; d < op.getNumLoops(); ++d)
+    if (iters[d] == utils::IteratorType::parallel &&
+        uses(maps[proj.weightInput], d) &&
+        uses(maps[1 - proj.weightInput], d) && uses(maps[2], d))
+      return true;
+  return false;
+}
+
 /// The weight input of `op`, if it has one: a two-input linalg contraction
 /// (at least one reduction loop) one of whose inputs is an argument of the
 /// enclosing function marked `strata.role = "weight"`; in functions whose
@@ -160,7 +182,9 @@ private:
 LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
                                                const hw::System &sys,
                                                const ModelDims &model) {
-  auto fail = [&]() { return module.emitError() << "strata-parallelize: "; };
+  auto fail = [&]() {
+    return mlir::emitError(module.getLoc()) << "strata-parallelize: ";
+  };
   for (auto [name, value] :
        {std::pair<StringRef, int64_t>{"tp", tp}, {"pp", pp}, {"ep", ep}})
     if (value < 1)
@@ -211,8 +235,8 @@ LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
   if (model.kvHeads && *model.kvHeads % tp != 0)
     return fail() << "tp=" << int64_t(tp) << " does not divide the model's "
                   << *model.kvHeads << " KV heads";
-  // Stages may differ in depth by a layer (the deepest sets the pace, see
-  // strata-stage); interleaved virtual stages must be even.
+  // Stages may differ in depth (the deepest sets the pace, see
+  // strata-stage).
   if (model.layers && pp > *model.layers)
     return fail() << "pp=" << int64_t(pp) << " exceeds the model's "
                   << *model.layers << " layers";
@@ -242,10 +266,14 @@ LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
                   << " needs microbatches (" << int64_t(microbatches)
                   << ") to be a multiple of pp=" << int64_t(pp)
                   << ", as Megatron-LM's interleaved schedule does";
-  if (interleave > 1 && model.layers && *model.layers % (pp * interleave) != 0)
-    return fail() << "pp*interleave = " << int64_t(pp) << "*"
-                  << int64_t(interleave) << " does not divide the model's "
-                  << *model.layers << " layers";
+  // Stages and their model chunks may differ in depth (Llama 3 405B: 126
+  // layers on 16 stages of 4 chunks); each chunk needs a layer.
+  if (interleave > 1 && model.layers &&
+      (*model.layers + pp - 1) / pp < interleave)
+    return fail() << "interleave=" << int64_t(interleave) << " exceeds the "
+                  << (*model.layers + pp - 1) / pp << " layers of a stage ("
+                  << *model.layers << " layers on pp=" << int64_t(pp)
+                  << "): each virtual stage needs at least one layer";
   if (zero < 0 || zero > 3)
     return fail() << "zero=" << int64_t(zero) << " must be 0, 1, 2 or 3";
   if (!llvm::is_contained({"none", "selective", "full"}, recompute))
@@ -262,7 +290,9 @@ LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
 
 FailureOr<SmallVector<PlanAxis>>
 ParallelizePass::layAxes(ModuleOp module, const hw::System &sys) {
-  auto fail = [&]() { return module.emitError() << "strata-parallelize: "; };
+  auto fail = [&]() {
+    return mlir::emitError(module.getLoc()) << "strata-parallelize: ";
+  };
   // Innermost first: the order the automatic mapping fills fabrics in.
   SmallVector<PlanAxis> order = {
       {"tp", tp}, {"ep", ep}, {"dp", dpDegree / ep}, {"pp", pp}};
@@ -460,19 +490,36 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
                 op.getStaticLoopRanges()[*splitLoop] == modelExperts;
   if (!tpAxes.empty() && !router) {
     if (!splitLoop)
-      return op->emitError()
+      return mlir::emitError(op->getLoc())
              << "strata-parallelize: cannot find the "
              << (proj.rowParallel ? "input (reduction)" : "output")
              << " dimension of this projection's weight to split for tp";
     int64_t size = op.getStaticLoopRanges()[*splitLoop];
-    if (ShapedType::isDynamic(size) || size % tp != 0)
-      return op->emitError()
+    if (ShapedType::isDynamic(size) || size % tp != 0) {
+      // The LM head's vocabulary: say how Megatron-LM makes it divisible.
+      int64_t vocab = 0;
+      if (auto module = op->getParentOfType<ModuleOp>())
+        if (auto info = module->getAttrOfType<DictionaryAttr>("strata.model")) {
+          auto v = info.getAs<IntegerAttr>("padded_vocab");
+          if (!v)
+            v = info.getAs<IntegerAttr>("vocab");
+          vocab = v ? v.getInt() : 0;
+        }
+      if (vocab > 0 && size == vocab)
+        return mlir::emitError(op->getLoc())
+               << "strata-parallelize: tp=" << int64_t(tp)
+               << " does not divide the vocabulary (" << size
+               << ") of this projection; generate the model with --pad-vocab="
+               << 128 * int64_t(tp)
+               << " to pad it to a multiple of 128 x tp as Megatron-LM does";
+      return mlir::emitError(op->getLoc())
              << "strata-parallelize: tp=" << int64_t(tp)
              << " does not divide dimension " << splitWeightDim << " (size "
              << size << ") of the weight of this "
              << (proj.rowParallel ? "row" : "column")
              << "-parallel projection (heads, for a [hidden, heads, head_dim] "
                 "weight)";
+    }
     loopAxes[*splitLoop].append(tpAxes);
   }
   // The data-parallel split must divide the token dimension too.
@@ -480,16 +527,17 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
     int64_t degree = expertSplit ? dpDegree / ep : dpDegree;
     int64_t size = op.getStaticLoopRanges()[tokenLoops.front()];
     if (!ShapedType::isDynamic(size) && size % degree != 0)
-      return op->emitError()
+      return mlir::emitError(op->getLoc())
              << "strata-parallelize: dp=" << degree << " does not divide the "
              << size << " tokens of this projection";
   }
   if (expertSplit) {
     int64_t size = op.getStaticLoopRanges()[*expertLoop];
     if (!ShapedType::isDynamic(size) && size % ep != 0)
-      return op->emitError() << "strata-parallelize: ep=" << int64_t(ep)
-                             << " does not divide the " << size
-                             << " experts of this projection";
+      return mlir::emitError(op->getLoc())
+             << "strata-parallelize: ep=" << int64_t(ep)
+             << " does not divide the " << size
+             << " experts of this projection";
   }
 
   OpBuilder b(op);
@@ -528,7 +576,10 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
   SmallVector<SmallVector<int16_t>> argAxes(numLoops);
   if (!tokenLoops.empty()) {
     argAxes[tokenLoops.front()].append(dataAxes);
-    if (sp)
+    // Expert projections run on the dispatched tokens ([experts, capacity,
+    // ...]): Megatron-SP gathers the sequence before the dispatch, so their
+    // operands carry no sequence split.
+    if (sp && !expertLoop)
       argAxes[tokenLoops.back()].append(tpAxes);
   }
   bool argSplit = llvm::any_of(argAxes, [](auto &a) { return !a.empty(); });
@@ -566,7 +617,7 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
   // Returned projection outputs leave in the layout arguments arrive in, so
   // that a layer function composes with itself: for expert projections this
   // is the combine all_to_all back to token order.
-  bool spOut = proj.rowParallel && sp && !tokenLoops.empty();
+  bool spOut = proj.rowParallel && sp && !tokenLoops.empty() && !expertLoop;
   bool returnOut = argSplit && !sameLayout(argAxes, loopAxes);
   if (spOut || returnOut) {
     for (OpOperand &use :
@@ -756,10 +807,10 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
     std::string reason = unpartitionableReason(&op);
     if (reason.empty())
       continue;
-    op.emitError() << "strata-parallelize: upstream shard-partition cannot "
-                      "partition '"
-                   << op.getName() << "' in @" << fn.getName() << ": "
-                   << reason;
+    mlir::emitError(op.getLoc())
+        << "strata-parallelize: upstream shard-partition cannot "
+           "partition '"
+        << op.getName() << "' in @" << fn.getName() << ": " << reason;
     ok = false;
   }
   if (!ok)
@@ -772,13 +823,23 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
   // layer composes with itself. Upstream then all-gathers the sequence in
   // front of the column-parallel projections and reduce-scatters after the
   // row-parallel ones. (Without sp propagation finds the data split alone.)
-  if (sp && !tpAxes.empty() && !dataAxes.empty()) {
+  // Without a data axis (dp = 1) the batch dimension is whole.
+  if (sp && !tpAxes.empty()) {
     MLIRContext *ctx = fn->getContext();
+    // The residual stream is [batch, seq, hidden]: with the model's hidden
+    // size known, other rank-3 activations (the router's logits read by its
+    // backward) are not split.
+    int64_t hidden = 0;
+    if (auto module = fn->getParentOfType<ModuleOp>())
+      if (auto info = module->getAttrOfType<DictionaryAttr>("strata.model"))
+        if (auto h = info.getAs<IntegerAttr>("hidden"))
+          hidden = h.getInt();
     llvm::DenseSet<Type> actTypes;
     for (Projection &proj : projections) {
       auto t = dyn_cast<RankedTensorType>(
           proj.op.getDpsInputs()[1 - proj.weightInput].getType());
-      if (t && t.getRank() == 3)
+      if (t && t.getRank() == 3 && !hasExpertLoop(proj) &&
+          (hidden == 0 || t.getDimSize(2) == hidden))
         actTypes.insert(t);
     }
     SmallVector<shard::GridAxesAttr> split = {
@@ -792,7 +853,7 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
         continue;
       int64_t seq = cast<RankedTensorType>(arg.getType()).getDimSize(1);
       if (ShapedType::isDynamic(seq) || seq % tp != 0)
-        return fn.emitError()
+        return mlir::emitError(fn.getLoc())
                << "strata-parallelize: sp=true needs tp=" << int64_t(tp)
                << " to divide the sequence (" << seq << ")";
       Value s = shard::ShardingOp::create(b, arg.getLoc(), gridRef, split);
@@ -817,17 +878,24 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
 
   // Weight gradients: reductions producing a value of a weight's type that
   // are not themselves projections.
+  // By shape: in FP8 training the weights are FP8 and their gradients BF16.
+  auto shapeKey = [&](Type t) -> Type {
+    auto r = dyn_cast<RankedTensorType>(t);
+    return r ? RankedTensorType::get(r.getShape(),
+                                     Float32Type::get(fn->getContext()))
+             : t;
+  };
   llvm::DenseSet<Type> weightTypes;
   for (unsigned i = 0, e = fn.getNumArguments(); i < e; ++i)
     if (auto role = fn.getArgAttrOfType<StringAttr>(i, kRoleAttr);
         role && role.getValue() == "weight")
-      weightTypes.insert(fn.getArgument(i).getType());
+      weightTypes.insert(shapeKey(fn.getArgument(i).getType()));
   SmallVector<linalg::LinalgOp> gradients;
   for (Operation &op : body.getOps()) {
     auto linalgOp = dyn_cast<linalg::LinalgOp>(&op);
     if (!linalgOp || op.getNumResults() != 1 ||
         linalgOp.getNumReductionLoops() == 0 || op.hasAttr(kProjectionAttr) ||
-        !weightTypes.contains(op.getResult(0).getType()))
+        !weightTypes.contains(shapeKey(op.getResult(0).getType())))
       continue;
     gradients.push_back(linalgOp);
   }
@@ -913,9 +981,10 @@ void ParallelizePass::runOnOperation() {
     return;
 
   if (SymbolTable::lookupSymbolIn(module, kGridName)) {
-    module.emitError() << "strata-parallelize: the module already has a "
-                          "symbol @"
-                       << kGridName << " (was the pass run twice?)";
+    mlir::emitError(module.getLoc())
+        << "strata-parallelize: the module already has a "
+           "symbol @"
+        << kGridName << " (was the pass run twice?)";
     return signalPassFailure();
   }
   OpBuilder ob = OpBuilder::atBlockBegin(module.getBody());

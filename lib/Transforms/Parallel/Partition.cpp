@@ -774,7 +774,7 @@ gatherAtBoundaries(ArrayRef<OpOperand *> allUses,
     auto it = layouts.find(v);
     auto type = dyn_cast<RankedTensorType>(v.getType());
     if (it == layouts.end() || !type)
-      return call.emitError("cannot carry the per-device type ")
+      return mlir::emitError(call.getLoc(), "cannot carry the per-device type ")
              << v.getType() << " into @" << callee.getSymName()
              << ", which upstream cannot partition (it reads tensors at "
                 "data-dependent positions), and no layout is known to "
@@ -797,7 +797,7 @@ gatherAtBoundaries(ArrayRef<OpOperand *> allUses,
           it->second.grid.getValue(), gridAxes, v, APInt(64, dim));
     }
     if (v.getType() != want)
-      return call.emitError("gathering the per-device operand ")
+      return mlir::emitError(call.getLoc(), "gathering the per-device operand ")
              << use->getOperandNumber() << " gives " << v.getType() << " but @"
              << callee.getSymName() << " expects " << want;
     use->set(v);
@@ -869,8 +869,9 @@ struct PartitionPass : strata::impl::StrataPartitionPassBase<PartitionPass> {
       if (failed(runPipeline(partition, func))) {
         // The verifier has said what is wrong with upstream's output; say
         // where it came from.
-        func.emitError("strata-partition: upstream shard-partition (MLIR "
-                       "22) produced invalid IR for @")
+        mlir::emitError(func.getLoc(),
+                        "strata-partition: upstream shard-partition (MLIR "
+                        "22) produced invalid IR for @")
             << func.getSymName()
             << " under this plan (the error above); the plan cannot be "
                "partitioned";

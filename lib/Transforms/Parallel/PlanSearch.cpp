@@ -108,7 +108,7 @@ struct PlanSearchPass
       return signalPassFailure();
     const strata::hw::System &sys = *resolved;
     if (!findEntry(module)) {
-      module.emitError("strata-plan-search: ")
+      mlir::emitError(module.getLoc(), "strata-plan-search: ")
           << (entry.empty() ? "no single public entry function; name it "
                               "with entry="
                             : "no entry function named '" + entry + "'");
@@ -150,9 +150,9 @@ struct PlanSearchPass
     if (tried.empty() || tried.front().status != "ok" ||
         !tried.front().fits) {
       InFlightDiagnostic diag =
-          module.emitError("strata-plan-search: none of the ")
-          << tried.size() << " plans for the " << sys.devices
-          << " devices of '" << sys.name << "' compiles and fits";
+          mlir::emitError(module.getLoc(), "strata-plan-search: none of the ")
+          << tried.size() << " plans for the " << sys.devices << " devices of '"
+          << sys.name << "' compiles and fits";
       for (const Candidate &c : llvm::make_range(
                tried.begin(), tried.begin() + std::min<size_t>(tried.size(), 8)))
         diag.attachNote() << "tp=" << c.tp << " pp=" << c.pp << " dp=" << c.dp

@@ -37,11 +37,12 @@ public:
     auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
         call, call.getCalleeAttr());
     if (!callee)
-      return call.emitError("callee not found");
+      return mlir::emitError(call.getLoc(), "callee not found");
     FunctionType type = callee.getFunctionType();
     if (type.getNumInputs() != call.getNumOperands() ||
         type.getNumResults() != call.getNumResults())
-      return call.emitError("call does not match the arity of @")
+      return mlir::emitError(call.getLoc(),
+                             "call does not match the arity of @")
              << callee.getSymName();
     for (auto [operand, want] :
          llvm::zip(call->getOpOperands(), type.getInputs()))
@@ -66,10 +67,14 @@ public:
     for (tensor::ExtractSliceOp slice : pendingSlices) {
       RankedTensorType stack = slice.getSourceType();
       llvm::SmallBitVector dropped = slice.getDroppedDims();
+      auto kept = partialDims.find(slice);
       for (unsigned d = 0; d < stack.getRank(); ++d)
         if (!dropped.test(d) &&
+            !(kept != partialDims.end() && d < kept->second.size() &&
+              kept->second.test(d)) &&
             slice.getStaticSizes()[d] != stack.getDimSize(d))
-          return slice.emitError("the stack it reads now holds per-device "
+          return mlir::emitError(slice.getLoc(),
+                                 "the stack it reads now holds per-device "
                                  "layers of type ")
                  << stack << ", but this slice's consumer still expects "
                  << slice.getType()
@@ -128,9 +133,11 @@ public:
     auto [it, inserted] = fixed.try_emplace(v, want);
     if (!inserted && it->second != want) {
       if (Operation *def = v.getDefiningOp())
-        return def->emitError("conflicting per-device types for this value: ")
+        return mlir::emitError(def->getLoc(),
+                               "conflicting per-device types for this value: ")
                << it->second << " and " << want;
-      return module.emitError("conflicting per-device types for an argument: ")
+      return mlir::emitError(module.getLoc(),
+                             "conflicting per-device types for an argument: ")
              << it->second << " and " << want;
     }
     Type old = v.getType();
@@ -170,7 +177,7 @@ public:
       }
       if (callee && !callee.isExternal() && !partitioned.contains(callee))
         return retypeFuncArg(callee, idx, want);
-      return call.emitError("cannot carry the per-device type ")
+      return mlir::emitError(call.getLoc(), "cannot carry the per-device type ")
              << want << " into this call";
     }
     // A slice's source may change type; its result is re-typed by whoever
@@ -208,14 +215,16 @@ public:
     if (auto yield = dyn_cast<scf::YieldOp>(user)) {
       auto loop = dyn_cast<scf::ForOp>(yield->getParentOp());
       if (!loop)
-        return yield.emitError("cannot carry the per-device type through '")
+        return mlir::emitError(yield.getLoc(),
+                               "cannot carry the per-device type through '")
                << yield->getParentOp()->getName() << "'";
       return retypeLoopCarried(loop, idx, want);
     }
     if (auto loop = dyn_cast<scf::ForOp>(user)) {
       unsigned firstInit = loop.getNumControlOperands();
       if (idx < firstInit)
-        return loop.emitError("a loop bound cannot change type");
+        return mlir::emitError(loop.getLoc(),
+                               "a loop bound cannot change type");
       return retypeLoopCarried(loop, idx - firstInit, want);
     }
     if (auto ret = dyn_cast<func::ReturnOp>(user)) {
@@ -254,7 +263,7 @@ public:
           return failure();
       return success();
     }
-    return user->emitError("cannot carry the per-device type ")
+    return mlir::emitError(user->getLoc(), "cannot carry the per-device type ")
            << want << " through '" << user->getName()
            << "': only calls, scf.for, scf.yield, func.return, elementwise ops "
               "and stacked weight slices are re-typed after partitioning";
@@ -271,10 +280,11 @@ public:
         return retypeFuncArg(func, arg.getArgNumber(), want);
       if (auto loop = dyn_cast<scf::ForOp>(owner)) {
         if (arg.getArgNumber() == 0)
-          return loop.emitError("the induction variable cannot change type");
+          return mlir::emitError(loop.getLoc(),
+                                 "the induction variable cannot change type");
         return retypeLoopCarried(loop, arg.getArgNumber() - 1, want);
       }
-      return user->emitError("cannot re-type an argument of '")
+      return mlir::emitError(user->getLoc(), "cannot re-type an argument of '")
              << owner->getName() << "'";
     }
     Operation *def = v.getDefiningOp();
@@ -306,7 +316,7 @@ public:
       if (callee && callee.getFunctionType().getResult(idx) == want)
         return retypeValue(v, want);
     }
-    return user->emitError("operand defined by '")
+    return mlir::emitError(user->getLoc(), "operand defined by '")
            << def->getName() << "' has type " << v.getType()
            << " but the partitioned callee expects " << want
            << "; only stacked weight slices, loop-carried values, calls and "
@@ -359,7 +369,8 @@ public:
     auto sliceTensor = dyn_cast<RankedTensorType>(slice);
     if (!sliceTensor ||
         !llvm::all_of(strides, [](int64_t s) { return s == 1; }))
-      return op->emitError("cannot re-type this slice to ") << slice;
+      return mlir::emitError(op->getLoc(), "cannot re-type this slice to ")
+             << slice;
     SmallVector<int64_t> shape(stack.getShape());
     unsigned r = 0;
     for (unsigned d = 0; d < stack.getRank(); ++d) {
@@ -370,12 +381,31 @@ public:
       bool whole = wholeSlices.contains(op) ||
                    (sizes[d] == stack.getDimSize(d) &&
                     (ShapedType::isDynamic(offsets[d]) || offsets[d] == 0));
-      if (r >= sliceTensor.getRank() || !whole)
-        return op->emitError("cannot re-type a partial slice to ") << slice;
+      if (r >= sliceTensor.getRank())
+        return mlir::emitError(op->getLoc(), "cannot re-type this slice to ")
+               << slice;
+      // A partial slice of a dimension the device does not split (the MoE
+      // layer's weights cut to the experts that receive tokens) keeps its
+      // offsets and sizes: the stack keeps that dimension whole.
+      if (!whole && !ShapedType::isDynamic(sizes[d]) &&
+          sizes[d] == sliceTensor.getDimSize(r)) {
+        llvm::SmallBitVector &kept = partialDims[op];
+        kept.resize(stack.getRank());
+        kept.set(d);
+        ++r;
+        continue;
+      }
+      if (!whole)
+        return mlir::emitError(op->getLoc(),
+                               "cannot re-type a partial slice of dimension ")
+               << d << " (" << sizes[d] << " of " << stack.getDimSize(d)
+               << ") to " << slice
+               << ": the per-device slice would need per-device offsets";
       shape[d] = sliceTensor.getDimSize(r++);
     }
     if (r != sliceTensor.getRank())
-      return op->emitError("cannot re-type this slice to ") << slice;
+      return mlir::emitError(op->getLoc(), "cannot re-type this slice to ")
+             << slice;
     return RankedTensorType::get(shape, stack.getElementType(),
                                  stack.getEncoding());
   }
@@ -435,6 +465,9 @@ private:
   SmallVector<tensor::ExtractSliceOp> pendingSlices;
   /// Slices that read whole layers of their stack before it was re-typed.
   llvm::DenseSet<Operation *> wholeSlices;
+  /// Dimensions a slice takes part of, unsplit per device (the experts that
+  /// receive tokens): kept as they are.
+  llvm::DenseMap<Operation *, llvm::SmallBitVector> partialDims;
   /// Functions upstream partitioned: their signatures are the truth.
   const llvm::DenseSet<Operation *> &partitioned;
 };

@@ -172,8 +172,9 @@ bool RoutePass::route(Operation *op, const cost::CostModel &model,
   std::optional<analysis::CollectiveGroup> group =
       analysis::shardCollectiveGroup(op, sys, error);
   if (!group) {
-    op->emitOpError() << "cannot be routed on system '" << sys.name
-                      << "': " << error;
+    mlir::emitError(op->getLoc())
+        << "'" << op->getName() << "' op "
+        << "cannot be routed on system '" << sys.name << "': " << error;
     return false;
   }
   Value input = op->getOperand(0);
@@ -196,7 +197,9 @@ bool RoutePass::route(Operation *op, const cost::CostModel &model,
   }
   std::optional<analysis::OpCounts> counts = analysis::countOp(op);
   if (!counts || !cast<ShapedType>(input.getType()).hasStaticShape()) {
-    op->emitOpError() << "cannot be routed: it needs statically shaped tensors";
+    mlir::emitError(op->getLoc())
+        << "'" << op->getName() << "' op "
+        << "cannot be routed: it needs statically shaped tensors";
     return false;
   }
   // Priced as the estimate prices the shard op (OpCounts' bytes).
@@ -235,16 +238,20 @@ bool RoutePass::route(Operation *op, const cost::CostModel &model,
   // A group of one device communicates nothing.
   if (group->size() < 2) {
     if (resultType != input.getType()) {
-      op->emitOpError() << "runs on a group of one device but changes "
-                        << input.getType() << " into " << resultType;
+      mlir::emitError(op->getLoc())
+          << "'" << op->getName() << "' op "
+          << "runs on a group of one device but changes " << input.getType()
+          << " into " << resultType;
       return false;
     }
     replaced->getResult(0).replaceAllUsesWith(input);
   } else {
     cost::CollectiveEstimate chosen = model.collective(work);
     if (!std::isfinite(chosen.estimate.time)) {
-      op->emitOpError() << "cannot run as algorithm=" << cost::toString(forced)
-                        << ": " << whyNot(work, forced, sys);
+      mlir::emitError(op->getLoc())
+          << "'" << op->getName() << "' op "
+          << "cannot run as algorithm=" << cost::toString(forced) << ": "
+          << whyNot(work, forced, sys);
       return false;
     }
     auto routed = tile::CollectiveOp::create(
@@ -270,10 +277,11 @@ void RoutePass::runOnOperation() {
   ModuleOp module = getOperation();
   std::optional<cost::CollectiveAlgorithm> forced = parseAlgorithm(algorithm);
   if (!forced) {
-    module.emitError() << "strata-route: algorithm=" << algorithm
-                       << " is not one of auto, ring, tree, "
-                          "recursive_halving_doubling, hierarchical, "
-                          "torus_dim_ordered, in_network, direct";
+    mlir::emitError(module.getLoc())
+        << "strata-route: algorithm=" << algorithm
+        << " is not one of auto, ring, tree, "
+           "recursive_halving_doubling, hierarchical, "
+           "torus_dim_ordered, in_network, direct";
     return signalPassFailure();
   }
   SmallVector<Operation *> collectives;
@@ -285,8 +293,10 @@ void RoutePass::runOnOperation() {
     } else if (isa<shard::BroadcastOp, shard::GatherOp, shard::ScatterOp,
                    shard::ReduceOp, shard::SendOp, shard::RecvOp,
                    shard::ShiftOp, shard::UpdateHaloOp>(op)) {
-      op->emitOpError() << "cannot be routed: strata-route lowers all_reduce, "
-                           "all_gather, reduce_scatter and all_to_all";
+      mlir::emitError(op->getLoc())
+          << "'" << op->getName() << "' op "
+          << "cannot be routed: strata-route lowers all_reduce, "
+             "all_gather, reduce_scatter and all_to_all";
       unsupported = true;
     }
   });
@@ -299,8 +309,9 @@ void RoutePass::runOnOperation() {
   if (failed(sys))
     return signalPassFailure();
   if (sys->topology.empty()) {
-    module.emitError() << "strata-route: system '" << sys->name
-                       << "' has no fabrics to route collectives on";
+    mlir::emitError(module.getLoc())
+        << "strata-route: system '" << sys->name
+        << "' has no fabrics to route collectives on";
     return signalPassFailure();
   }
   cost::CostModel model(*sys);

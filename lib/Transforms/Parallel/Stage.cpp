@@ -9,13 +9,15 @@
 // fabric that carries the pp axis. The schedule (GPipe, 1F1B, interleaved)
 // and its bubble are the estimate's business: it reads `strata.parallel`.
 //
-// The program stands for the last stage, the heaviest one (it also holds the
-// final norm, the LM head and the loss; the embedding stays too, so the
-// program prices an upper bound of the slowest stage): its forward input is
-// received from stage pp-2 and, in training, its input gradient is sent
-// back there. Under tensor parallelism only 1/tp of the activation crosses
-// the stage boundary per device and is all-gathered over the tp axis on the
-// other side (Megatron-LM's scatter/gather optimisation, Narayanan et al.
+// The program holds the deepest stage's layers and keeps the embedding
+// (the first stage's) as well as the final norm, the LM head and the loss
+// (the last stage's): its forward input is received from stage pp-2 and, in
+// training, its input gradient is sent back there. The estimate paces the
+// pipeline by the slowest stage, first (its layers and the embedding),
+// middle or last (its layers and the head), from the layer counts recorded
+// in `strata.stage`. Under tensor parallelism only 1/tp of the activation
+// crosses the stage boundary per device and is all-gathered over the tp axis on
+// the other side (Megatron-LM's scatter/gather optimisation, Narayanan et al.
 // 2021 section 4.1).
 //
 //===----------------------------------------------------------------------===//
@@ -72,14 +74,14 @@ struct StagePass : strata::impl::StrataStagePassBase<StagePass> {
     auto layersAttr =
         modelAttr ? modelAttr.getAs<IntegerAttr>("layers") : IntegerAttr();
     if (!layersAttr) {
-      module.emitError("strata-stage: pp=")
+      mlir::emitError(module.getLoc(), "strata-stage: pp=")
           << pp << " needs the model's layer count (strata.model.layers) to "
           << "find the layer loops";
       return signalPassFailure();
     }
     const int64_t layers = layersAttr.getInt();
     if (pp > layers) {
-      module.emitError("strata-stage: pp=")
+      mlir::emitError(module.getLoc(), "strata-stage: pp=")
           << pp << " exceeds the model's " << layers << " layers";
       return signalPassFailure();
     }
@@ -89,7 +91,7 @@ struct StagePass : strata::impl::StrataStagePassBase<StagePass> {
       return signalPassFailure();
     SmallVector<scf::ForOp> loops = layerLoops(entry, layers);
     if (loops.empty()) {
-      entry.emitError("strata-stage: pp=")
+      mlir::emitError(entry.getLoc(), "strata-stage: pp=")
           << pp << " but @" << entry.getSymName() << " has no loop over the "
           << layers << " layers (an scf.for with " << layers
           << " trips calling the layer function)";
@@ -114,8 +116,9 @@ struct StagePass : strata::impl::StrataStagePassBase<StagePass> {
       if (auto f = fabrics.getAs<StringAttr>("pp"))
         fabric = f.getValue();
     if (fabric.empty()) {
-      module.emitError("strata-stage: no fabric recorded for the pp axis in "
-                       "strata.parallel.axis_fabrics");
+      mlir::emitError(module.getLoc(),
+                      "strata-stage: no fabric recorded for the pp axis in "
+                      "strata.parallel.axis_fabrics");
       return signalPassFailure();
     }
     // The forward loop receives its input; in training the backward loop
@@ -126,18 +129,25 @@ struct StagePass : strata::impl::StrataStagePassBase<StagePass> {
     if (loops.size() > 1 &&
         failed(insertBoundary(module, loops[1], /*send=*/true, pp, fabric)))
       return signalPassFailure();
-    entry->setAttr(
-        "strata.stage",
-        Builder(module.getContext())
-            .getDictionaryAttr(
-                {NamedAttribute(
-                     StringAttr::get(module.getContext(), "stage"),
-                     IntegerAttr::get(IntegerType::get(module.getContext(), 64),
-                                      pp - 1)),
-                 NamedAttribute(
-                     StringAttr::get(module.getContext(), "layers"),
-                     IntegerAttr::get(IntegerType::get(module.getContext(), 64),
-                                      perStage))}));
+    Builder attrs(module.getContext());
+    SmallVector<NamedAttribute> stage{
+        attrs.getNamedAttr("stage", attrs.getI64IntegerAttr(pp - 1)),
+        attrs.getNamedAttr("layers", attrs.getI64IntegerAttr(perStage))};
+    // Uneven stages as Llama 3 runs them: the layers missing from pp equal
+    // stages come off the first stage (which also embeds) and the last
+    // (which also runs the LM head and the loss), the last losing the odd
+    // one; the stages between run `perStage`. The estimate paces the
+    // pipeline by the slowest of the three (strata-estimate's step).
+    const int64_t deficit = perStage * pp - layers;
+    const int64_t firstLayers = perStage - deficit / 2;
+    const int64_t lastLayers = perStage - (deficit + 1) / 2;
+    if (deficit > 0 && firstLayers >= 1 && lastLayers >= 1) {
+      stage.push_back(attrs.getNamedAttr("first_layers",
+                                         attrs.getI64IntegerAttr(firstLayers)));
+      stage.push_back(attrs.getNamedAttr("last_layers",
+                                         attrs.getI64IntegerAttr(lastLayers)));
+    }
+    entry->setAttr("strata.stage", attrs.getDictionaryAttr(stage));
   }
 
   func::FuncOp findEntry(ModuleOp module) {
@@ -150,15 +160,16 @@ struct StagePass : strata::impl::StrataStagePassBase<StagePass> {
       }
       if (func.isPublic() && !func.isExternal()) {
         if (found) {
-          module.emitError("strata-stage: several public functions; name the "
-                           "entry with entry=");
+          mlir::emitError(module.getLoc(),
+                          "strata-stage: several public functions; name the "
+                          "entry with entry=");
           return {};
         }
         found = func;
       }
     }
     if (!found)
-      module.emitError("strata-stage: no entry function")
+      mlir::emitError(module.getLoc(), "strata-stage: no entry function")
           << (entry.empty() ? std::string()
                             : " named '" + std::string(entry) + "'");
     return found;
@@ -219,12 +230,14 @@ struct StagePass : strata::impl::StrataStagePassBase<StagePass> {
   LogicalResult insertBoundary(ModuleOp module, scf::ForOp loop, bool send,
                                int64_t pp, StringRef fabric) {
     if (loop.getNumResults() == 0)
-      return loop.emitError("strata-stage: the layer loop carries no "
-                            "activation across the stage boundary");
+      return mlir::emitError(loop.getLoc(),
+                             "strata-stage: the layer loop carries no "
+                             "activation across the stage boundary");
     auto type = dyn_cast<RankedTensorType>(loop.getResult(0).getType());
     if (!type || !type.hasStaticShape())
-      return loop.emitError("strata-stage: the activation crossing the "
-                            "stage boundary must be a static tensor");
+      return mlir::emitError(loop.getLoc(),
+                             "strata-stage: the activation crossing the "
+                             "stage boundary must be a static tensor");
     // Megatron's scatter/gather: each tp rank sends 1/tp of the replicated
     // activation; the receiver all-gathers over tp on the fast fabric.
     shard::GridOp grid;

@@ -105,6 +105,33 @@ TEST(ParallelismTest, InterleavingDividesTheBubbleByV) {
   EXPECT_EQ(inter.p2pTransfers, 32);
 }
 
+TEST(ParallelismTest, UnevenChunksWidenTheBubble) {
+  // Llama 3 405B: 126 layers on p = 16 stages of v = 4 chunks. A stage of 8
+  // layers has chunks of 2 (the mean): the bubble is (p - 1)/(v m).
+  const double tf = 4 * ms, tb = 8 * ms; // one mean chunk
+  PipelineWork even{PipelineSchedule::Interleaved1F1B, 16, 32, 4, tf, tb, 0, 8};
+  llvm::Expected<PipelineEstimate> e = estimatePipeline(even);
+  ASSERT_TRUE(bool(e)) << llvm::toString(e.takeError());
+  EXPECT_DOUBLE_EQ(e->bubbleFraction, 15.0 / 128);
+  EXPECT_DOUBLE_EQ(e->bubbleTime, 15 * (tf + tb));
+  // 6 layers in 4 chunks (2, 2, 1, 1): the mean chunk is 1.5 layers, the
+  // deepest 2, so each of the p - 1 fill/drain slots is 4/3 of the mean
+  // while the work itself is unchanged.
+  PipelineWork uneven = even;
+  uneven.stageLayers = 6;
+  llvm::Expected<PipelineEstimate> u = estimatePipeline(uneven);
+  ASSERT_TRUE(bool(u)) << llvm::toString(u.takeError());
+  EXPECT_DOUBLE_EQ(u->idealTime, e->idealTime);
+  EXPECT_DOUBLE_EQ(u->bubbleTime, 15 * (tf + tb) * 4 / 3);
+  EXPECT_DOUBLE_EQ(u->bubbleFraction, 15.0 / 128 * 4 / 3);
+  // A chunk without a layer is an error naming the numbers.
+  PipelineWork empty = even;
+  empty.stageLayers = 3;
+  EXPECT_EQ(errorOf(estimatePipeline(empty)),
+            "interleaved-1f1b: 3 layers per stage cannot fill 4 virtual "
+            "stages");
+}
+
 TEST(ParallelismTest, InterleavedActivationMultiplier) {
   // Megatron-LM schedules.py (forward_backward_pipelining_with_
   // interleaving): rank 0 runs (p − 1)·2 + (v − 1)·p warm-up chunk forwards,

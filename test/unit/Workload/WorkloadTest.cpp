@@ -270,6 +270,9 @@ TEST_F(WorkloadTest, TrainingIsThreeForwardsPlusAdam) {
     WorkloadOptions fwdOpts, trainOpts;
     fwdOpts.seq = trainOpts.seq = 1024;
     trainOpts.mode = WorkloadMode::Train;
+    // Training pads the vocabulary to a multiple of 128 (Megatron-LM);
+    // the forward it is compared with is built over the same vocabulary.
+    fwdOpts.vocabMultiple = 128;
     OwningOpRef<ModuleOp> fwd = build(c, fwdOpts), train = build(c, trainOpts);
     ASSERT_TRUE(fwd && train);
     analysis::ProgramCounts forward = count(*fwd, WorkloadMode::Prefill);
@@ -286,6 +289,32 @@ TEST_F(WorkloadTest, TrainingIsThreeForwardsPlusAdam) {
     EXPECT_NEAR(adam / step.parameters, 11.0, 0.5) << name;
     EXPECT_DOUBLE_EQ(step.parameters, forward.parameters) << name;
   }
+}
+
+TEST_F(WorkloadTest, TrainingPadsTheVocabularyAsMegatronDoes) {
+  // GPT-2's 50257 tokens: 50304 (a multiple of 128) when training, as built
+  // for inference otherwise, and a multiple of 128 x tp when asked.
+  ModelConfig c = config("gpt2");
+  WorkloadOptions train, prefill, tp8, none;
+  train.mode = tp8.mode = none.mode = WorkloadMode::Train;
+  tp8.vocabMultiple = 128 * 8;
+  none.vocabMultiple = 1;
+  EXPECT_EQ(paddedVocab(c, train), 50304);
+  EXPECT_EQ(paddedVocab(c, prefill), 50257);
+  EXPECT_EQ(paddedVocab(c, tp8), 51200);
+  EXPECT_EQ(paddedVocab(c, none), 50257);
+  train.seq = 16;
+  OwningOpRef<ModuleOp> m = build(c, train);
+  ASSERT_TRUE(m);
+  auto info = (*m)->getAttrOfType<DictionaryAttr>("strata.model");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info.getAs<IntegerAttr>("vocab").getInt(), 50257);
+  EXPECT_EQ(info.getAs<IntegerAttr>("padded_vocab").getInt(), 50304);
+  // Llama 3's 128256 is already a multiple of 128: nothing recorded.
+  OwningOpRef<ModuleOp> l = build(config("llama-3-8b"), train);
+  ASSERT_TRUE(l);
+  EXPECT_FALSE(
+      (*l)->getAttrOfType<DictionaryAttr>("strata.model").get("padded_vocab"));
 }
 
 //===----------------------------------------------------------------------===//

@@ -1,0 +1,157 @@
+//===- Layers.cpp - The layer functions, forward and backward ---------------===//
+//
+// The transformer generator: @decoder_layer (and in training its saved
+// activations) and @decoder_layer_bwd, composed from the blocks.
+//
+//===----------------------------------------------------------------------===//
+
+#include "BuilderImpl.h"
+
+using namespace mlir;
+
+namespace strata::workload::detail {
+
+//===----------------------------------------------------------------------===//
+// Layer functions
+//===----------------------------------------------------------------------===//
+
+func::FuncOp TransformerBuilder::buildLayerForward() {
+  SmallVector<WeightSpec> weights = layerWeights();
+  SmallVector<ArgSpec> args;
+  args.push_back({"layers.in", tensorOf({B, S, H}, act), ""});
+  for (const WeightSpec &ws : weights)
+    args.push_back({ws.name, tensorOf(layerShape(ws), ws.elem), "weight"});
+  if (hasRope())
+    args.push_back({"rope.table", tensorOf({S, D / 2, 2, 2}, act), ""});
+  if (decoding()) {
+    SmallVector<int64_t> kShape{B, T, KVH};
+    llvm::append_range(kShape, qkHeadShape());
+    args.push_back({"layers.k_cache", tensorOf(kShape, act), ""});
+    args.push_back({"layers.v_cache", tensorOf({B, T, KVH, D}, act), ""});
+  }
+  func::FuncOp fn = makeFunc("decoder_layer", args, /*isPrivate=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Emitter e(b, "layers.");
+
+  LayerValues lv;
+  lv.saved.enabled = training();
+  unsigned argIndex = 0;
+  Value x = fn.getArgument(argIndex++);
+  for (const WeightSpec &ws : weights)
+    lv.w[ws.name] = fn.getArgument(argIndex++);
+  if (hasRope())
+    lv.rot = fn.getArgument(argIndex++);
+  if (decoding()) {
+    lv.kCache = fn.getArgument(argIndex++);
+    lv.vCache = fn.getArgument(argIndex++);
+  }
+  auto w = [&](llvm::StringRef n) { return lv.w.lookup(n); };
+
+  auto residual = [&](llvm::StringRef name, Value lhs, Value rhs) {
+    return e.generic1(name, {{lhs, kHidden}, {rhs, kHidden}}, Out{kHidden, act},
+                      [&](Ar &a, ValueRange v, IndexFn) {
+                        return SmallVector<Value>{a.add(v[0], v[1])};
+                      });
+  };
+  auto ffn = [&](Value xn) {
+    return cfg.isMoE() ? moe(e, xn, lv) : mlp(e, xn, lv);
+  };
+  llvm::StringRef ffnBlock = cfg.isMoE() ? "moe.residual" : "mlp.residual";
+  Value xn1 = norm(e, "norm1", x, w("layers.norm1.weight"),
+                   w("layers.norm1.bias"), lv.saved);
+  Value attn = attention(e, xn1, lv);
+  Value out;
+  if (cfg.parallelResidual) {
+    Value xn2 = norm(e, "norm2", x, w("layers.norm2.weight"),
+                     w("layers.norm2.bias"), lv.saved);
+    Value f = ffn(xn2);
+    out = residual(ffnBlock, residual("attn.residual", x, attn), f);
+  } else {
+    Value h = residual("attn.residual", x, attn);
+    Value xn2 = norm(e, "norm2", h, w("layers.norm2.weight"),
+                     w("layers.norm2.bias"), lv.saved);
+    out = residual(ffnBlock, h, ffn(xn2));
+  }
+  SmallVector<Value> results{out};
+  if (decoding()) {
+    results.push_back(lv.kNew);
+    results.push_back(lv.vNew);
+  }
+  if (training()) {
+    // Result order follows first save; names are kept for the backward.
+    SmallVector<std::string> names(lv.saved.values.size());
+    for (auto &entry : lv.saved.keys)
+      if (names[entry.second].empty())
+        names[entry.second] = entry.first().str();
+    for (auto [i, v] : llvm::enumerate(lv.saved.values)) {
+      savedSpecs.push_back({names[i], v.getType()});
+      results.push_back(v);
+    }
+    // Several keys may name one value; remember all of them.
+    savedAliases.clear();
+    for (auto &entry : lv.saved.keys)
+      savedAliases.push_back({entry.first().str(), entry.second});
+  }
+  finishFunc(fn, e.loc("return"), results);
+  return fn;
+}
+
+//===----------------------------------------------------------------------===//
+// Backward pieces: each forward op gets its gradient ops, named after it
+// (".bwd_dx" for the gradient of a contraction's left operand, ".bwd_dw"
+// for its right operand, ".bwd" for elementwise ops).
+//===----------------------------------------------------------------------===//
+
+
+func::FuncOp TransformerBuilder::buildLayerBackward() {
+  SmallVector<WeightSpec> weights = layerWeights();
+  SmallVector<ArgSpec> args;
+  args.push_back({"layers.bwd.dy", tensorOf({B, S, H}, act), ""});
+  for (auto &[name, type] : savedSpecs)
+    args.push_back({"layers.saved." + name, type, ""});
+  for (const WeightSpec &ws : weights)
+    args.push_back({ws.name, tensorOf(layerShape(ws), ws.elem), "weight"});
+  if (hasRope())
+    args.push_back({"rope.table", tensorOf({S, D / 2, 2, 2}, act), ""});
+  func::FuncOp fn = makeFunc("decoder_layer_bwd", args, /*isPrivate=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Emitter e(b, "layers.");
+
+  BackwardValues bv;
+  Value dy = fn.getArgument(0);
+  unsigned argIndex = 1 + savedSpecs.size();
+  for (auto &[key, index] : savedAliases)
+    bv.s[key] = fn.getArgument(1 + index);
+  for (const WeightSpec &ws : weights)
+    bv.w[ws.name] = fn.getArgument(argIndex++);
+  if (hasRope())
+    bv.rot = fn.getArgument(argIndex++);
+  auto ffnBackward = [&](Value d) {
+    return cfg.isMoE() ? moeBackward(e, d, bv) : mlpBackward(e, d, bv);
+  };
+  Value dx;
+  if (cfg.parallelResidual) {
+    // out = x + attn(norm1(x)) + ffn(norm2(x)): three paths into dx.
+    Value dxn2 = ffnBackward(dy);
+    Value dPartial = normBackward(e, "norm2", dxn2, dy, bv, "layers.norm2");
+    Value dxn1 = attentionBackward(e, dy, bv);
+    dx = normBackward(e, "norm1", dxn1, dPartial, bv, "layers.norm1");
+  } else {
+    Value dxn2 = ffnBackward(dy);
+    Value dh = normBackward(e, "norm2", dxn2, dy, bv, "layers.norm2");
+    Value dxn1 = attentionBackward(e, dh, bv);
+    dx = normBackward(e, "norm1", dxn1, dh, bv, "layers.norm1");
+  }
+  SmallVector<Value> results{dx};
+  for (const WeightSpec &ws : weights) {
+    Value g = bv.grads.lookup(ws.name);
+    assert(g && "every layer weight has a gradient");
+    results.push_back(g);
+  }
+  finishFunc(fn, e.loc("bwd.return"), results);
+  return fn;
+}
+
+} // namespace strata::workload::detail
