@@ -7,6 +7,10 @@
 #include "strata/Dialect/Tile/IR/TileOps.h"
 #include "strata/Hardware/System.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MLProgram/IR/MLProgram.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -16,6 +20,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/CallInterfaces.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -310,6 +315,20 @@ std::string reportName(Operation *op) {
   return op->getName().getStringRef().str();
 }
 
+std::string sourceLocation(Operation *op) {
+  std::string where;
+  op->getLoc()->walk([&](Location l) {
+    if (auto f = dyn_cast<FileLineColLoc>(l)) {
+      where = (f.getFilename().getValue() + ":" + llvm::Twine(f.getLine()) +
+               ":" + llvm::Twine(f.getColumn()))
+                  .str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return where.empty() ? reportName(op) : where;
+}
+
 std::string blockOf(llvm::StringRef name) {
   if (name.contains(':')) // a file location, not a structured name
     return "(unnamed)";
@@ -548,6 +567,80 @@ static double savedActivationBytes(FunctionOpInterface entry,
     return kept;
   }
   return 0;
+}
+
+/// Bytes of one stored element: sub-byte types pack (two i4 per byte), an
+/// i1 takes a byte (as OpCounts stores it).
+static double storedElementBytes(Type t) {
+  if (t.isIndex())
+    return 8;
+  if (!t.isIntOrFloat())
+    return 0;
+  unsigned bits = t.getIntOrFloatBitWidth();
+  return bits == 1 ? 1.0 : double(bits) / 8;
+}
+
+/// Bytes of a global's or constant's type: a statically shaped tensor or
+/// memref, or a (nested) LLVM array; 0 for anything else.
+static double storageBytes(Type t) {
+  if (auto shaped = dyn_cast<ShapedType>(t))
+    return shaped.hasStaticShape()
+               ? double(shaped.getNumElements()) *
+                     storedElementBytes(shaped.getElementType())
+               : 0;
+  if (auto array = dyn_cast<LLVM::LLVMArrayType>(t))
+    return double(array.getNumElements()) * storageBytes(array.getElementType());
+  return storedElementBytes(t);
+}
+
+/// Bytes of the weights a program holds outside its arguments: the
+/// ml_program, memref and llvm globals the entry and its callees refer
+/// to (each once), and their dense constants that are not splats.
+static double heldWeightBytes(FunctionOpInterface entry) {
+  auto module = entry->getParentOfType<ModuleOp>();
+  if (!module)
+    return 0;
+  SymbolTableCollection tables;
+  // The functions the program runs: the entry and what it calls.
+  SmallVector<FunctionOpInterface> work = {entry};
+  llvm::DenseSet<Operation *> seen = {entry};
+  llvm::DenseSet<Operation *> globals;
+  double bytes = 0;
+  while (!work.empty()) {
+    FunctionOpInterface fn = work.pop_back_val();
+    fn->walk([&](Operation *op) {
+      if (auto call = dyn_cast<CallOpInterface>(op))
+        if (auto callee = dyn_cast_if_present<FunctionOpInterface>(
+                call.resolveCallableInTable(&tables)))
+          if (seen.insert(callee).second)
+            work.push_back(callee);
+      // A dense constant that is not a splat is data held in memory (a
+      // splat is a fill); a resource blob is an exporter's elided weight.
+      if (auto cst = dyn_cast<arith::ConstantOp>(op)) {
+        auto elements = dyn_cast<ElementsAttr>(cst.getValue());
+        auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
+        if (elements && !(dense && dense.isSplat()))
+          bytes += storageBytes(elements.getType());
+        return;
+      }
+      // Globals the program loads or addresses, each counted once.
+      for (NamedAttribute a : op->getAttrs()) {
+        auto ref = dyn_cast<SymbolRefAttr>(a.getValue());
+        if (!ref)
+          continue;
+        Operation *sym = tables.lookupNearestSymbolFrom(op, ref);
+        if (!sym || !globals.insert(sym).second)
+          continue;
+        if (auto g = dyn_cast<ml_program::GlobalOp>(sym))
+          bytes += storageBytes(g.getType());
+        else if (auto g = dyn_cast<memref::GlobalOp>(sym))
+          bytes += storageBytes(g.getType());
+        else if (auto g = dyn_cast<LLVM::GlobalOp>(sym))
+          bytes += storageBytes(g.getGlobalType());
+      }
+    });
+  }
+  return bytes;
 }
 
 report::CostReport estimateProgram(FunctionOpInterface entry,
@@ -792,6 +885,9 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
                double(shaped.getElementTypeBitWidth()) / 8;
     byRole[role ? role.getValue() : llvm::StringRef("input")] += b;
   }
+  // Weights the program keeps in globals or large constants (exports hold
+  // parameters there rather than in arguments).
+  byRole["weight"] += heldWeightBytes(entry);
   static const std::pair<llvm::StringRef, const char *> kRoleNames[] = {
       {"weight", "weights"},
       {"kv_cache", "kv_cache"},
@@ -845,8 +941,11 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   r.capacityLevel = home.name;
   r.capacity = double(query.aggregateCapacity(home));
 
-  for (auto &[name, n] : profile.unmodelled())
-    r.unmodelled.push_back({name.str(), n});
+  for (auto &[name, n] : profile.unmodelled()) {
+    Operation *first = profile.firstUnmodelled(name);
+    r.unpriced.push_back(
+        {name.str(), n, first ? sourceLocation(first) : std::string()});
+  }
 
   // Timeline: executions in program order, one after the other.
   std::vector<unsigned> seq =

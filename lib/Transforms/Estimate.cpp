@@ -99,11 +99,11 @@ struct EstimatePass
     options.onOp = onOp;
     report::CostReport r = analysis::estimateProgram(*entryFn, model, options);
 
-    if (!r.unmodelled.empty()) {
+    if (!r.unpriced.empty()) {
       InFlightDiagnostic diag = entryFn->emitWarning()
                                 << "ops Strata cannot model were not costed: ";
-      llvm::interleaveComma(r.unmodelled, diag, [&](const auto &u) {
-        diag << u.first << " x" << int64_t(std::llround(u.second));
+      llvm::interleaveComma(r.unpriced, diag, [&](const auto &u) {
+        diag << u.op << " x" << int64_t(std::llround(u.count));
       });
     }
 

@@ -36,6 +36,9 @@ std::optional<cost::Estimate> estimateOp(mlir::Operation *op,
 /// The readable name of an op for reports: its NameLoc ("layers.attn.qk"),
 /// else "file:line:col", else the op name.
 std::string reportName(mlir::Operation *op);
+/// Where an op is in the source: the first file:line:col inside its
+/// location (fused and call-site locations included), else reportName.
+std::string sourceLocation(mlir::Operation *op);
 /// The block kind a report name rolls up to: its first two dotted
 /// components when it has three or more ("layers.attn.qk" -> "layers.attn"),
 /// else its first component ("lm_head").
