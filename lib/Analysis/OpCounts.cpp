@@ -75,13 +75,10 @@ hw::DType toDType(Type t) {
 }
 
 /// Storage bytes of one element (sub-byte types are fractional: two i4 or
-/// f4 values pack into a byte). An i1 is stored in a byte, as frameworks
-/// store boolean tensors (torch.bool, the bufferized i1 memref).
+/// f4 values pack into a byte, eight i1 — as tile buffers count them).
 double elementBytes(Type t) {
   if (t.isIndex())
     return 8;
-  if (t.isInteger(1))
-    return 1;
   if (t.isIntOrFloat())
     return t.getIntOrFloatBitWidth() / 8.0;
   if (auto c = dyn_cast<ComplexType>(t))

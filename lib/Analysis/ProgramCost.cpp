@@ -197,6 +197,23 @@ estimateCollective(Operation *op, const OpCounts &c,
 static std::optional<cost::Estimate>
 estimateUnfused(Operation *op, const OpCounts &c, const cost::CostModel &model);
 
+hw::DType pricedDType(Operation *op, const OpCounts &c,
+                      const hw::System &sys) {
+  bool matmulLike = c.cls == OpClass::Contraction ||
+                    op->hasAttr(kFusedAttentionAttrName);
+  if (c.dtype != hw::DType::f32 || !matmulLike)
+    return c.dtype;
+  auto module = op->getParentOfType<ModuleOp>();
+  auto policy = module ? module->getAttrOfType<StringAttr>("strata.f32_matmul")
+                       : StringAttr();
+  if (!policy || policy.getValue() != "tf32")
+    return c.dtype;
+  const hw::ComputeUnit *unit =
+      hw::SystemQuery(sys).bestUnit(hw::DType::tf32, hw::UnitKind::Matrix);
+  return unit && unit->kind == hw::UnitKind::Matrix ? hw::DType::tf32
+                                                    : c.dtype;
+}
+
 std::optional<cost::Estimate> estimateOp(Operation *op, const OpCounts &c,
                                          const cost::CostModel &model) {
   std::optional<cost::Estimate> e = estimateUnfused(op, c, model);
@@ -237,7 +254,7 @@ estimateUnfused(Operation *op, const OpCounts &c,
     w.headDim = get("head_dim");
     auto causal = group.getAs<BoolAttr>("causal");
     w.causal = causal && causal.getValue();
-    w.dtype = c.dtype;
+    w.dtype = pricedDType(op, c, model.system());
     // A lowered group records the P·V dtype it was priced with (a kernel's
     // own dtype is its first operand's).
     if (auto dtype = group.getAs<StringAttr>("dtype"))
@@ -254,6 +271,11 @@ estimateUnfused(Operation *op, const OpCounts &c,
     e.flops = c.flops;
     e.transcendentals = c.transcendentals;
     return e;
+  }
+  if (hw::DType dtype = pricedDType(op, c, model.system()); dtype != c.dtype) {
+    OpCounts policy = c;
+    policy.dtype = dtype;
+    return estimateOp(policy, model);
   }
   return estimateOp(c, model);
 }
@@ -502,12 +524,10 @@ composeStep(FunctionOpInterface entry, const std::map<StepPart, double> &time,
   return st;
 }
 
+static double storageBytes(Type t);
+
 static double tensorBytes(Type t) {
-  auto shaped = dyn_cast<ShapedType>(t);
-  if (!shaped || !shaped.hasStaticShape())
-    return 0;
-  return double(shaped.getNumElements()) *
-         double(shaped.getElementTypeBitWidth()) / 8;
+  return isa<ShapedType>(t) ? storageBytes(t) : 0;
 }
 
 /// Bytes one microbatch's forward saves for the backward on this device:
@@ -569,15 +589,16 @@ static double savedActivationBytes(FunctionOpInterface entry,
   return 0;
 }
 
-/// Bytes of one stored element: sub-byte types pack (two i4 per byte), an
-/// i1 takes a byte (as OpCounts stores it).
+/// Bytes of one stored element: sub-byte types pack (two i4 per byte, as
+/// OpCounts and tile buffers count them), a complex number is its parts.
 static double storedElementBytes(Type t) {
   if (t.isIndex())
     return 8;
+  if (auto c = dyn_cast<ComplexType>(t))
+    return 2 * storedElementBytes(c.getElementType());
   if (!t.isIntOrFloat())
     return 0;
-  unsigned bits = t.getIntOrFloatBitWidth();
-  return bits == 1 ? 1.0 : double(bits) / 8;
+  return double(t.getIntOrFloatBitWidth()) / 8;
 }
 
 /// Bytes of a global's or constant's type: a statically shaped tensor or
@@ -718,10 +739,11 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
           row.bytes[i] += t.bytes * e.times;
     boundTime[est->boundBy] += est->time * e.times;
     blockBoundTime[row.block][est->boundBy] += est->time * e.times;
+    hw::DType dtype = pricedDType(e.op, e.counts, sys);
     if (e.counts.cls == OpClass::Contraction || e.counts.cls == OpClass::Kernel)
-      flopsByDType[e.counts.dtype] += est->flops * e.times;
+      flopsByDType[dtype] += est->flops * e.times;
     if (row.dtype.empty())
-      row.dtype = std::string(hw::toString(e.counts.dtype));
+      row.dtype = std::string(hw::toString(dtype));
 
     auto [bit, newBlock] = blockIndex.try_emplace(row.block, r.blocks.size());
     if (newBlock)
@@ -881,8 +903,7 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
     auto shaped = dyn_cast<ShapedType>(entry.getArgument(i).getType());
     if (!shaped || !shaped.hasStaticShape())
       continue;
-    double b = double(shaped.getNumElements()) *
-               double(shaped.getElementTypeBitWidth()) / 8;
+    double b = storageBytes(shaped);
     byRole[role ? role.getValue() : llvm::StringRef("input")] += b;
   }
   // Weights the program keeps in globals or large constants (exports hold

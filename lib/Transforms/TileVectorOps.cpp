@@ -405,6 +405,15 @@ static FailureOr<VectorOp> analyze(linalg::LinalgOp op, std::string &why) {
     why = "needs static shapes, one result and tensor semantics";
     return failure();
   }
+  // Tile buffers hold integers and floats; complex values (and anything
+  // else) stay linalg, priced from their counts.
+  if (llvm::any_of(op->getOperandTypes(), [](Type t) {
+        return !getElementTypeOrSelf(t).isIntOrIndexOrFloat();
+      })) {
+    why = "its elements are not integers or floats (complex has no tile-IR "
+          "form)";
+    return failure();
+  }
   if (auto fill = dyn_cast<linalg::FillOp>(op.getOperation())) {
     Attribute a;
     if (!matchPattern(fill.getInputs()[0], m_Constant(&a)) ||

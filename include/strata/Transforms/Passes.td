@@ -15,10 +15,21 @@ def StrataSetSystemPass : Pass<"strata-set-system", "mlir::ModuleOp"> {
     ```
     strata-opt --strata-set-system=system=h100-sxm model.mlir
     ```
+
+    `f32-matmul` sets the precision policy for f32 contractions as the
+    module attribute `strata.f32_matmul`: `f32` (PyTorch's default,
+    `torch.backends.cuda.matmul.allow_tf32 = False`) prices them at the
+    f32 rate of the best unit that has one; `tf32`
+    (`torch.set_float32_matmul_precision("high")`) at the matrix unit's
+    TF32 rate where the chip has one. With only `f32-matmul`, the system
+    already attached is kept.
   }];
   let options = [
     Option<"system", "system", "std::string", /*default=*/"\"\"",
-           "Preset name, or path to a .json or .mlir system description">
+           "Preset name, or path to a .json or .mlir system description">,
+    Option<"f32Matmul", "f32-matmul", "std::string", /*default=*/"\"\"",
+           "Precision of f32 contractions: f32 or tf32 (default: keep the "
+           "module's, else f32)">
   ];
   let dependentDialects = ["::strata::arch::ArchDialect"];
 }
@@ -379,6 +390,34 @@ def StrataPlanSearchPass : Pass<"strata-plan-search", "mlir::ModuleOp"> {
                            "::mlir::shard::ShardDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+def StrataBindDimsPass : Pass<"strata-bind-dims", "mlir::ModuleOp"> {
+  let summary = "Give the entry function's dynamic dims static sizes";
+  let description = [{
+    Exporters leave batch and sequence dims dynamic (`tensor<?x?x768xf32>`);
+    the cost model needs sizes. `sizes` lists one size per `?` of the entry
+    function's argument types, in argument order and, within an argument,
+    dim order. The pass rewrites the signature to the static types, casts
+    the arguments back to the old types for their uses, and lets the
+    upstream canonicalization patterns (tensor.cast folding into consumers,
+    `tensor.dim` of a static dim, static `tensor.empty`, linalg's static
+    shape inference) carry the sizes through the body.
+
+    ```
+    strata-opt --strata-bind-dims="sizes=4,2048" bert.mlir
+    ```
+
+    A count of sizes that does not match the `?`s, or a size below 1, is an
+    error naming the function and its dynamic dims.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"\"",
+           "Entry function (default: the only public function with a body)">,
+    ListOption<"sizes", "sizes", "int64_t",
+               "One size per dynamic dim of the entry's arguments, in order">
+  ];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
 #endif // STRATA_TRANSFORMS_PASSES
