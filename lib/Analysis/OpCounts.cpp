@@ -493,10 +493,33 @@ static bool isSparse(Type t) {
          ranked.getEncoding().getDialect().getNamespace() == "sparse_tensor";
 }
 
+/// linalg.softmax (IREE's exports keep it whole): per element a max and a
+/// sum over the reduced dim, a subtract, an exp and a divide — 4 FLOPs and
+/// 1 transcendental, as its decomposition into generics counts them.
+static std::optional<OpCounts> countSoftmax(linalg::SoftmaxOp softmax) {
+  auto in = dyn_cast<RankedTensorType>(softmax.getInput().getType());
+  std::optional<double> read = staticBytes(softmax.getInput().getType());
+  std::optional<double> written = staticBytes(softmax.getOutput().getType());
+  if (!in || !read || !written)
+    return std::nullopt;
+  OpCounts c;
+  c.cls = OpClass::Reduction;
+  c.iterations = double(in.getNumElements());
+  c.flops = 4 * c.iterations;
+  c.transcendentals = c.iterations;
+  c.bytesRead = *read;
+  c.inputBytes.push_back(*read);
+  c.bytesWritten = *written;
+  c.dtype = toDType(in.getElementType());
+  return c;
+}
+
 std::optional<OpCounts> countOp(Operation *op) {
   if (llvm::any_of(op->getOperandTypes(), isSparse) ||
       llvm::any_of(op->getResultTypes(), isSparse))
     return std::nullopt;
+  if (auto softmax = dyn_cast<linalg::SoftmaxOp>(op))
+    return countSoftmax(softmax);
   if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
     return countLinalg(linalgOp);
   if (isa_and_present<shard::ShardDialect>(op->getDialect()))
