@@ -655,7 +655,25 @@ struct ProgramProfile::Impl {
         summarizeOp(&op, s, times);
   }
 
+  /// Whether a branch jumps back to its own block or an earlier one: a
+  /// loop of blocks, whose trip count Strata does not know.
+  static bool branchesBack(Operation *op) {
+    Block *from = op->getBlock();
+    for (Block *to : op->getSuccessors())
+      for (Block &b : *from->getParent()) {
+        if (&b == to)
+          return true; // reached the target first: at or before `from`
+        if (&b == from)
+          break;
+      }
+    return false;
+  }
+
   void summarizeOp(Operation *op, Summary &s, double times) {
+    // A loop written with cf branches: its blocks are counted once, and
+    // the loop is listed so that nothing is silently under-counted.
+    if (op->getNumSuccessors() > 0 && branchesBack(op))
+      unknown(s, "loop of cf branches (blocks counted once)", op) += times;
     if (auto forOp = dyn_cast<scf::ForOp>(op)) {
       std::optional<int64_t> trips = tripCount(forOp);
       if (trips && forOp->hasAttr(kSingleKernelAttr)) {
