@@ -31,7 +31,8 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::init("")};
   Option<std::string> entry{
       *this, "entry",
-      llvm::cl::desc("Entry function (default: the only public function)"),
+      llvm::cl::desc("Entry function (default: every public function; "
+                     "several give one summary row each)"),
       llvm::cl::init("")};
   Option<bool> tile{*this, "tile",
                     llvm::cl::desc("Lower contractions to tile IR before "

@@ -69,14 +69,21 @@ def StrataEstimatePass : Pass<"strata-estimate", "mlir::ModuleOp"> {
 
     With `annotate`, each priced op gets a `strata.cost` dictionary
     (`time_s`, `flops`, `bound_by`) for one execution. Ops Strata cannot
-    model are reported in a warning with their counts; a footprint that
-    does not fit the home memory level is an error listing the breakdown.
+    model are reported in a warning with their counts and listed in the
+    report as unpriced (docs/inputs.md); a footprint that does not fit the
+    home memory level is an error listing the breakdown.
+
+    Without `entry`, a module with several public functions is estimated
+    function by function and the report is one summary row per function
+    (text, JSON schema `strata.program-summary`, CSV; a trace needs
+    `entry`).
   }];
   let options = [
     Option<"system", "system", "std::string", /*default=*/"\"\"",
            "Preset name, or path to a .json or .mlir system description">,
     Option<"entry", "entry", "std::string", /*default=*/"\"\"",
-           "Entry function (default: the only public function with a body)">,
+           "Entry function (default: every public function with a body; "
+           "several give one summary row each)">,
     Option<"format", "format", "std::string", /*default=*/"\"text\"",
            "Report format: text, json, csv or trace">,
     Option<"output", "output", "std::string", /*default=*/"\"-\"",
