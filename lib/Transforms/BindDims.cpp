@@ -133,10 +133,14 @@ struct BindDimsPass : strata::impl::StrataBindDimsPassBase<BindDimsPass> {
       fn.emitWarning() << "strata-bind-dims: shape refinement did not "
                           "converge; some dims may stay dynamic";
 
-    // An entry nobody calls returns its values with their static types.
-    Operation *ret = fn.getFunctionBody().front().getTerminator();
-    if (!ret || ret->getNumOperands() != fn.getNumResults() ||
+    // An entry nobody calls returns its values with their static types
+    // (a single-block body's return; other signatures stay as they are).
+    if (!llvm::hasSingleElement(fn.getFunctionBody()) ||
         !SymbolTable::symbolKnownUseEmpty(fn, module))
+      return;
+    Operation *ret = fn.getFunctionBody().front().getTerminator();
+    if (!ret || !ret->hasTrait<OpTrait::ReturnLike>() ||
+        ret->getNumOperands() != fn.getNumResults())
       return;
     for (OpOperand &o : ret->getOpOperands())
       if (auto cast = o.get().getDefiningOp<tensor::CastOp>())
