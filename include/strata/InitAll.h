@@ -17,7 +17,9 @@ namespace strata {
 
 /// Strata's dialects and the upstream ones its inputs and lowering use (func,
 /// linalg, tensor, arith, math, memref, scf, bufferization, shard, tosa),
-/// with the upstream sharding-interface models for them.
+/// with the upstream sharding-interface models for them, plus the dialects
+/// third-party exports carry beside them (affine, cf, complex, index, llvm,
+/// ml_program, sparse_tensor, ub, vector; docs/inputs.md).
 void registerAllDialects(mlir::DialectRegistry &registry);
 
 /// Strata's passes and pipelines, plus the upstream passes it relies on

@@ -3,11 +3,16 @@
 #include "strata/Analysis/OpCounts.h"
 #include "strata/Dialect/Tile/IR/TileOps.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Complex/IR/Complex.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/MLProgram/IR/MLProgram.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
@@ -44,8 +49,12 @@ llvm::StringRef stringifyOpClass(OpClass cls) {
 namespace {
 
 /// Maps an element type to the hardware dtype whose rate applies. Integer
-/// and index arithmetic (masks, top-k indices) runs at f32 vector rates.
+/// and index arithmetic (masks, top-k indices) runs at f32 vector rates;
+/// 4-bit integers (packed weights) at the int8 rate, the narrowest integer
+/// rate the hardware model has; complex numbers at their parts' rate.
 hw::DType toDType(Type t) {
+  if (auto c = dyn_cast<ComplexType>(t))
+    return toDType(c.getElementType());
   if (t.isF64())
     return hw::DType::f64;
   if (t.isF32())
@@ -60,12 +69,13 @@ hw::DType toDType(Type t) {
     if (f.getWidth() <= 4)
       return hw::DType::fp4;
   }
-  if (t.isInteger(8))
+  if (t.isInteger(8) || t.isInteger(4))
     return hw::DType::int8;
   return hw::DType::f32;
 }
 
-/// Storage bytes of one element (sub-byte types are fractional).
+/// Storage bytes of one element (sub-byte types are fractional: two i4 or
+/// f4 values pack into a byte, eight i1 — as tile buffers count them).
 double elementBytes(Type t) {
   if (t.isIndex())
     return 8;
@@ -111,6 +121,33 @@ bool isFreeBodyOp(Operation &op) {
          op.getNumResults() > 0;
 }
 
+/// Real operations of a complex op in a linalg body: a complex multiply is
+/// 4 real multiplies and 2 adds, an add or subtract 2 adds; a division
+/// (a+bi)/(c+di) 6 multiplies, 3 adds and 2 divides. Functions of a complex
+/// value (exp, log, abs, ...) are one transcendental of each part.
+/// Building or splitting a complex value (create, re, im) is free.
+struct ComplexWork {
+  double flops = 0, transcendentals = 0;
+};
+std::optional<ComplexWork> complexWork(Operation &op) {
+  if (!isa_and_present<complex::ComplexDialect>(op.getDialect()))
+    return std::nullopt;
+  if (isa<complex::CreateOp, complex::ReOp, complex::ImOp,
+          complex::ConstantOp, complex::BitcastOp>(op))
+    return ComplexWork{};
+  if (isa<complex::MulOp>(op))
+    return ComplexWork{6, 0};
+  if (isa<complex::AddOp, complex::SubOp, complex::NegOp>(op))
+    return ComplexWork{2, 0};
+  if (isa<complex::ConjOp>(op))
+    return ComplexWork{1, 0};
+  if (isa<complex::DivOp>(op))
+    return ComplexWork{11, 0};
+  if (isa<complex::EqualOp, complex::NotEqualOp>(op))
+    return ComplexWork{2, 0};
+  return ComplexWork{0, 2};
+}
+
 /// Math ops that are cheap data-path operations, not transcendentals.
 bool isCheapMathOp(Operation &op) {
   return isa<math::FmaOp, math::AbsFOp, math::AbsIOp, math::FloorOp,
@@ -141,6 +178,13 @@ std::optional<OpCounts> countLinalg(linalg::LinalgOp linalgOp) {
     }
     if (isFreeBodyOp(bodyOp))
       continue;
+    if (std::optional<ComplexWork> cw = complexWork(bodyOp)) {
+      flopsPerIter += cw->flops;
+      transcendentalsPerIter += cw->transcendentals;
+      hasArithmetic |= cw->flops + cw->transcendentals > 0;
+      onlyIndexSelects = false;
+      continue;
+    }
     auto cmpi = dyn_cast<arith::CmpIOp>(bodyOp);
     bool indexCompare = cmpi && cmpi.getLhs().getType().isIndex();
     bool indexSelect = false;
@@ -226,6 +270,11 @@ std::optional<OpCounts> countLinalg(linalg::LinalgOp linalgOp) {
       }
       c.cls = OpClass::Contraction;
       c.batch = product(dims->batch);
+      // A complex contraction is four real ones of the same shape (Re·Re,
+      // Im·Im, Re·Im, Im·Re) on the parts' dtype: 8 real FLOPs per
+      // multiply-accumulate, as its body's complex mul and add count.
+      if (elemTy && isa<ComplexType>(elemTy))
+        c.batch *= 4;
       c.m = product(dims->m);
       c.n = product(dims->n);
       c.k = product(dims->k);
@@ -326,6 +375,42 @@ std::optional<OpCounts> countTensorArith(Operation *op) {
   return c;
 }
 
+/// Globals, buffers and the views between tensors and buffers, as
+/// exporters and bufferized programs carry them: a global's load, a
+/// buffer's allocation or view, a tensor<->buffer conversion move nothing
+/// (the consumer reads the data and counts it; the global's bytes are
+/// weights in the footprint); a copy or store moves its bytes.
+std::optional<OpCounts> countBufferOp(Operation *op) {
+  OpCounts c;
+  c.cls = OpClass::DataMovement;
+  if (isa<ml_program::GlobalLoadOp, ml_program::GlobalLoadConstOp,
+          ml_program::GlobalLoadGraphOp, memref::GetGlobalOp,
+          memref::AllocOp, memref::AllocaOp, memref::DeallocOp,
+          memref::CastOp, memref::SubViewOp, memref::ViewOp,
+          memref::ReinterpretCastOp, memref::ReshapeOp, memref::ExpandShapeOp,
+          memref::CollapseShapeOp, memref::TransposeOp, memref::DimOp,
+          memref::AssumeAlignmentOp, bufferization::ToTensorOp,
+          bufferization::ToBufferOp, bufferization::AllocTensorOp,
+          bufferization::DeallocTensorOp, bufferization::CloneOp>(op))
+    return c;
+  Value moved;
+  if (auto store = dyn_cast<ml_program::GlobalStoreOp>(op))
+    moved = store.getValue();
+  else if (auto store = dyn_cast<ml_program::GlobalStoreGraphOp>(op))
+    moved = store.getValue();
+  else if (auto copy = dyn_cast<memref::CopyOp>(op))
+    moved = copy.getSource();
+  else if (auto m = dyn_cast<bufferization::MaterializeInDestinationOp>(op))
+    moved = m.getSource();
+  else
+    return std::nullopt;
+  std::optional<double> b = staticBytes(moved.getType());
+  if (!b)
+    return std::nullopt;
+  c.bytesRead = c.bytesWritten = *b;
+  return c;
+}
+
 } // namespace
 
 /// Ideal bytes of a kernel's tensor: its size, or what the schedule's
@@ -408,7 +493,41 @@ std::optional<OpCounts> countShardOp(Operation *op) {
   return c;
 }
 
+/// Whether `t` is a sparse tensor (a sparse_tensor encoding): its bytes and
+/// work depend on the stored entries, which the type does not say.
+static bool isSparse(Type t) {
+  auto ranked = dyn_cast<RankedTensorType>(t);
+  return ranked && ranked.getEncoding() &&
+         ranked.getEncoding().getDialect().getNamespace() == "sparse_tensor";
+}
+
+/// linalg.softmax (IREE's exports keep it whole): per element a max and a
+/// sum over the reduced dim, a subtract, an exp and a divide — 4 FLOPs and
+/// 1 transcendental, as its decomposition into generics counts them.
+static std::optional<OpCounts> countSoftmax(linalg::SoftmaxOp softmax) {
+  auto in = dyn_cast<RankedTensorType>(softmax.getInput().getType());
+  std::optional<double> read = staticBytes(softmax.getInput().getType());
+  std::optional<double> written = staticBytes(softmax.getOutput().getType());
+  if (!in || !read || !written)
+    return std::nullopt;
+  OpCounts c;
+  c.cls = OpClass::Reduction;
+  c.iterations = double(in.getNumElements());
+  c.flops = 4 * c.iterations;
+  c.transcendentals = c.iterations;
+  c.bytesRead = *read;
+  c.inputBytes.push_back(*read);
+  c.bytesWritten = *written;
+  c.dtype = toDType(in.getElementType());
+  return c;
+}
+
 std::optional<OpCounts> countOp(Operation *op) {
+  if (llvm::any_of(op->getOperandTypes(), isSparse) ||
+      llvm::any_of(op->getResultTypes(), isSparse))
+    return std::nullopt;
+  if (auto softmax = dyn_cast<linalg::SoftmaxOp>(op))
+    return countSoftmax(softmax);
   if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
     return countLinalg(linalgOp);
   if (isa_and_present<shard::ShardDialect>(op->getDialect()))
@@ -436,6 +555,8 @@ std::optional<OpCounts> countOp(Operation *op) {
   Dialect *dialect = op->getDialect(); // null for unregistered ops
   if (isa_and_present<tensor::TensorDialect>(dialect))
     return countTensorOp(op);
+  if (std::optional<OpCounts> c = countBufferOp(op))
+    return c;
   if (isa<arith::ConstantOp>(op))
     return OpCounts{OpClass::DataMovement};
   if (isa_and_present<arith::ArithDialect, math::MathDialect>(dialect) &&
@@ -498,12 +619,31 @@ struct ProgramProfile::Impl {
     return fn && !fn.isExternal() ? fn : FunctionOpInterface();
   }
 
-  const Summary &summarize(FunctionOpInterface fn) {
+  /// `s`'s count of unmodelled `name`, remembering the first op seen of it
+  /// (summaries are built in program order, so the first is the first in
+  /// the program).
+  double &unknown(Summary &s, llvm::StringRef name, Operation *op) {
+    firstUnknown.try_emplace(name, op);
+    return s.unmodelled[name];
+  }
+
+  static std::optional<int64_t> affineTripCount(affine::AffineForOp forOp) {
+    if (!forOp.hasConstantBounds() || forOp.getStepAsInt() <= 0)
+      return std::nullopt;
+    int64_t lb = forOp.getConstantLowerBound();
+    int64_t ub = forOp.getConstantUpperBound();
+    int64_t step = forOp.getStepAsInt();
+    return ub > lb ? (ub - lb + step - 1) / step : 0;
+  }
+
+  const Summary &summarize(FunctionOpInterface fn, Operation *site = nullptr) {
     auto it = summaries.find(fn);
     if (it != summaries.end())
       return it->second;
     // Recursion has no static trip count: a recursive call is unmodelled.
     if (!inProgress.insert(fn).second) {
+      if (site)
+        firstUnknown.try_emplace("recursive call", site);
       static const Summary recursive = [] {
         Summary r;
         r.unmodelled["recursive call"] = 1;
@@ -523,7 +663,25 @@ struct ProgramProfile::Impl {
         summarizeOp(&op, s, times);
   }
 
+  /// Whether a branch jumps back to its own block or an earlier one: a
+  /// loop of blocks, whose trip count Strata does not know.
+  static bool branchesBack(Operation *op) {
+    Block *from = op->getBlock();
+    for (Block *to : op->getSuccessors())
+      for (Block &b : *from->getParent()) {
+        if (&b == to)
+          return true; // reached the target first: at or before `from`
+        if (&b == from)
+          break;
+      }
+    return false;
+  }
+
   void summarizeOp(Operation *op, Summary &s, double times) {
+    // A loop written with cf branches: its blocks are counted once, and
+    // the loop is listed so that nothing is silently under-counted.
+    if (op->getNumSuccessors() > 0 && branchesBack(op))
+      unknown(s, "loop of cf branches (blocks counted once)", op) += times;
     if (auto forOp = dyn_cast<scf::ForOp>(op)) {
       std::optional<int64_t> trips = tripCount(forOp);
       if (trips && forOp->hasAttr(kSingleKernelAttr)) {
@@ -536,7 +694,16 @@ struct ProgramProfile::Impl {
       } else if (trips)
         summarizeRegion(forOp.getRegion(), s, times * double(*trips));
       else
-        s.unmodelled[op->getName().getStringRef()] += times;
+        unknown(s, op->getName().getStringRef(), op) += times;
+      return;
+    }
+    if (auto forOp = dyn_cast<affine::AffineForOp>(op)) {
+      // An affine loop with constant bounds runs its body trips times, as
+      // an scf.for does; other bounds have no static count.
+      if (std::optional<int64_t> trips = affineTripCount(forOp))
+        summarizeRegion(forOp.getRegion(), s, times * double(*trips));
+      else
+        unknown(s, op->getName().getStringRef(), op) += times;
       return;
     }
     if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
@@ -548,10 +715,10 @@ struct ProgramProfile::Impl {
     if (isa<CallOpInterface>(op)) {
       FunctionOpInterface fn = callee(op);
       if (!fn) {
-        s.unmodelled[op->getName().getStringRef()] += times;
+        unknown(s, op->getName().getStringRef(), op) += times;
         return;
       }
-      const Summary &inner = summarize(fn);
+      const Summary &inner = summarize(fn, op);
       for (auto &[i, n] : inner.entries)
         s.entries[i] += n * times;
       for (auto &[name, n] : inner.unmodelled)
@@ -560,7 +727,7 @@ struct ProgramProfile::Impl {
     }
     std::optional<OpCounts> c = countOp(op);
     if (!c) {
-      s.unmodelled[op->getName().getStringRef()] += times;
+      unknown(s, op->getName().getStringRef(), op) += times;
       return;
     }
     if (kernelScale != 1.0) {
@@ -590,6 +757,13 @@ struct ProgramProfile::Impl {
           std::optional<int64_t> trips = tripCount(forOp);
           if (trips && forOp->hasAttr(kSingleKernelAttr))
             trips = std::min<int64_t>(*trips, 1);
+          for (int64_t i = 0; trips && i < *trips; ++i)
+            if (!expand(forOp.getRegion(), seq, cap))
+              return false;
+          continue;
+        }
+        if (auto forOp = dyn_cast<affine::AffineForOp>(&op)) {
+          std::optional<int64_t> trips = affineTripCount(forOp);
           for (int64_t i = 0; trips && i < *trips; ++i)
             if (!expand(forOp.getRegion(), seq, cap))
               return false;
@@ -625,6 +799,7 @@ struct ProgramProfile::Impl {
   llvm::DenseMap<Operation *, unsigned> index;
   llvm::DenseMap<Operation *, Summary> summaries;
   llvm::DenseSet<Operation *> inProgress;
+  llvm::MapVector<llvm::StringRef, Operation *> firstUnknown;
 };
 
 ProgramProfile::ProgramProfile(FunctionOpInterface entry)
@@ -634,6 +809,10 @@ ProgramProfile::ProgramProfile(FunctionOpInterface entry)
     ops[i].times += times;
   for (auto &[name, times] : s.unmodelled)
     unknown[name] += times;
+}
+
+Operation *ProgramProfile::firstUnmodelled(llvm::StringRef name) const {
+  return impl->firstUnknown.lookup(name);
 }
 
 ProgramProfile::~ProgramProfile() = default;

@@ -7,6 +7,10 @@
 #include "strata/Dialect/Tile/IR/TileOps.h"
 #include "strata/Hardware/System.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MLProgram/IR/MLProgram.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -16,6 +20,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/CallInterfaces.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -208,6 +213,23 @@ estimateCollective(Operation *op, const OpCounts &c,
 static std::optional<cost::Estimate>
 estimateUnfused(Operation *op, const OpCounts &c, const cost::CostModel &model);
 
+hw::DType pricedDType(Operation *op, const OpCounts &c,
+                      const hw::System &sys) {
+  bool matmulLike = c.cls == OpClass::Contraction ||
+                    op->hasAttr(kFusedAttentionAttrName);
+  if (c.dtype != hw::DType::f32 || !matmulLike)
+    return c.dtype;
+  auto module = op->getParentOfType<ModuleOp>();
+  auto policy = module ? module->getAttrOfType<StringAttr>("strata.f32_matmul")
+                       : StringAttr();
+  if (!policy || policy.getValue() != "tf32")
+    return c.dtype;
+  const hw::ComputeUnit *unit =
+      hw::SystemQuery(sys).bestUnit(hw::DType::tf32, hw::UnitKind::Matrix);
+  return unit && unit->kind == hw::UnitKind::Matrix ? hw::DType::tf32
+                                                    : c.dtype;
+}
+
 std::optional<cost::Estimate> estimateOp(Operation *op, const OpCounts &c,
                                          const cost::CostModel &model) {
   std::optional<cost::Estimate> e = estimateUnfused(op, c, model);
@@ -250,7 +272,7 @@ estimateUnfused(Operation *op, const OpCounts &c,
     w.causal = causal && causal.getValue();
     auto backward = group.getAs<BoolAttr>("backward");
     w.backward = backward && backward.getValue();
-    w.dtype = c.dtype;
+    w.dtype = pricedDType(op, c, model.system());
     // A lowered group records the P·V dtype it was priced with (a kernel's
     // own dtype is its first operand's).
     if (auto dtype = group.getAs<StringAttr>("dtype"))
@@ -267,6 +289,11 @@ estimateUnfused(Operation *op, const OpCounts &c,
     e.flops = c.flops;
     e.transcendentals = c.transcendentals;
     return e;
+  }
+  if (hw::DType dtype = pricedDType(op, c, model.system()); dtype != c.dtype) {
+    OpCounts policy = c;
+    policy.dtype = dtype;
+    return estimateOp(policy, model);
   }
   return estimateOp(c, model);
 }
@@ -326,6 +353,20 @@ std::string reportName(Operation *op) {
             llvm::Twine(f.getColumn()))
         .str();
   return op->getName().getStringRef().str();
+}
+
+std::string sourceLocation(Operation *op) {
+  std::string where;
+  op->getLoc()->walk([&](Location l) {
+    if (auto f = dyn_cast<FileLineColLoc>(l)) {
+      where = (f.getFilename().getValue() + ":" + llvm::Twine(f.getLine()) +
+               ":" + llvm::Twine(f.getColumn()))
+                  .str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return where.empty() ? reportName(op) : where;
 }
 
 std::string blockOf(llvm::StringRef name) {
@@ -505,12 +546,10 @@ composeStep(FunctionOpInterface entry, const std::map<StepPart, double> &time,
   return st;
 }
 
+static double storageBytes(Type t);
+
 static double tensorBytes(Type t) {
-  auto shaped = dyn_cast<ShapedType>(t);
-  if (!shaped || !shaped.hasStaticShape())
-    return 0;
-  return double(shaped.getNumElements()) *
-         double(shaped.getElementTypeBitWidth()) / 8;
+  return isa<ShapedType>(t) ? storageBytes(t) : 0;
 }
 
 /// Whether every backward function argument a saved stack reaches (through
@@ -640,6 +679,81 @@ static double trainingActivations(FunctionOpInterface entry,
                   2 * edgeOutput);
 }
 
+/// Bytes of one stored element: sub-byte types pack (two i4 per byte, as
+/// OpCounts and tile buffers count them), a complex number is its parts.
+static double storedElementBytes(Type t) {
+  if (t.isIndex())
+    return 8;
+  if (auto c = dyn_cast<ComplexType>(t))
+    return 2 * storedElementBytes(c.getElementType());
+  if (!t.isIntOrFloat())
+    return 0;
+  return double(t.getIntOrFloatBitWidth()) / 8;
+}
+
+/// Bytes of a global's or constant's type: a statically shaped tensor or
+/// memref, or a (nested) LLVM array; 0 for anything else.
+static double storageBytes(Type t) {
+  if (auto shaped = dyn_cast<ShapedType>(t))
+    return shaped.hasStaticShape()
+               ? double(shaped.getNumElements()) *
+                     storedElementBytes(shaped.getElementType())
+               : 0;
+  if (auto array = dyn_cast<LLVM::LLVMArrayType>(t))
+    return double(array.getNumElements()) * storageBytes(array.getElementType());
+  return storedElementBytes(t);
+}
+
+/// Bytes of the weights a program holds outside its arguments: the
+/// ml_program, memref and llvm globals the entry and its callees refer
+/// to (each once), and their dense constants that are not splats.
+static double heldWeightBytes(FunctionOpInterface entry) {
+  auto module = entry->getParentOfType<ModuleOp>();
+  if (!module)
+    return 0;
+  SymbolTableCollection tables;
+  // The functions the program runs: the entry and what it calls.
+  SmallVector<FunctionOpInterface> work = {entry};
+  llvm::DenseSet<Operation *> seen = {entry};
+  llvm::DenseSet<Operation *> globals;
+  double bytes = 0;
+  while (!work.empty()) {
+    FunctionOpInterface fn = work.pop_back_val();
+    fn->walk([&](Operation *op) {
+      if (auto call = dyn_cast<CallOpInterface>(op))
+        if (auto callee = dyn_cast_if_present<FunctionOpInterface>(
+                call.resolveCallableInTable(&tables)))
+          if (seen.insert(callee).second)
+            work.push_back(callee);
+      // A dense constant that is not a splat is data held in memory (a
+      // splat is a fill); a resource blob is an exporter's elided weight.
+      if (auto cst = dyn_cast<arith::ConstantOp>(op)) {
+        auto elements = dyn_cast<ElementsAttr>(cst.getValue());
+        auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
+        if (elements && !(dense && dense.isSplat()))
+          bytes += storageBytes(elements.getType());
+        return;
+      }
+      // Globals the program loads or addresses, each counted once.
+      for (NamedAttribute a : op->getAttrs()) {
+        auto ref = dyn_cast<SymbolRefAttr>(a.getValue());
+        if (!ref)
+          continue;
+        Operation *sym = tables.lookupNearestSymbolFrom(op, ref);
+        if (!sym || !globals.insert(sym).second)
+          continue;
+        if (auto g = dyn_cast<ml_program::GlobalOp>(sym))
+          bytes += storageBytes(g.getType());
+        else if (auto g = dyn_cast<memref::GlobalOp>(sym))
+          bytes += storageBytes(g.getType());
+        else if (auto g = dyn_cast<LLVM::GlobalOp>(sym))
+          bytes += storageBytes(g.getGlobalType());
+      }
+    });
+  }
+  return bytes;
+}
+
 report::CostReport estimateProgram(FunctionOpInterface entry,
                                    const cost::CostModel &model,
                                    const ProgramCostOptions &options) {
@@ -745,10 +859,11 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
           row.bytes[i] += t.bytes * e.times;
     boundTime[est->boundBy] += est->time * e.times;
     blockBoundTime[row.block][est->boundBy] += est->time * e.times;
+    hw::DType dtype = pricedDType(e.op, e.counts, sys);
     if (e.counts.cls == OpClass::Contraction || e.counts.cls == OpClass::Kernel)
-      flopsByDType[e.counts.dtype] += est->flops * e.times;
+      flopsByDType[dtype] += est->flops * e.times;
     if (row.dtype.empty())
-      row.dtype = std::string(hw::toString(e.counts.dtype));
+      row.dtype = std::string(hw::toString(dtype));
 
     auto [bit, newBlock] = blockIndex.try_emplace(row.block, r.blocks.size());
     if (newBlock)
@@ -967,10 +1082,12 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
     auto shaped = dyn_cast<ShapedType>(entry.getArgument(i).getType());
     if (!shaped || !shaped.hasStaticShape())
       continue;
-    double b = double(shaped.getNumElements()) *
-               double(shaped.getElementTypeBitWidth()) / 8;
+    double b = storageBytes(shaped);
     byRole[role ? role.getValue() : llvm::StringRef("input")] += b;
   }
+  // Weights the program keeps in globals or large constants (exports hold
+  // parameters there rather than in arguments).
+  byRole["weight"] += heldWeightBytes(entry);
   static const std::pair<llvm::StringRef, const char *> kRoleNames[] = {
       {"weight", "weights"},
       {"kv_cache", "kv_cache"},
@@ -1026,8 +1143,11 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   r.capacityLevel = home.name;
   r.capacity = double(query.aggregateCapacity(home));
 
-  for (auto &[name, n] : profile.unmodelled())
-    r.unmodelled.push_back({name.str(), n});
+  for (auto &[name, n] : profile.unmodelled()) {
+    Operation *first = profile.firstUnmodelled(name);
+    r.unpriced.push_back(
+        {name.str(), n, first ? sourceLocation(first) : std::string()});
+  }
 
   // Timeline: executions in program order, one after the other.
   std::vector<unsigned> seq =

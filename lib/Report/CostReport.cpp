@@ -206,11 +206,11 @@ void writeText(const CostReport &r, llvm::raw_ostream &os) {
              percent(r.capacity > 0 ? r.footprintTotal() / r.capacity : 0)});
   fp.print(os);
 
-  if (!r.unmodelled.empty()) {
-    os << "\nUnmodelled ops (not costed)\n";
-    Table un({"op", "count"});
-    for (const auto &[name, n] : r.unmodelled)
-      un.addRow({name, count(n)});
+  if (!r.unpriced.empty()) {
+    os << "\nUnpriced ops (not in the figures above; docs/inputs.md)\n";
+    Table un({"op", "count", "first at"});
+    for (const UnpricedRow &u : r.unpriced)
+      un.addRow({u.op, count(u.count), u.location});
     un.print(os);
   }
 }
@@ -325,11 +325,12 @@ void writeJson(const CostReport &r, llvm::raw_ostream &os) {
           j.attribute(f.what, f.bytes);
       });
     });
-    j.attributeArray("unmodelled", [&] {
-      for (const auto &[name, n] : r.unmodelled)
+    j.attributeArray("unpriced", [&] {
+      for (const UnpricedRow &u : r.unpriced)
         j.object([&] {
-          j.attribute("op", name);
-          j.attribute("count", n);
+          j.attribute("op", u.op);
+          j.attribute("count", u.count);
+          j.attribute("location", u.location);
         });
     });
   });

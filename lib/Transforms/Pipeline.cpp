@@ -31,7 +31,8 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::init("")};
   Option<std::string> entry{
       *this, "entry",
-      llvm::cl::desc("Entry function (default: the only public function)"),
+      llvm::cl::desc("Entry function (default: every public function; "
+                     "several give one summary row each)"),
       llvm::cl::init("")};
   Option<bool> tile{*this, "tile",
                     llvm::cl::desc("Lower contractions to tile IR before "
@@ -100,12 +101,28 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       *this, "report-file",
       llvm::cl::desc("Where to write the report ('-' for stdout)"),
       llvm::cl::init("-")};
+  ListOption<int64_t> bindDims{
+      *this, "bind-dims",
+      llvm::cl::desc("Sizes for the entry's dynamic dims, one per '?' of its "
+                     "argument types in order (strata-bind-dims)")};
+  Option<std::string> f32Matmul{
+      *this, "f32-matmul",
+      llvm::cl::desc("f32 contractions: f32 (PyTorch's default) or tf32 "
+                     "(allow_tf32, the matrix unit's TF32 rate)"),
+      llvm::cl::init("f32")};
 };
 
 void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
-  if (!options.system.empty()) {
+  if (!options.bindDims.empty()) {
+    strata::StrataBindDimsPassOptions bind;
+    bind.entry = options.entry;
+    bind.sizes.assign(options.bindDims.begin(), options.bindDims.end());
+    pm.addPass(strata::createStrataBindDimsPass(bind));
+  }
+  if (!options.system.empty() || options.f32Matmul != "f32") {
     strata::StrataSetSystemPassOptions set;
     set.system = options.system;
+    set.f32Matmul = options.f32Matmul;
     pm.addPass(strata::createStrataSetSystemPass(set));
   }
   // A parallel plan: annotate with upstream shard, let upstream propagate

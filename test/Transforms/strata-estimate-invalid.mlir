@@ -20,7 +20,10 @@ func.func @too_big(%w: tensor<100000000000xi8> {strata.role = "weight"}) {
 
 // -----
 
-// expected-error @+1 {{several public functions (f, g); choose one with entry=}}
+// Several public functions are estimated one by one
+// (test/Frontends/multiple-functions.mlir); a trace is one function's.
+// RUN: not strata-opt %s -split-input-file --strata-estimate="system=h100-sxm format=trace" -o /dev/null 2>&1 | FileCheck %s --check-prefix=TRACE
+// TRACE: error: report=trace is one function's timeline; several public functions (f, g): choose one with entry=
 module {
   func.func @f() { return }
   func.func @g() { return }

@@ -112,6 +112,10 @@ public:
   const llvm::MapVector<llvm::StringRef, double> &unmodelled() const {
     return unknown;
   }
+  /// The first op of the program (in program order) counted under an
+  /// unmodelled() name: the op itself, the loop or call Strata could not
+  /// follow, or the recursive call.
+  mlir::Operation *firstUnmodelled(llvm::StringRef name) const;
   /// Executions in program order (loops and calls expanded), as indices
   /// into entries(); at most `cap`, `truncated` set when cut short.
   std::vector<unsigned> sequence(size_t cap, bool &truncated);

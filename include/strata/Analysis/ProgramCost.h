@@ -33,9 +33,20 @@ std::optional<cost::Estimate> estimateOp(mlir::Operation *op,
                                          const OpCounts &counts,
                                          const cost::CostModel &model);
 
+/// The dtype the cost core prices an op's work in: its counted dtype,
+/// except that an f32 contraction (or fused attention) runs at TF32 when
+/// the module allows it (`strata.f32_matmul = "tf32"`, set by
+/// strata-set-system's f32-matmul) and a matrix unit of `sys` has a TF32
+/// rate.
+hw::DType pricedDType(mlir::Operation *op, const OpCounts &counts,
+                      const hw::System &sys);
+
 /// The readable name of an op for reports: its NameLoc ("layers.attn.qk"),
 /// else "file:line:col", else the op name.
 std::string reportName(mlir::Operation *op);
+/// Where an op is in the source: the first file:line:col inside its
+/// location (fused and call-site locations included), else reportName.
+std::string sourceLocation(mlir::Operation *op);
 /// The block kind a report name rolls up to: its first two dotted
 /// components when it has three or more ("layers.attn.qk" -> "layers.attn"),
 /// else its first component ("lm_head").

@@ -67,6 +67,14 @@ struct TraceEvent {
   double duration = 0;
 };
 
+/// Ops of the program Strata does not price, once per op name: what the
+/// estimate leaves out (docs/inputs.md).
+struct UnpricedRow {
+  std::string op;       ///< op name ("vector.transfer_read", "recursive call")
+  double count = 0;     ///< executions
+  std::string location; ///< the first in program order ("file:line:col")
+};
+
 /// One training (or pipelined inference) step of a parallel plan: the
 /// per-device program priced once per microbatch, composed by the plan's
 /// schedule with the once-per-step work (data-parallel gradient sync,
@@ -136,7 +144,7 @@ struct CostReport {
   std::vector<FootprintRow> footprint;
   std::string capacityLevel; ///< level the footprint is checked against
   double capacity = 0;       ///< its capacity per device, bytes
-  std::vector<std::pair<std::string, double>> unmodelled; ///< op, count
+  std::vector<UnpricedRow> unpriced; ///< ops not costed, first seen first
   std::optional<StepRow> step;      ///< with a parallel plan; see StepRow
   std::vector<PlanRow> plans;       ///< a plan=auto search's ranking
   size_t plansShown = 5;            ///< rows of `plans` the text report prints

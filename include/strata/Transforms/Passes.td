@@ -15,10 +15,21 @@ def StrataSetSystemPass : Pass<"strata-set-system", "mlir::ModuleOp"> {
     ```
     strata-opt --strata-set-system=system=h100-sxm model.mlir
     ```
+
+    `f32-matmul` sets the precision policy for f32 contractions as the
+    module attribute `strata.f32_matmul`: `f32` (PyTorch's default,
+    `torch.backends.cuda.matmul.allow_tf32 = False`) prices them at the
+    f32 rate of the best unit that has one; `tf32`
+    (`torch.set_float32_matmul_precision("high")`) at the matrix unit's
+    TF32 rate where the chip has one. With only `f32-matmul`, the system
+    already attached is kept.
   }];
   let options = [
     Option<"system", "system", "std::string", /*default=*/"\"\"",
-           "Preset name, or path to a .json or .mlir system description">
+           "Preset name, or path to a .json or .mlir system description">,
+    Option<"f32Matmul", "f32-matmul", "std::string", /*default=*/"\"\"",
+           "Precision of f32 contractions: f32 or tf32 (default: keep the "
+           "module's, else f32)">
   ];
   let dependentDialects = ["::strata::arch::ArchDialect"];
 }
@@ -58,14 +69,21 @@ def StrataEstimatePass : Pass<"strata-estimate", "mlir::ModuleOp"> {
 
     With `annotate`, each priced op gets a `strata.cost` dictionary
     (`time_s`, `flops`, `bound_by`) for one execution. Ops Strata cannot
-    model are reported in a warning with their counts; a footprint that
-    does not fit the home memory level is an error listing the breakdown.
+    model are reported in a warning with their counts and listed in the
+    report as unpriced (docs/inputs.md); a footprint that does not fit the
+    home memory level is an error listing the breakdown.
+
+    Without `entry`, a module with several public functions is estimated
+    function by function and the report is one summary row per function
+    (text, JSON schema `strata.program-summary`, CSV; a trace needs
+    `entry`).
   }];
   let options = [
     Option<"system", "system", "std::string", /*default=*/"\"\"",
            "Preset name, or path to a .json or .mlir system description">,
     Option<"entry", "entry", "std::string", /*default=*/"\"\"",
-           "Entry function (default: the only public function with a body)">,
+           "Entry function (default: every public function with a body; "
+           "several give one summary row each)">,
     Option<"format", "format", "std::string", /*default=*/"\"text\"",
            "Report format: text, json, csv or trace">,
     Option<"output", "output", "std::string", /*default=*/"\"-\"",
@@ -387,6 +405,34 @@ def StrataPlanSearchPass : Pass<"strata-plan-search", "mlir::ModuleOp"> {
                            "::mlir::shard::ShardDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+def StrataBindDimsPass : Pass<"strata-bind-dims", "mlir::ModuleOp"> {
+  let summary = "Give the entry function's dynamic dims static sizes";
+  let description = [{
+    Exporters leave batch and sequence dims dynamic (`tensor<?x?x768xf32>`);
+    the cost model needs sizes. `sizes` lists one size per `?` of the entry
+    function's argument types, in argument order and, within an argument,
+    dim order. The pass rewrites the signature to the static types, casts
+    the arguments back to the old types for their uses, and lets the
+    upstream canonicalization patterns (tensor.cast folding into consumers,
+    `tensor.dim` of a static dim, static `tensor.empty`, linalg's static
+    shape inference) carry the sizes through the body.
+
+    ```
+    strata-opt --strata-bind-dims="sizes=4,2048" bert.mlir
+    ```
+
+    A count of sizes that does not match the `?`s, or a size below 1, is an
+    error naming the function and its dynamic dims.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"\"",
+           "Entry function (default: the only public function with a body)">,
+    ListOption<"sizes", "sizes", "int64_t",
+               "One size per dynamic dim of the entry's arguments, in order">
+  ];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
 #endif // STRATA_TRANSFORMS_PASSES

@@ -4,6 +4,7 @@
 #include "strata/Dialect/Arch/IR/ArchAttrs.h"
 #include "strata/Dialect/Arch/Utils/SystemLoader.h"
 #include "strata/Hardware/Units.h"
+#include "strata/Report/ProgramSummary.h"
 #include "strata/Transforms/Passes.h"
 
 #include "mlir/IR/Builders.h"
@@ -27,34 +28,25 @@ namespace {
 
 enum class Format { Text, Json, Csv, Trace };
 
-/// The function the report starts from: `name` if given, else the single
-/// public function with a body.
-FailureOr<FunctionOpInterface> findEntry(ModuleOp module,
-                                         llvm::StringRef name) {
+/// The functions to estimate: `name` if given, else every public function
+/// with a body (one report for one, a summary row each for several).
+FailureOr<SmallVector<FunctionOpInterface>> findEntries(ModuleOp module,
+                                                        llvm::StringRef name) {
   if (!name.empty()) {
     auto fn = dyn_cast_if_present<FunctionOpInterface>(
         SymbolTable::lookupSymbolIn(module, name));
     if (!fn || fn.isExternal())
       return module.emitError() << "entry function '" << name
                                 << "' is not defined in the module";
-    return fn;
+    return SmallVector<FunctionOpInterface>{fn};
   }
   SmallVector<FunctionOpInterface> candidates;
   for (auto fn : module.getOps<FunctionOpInterface>())
     if (!fn.isExternal() && fn.isPublic())
       candidates.push_back(fn);
-  if (candidates.size() == 1)
-    return candidates.front();
-  InFlightDiagnostic diag = module.emitError();
   if (candidates.empty())
-    diag << "no public function with a body to estimate";
-  else {
-    diag << "several public functions (";
-    llvm::interleaveComma(candidates, diag,
-                          [&](FunctionOpInterface f) { diag << f.getName(); });
-    diag << "); choose one with entry=";
-  }
-  return failure();
+    return module.emitError() << "no public function with a body to estimate";
+  return candidates;
 }
 
 struct EstimatePass
@@ -78,9 +70,21 @@ struct EstimatePass
     FailureOr<hw::System> resolved = arch::resolveSystemModel(module, system);
     if (failed(resolved))
       return signalPassFailure();
-    FailureOr<FunctionOpInterface> entryFn = findEntry(module, entry);
-    if (failed(entryFn))
+    FailureOr<SmallVector<FunctionOpInterface>> entries =
+        findEntries(module, entry);
+    if (failed(entries))
       return signalPassFailure();
+    bool summary = entries->size() > 1;
+    if (summary && *fmt == Format::Trace) {
+      InFlightDiagnostic diag = module.emitError();
+      diag << "report=trace is one function's timeline; several public "
+              "functions (";
+      llvm::interleaveComma(*entries, diag, [&](FunctionOpInterface f) {
+        diag << f.getName();
+      });
+      diag << "): choose one with entry=";
+      return signalPassFailure();
+    }
 
     hw::System sys = std::move(*resolved);
     cost::CostModel model(sys);
@@ -97,14 +101,17 @@ struct EstimatePass
                   }));
     };
     options.onOp = onOp;
-    report::CostReport r = analysis::estimateProgram(*entryFn, model, options);
-
-    if (!r.unmodelled.empty()) {
-      InFlightDiagnostic diag = entryFn->emitWarning()
-                                << "ops Strata cannot model were not costed: ";
-      llvm::interleaveComma(r.unmodelled, diag, [&](const auto &u) {
-        diag << u.first << " x" << int64_t(std::llround(u.second));
-      });
+    std::vector<report::CostReport> reports;
+    for (FunctionOpInterface entryFn : *entries) {
+      reports.push_back(analysis::estimateProgram(entryFn, model, options));
+      const report::CostReport &r = reports.back();
+      if (!r.unpriced.empty()) {
+        InFlightDiagnostic diag = entryFn->emitWarning()
+                                  << "ops Strata cannot model were not costed: ";
+        llvm::interleaveComma(r.unpriced, diag, [&](const auto &u) {
+          diag << u.op << " x" << int64_t(std::llround(u.count));
+        });
+      }
     }
 
     std::string error;
@@ -113,25 +120,45 @@ struct EstimatePass
       module.emitError() << "cannot open '" << output << "': " << error;
       return signalPassFailure();
     }
-    switch (*fmt) {
-    case Format::Text:
-      report::writeText(r, out->os());
-      break;
-    case Format::Json:
-      report::writeJson(r, out->os());
-      break;
-    case Format::Csv:
-      report::writeCsv(r, out->os());
-      break;
-    case Format::Trace:
-      report::writeTrace(r, out->os());
-      break;
+    if (summary) {
+      switch (*fmt) {
+      case Format::Text:
+        report::writeProgramsText(reports, out->os());
+        break;
+      case Format::Json:
+        report::writeProgramsJson(reports, out->os());
+        break;
+      case Format::Csv:
+      case Format::Trace: // rejected above
+        report::writeProgramsCsv(reports, out->os());
+        break;
+      }
+    } else {
+      const report::CostReport &r = reports.front();
+      switch (*fmt) {
+      case Format::Text:
+        report::writeText(r, out->os());
+        break;
+      case Format::Json:
+        report::writeJson(r, out->os());
+        break;
+      case Format::Csv:
+        report::writeCsv(r, out->os());
+        break;
+      case Format::Trace:
+        report::writeTrace(r, out->os());
+        break;
+      }
     }
     out->keep();
 
     // A program whose data does not fit is an error, after the report so
     // the user sees the breakdown in both places.
-    if (r.footprintTotal() > r.capacity) {
+    bool fits = true;
+    for (auto [entryFn, r] : llvm::zip(*entries, reports)) {
+      if (r.footprintTotal() <= r.capacity)
+        continue;
+      fits = false;
       InFlightDiagnostic diag =
           entryFn->emitError()
           << "memory footprint "
@@ -144,8 +171,9 @@ struct EstimatePass
              << hw::formatBinaryBytesApprox(f.bytes);
       });
       diag << ")";
-      return signalPassFailure();
     }
+    if (!fits)
+      signalPassFailure();
   }
 };
 

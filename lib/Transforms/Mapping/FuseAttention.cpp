@@ -603,6 +603,9 @@ struct FusePass : strata::impl::StrataFusePassBase<FusePass> {
                             "probabilities from HBM";
         continue;
       }
+      // f32 scores at TF32 where the module allows it (f32-matmul=tf32).
+      if (std::optional<analysis::OpCounts> c = analysis::countOp(g->scores))
+        g->work.dtype = analysis::pricedDType(g->scores, *c, model.system());
       // Ask the cost model: fused flash-style kernel vs the ops as they are.
       cost::Estimate fused = model.attention(g->work);
       SmallVector<Operation *> members = {g->scores, g->output};

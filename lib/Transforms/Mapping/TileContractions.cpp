@@ -209,6 +209,39 @@ struct TilePass : strata::impl::StrataTilePassBase<TilePass> {
       std::optional<analysis::OpCounts> counts = analysis::countOp(op);
       if (!counts || counts->cls != analysis::OpClass::Contraction)
         continue;
+      // f32 operands at the TF32 rate (f32-matmul=tf32): tile IR states
+      // an MMA's precision by its operands' type, so it stays linalg.
+      if (hw::DType priced = analysis::pricedDType(op, *counts, sys);
+          priced != counts->dtype) {
+        op->emitRemark() << "contraction left untiled: f32 operands at the "
+                         << hw::toString(priced) << " rate (f32-matmul="
+                         << hw::toString(priced)
+                         << ") have no tile-IR form; priced by the matmul "
+                            "formula";
+        continue;
+      }
+      // A complex contraction is priced as four real ones (OpCounts); its
+      // parts have no tile-IR form. Nor have operands of two element types
+      // (fp8 E4M3 x E5M2) or sub-byte integers (an MMA's operands share
+      // one type with a rate): they are priced at the counted dtype.
+      Type lhsElt = getElementTypeOrSelf(op.getDpsInputOperand(0)->get());
+      Type rhsElt = op.getNumDpsInputs() > 1
+                        ? getElementTypeOrSelf(op.getDpsInputOperand(1)->get())
+                        : lhsElt;
+      if (isa<ComplexType>(lhsElt)) {
+        op->emitRemark() << "contraction left untiled: complex elements have "
+                            "no tile-IR form; priced by the matmul formula as "
+                            "four real ones";
+        continue;
+      }
+      if (lhsElt != rhsElt || (lhsElt.isInteger() &&
+                               lhsElt.getIntOrFloatBitWidth() < 8)) {
+        op->emitRemark() << "contraction left untiled: " << lhsElt << " x "
+                         << rhsElt << " operands have no tile-IR form; priced "
+                         << "by the matmul formula at the "
+                         << hw::toString(counts->dtype) << " rate";
+        continue;
+      }
       // Several loops of one role (tokens [b, s], heads [k, g, d]) become
       // one GEMM dimension first, so a tile spans all of them.
       if (op.hasPureTensorSemantics())

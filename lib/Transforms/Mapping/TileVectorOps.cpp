@@ -405,6 +405,15 @@ static FailureOr<VectorOp> analyze(linalg::LinalgOp op, std::string &why) {
     why = "needs static shapes, one result and tensor semantics";
     return failure();
   }
+  // Tile buffers hold integers and floats; complex values (and anything
+  // else) stay linalg, priced from their counts.
+  if (llvm::any_of(op->getOperandTypes(), [](Type t) {
+        return !getElementTypeOrSelf(t).isIntOrIndexOrFloat();
+      })) {
+    why = "its elements are not integers or floats (complex has no tile-IR "
+          "form)";
+    return failure();
+  }
   if (auto fill = dyn_cast<linalg::FillOp>(op.getOperation())) {
     Attribute a;
     if (!matchPattern(fill.getInputs()[0], m_Constant(&a)) ||
@@ -1114,8 +1123,18 @@ public:
     MLIRContext *ctx = op.getContext();
     OpBuilder builder(op);
     SmallVector<Value> ins;
-    for (unsigned k : v.usedInputs)
-      ins.push_back(op.getDpsInputs()[k]);
+    for (unsigned k : v.usedInputs) {
+      Value in = op.getDpsInputs()[k];
+      // A 0-d operand (a scalar scale, as exporters write BERT's 1/sqrt(d))
+      // enters as a one-element rank-1 view, so its copy can index it and
+      // place it on a tile of ones (dims all -1) that tile.map broadcasts.
+      auto inTy = cast<RankedTensorType>(in.getType());
+      if (inTy.getRank() == 0)
+        in = tensor::ExpandShapeOp::create(
+            builder, loc, RankedTensorType::get({1}, inTy.getElementType()),
+            in, ArrayRef<ReassociationIndices>{});
+      ins.push_back(in);
+    }
     Value init = op.getDpsInits()[0];
     if (v.initFill)
       init = v.initFill.getOutputs()[0];
@@ -1206,6 +1225,8 @@ public:
         else
           idx.push_back(spreadArg(d));
       }
+      if (v.dims[k].empty()) // a 0-d operand's rank-1 view (see above)
+        idx.push_back(c0);
       // Tile dims in the operand's order; -1 where it lacks one. Without
       // dims the tile is right-aligned, which is the same when the tiled
       // dims are the operand's last ones in order.

@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 using namespace mlir;
 using namespace strata::analysis;
 
@@ -285,6 +287,90 @@ TEST_F(OpCountsTest, KvAppendIsInPlaceAndIndexMathIsFree) {
   EXPECT_EQ(g->cls, OpClass::DataMovement);
   EXPECT_DOUBLE_EQ(g->flops, 0);
   EXPECT_DOUBLE_EQ(g->bytesRead, 8 * 4);
+}
+
+} // namespace
+
+namespace {
+
+TEST_F(OpCountsTest, ComplexContractionIsFourRealOnes) {
+  auto m = parse(R"mlir(
+    func.func @f(%a: tensor<16x32xcomplex<f32>>, %b: tensor<32x8xcomplex<f32>>,
+                 %c: tensor<16x8xcomplex<f32>>) -> tensor<16x8xcomplex<f32>> {
+      %r = linalg.matmul
+          ins(%a, %b : tensor<16x32xcomplex<f32>>, tensor<32x8xcomplex<f32>>)
+          outs(%c : tensor<16x8xcomplex<f32>>) -> tensor<16x8xcomplex<f32>>
+      return %r : tensor<16x8xcomplex<f32>>
+    })mlir");
+  Operation *mm = nullptr;
+  lookup(*m, "f").walk([&](linalg::MatmulOp op) { mm = op; });
+  ASSERT_TRUE(mm);
+  std::optional<OpCounts> c = countOp(mm);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->cls, OpClass::Contraction);
+  EXPECT_EQ(c->dtype, strata::hw::DType::f32);
+  // Four real GEMMs: 2 x 4 x 16 x 8 x 32 FLOPs, as the body's complex mul
+  // (6) and add (2) count per multiply-accumulate.
+  EXPECT_EQ(c->batch, 4);
+  EXPECT_DOUBLE_EQ(c->flops, 8.0 * 16 * 8 * 32);
+  EXPECT_DOUBLE_EQ(2.0 * c->batch * c->m * c->n * c->k, c->flops);
+  // A complex<f32> is 8 bytes.
+  EXPECT_DOUBLE_EQ(c->bytesRead, 8.0 * (16 * 32 + 32 * 8));
+}
+
+TEST_F(OpCountsTest, NarrowTypesMapToTheirRates) {
+  auto m = parse(R"mlir(
+    func.func @i4(%a: tensor<16x64xi4>, %b: tensor<64x16xi4>,
+                  %c: tensor<16x16xi32>) -> tensor<16x16xi32> {
+      %r = linalg.matmul ins(%a, %b : tensor<16x64xi4>, tensor<64x16xi4>)
+                         outs(%c : tensor<16x16xi32>) -> tensor<16x16xi32>
+      return %r : tensor<16x16xi32>
+    }
+    func.func @f8(%a: tensor<16x64xf8E4M3FN>, %b: tensor<64x16xf8E5M2>,
+                  %c: tensor<16x16xf32>) -> tensor<16x16xf32> {
+      %r = linalg.matmul
+          ins(%a, %b : tensor<16x64xf8E4M3FN>, tensor<64x16xf8E5M2>)
+          outs(%c : tensor<16x16xf32>) -> tensor<16x16xf32>
+      return %r : tensor<16x16xf32>
+    })mlir");
+  for (auto [fn, dtype, inBytes] :
+       {std::tuple{"i4", strata::hw::DType::int8, 0.5},
+        std::tuple{"f8", strata::hw::DType::fp8, 1.0}}) {
+    Operation *mm = nullptr;
+    lookup(*m, fn).walk([&](linalg::MatmulOp op) { mm = op; });
+    ASSERT_TRUE(mm);
+    std::optional<OpCounts> c = countOp(mm);
+    ASSERT_TRUE(c) << fn;
+    EXPECT_EQ(c->dtype, dtype) << fn;
+    EXPECT_DOUBLE_EQ(c->bytesRead, inBytes * 2 * 16 * 64) << fn;
+  }
+}
+
+TEST_F(OpCountsTest, AffineLoopsMultiplyAndUnmodelledOpsKeepTheirFirstSite) {
+  auto m = parse(R"mlir(
+    func.func @f(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>,
+                 %buf: memref<64xf32>) {
+      affine.for %i = 0 to 6 step 2 {
+        %e = tensor.empty() : tensor<4x8xf32>
+        %r = linalg.matmul ins(%x, %w : tensor<4x8xf32>, tensor<8x8xf32>)
+                           outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+        %z = arith.constant 0.0 : f32
+        %v = vector.transfer_read %buf[%i], %z : memref<64xf32>, vector<4xf32>
+      }
+      return
+    })mlir");
+  func::FuncOp f = lookup(*m, "f");
+  ProgramProfile profile(f);
+  ProgramCounts p = countProgram(f);
+  // Three trips of the loop.
+  EXPECT_DOUBLE_EQ(p.flops, 3 * 2.0 * 4 * 8 * 8);
+  ASSERT_EQ(p.unmodelled.size(), 1u);
+  EXPECT_EQ(p.unmodelled.begin()->first, "vector.transfer_read");
+  EXPECT_DOUBLE_EQ(p.unmodelled.begin()->second, 3);
+  Operation *first = profile.firstUnmodelled("vector.transfer_read");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->getName().getStringRef(), "vector.transfer_read");
+  EXPECT_EQ(profile.firstUnmodelled("linalg.matmul"), nullptr);
 }
 
 } // namespace
