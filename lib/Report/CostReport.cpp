@@ -244,8 +244,6 @@ void writeJson(const CostReport &r, llvm::raw_ostream &os) {
         j.attribute("data_parallel", st.dataParallel);
         j.attribute("zero", st.zero);
         j.attribute("microbatch_s", st.microbatchTime);
-        j.attribute("forward_s", st.forwardTime);
-        j.attribute("backward_s", st.backwardTime);
         j.attribute("recompute_s", st.recomputeTime);
         j.attribute("p2p_per_crossing_s", st.p2pPerCrossing);
         j.attribute("pipeline_s", st.pipelineTime);
@@ -257,6 +255,8 @@ void writeJson(const CostReport &r, llvm::raw_ostream &os) {
         j.attribute("optimizer_s", st.optimizerTime);
         j.attribute("step_s", st.stepTime);
         j.attribute("tokens_per_step", st.tokensPerStep);
+        j.attribute("forward_s", st.forwardTime);
+        j.attribute("backward_s", st.backwardTime);
       });
     if (!r.plans.empty())
       j.attributeArray("plans", [&] {
