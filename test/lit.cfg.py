@@ -29,3 +29,10 @@ tools = [
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.strata_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# Reliability (docs/testing.md): the source root for test/Docs, and the
+# libFuzzer harnesses, built only in the sanitizer build (build-asan/).
+config.substitutions.append(("%strata_src_root", config.strata_src_root))
+config.substitutions.append(("%strata_obj_root", config.strata_obj_root))
+if os.path.exists(os.path.join(config.strata_tools_dir, "strata-fuzz-ir")):
+    config.available_features.add("strata-fuzz")

@@ -480,6 +480,8 @@ composeStep(FunctionOpInterface entry, const std::map<StepPart, double> &time,
   double backward = std::min(backwardTime, st.microbatchTime);
   pw.forward = (st.microbatchTime - backward) / double(st.virtualStages);
   pw.backward = backward / double(st.virtualStages);
+  st.forwardTime = pw.forward;
+  st.backwardTime = pw.backward;
   st.p2pPerCrossing = st.stages > 1 ? boundaryTime : 0;
   pw.p2p = st.p2pPerCrossing;
   llvm::Expected<cost::PipelineEstimate> pe = cost::estimatePipeline(pw);
@@ -1156,8 +1158,27 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   for (unsigned i : seq) {
     if (!priced[i])
       continue;
-    std::string name = reportName(entries[i].op);
-    r.timeline.push_back({name, blockOf(name), now, priced[i]->time});
+    Operation *op = entries[i].op;
+    std::string name = reportName(op);
+    report::TraceEvent ev{name, blockOf(name), now, priced[i]->time};
+    ev.op = op->getName().getStringRef().str();
+    if (isa<tile::SendOp, tile::RecvOp>(op))
+      ev.track = report::TraceTrack::P2P;
+    else if (isa<tile::CollectiveOp>(op) ||
+             op->getName().getDialectNamespace() == "shard" ||
+             priced[i]->boundKind == cost::BoundKind::Link)
+      ev.track = report::TraceTrack::Collective;
+    if (auto send = dyn_cast<tile::SendOp>(op))
+      ev.fabric = send.getFabric().str();
+    else if (auto recv = dyn_cast<tile::RecvOp>(op))
+      ev.fabric = recv.getFabric().str();
+    else if (auto routed = dyn_cast<tile::CollectiveOp>(op))
+      ev.fabric = routed.getFabric().str();
+    else if (ev.track == report::TraceTrack::Collective)
+      ev.fabric = priced[i]->boundKind == cost::BoundKind::Link
+                      ? priced[i]->boundBy
+                      : std::string("fabric");
+    r.timeline.push_back(std::move(ev));
     now += priced[i]->time;
   }
   return r;

@@ -263,6 +263,8 @@ void writeJson(const CostReport &r, llvm::raw_ostream &os) {
         j.attribute("optimizer_s", st.optimizerTime);
         j.attribute("step_s", st.stepTime);
         j.attribute("tokens_per_step", st.tokensPerStep);
+        j.attribute("forward_s", st.forwardTime);
+        j.attribute("backward_s", st.backwardTime);
       });
     if (!r.plans.empty())
       j.attributeArray("plans", [&] {
@@ -272,7 +274,10 @@ void writeJson(const CostReport &r, llvm::raw_ostream &os) {
             j.attribute("pp", p.pp);
             j.attribute("dp", p.dp);
             j.attribute("ep", p.ep);
-            j.attribute("status", p.status);
+            // "ok" only for a plan that compiles and fits (version 2).
+            j.attribute("status", p.status == "ok" && !p.fits
+                                      ? std::string("does not fit")
+                                      : p.status);
             j.attribute("fits", p.fits);
             j.attribute("latency_s", p.latency);
             j.attribute("tokens_per_s", p.tokensPerSecond);
@@ -362,35 +367,6 @@ void writeCsv(const CostReport &r, llvm::raw_ostream &os) {
     num(o.energy);
     os << "\n";
   }
-}
-
-void writeTrace(const CostReport &r, llvm::raw_ostream &os) {
-  llvm::json::OStream j(os, 1);
-  j.object([&] {
-    j.attribute("displayTimeUnit", "ns");
-    j.attributeArray("traceEvents", [&] {
-      j.object([&] {
-        j.attribute("name", "process_name");
-        j.attribute("ph", "M");
-        j.attribute("pid", 0);
-        j.attributeObject("args", [&] {
-          j.attribute("name", r.system + " @" + r.entry);
-        });
-      });
-      for (const TraceEvent &e : r.timeline)
-        j.object([&] {
-          j.attribute("name", e.name);
-          j.attribute("cat", e.category);
-          j.attribute("ph", "X");
-          j.attribute("pid", 0);
-          j.attribute("tid", 0);
-          // Chrome trace timestamps are microseconds.
-          j.attribute("ts", e.start * 1e6);
-          j.attribute("dur", e.duration * 1e6);
-        });
-    });
-  });
-  os << "\n";
 }
 
 } // namespace strata::report

@@ -138,7 +138,9 @@ private:
     if (!i) {
       // Some configs write integers as 4096.0.
       std::optional<double> d = v->getAsNumber();
-      if (d && std::floor(*d) == *d)
+      // Only a value int64_t holds converts (3.3e109 would be undefined
+      // behaviour; found by fuzz/json-fuzzer.cpp).
+      if (d && std::floor(*d) == *d && std::fabs(*d) < 0x1p63)
         i = static_cast<int64_t>(*d);
     }
     if (!i) {

@@ -54,7 +54,7 @@ std::string blockOf(llvm::StringRef name);
 
 struct ProgramCostOptions {
   /// Timeline events kept for the Chrome trace (one per op execution).
-  size_t maxTraceEvents = 100000;
+  size_t maxTraceEvents = report::kMaxTraceEvents;
   /// Called once per distinct op with its single-execution estimate.
   llvm::function_ref<void(mlir::Operation *, const cost::Estimate &)> onOp;
 };

@@ -59,12 +59,22 @@ struct FootprintRow {
   double bytes = 0;
 };
 
+/// Which track of the trace an op execution goes on.
+enum class TraceTrack {
+  Compute,    ///< the device's compute (nested under its blocks)
+  Collective, ///< a collective on a fabric (tp/sp/ep/dp groups)
+  P2P,        ///< a pipeline-stage send or receive
+};
+
 /// One slice of the timeline (one op execution).
 struct TraceEvent {
   std::string name;
   std::string category; ///< block kind
   double start = 0;     ///< seconds
   double duration = 0;
+  std::string op;       ///< the operation ("linalg.matmul")
+  TraceTrack track = TraceTrack::Compute;
+  std::string fabric;   ///< for collectives and p2p: the fabric it uses
 };
 
 /// Ops of the program Strata does not price, once per op name: what the
@@ -74,6 +84,11 @@ struct UnpricedRow {
   double count = 0;     ///< executions
   std::string location; ///< the first in program order ("file:line:col")
 };
+
+/// The most op executions the trace lists (and the most slots of a drawn
+/// pipeline schedule); ProgramCostOptions::maxTraceEvents defaults to it.
+/// A longer program is cut there and the trace and a warning say so.
+constexpr size_t kMaxTraceEvents = 100000;
 
 /// One training (or pipelined inference) step of a parallel plan: the
 /// per-device program priced once per microbatch, composed by the plan's
@@ -87,6 +102,10 @@ struct StepRow {
   int64_t dataParallel = 1;  ///< dp
   int zero = 0;              ///< ZeRO stage
   double microbatchTime = 0; ///< one microbatch's compute + tp/ep collectives
+  /// One microbatch's forward and backward on one stage (one model chunk of
+  /// it with interleave > 1), without the stage transfers: the slots the
+  /// schedule is made of (the trace draws them).
+  double forwardTime = 0, backwardTime = 0;
   double recomputeTime = 0;  ///< of which activation recomputation
   double p2pPerCrossing = 0; ///< one stage-boundary transfer
   double pipelineTime = 0;   ///< the schedule: m microbatches + bubble + p2p
@@ -113,7 +132,7 @@ struct PlanRow {
 };
 
 struct CostReport {
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   std::string system; ///< system name
   std::string chip;
@@ -158,6 +177,9 @@ void writeText(const CostReport &r, llvm::raw_ostream &os);
 void writeJson(const CostReport &r, llvm::raw_ostream &os);
 void writeCsv(const CostReport &r, llvm::raw_ostream &os);
 void writeTrace(const CostReport &r, llvm::raw_ostream &os);
+/// Whether writeTrace's output is cut at kMaxTraceEvents (op executions or
+/// pipeline slots).
+bool traceTruncated(const CostReport &r);
 
 } // namespace strata::report
 

@@ -147,6 +147,11 @@ struct EstimatePass
         break;
       case Format::Trace:
         report::writeTrace(r, out->os());
+        if (report::traceTruncated(r))
+          entries->front()->emitWarning()
+              << "the trace is cut at " << report::kMaxTraceEvents
+              << " events (op executions or pipeline slots); the report's "
+                 "totals cover the whole program";
         break;
       }
     }
