@@ -147,6 +147,7 @@ struct Engine::Impl {
   /// The mapping decisions the base made: the cost core's plans.
   std::vector<std::pair<cost::MatmulWork, cost::MatmulTiling>> matmuls;
   std::vector<std::pair<cost::AttentionWork, cost::AttentionTiling>> attentions;
+  bool exact = false;
   /// Why each lowering after the base's was needed.
   std::vector<std::string> reasons;
 
@@ -346,6 +347,8 @@ const hw::System &Engine::baseSystem() const { return impl->base; }
 
 size_t Engine::numLowerings() const { return impl->lowerings.size(); }
 
+void Engine::setExact(bool e) { impl->exact = e; }
+
 llvm::Error Engine::compile(const hw::System &base) {
   Impl &I = *impl;
   I.base = base;
@@ -410,6 +413,18 @@ PointResult Engine::evaluate(const hw::System &sys) {
     return r;
   }
   Impl &I = *impl;
+  if (I.exact) {
+    llvm::Expected<Metrics> m = lowerAndPrice(sys);
+    if (!m) {
+      r.valid = false;
+      r.problem = llvm::toString(m.takeError());
+      return r;
+    }
+    r.metrics = *m;
+    r.relowered = r.lowered = true;
+    r.why = "--exact lowers every point";
+    return r;
+  }
   std::vector<double> key = I.keyOf(sys);
   auto it = I.byKey.find(key);
   if (it == I.byKey.end()) {

@@ -10,6 +10,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <random>
 
@@ -241,6 +243,12 @@ static Expected<std::vector<double>> numbers(const json::Value &v,
   return out;
 }
 
+static double round15(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.15g", x);
+  return std::strtod(buf, nullptr);
+}
+
 /// [from, to, count] of a range.
 static Expected<std::vector<double>> range(const json::Value &v,
                                            const Twine &path, bool log) {
@@ -258,11 +266,12 @@ static Expected<std::vector<double>> range(const json::Value &v,
   int64_t n = int64_t(count);
   for (int64_t i = 0; i < n; ++i) {
     double t = n == 1 ? 0 : double(i) / double(n - 1);
-    out.push_back(i == 0          ? from
-                  : i == n - 1    ? to
-                  : log ? std::exp(std::log(from) +
-                                   t * (std::log(to) - std::log(from)))
-                        : from + t * (to - from));
+    double x = log ? std::exp(std::log(from) +
+                              t * (std::log(to) - std::log(from)))
+                   : from + t * (to - from);
+    // 15 significant digits: 5.5e12, not the 5499999999999.995 that
+    // exp(log(x)) leaves (the endpoints are exact).
+    out.push_back(i == 0 ? from : i == n - 1 ? to : round15(x));
   }
   return out;
 }

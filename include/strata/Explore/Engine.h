@@ -68,6 +68,11 @@ public:
   /// the cost core's mapping decisions on `sys`), lowering anew when no
   /// point had that key yet.
   PointResult evaluate(const hw::System &sys);
+  /// Lower every point anew (the pipeline's numbers by construction; as
+  /// slow as running strata-pipeline per point). The key does not yet see
+  /// the vector-op block sizes strata-tile picks, fusion or placement
+  /// choices; --verify samples points to catch those.
+  void setExact(bool e);
   /// Lowers the input for `sys` and prices it as strata-pipeline reports it
   /// (the full report); what a re-lowered point gets.
   llvm::Expected<Metrics> lowerAndPrice(const hw::System &sys);
