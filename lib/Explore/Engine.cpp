@@ -13,6 +13,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -357,16 +358,26 @@ llvm::Error Engine::compile(const hw::System &base) {
     return l.takeError();
   I.lowerings.push_back(std::move(*l));
   // The decisions: every contraction of the input as strata-tile asks the
-  // cost core for it (a superset: those later fused into attention are
-  // checked too, which can only re-lower more), and every attention group
-  // the lowered program holds.
+  // cost core for it, but those the base lowering fused into an attention
+  // kernel (their names are gone from it, or name the kernel), and every
+  // attention group the lowered program holds.
   cost::CostModel model(base);
+  llvm::StringSet<> loweredNames, attentionNames;
+  I.lowerings[0].module->walk([&](Operation *op) {
+    if (isa<ModuleOp>(op))
+      return;
+    (op->hasAttr(analysis::kFusedAttentionAttrName) ? attentionNames
+                                                    : loweredNames)
+        .insert(analysis::reportName(op));
+  });
   std::set<std::tuple<int64_t, int64_t, int64_t, int64_t, int, double, double,
                       double>>
       seen;
   I.input->walk([&](linalg::LinalgOp op) {
     std::optional<analysis::OpCounts> c = analysis::countOp(op);
-    if (!c || c->cls != analysis::OpClass::Contraction)
+    if (!c || c->cls != analysis::OpClass::Contraction ||
+        !loweredNames.contains(analysis::reportName(op)) ||
+        attentionNames.contains(analysis::reportName(op)))
       return;
     cost::MatmulWork w;
     w.batch = c->batch;
