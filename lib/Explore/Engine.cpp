@@ -133,6 +133,10 @@ struct Lowered {
   /// A plan's step composition needs the full report.
   bool composed = false;
   double tokens = 0;
+  /// The report block of each profile entry (an index into `blocks`, in
+  /// program order of first appearance), computed once per lowering.
+  std::vector<unsigned> blockOf;
+  std::vector<std::string> blocks;
 };
 
 struct Engine::Impl {
@@ -213,6 +217,14 @@ struct Engine::Impl {
                                      "no entry function to price (name one "
                                      "with --entry)");
     l.profile = std::make_unique<analysis::ProgramProfile>(l.entry);
+    std::map<std::string, unsigned> index;
+    for (const analysis::ProfileEntry &e : l.profile->entries()) {
+      std::string block = analysis::blockOf(analysis::reportName(e.op));
+      auto [it, added] = index.try_emplace(block, l.blocks.size());
+      if (added)
+        l.blocks.push_back(block);
+      l.blockOf.push_back(it->second);
+    }
     l.composed = (*l.module)->hasAttr("strata.parallel");
     if (auto info = (*l.module)->getAttrOfType<DictionaryAttr>("strata.model"))
       if (auto t = info.getAs<IntegerAttr>("tokens"))
@@ -262,21 +274,27 @@ struct Engine::Impl {
       return fromReport(analysis::estimateProgram(l.entry, model, o));
     }
     Metrics m;
-    std::map<std::string, double> blockTime;
-    std::map<std::string, llvm::StringMap<double>> blockBound;
+    std::vector<double> blockTime(l.blocks.size(), 0.0);
+    // Per entry: its block, what bounds it, its time (for the largest
+    // block's bound, found after the pass).
+    std::vector<std::pair<std::string, double>> bound;
+    bound.reserve(profile->entries().size());
     std::map<hw::DType, double> flopsByDType;
-    for (const analysis::ProfileEntry &e : profile->entries()) {
+    const std::vector<analysis::ProfileEntry> &entries = profile->entries();
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const analysis::ProfileEntry &e = entries[i];
       std::optional<cost::Estimate> est =
           analysis::estimateOp(e.op, e.counts, model);
-      if (!est)
+      if (!est) {
+        bound.push_back({std::string(), -1.0}); // not priced
         continue;
-      std::string block = analysis::blockOf(analysis::reportName(e.op));
+      }
       double t = est->time * e.times;
       m.latency += t;
       m.flops += est->flops * e.times;
       m.energy += est->energy * e.times;
-      blockTime[block] += t;
-      blockBound[block][est->boundBy] += t;
+      blockTime[l.blockOf[i]] += t;
+      bound.push_back({std::move(est->boundBy), t});
       if (e.counts.cls == analysis::OpClass::Contraction ||
           e.counts.cls == analysis::OpClass::Kernel)
         flopsByDType[e.counts.dtype] += est->flops * e.times;
@@ -296,18 +314,23 @@ struct Engine::Impl {
     }
     if (m.tokens > 0)
       m.energyPerToken = m.energy / m.tokens;
-    // The block with the most time (first in program order on a tie, as
-    // the report's block rows are in program order).
+    // The block with the most time (the first in program order on a tie,
+    // as the report's block rows are in program order) and its bound.
     double largest = -1;
-    for (const analysis::ProfileEntry &e : profile->entries()) {
-      std::string block = analysis::blockOf(analysis::reportName(e.op));
-      auto it = blockTime.find(block);
-      if (it != blockTime.end() && it->second > largest) {
-        largest = it->second;
-        m.largestBlock = block;
+    unsigned largestIndex = 0;
+    for (unsigned b = 0; b < l.blocks.size(); ++b)
+      if (blockTime[b] > largest) {
+        largest = blockTime[b];
+        largestIndex = b;
       }
-    }
-    m.boundBy = largestShare(blockBound[m.largestBlock]);
+    if (largest < 0)
+      return m;
+    m.largestBlock = l.blocks[largestIndex];
+    llvm::StringMap<double> blockBound;
+    for (size_t i = 0; i < entries.size(); ++i)
+      if (l.blockOf[i] == largestIndex && bound[i].second >= 0)
+        blockBound[bound[i].first] += bound[i].second;
+    m.boundBy = largestShare(blockBound);
     return m;
   }
 
