@@ -25,6 +25,7 @@ tool_dirs = [config.strata_tools_dir, config.llvm_tools_dir]
 tools = [
     ToolSubst("strata-opt", unresolved="ignore"),
     ToolSubst("strata-translate", unresolved="ignore"),
+    ToolSubst("strata-explore", unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.strata_tools_dir, append_path=True)

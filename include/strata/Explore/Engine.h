@@ -1,0 +1,91 @@
+//===- Engine.h - Compile once, re-price many -------------------*- C++ -*-===//
+//
+// The exploration engine: the workload is lowered once through
+// strata-pipeline on the base system, and each design point re-prices the
+// lowered program with the cost core (analysis::ProgramProfile +
+// estimateOp). A point gets another lowering (the pipeline run again on a
+// fresh copy of the input, for that point's system) when a structural
+// field differs (capacities, cores, grid, unit shapes) or when a mapping
+// decision the cost core makes comes out differently on it: the tiling
+// planMatmul picks for a contraction, or the flash schedule planAttention
+// picks for an attention group. Lowerings are kept by that key, so points
+// that agree on it share one.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STRATA_EXPLORE_ENGINE_H
+#define STRATA_EXPLORE_ENGINE_H
+
+#include "strata/Hardware/System.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace strata::explore {
+
+/// The headline numbers of one design point.
+struct Metrics {
+  double latency = 0;        ///< seconds (a step under a parallel plan)
+  double energy = 0;         ///< joules
+  double flops = 0;
+  double tokens = 0;         ///< tokens the program processes
+  double tokensPerSecond = 0;
+  double energyPerToken = 0; ///< joules
+  double mfu = 0;
+  std::string largestBlock;  ///< the block with the most time
+  std::string boundBy;       ///< what bounds that block
+};
+
+struct PointResult {
+  bool valid = true;
+  std::string problem; ///< why the hardware is impossible (validate())
+  Metrics metrics;
+  /// Priced on a lowering other than the base's (why says why).
+  bool relowered = false;
+  std::string why;
+  /// Which lowering (0: the base's); `lowered` when this point made it.
+  size_t lowering = 0;
+  bool lowered = false;
+};
+
+class Engine {
+public:
+  /// `input` is the unlowered module; `pipelineOptions` are extra
+  /// strata-pipeline options (besides system= and the report).
+  Engine(mlir::MLIRContext &ctx, mlir::OwningOpRef<mlir::ModuleOp> input,
+         std::string entry, std::string pipelineOptions);
+  ~Engine();
+
+  /// Lowers the input on `base` (the compile-once step).
+  llvm::Error compile(const hw::System &base);
+  /// Prices `sys` on the lowering its key selects (structural fields and
+  /// the cost core's mapping decisions on `sys`), lowering anew when no
+  /// point had that key yet.
+  PointResult evaluate(const hw::System &sys);
+  /// Lower every point anew (the pipeline's numbers by construction; as
+  /// slow as running strata-pipeline per point). The key does not yet see
+  /// the vector-op block sizes strata-tile picks, fusion or placement
+  /// choices; --verify samples points to catch those.
+  void setExact(bool e);
+  /// Lowers the input for `sys` and prices it as strata-pipeline reports it
+  /// (the full report); what a re-lowered point gets.
+  llvm::Expected<Metrics> lowerAndPrice(const hw::System &sys);
+
+  const hw::System &baseSystem() const;
+  /// Lowerings compiled so far (the base's included).
+  size_t numLowerings() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+};
+
+} // namespace strata::explore
+
+#endif // STRATA_EXPLORE_ENGINE_H
