@@ -1,6 +1,6 @@
 //===- strata-calibrate.cpp - Cost model error on published figures -------===//
 //
-// Usage: strata-calibrate [REFERENCE_DIR] [--cases]
+// Usage: strata-calibrate [REFERENCE_DIR] [--cases]  (default: test/data/reference)
 // Files: gemm.json and attention.json through the cost core; inference.json
 // end to end (workload generator, strata-tile, estimate).
 // Prints, per reference file, the mean absolute percentage error, the worst
@@ -48,7 +48,7 @@ static void print(const FileResult &f, bool allCases) {
 }
 
 int main(int argc, char **argv) {
-  std::string dir = "../shared/reference";
+  std::string dir = STRATA_REFERENCE_DIR;
   bool allCases = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--cases"))
