@@ -65,7 +65,10 @@ hw::DType toDType(Type t) {
   return hw::DType::f32;
 }
 
-/// Storage bytes of one element (sub-byte types are fractional).
+} // namespace
+
+/// Storage bytes of one element (sub-byte types are fractional); 0 for
+/// element types without a storage size (never read as a float).
 double elementBytes(Type t) {
   if (t.isIndex())
     return 8;
@@ -75,6 +78,8 @@ double elementBytes(Type t) {
     return 2 * elementBytes(c.getElementType());
   return 0;
 }
+
+namespace {
 
 /// Bytes of a statically shaped tensor/memref, 0 for scalars, nullopt for
 /// dynamic shapes.
@@ -401,8 +406,15 @@ std::optional<OpCounts> countShardOp(Operation *op) {
 }
 
 std::optional<OpCounts> countOp(Operation *op) {
-  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
+  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
+    // Complex arithmetic has no rate in the hardware model: such an op is
+    // unpriced (listed in the report), never read as a float.
+    if (llvm::any_of(op->getOperandTypes(), [](Type t) {
+          return isa<ComplexType>(getElementTypeOrSelf(t));
+        }))
+      return std::nullopt;
     return countLinalg(linalgOp);
+  }
   if (isa_and_present<shard::ShardDialect>(op->getDialect()))
     return countShardOp(op);
   if (auto kernel = dyn_cast<tile::KernelOp>(op))
@@ -593,9 +605,14 @@ struct ProgramProfile::Impl {
           continue;
         }
         if (isa<CallOpInterface>(&op)) {
-          if (FunctionOpInterface fn = callee(&op))
-            if (!expand(fn.getFunctionBody(), seq, cap))
+          // A recursive call is unmodelled (summarize): not expanded.
+          if (FunctionOpInterface fn = callee(&op);
+              fn && expanding.insert(fn).second) {
+            bool more = expand(fn.getFunctionBody(), seq, cap);
+            expanding.erase(fn);
+            if (!more)
               return false;
+          }
           continue;
         }
         auto it = index.find(&op);
@@ -617,6 +634,8 @@ struct ProgramProfile::Impl {
   llvm::DenseMap<Operation *, unsigned> index;
   llvm::DenseMap<Operation *, Summary> summaries;
   llvm::DenseSet<Operation *> inProgress;
+  /// Functions being expanded into the sequence (recursion guard).
+  llvm::DenseSet<Operation *> expanding;
 };
 
 ProgramProfile::ProgramProfile(FunctionOpInterface entry)

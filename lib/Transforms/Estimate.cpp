@@ -79,7 +79,7 @@ struct EstimatePass
     if (failed(resolved))
       return signalPassFailure();
     FailureOr<FunctionOpInterface> entryFn = findEntry(module, entry);
-    if (failed(entryFn))
+    if (failed(entryFn) || failed(analysis::verifyAcyclicCalls(*entryFn)))
       return signalPassFailure();
 
     hw::System sys = std::move(*resolved);
