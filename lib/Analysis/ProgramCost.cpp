@@ -20,7 +20,6 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <cmath>
-#include <functional>
 #include <map>
 
 using namespace mlir;
@@ -549,46 +548,6 @@ static double savedActivationBytes(FunctionOpInterface entry,
     return kept;
   }
   return 0;
-}
-
-LogicalResult verifyAcyclicCalls(FunctionOpInterface entry) {
-  SymbolTableCollection tables;
-  // Depth-first over the call graph; `path` holds the functions being
-  // walked, `done` those whose callees are all known to be acyclic.
-  llvm::SmallVector<FunctionOpInterface> path;
-  llvm::DenseSet<Operation *> onPath, done;
-  std::function<LogicalResult(FunctionOpInterface)> visit =
-      [&](FunctionOpInterface fn) -> LogicalResult {
-    path.push_back(fn);
-    onPath.insert(fn);
-    WalkResult walk = fn.getFunctionBody().walk([&](CallOpInterface call) {
-      auto callee = dyn_cast_if_present<FunctionOpInterface>(
-          call.resolveCallableInTable(&tables));
-      if (!callee || callee.isExternal() || done.contains(callee))
-        return WalkResult::advance();
-      if (onPath.contains(callee)) {
-        InFlightDiagnostic diag =
-            call->emitError()
-            << "recursive call graph: @" << callee.getName()
-            << " reaches itself (";
-        auto start = llvm::find(path, callee);
-        for (auto it = start; it != path.end(); ++it)
-          diag << "@" << it->getName() << " -> ";
-        diag << "@" << callee.getName()
-             << "); Strata prices only acyclic call graphs";
-        return WalkResult::interrupt();
-      }
-      return failed(visit(callee)) ? WalkResult::interrupt()
-                                   : WalkResult::advance();
-    });
-    path.pop_back();
-    onPath.erase(fn);
-    if (walk.wasInterrupted())
-      return failure();
-    done.insert(fn);
-    return success();
-  };
-  return visit(entry);
 }
 
 report::CostReport estimateProgram(FunctionOpInterface entry,

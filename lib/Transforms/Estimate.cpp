@@ -1,5 +1,6 @@
 //===- Estimate.cpp - Cost a program and write the report -----------------===//
 
+#include "strata/Analysis/ProgramChecks.h"
 #include "strata/Analysis/ProgramCost.h"
 #include "strata/Dialect/Arch/IR/ArchAttrs.h"
 #include "strata/Dialect/Arch/Utils/SystemLoader.h"
@@ -79,7 +80,7 @@ struct EstimatePass
     if (failed(resolved))
       return signalPassFailure();
     FailureOr<FunctionOpInterface> entryFn = findEntry(module, entry);
-    if (failed(entryFn) || failed(analysis::verifyAcyclicCalls(*entryFn)))
+    if (failed(entryFn) || failed(analysis::verifyPriceable(*entryFn)))
       return signalPassFailure();
 
     hw::System sys = std::move(*resolved);

@@ -143,11 +143,19 @@ static void registerSystemTranslations() {
             sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
         Location loc = FileLineColLoc::get(
             ctx, buffer->getBufferIdentifier(), /*line=*/1, /*column=*/1);
+        // Each problem at its field in the file (a JSON path and its line).
+        std::vector<hw::LocatedProblem> problems;
         llvm::Expected<hw::System> sys =
-            hw::parseSystemJSON(buffer->getBuffer());
+            hw::parseSystemJSON(buffer->getBuffer(), problems);
         if (!sys) {
-          emitError(loc) << "invalid system JSON: "
-                         << llvm::toString(sys.takeError());
+          llvm::consumeError(sys.takeError());
+          for (const hw::LocatedProblem &p : problems) {
+            InFlightDiagnostic diag = emitError(FileLineColLoc::get(
+                ctx, buffer->getBufferIdentifier(), p.line, p.column));
+            if (!p.path.empty())
+              diag << p.path << ": ";
+            diag << p.message;
+          }
           return nullptr;
         }
         OwningOpRef<ModuleOp> module = ModuleOp::create(loc);

@@ -62,11 +62,6 @@ struct ProgramTotals {
 ProgramTotals priceProgram(const ProgramProfile &profile,
                            const cost::CostModel &model);
 
-/// Checks that no function reachable from `entry` through calls reaches
-/// itself: a recursive program has no static execution count. Emits one
-/// error at the call that closes the cycle, naming the functions on it.
-mlir::LogicalResult verifyAcyclicCalls(mlir::FunctionOpInterface entry);
-
 /// Estimates the program rooted at `entry` on `model`'s system.
 report::CostReport estimateProgram(mlir::FunctionOpInterface entry,
                                    const cost::CostModel &model,
