@@ -28,10 +28,12 @@ config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "I
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
-tool_dirs = [config.strata_tools_dir, config.llvm_tools_dir]
+tool_dirs = [config.strata_tools_dir, config.llvm_tools_dir,
+             os.path.join(config.strata_obj_root, "benchmarks")]
 tools = [
     ToolSubst("strata-opt", unresolved="ignore"),
     ToolSubst("strata-translate", unresolved="ignore"),
+    ToolSubst("strata-calibrate", unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.strata_tools_dir, append_path=True)

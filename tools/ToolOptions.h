@@ -13,6 +13,7 @@
 #define STRATA_TOOLS_TOOLOPTIONS_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/CommandLine.h"
@@ -82,7 +83,18 @@ hideUnrelatedOptions(llvm::ArrayRef<const llvm::cl::OptionCategory *> strata,
     keep(name);
   llvm::SmallVector<const llvm::cl::OptionCategory *> categories(strata);
   categories.push_back(&upstreamCategory());
-  llvm::cl::HideUnrelatedOptions(categories);
+  // As cl::HideUnrelatedOptions, but Hidden rather than ReallyHidden, so
+  // that --help-hidden still lists them.
+  for (auto &entry : options) {
+    llvm::cl::Option *o = entry.second;
+    bool related = llvm::any_of(o->Categories, [&](auto *c) {
+      return c == &llvm::cl::getGeneralCategory() ? false
+             : llvm::is_contained(categories, c) ||
+                   llvm::StringRef(c->getName()) == "Generic Options";
+    });
+    if (!related && o->getOptionHiddenFlag() == llvm::cl::NotHidden)
+      o->setHiddenFlag(llvm::cl::Hidden);
+  }
 }
 
 /// Diagnostics without the attached operation's IR by default (upstream
