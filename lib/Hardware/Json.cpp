@@ -132,6 +132,8 @@ struct Obj {
 class Reader {
 public:
   std::vector<Problem> problems;
+  /// Fields absent from the text whose values were copied from another.
+  llvm::StringSet<> derived;
 
   void error(std::string path, std::string message) {
     problems.push_back({std::move(path), std::move(message)});
@@ -328,8 +330,11 @@ MemoryLevel Reader::level(const json::Value &v, std::string path) {
               "scratchpad, cache");
   bytes(*o, "capacity", l.capacity);
   number(*o, "bandwidth", l.readBandwidth, /*required=*/true);
-  // Defaults to the read bandwidth, as in the attribute.
+  // Defaults to the read bandwidth, as in the attribute; a problem with
+  // the copy is the read bandwidth's, reported once.
   l.writeBandwidth = l.readBandwidth;
+  if (!o->o->get("write_bandwidth"))
+    derived.insert(field(o->path, "write_bandwidth"));
   number(*o, "write_bandwidth", l.writeBandwidth, /*required=*/false);
   number(*o, "latency", l.latency, /*required=*/false);
   number(*o, "energy", l.energyPerByte, /*required=*/false);
@@ -435,8 +440,12 @@ std::vector<Problem> readSystem(const json::Value &v, System &s) {
   s = r.system(v);
   // Only a structurally complete description is worth validating; otherwise
   // defaults standing in for missing fields would add noise.
-  if (r.problems.empty())
+  if (r.problems.empty()) {
     r.problems = validate(s);
+    llvm::erase_if(r.problems, [&](const Problem &p) {
+      return r.derived.contains(p.path);
+    });
+  }
   return std::move(r.problems);
 }
 
