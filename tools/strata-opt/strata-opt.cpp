@@ -26,9 +26,11 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -230,6 +232,15 @@ int main(int argc, char **argv) {
       return upstream.setupPassPipeline(pm);
     });
   }
+
+  // --show-dialects and --list-passes read no input.
+  if (config.shouldShowDialects() || config.shouldListPasses())
+    return failed(MlirOptMain(llvm::outs(), llvm::MemoryBuffer::getMemBuffer(""),
+                              registry, config));
+  if (inputFilename == "-" &&
+      llvm::sys::Process::FileDescriptorIsDisplayed(fileno(stdin)))
+    llvm::errs() << "(processing input from stdin now, hit ctrl-c/ctrl-d to "
+                    "interrupt)\n";
 
   std::string error;
   std::unique_ptr<llvm::MemoryBuffer> input =
