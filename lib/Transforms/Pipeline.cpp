@@ -12,6 +12,7 @@
 
 #include "OptionChecks.h"
 #include "strata/Analysis/ProgramChecks.h"
+#include "strata/Cost/CostModel.h"
 #include "strata/Dialect/Arch/Utils/SystemLoader.h"
 #include "strata/Transforms/Passes.h"
 
@@ -118,7 +119,8 @@ struct CheckPipelineOptions
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(CheckPipelineOptions)
 
   struct Values {
-    std::string system, entry, schedule, recompute, plan, report, reportFile;
+    std::string system, entry, schedule, recompute, plan, report, reportFile,
+        collectiveAlgorithm;
     int64_t tp, dp, pp, ep, microbatches, interleave, zero;
   };
   explicit CheckPipelineOptions(Values v) : v(std::move(v)) {}
@@ -154,6 +156,24 @@ struct CheckPipelineOptions
                    << "' must be 'auto' (or absent, for the plan tp/pp/dp/ep "
                       "state)";
       return;
+    }
+    {
+      // strata-route's values, also when no plan asks for routing.
+      bool known = false;
+      std::string names;
+      for (int a = 0; a <= int(strata::cost::CollectiveAlgorithm::Hierarchical);
+           ++a) {
+        std::string_view n =
+            strata::cost::toString(strata::cost::CollectiveAlgorithm(a));
+        known |= v.collectiveAlgorithm == n;
+        names += (a ? ", " : "") + std::string(n);
+      }
+      if (!known) {
+        fail("collective-algorithm")
+            << "collective-algorithm='" << v.collectiveAlgorithm
+            << "' must be one of " << names;
+        return;
+      }
     }
     if (!llvm::is_contained({"text", "json", "csv", "trace"}, v.report)) {
       fail("report") << "report='" << v.report
@@ -214,7 +234,8 @@ struct CheckPipelineOptions
 void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
   pm.addPass(std::make_unique<CheckPipelineOptions>(CheckPipelineOptions::Values{
       options.system, options.entry, options.schedule, options.recompute,
-      options.plan, options.report, options.reportFile, options.tp,
+      options.plan, options.report, options.reportFile,
+      options.collectiveAlgorithm, options.tp,
       options.dp, options.pp, options.ep, options.microbatches,
       options.interleave, options.zero}));
   if (!options.system.empty()) {
