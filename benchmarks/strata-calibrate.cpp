@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "strata/Calibration/Inference.h"
+#include "strata/Calibration/Spatial.h"
 #include "strata/Calibration/Training.h"
 #include "strata/Cost/Calibration.h"
 
@@ -102,6 +103,20 @@ int main(int argc, char **argv) {
       continue;
     }
     print(*r, allCases);
+  }
+  // Real spatial chips: tt-metal's published Wormhole n150/n300 figures, the
+  // repository's own reference data (test/data/spatial-reference), end to
+  // end on the wormhole presets.
+  {
+    llvm::Expected<FileResult> r =
+        strata::calibration::evaluateSpatialFile(STRATA_SPATIAL_REFERENCE);
+    if (!r) {
+      llvm::errs() << "strata-calibrate: " << llvm::toString(r.takeError())
+                   << "\n";
+      status = 1;
+    } else {
+      print(*r, allCases);
+    }
   }
   return status;
 }

@@ -110,6 +110,9 @@ def Arch_ComputeUnitAttr : Arch_Attr<"ComputeUnit", "unit"> {
     shape, or a vector unit (optionally with `[lanes]`), and its dense rates
     in FLOP per cycle per core for each supported dtype. `efficiency` is the
     achievable fraction of peak, a calibration parameter of the cost model.
+    `asynchronous = true` marks a unit only asynchronous warpgroup
+    instructions reach (Hopper's wgmma); kernels issuing synchronous MMAs
+    (mma.sync) use the chip's other matrix unit.
 
     ```mlir
     #arch.unit<"tensor", kind = matrix, shape = [64, 256, 16],
@@ -121,10 +124,12 @@ def Arch_ComputeUnitAttr : Arch_Attr<"ComputeUnit", "unit"> {
     Arch_Enum<"UnitKind", "unit kind">:$kind,
     Arch_OptionalDims:$shape,
     Arch_RateList:$rates,
-    Arch_Fraction<"achievable fraction of peak">:$efficiency
+    Arch_Fraction<"achievable fraction of peak">:$efficiency,
+    DefaultValuedParameter<"bool", "false",
+                           "reached only by asynchronous warpgroup MMAs">:$asynchronous
   );
   let assemblyFormat = [{
-    `<` $name `,` struct($kind, $shape, $rates, $efficiency) `>`
+    `<` $name `,` struct($kind, $shape, $rates, $efficiency, $asynchronous) `>`
   }];
 }
 

@@ -85,25 +85,40 @@ def Tile_SpreadOp : Tile_Op<"spread", [
     every core its own instance, and `tile.noc_copy` addresses the same
     allocation on other cores.
 
+    `grid(rows, cols)` lays the last two dimensions on a `rows x cols`
+    rectangle of a grid chip's cores (`cores` = rows x cols): point
+    `(.., i, j)` runs on core `(i mod rows, j mod cols)` of the rectangle,
+    and the space runs as `ceil(t0 / rows) x ceil(t1 / cols)` rectangles
+    (times the leading trip counts) one after the other. Placement matters
+    on a grid: `tile.copy ... multicast(axis)` shares one fetch among the
+    cores of a grid row or column.
+
     ```mlir
     // 4096x1280 output in 128x256 tiles: 160 points on 132 cores (2 waves).
     tile.spread cores(132) over (%m, %n) in (32, 5) {
       ...
     }
+    // 2048x14336 output in 32x56 tiles on a 64x64 mesh: 4 waves.
+    tile.spread cores(4096) over (%m, %n) in (64, 256) grid(64, 64) {
+      ...
+    }
     ```
   }];
-  let arguments = (ins Tile_I64Attr:$cores, DenseI64ArrayAttr:$trip_counts);
+  let arguments = (ins Tile_I64Attr:$cores, DenseI64ArrayAttr:$trip_counts,
+                       OptionalAttr<DenseI64ArrayAttr>:$grid);
   let regions = (region SizedRegion<1>:$body);
   let hasCustomAssemblyFormat = 1;
   let hasVerifier = 1;
   let skipDefaultBuilders = 1;
   let builders = [
-    OpBuilder<(ins "int64_t":$cores, "::llvm::ArrayRef<int64_t>":$tripCounts)>
+    OpBuilder<(ins "int64_t":$cores, "::llvm::ArrayRef<int64_t>":$tripCounts,
+                   CArg<"::llvm::ArrayRef<int64_t>", "{}">:$grid)>
   ];
   let extraClassDeclaration = [{
     /// Points in the iteration space (product of the trip counts).
     int64_t getNumIterations();
-    /// Rounds of `cores` points: ceil(points / cores).
+    /// Rounds of `cores` points: ceil(points / cores), or with a grid the
+    /// rectangles of it the space needs.
     int64_t getNumWaves();
     ::mlir::Block::BlockArgListType getTileIndices() {
       return getBody().getArguments();
@@ -224,6 +239,15 @@ def Tile_CopyOp : Tile_Op<"copy", [
     from the types (the builder computes it, the verifier checks it) and kept
     in the IR so the traffic of a schedule can be read off it.
 
+    `multicast(axis)` (inside a `tile.spread` laid on the core grid with
+    `grid(rows, cols)`): the cores of one wave that differ only along grid
+    `axis` (0: the cores of a grid column, 1: those of a grid row) need the
+    same tile, so it is fetched from the source once for all of them and
+    delivered to each over the on-chip network (SUMMA's panel broadcast:
+    `A[%m, %k]` is the same for every `%n` of a row). The indices of the
+    indexed side must therefore not use the spread index laid on that axis.
+    `bytes` stays what each core receives.
+
     ```mlir
     %t = tile.copy %A[%m, %k] -> %a after(%t0) bytes(16384)
         : !tile.buf<4096x8192xbf16, "hbm"> -> !tile.buf<128x64xbf16, "smem">
@@ -242,12 +266,14 @@ def Tile_CopyOp : Tile_Op<"copy", [
     Variadic<Index>:$dest_indices,
     Variadic<Tile_TokenType>:$deps,
     OptionalAttr<DenseI64ArrayAttr>:$dims,
+    OptionalAttr<I64Attr>:$multicast,
     Tile_I64Attr:$bytes
   );
   let results = (outs Tile_TokenType:$token);
   let assemblyFormat = [{
     $source (`[` $source_indices^ `]`)? `->` $dest (`[` $dest_indices^ `]`)?
-    (`after` `(` $deps^ `)`)? (`dims` $dims^)? `bytes` `(` $bytes `)`
+    (`after` `(` $deps^ `)`)? (`dims` $dims^)?
+    (`multicast` `(` $multicast^ `)`)? `bytes` `(` $bytes `)`
     attr-dict `:` qualified(type($source)) `->` qualified(type($dest))
   }];
   let hasVerifier = 1;
@@ -264,6 +290,9 @@ def Tile_CopyOp : Tile_Op<"copy", [
     BufType getTileType() {
       return getSourceIndices().empty() ? getSourceType() : getDestType();
     }
+    /// Cores of the enclosing grid spread that receive each fetch of a
+    /// multicast copy, averaged over its waves (1 without `multicast`).
+    double getMulticastShare();
   }];
 }
 

@@ -221,6 +221,14 @@ std::optional<OpCounts> countLinalg(linalg::LinalgOp linalgOp) {
         c.cls = OpClass::Elementwise;
         return c;
       }
+      // Neither an M nor an N dim (every result element is its own dot
+      // product, as rowsum(dP∘P) in the softmax backward): no operand is
+      // reused, so it is a reduction for the vector unit, not a GEMM of
+      // 1 x 1 tiles padded up to the matrix unit's native shape.
+      if (dims->m.empty() && dims->n.empty()) {
+        c.cls = OpClass::Reduction;
+        return c;
+      }
       c.cls = OpClass::Contraction;
       c.batch = product(dims->batch);
       c.m = product(dims->m);

@@ -41,6 +41,11 @@ static cost::KernelWork kernelWork(tile::KernelOp kernel,
       return;
     w.tiles = double(spread.getNumIterations());
     w.cores = spread.getCores();
+    if (std::optional<ArrayRef<int64_t>> grid = spread.getGrid()) {
+      w.gridRows = (*grid)[0];
+      w.gridCols = (*grid)[1];
+      w.gridWaves = double(spread.getNumWaves());
+    }
     phaseBlock = &spread.getBody().front();
     perTile = double(tile::getStaticExecutionCount(spread)) * w.tiles;
   });
@@ -88,6 +93,17 @@ static cost::KernelWork kernelWork(tile::KernelOp kernel,
         auto [from, to] = op.getTransferLevels();
         cost::TransferWork t{from.str(), to.str(),
                              double(op.getBytesMoved()) * per};
+        if (auto copy = dyn_cast<tile::CopyOp>(op.getOperation())) {
+          if (std::optional<int64_t> axis = copy.getMulticast()) {
+            t.share = copy.getMulticastShare();
+            t.axis = int(*axis);
+            t.hops = (*copy->getParentOfType<tile::SpreadOp>().getGrid())
+                         [*axis] - 1;
+          }
+        } else if (auto noc = dyn_cast<tile::NocCopyOp>(op.getOperation())) {
+          t.overNetwork = true;
+          t.hops = noc.getHops();
+        }
         (inLoop     ? w.loopTransfers
          : seenLoop ? w.epilogueTransfers
                     : w.prologueTransfers)
@@ -232,6 +248,8 @@ estimateUnfused(Operation *op, const OpCounts &c,
     w.headDim = get("head_dim");
     auto causal = group.getAs<BoolAttr>("causal");
     w.causal = causal && causal.getValue();
+    auto backward = group.getAs<BoolAttr>("backward");
+    w.backward = backward && backward.getValue();
     w.dtype = c.dtype;
     // A lowered group records the P·V dtype it was priced with (a kernel's
     // own dtype is its first operand's).
@@ -491,6 +509,34 @@ static double tensorBytes(Type t) {
          elementBytes(shaped.getElementType());
 }
 
+/// Whether every backward function argument a saved stack reaches (through
+/// extract_slice and a call) is one a fused attention backward recomputes
+/// (strata.recomputed_by) and only its members read.
+static bool savedOnlyForFusedAttention(Value stack) {
+  bool reached = false;
+  for (Operation *user : stack.getUsers()) {
+    auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
+    if (!slice)
+      return false;
+    for (OpOperand &use : slice->getUses()) {
+      auto call = dyn_cast<CallOpInterface>(use.getOwner());
+      auto fn = call ? dyn_cast_if_present<FunctionOpInterface>(
+                           call.resolveCallable())
+                     : FunctionOpInterface();
+      unsigned i = use.getOperandNumber();
+      if (!fn || fn.isExternal() || i >= fn.getNumArguments() ||
+          !fn.getArgAttr(i, kRecomputedByAttrName))
+        return false;
+      for (Operation *reader : fn.getArgument(i).getUsers())
+        if (!reader->hasAttr(kFusedIntoAttrName) &&
+            !reader->hasAttr(kFusedAttentionAttrName))
+          return false;
+      reached = true;
+    }
+  }
+  return reached;
+}
+
 /// Bytes one microbatch's forward saves for the backward on this device:
 /// the per-layer stacks the first layer loop of `entry` carries (created
 /// empty, one layer inserted per iteration). Under full recomputation only
@@ -535,6 +581,10 @@ static double savedActivationBytes(FunctionOpInterface entry,
       if (recompute == "selective" &&
           (n.contains("probs") || n.contains("scores")))
         continue;
+      // A fused attention backward recomputes S and P per tile (its
+      // strata.fused_attention record); nothing reads this stack then.
+      if (savedOnlyForFusedAttention(loop.getResult(k)))
+        continue;
       kept += bytes;
     }
     if (!found)
@@ -570,6 +620,9 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   }
   for (const hw::MemoryLevel &l : sys.chip.memory)
     r.levels.push_back(l.name);
+  // Bytes delivered over a grid chip's on-chip network, beside the levels.
+  if (sys.chip.noc)
+    r.levels.push_back(std::string(cost::kNetworkLevel));
 
   ProgramProfile profile(entry);
   const std::vector<ProfileEntry> &entries = profile.entries();
@@ -619,6 +672,15 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
     row.transcendentals += est->transcendentals * e.times;
     row.time += est->time * e.times;
     row.energy += est->energy * e.times;
+    // The floor of the unit the estimate ran it on (a matrix unit for
+    // contractions and attention, the vector unit for the rest).
+    const bool onMatrix = llvm::any_of(sys.chip.units, [&](const auto &u) {
+      return u.name == est->unit && u.kind == hw::UnitKind::Matrix;
+    });
+    row.bound += model.rooflineBound(est->flops, e.counts.dtype, onMatrix,
+                                     e.counts.bytesRead +
+                                         e.counts.bytesWritten) *
+                 e.times;
     for (const cost::LevelTraffic &t : est->traffic)
       for (size_t i = 0; i < r.levels.size(); ++i)
         if (r.levels[i] == t.level)

@@ -69,6 +69,7 @@ struct Plan {
   int64_t globalBatch = 0, interleave = 1, zero = 0;
   std::string recompute = "none";
   bool overlapGradSync = false;
+  bool flashAttention = true; ///< the recipe's attention kernel
 };
 
 /// Step time of the plan on `preset`; an error string says why not.
@@ -109,7 +110,9 @@ std::optional<double> stepTime(MLIRContext &ctx, const workload::ModelConfig &m,
   pm.addPass(createStrataPartitionPass());
   pm.addPass(createStrataStagePass());
   pm.addPass(createStrataRoutePass());
-  pm.addPass(createStrataFusePass());
+  StrataFusePassOptions fuse;
+  fuse.attention = p.flashAttention;
+  pm.addPass(createStrataFusePass(fuse));
   pm.addPass(createStrataTilePass());
   if (failed(pm.run(*module))) {
     why = firstError.empty() ? "the plan does not compile" : firstError;
@@ -208,8 +211,11 @@ llvm::Expected<cost::FileResult> evaluateTrainingFile(const std::string &path) {
         planObj->getString("activation_recompute").value_or("");
     p.recompute = recompute.starts_with("full") ? "full" : "none";
     // Megatron-LM (2021) reduces data-parallel gradients after the
-    // backward, not overlapped with it.
+    // backward, not overlapped with it, and predates FlashAttention (2022):
+    // its attention is two batched GEMMs around a fused scale-mask-softmax
+    // kernel, with the scores in HBM.
     p.overlapGradSync = false;
+    p.flashAttention = false;
     llvm::StringRef gpu = system->getString("gpu").value_or("");
     int64_t gpus = int64_t(planObj->getNumber("gpus").value_or(0));
     r.preset = clusterPreset(gpu, gpus);

@@ -172,14 +172,6 @@ llvm::Expected<FileResult> evaluateAttentionFile(const std::string &path) {
       return;
     }
     std::optional<llvm::StringRef> kernel = c.getString("kernel");
-    if (kernel && *kernel == "flashattention2" && r.preset == "h100-sxm") {
-      // FA2 issues Ampere-style synchronous mma.sync on Hopper, not the
-      // asynchronous wgmma path the preset's tensor-core peak assumes; the
-      // hardware description has no rate for that instruction path yet.
-      r.skipped = "FlashAttention-2 on Hopper uses the synchronous mma.sync "
-                  "path, which the h100-sxm description does not model";
-      return;
-    }
     std::optional<llvm::StringRef> direction = c.getString("direction");
     if (!direction || (*direction != "fwd" && *direction != "fwd+bwd")) {
       r.skipped = "unknown direction";
@@ -197,6 +189,11 @@ llvm::Expected<FileResult> evaluateAttentionFile(const std::string &path) {
     // not. This is the schedule, expressed the way tile IR's pipeline depth
     // expresses it, not a per-case knob.
     w.asyncOverlap = kernel && *kernel == "flashattention3";
+    // The instructions each kernel issues: FlashAttention-2 is written with
+    // synchronous mma.sync on every chip (on Hopper it cannot reach the
+    // wgmma-only rate); FlashAttention-3 with wgmma. The chip description
+    // says which matrix unit each path reaches.
+    w.path = w.asyncOverlap ? MatrixPath::Any : MatrixPath::Synchronous;
     Estimate e = model->attention(w);
     if (*direction == "fwd+bwd") {
       AttentionWork bwd = w;

@@ -110,7 +110,7 @@ struct CostModel::Memo {
       std::tuple<int64_t, int64_t, int64_t, int64_t, int, double, double,
                  double>;
   using AttentionKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t,
-                                  int64_t, bool, bool, bool, int>;
+                                  int64_t, bool, bool, bool, int, int>;
   absl::flat_hash_map<MatmulKey, MatmulPlan> matmuls;
   absl::flat_hash_map<AttentionKey, AttentionPlan> attentions;
 };
@@ -201,6 +201,16 @@ double CostModel::vectorPeak(DType t) const {
     return *u->rate(t) * sys.chip.clock * sys.chip.cores * u->efficiency /
            std::max<int64_t>(1, u->shape.size() == 3 ? u->shape[2] : 1);
   return 0;
+}
+
+double CostModel::rooflineBound(double flops, DType t, bool matrix,
+                                double homeBytes) const {
+  const MemoryLevel &home = homeLevel();
+  double peak = matrix ? matmulPeak(t) : vectorPeak(t);
+  double tCompute = peak > 0 ? flops / peak : 0;
+  double tHome =
+      homeBytes / (query.aggregateReadBandwidth(home) * home.efficiency);
+  return std::max(tCompute, tHome);
 }
 
 double CostModel::energyPerFlop(DType t) {
@@ -321,8 +331,32 @@ CostModel::matmulWithTiling(const MatmulWork &w,
   k.trips = int64_t(ceilDiv(double(w.k), tk));
   k.pipeline = tiling.stages;
   k.loopCompute.push_back({unit->name, 2 * tm * tn * tk, w.dtype});
-  k.loopTransfers.push_back({home.name, staging.name, tm * tk * inElt});
-  k.loopTransfers.push_back({home.name, staging.name, tk * tn * inElt});
+  TransferWork aTile{home.name, staging.name, tm * tk * inElt};
+  TransferWork bTile{home.name, staging.name, tk * tn * inElt};
+  if (tiling.gridRows > 0 && tiling.gridCols > 0) {
+    // SUMMA on the core grid: a wave is a gridRows x gridCols rectangle of
+    // output tiles; the cores of a grid row share their A tile and those of
+    // a column their B tile, each fetched once and multicast.
+    const double tilesM = ceilDiv(double(w.m), tm);
+    const double tilesN = ceilDiv(double(w.n), tn);
+    const double wavesM = ceilDiv(tilesM, double(tiling.gridRows));
+    const double wavesN = ceilDiv(tilesN, double(tiling.gridCols));
+    k.gridRows = tiling.gridRows;
+    k.gridCols = tiling.gridCols;
+    k.gridWaves = double(w.batch) * wavesM * wavesN;
+    if (tiling.gridCols > 1) {
+      aTile.share = tilesN / wavesN;
+      aTile.axis = 1;
+      aTile.hops = tiling.gridCols - 1;
+    }
+    if (tiling.gridRows > 1) {
+      bTile.share = tilesM / wavesM;
+      bTile.axis = 0;
+      bTile.hops = tiling.gridRows - 1;
+    }
+  }
+  k.loopTransfers.push_back(aTile);
+  k.loopTransfers.push_back(bTile);
   k.epilogueTransfers.push_back({staging.name, home.name, tm * tn * outElt});
   // The accumulator is zeroed before the K loop and, for a narrower output,
   // converted after it, on the vector unit (the matrix unit when there is
@@ -383,11 +417,29 @@ Estimate CostModel::kernel(const KernelWork &w) const {
     }
     return t;
   };
-  auto transferTime = [&](const std::vector<TransferWork> &ts) {
+  // A core receives over the network at its links' bandwidth: one link per
+  // grid axis (a row multicast and a column multicast arrive on different
+  // links), pipelined with the writes into its scratchpad.
+  const hw::OnChipNetwork *noc = chip.noc ? &*chip.noc : nullptr;
+  auto isNetwork = [&](const TransferWork &t) {
+    return noc && (t.share > 1 || t.overNetwork);
+  };
+  auto networkTime = [&](const std::vector<TransferWork> &ts) {
+    double perAxis[3] = {0, 0, 0};
+    for (const TransferWork &t : ts)
+      if (isNetwork(t))
+        perAxis[t.axis == 0 ? 0 : t.axis == 1 ? 1 : 2] += t.bytes;
+    double worst = std::max({perAxis[0], perAxis[1], perAxis[2]});
+    return noc && noc->linkBandwidth > 0 ? worst / noc->linkBandwidth : 0.0;
+  };
+  auto writeTime = [&](const std::vector<TransferWork> &ts) {
     double b = 0;
     for (const TransferWork &t : ts)
       b += t.bytes;
     return b / perCoreFill;
+  };
+  auto transferTime = [&](const std::vector<TransferWork> &ts) {
+    return std::max(writeTime(ts), networkTime(ts));
   };
   const double trips = double(w.trips);
   const double cPro = computeTime(w.prologueCompute, 1);
@@ -398,28 +450,55 @@ Estimate CostModel::kernel(const KernelWork &w) const {
   const double tEpi = transferTime(w.epilogueTransfers);
   const double tileCompute = cPro + trips * cLoop + cEpi;
   const double tileTransfer = tPro + trips * tLoop + tEpi;
+  const double tileNetwork = networkTime(w.prologueTransfers) +
+                             trips * networkTime(w.loopTransfers) +
+                             networkTime(w.epilogueTransfers);
+  const double tileWrite = writeTime(w.prologueTransfers) +
+                           trips * writeTime(w.loopTransfers) +
+                           writeTime(w.epilogueTransfers);
   const double perTile = w.pipeline >= 2
                              ? std::max(tileCompute, tileTransfer)
                              : tileCompute + tileTransfer;
-  const int64_t cores = std::max<int64_t>(1, std::min(w.cores, chip.cores));
-  const double waves = ceilDiv(w.tiles, double(cores));
+  // A grid mapping fixes the rectangle of cores a wave runs on; otherwise
+  // cores are interchangeable.
+  const bool onGrid = w.gridRows > 0 && w.gridCols > 0;
+  const int64_t cores =
+      onGrid ? std::min(w.gridRows * w.gridCols, chip.cores)
+             : std::max<int64_t>(1, std::min(w.cores, chip.cores));
+  const double waves = onGrid && w.gridWaves > 0
+                           ? w.gridWaves
+                           : ceilDiv(w.tiles, double(cores));
   const double tCompute = waves * tileCompute;
   const double tFill = waves * tileTransfer;
+  const double tNetwork = waves * tileNetwork;
   const double tCores = waves * perTile;
 
-  // Chip-wide: the traffic through each level against its bandwidth.
-  double staged = 0;
+  // Chip-wide: the traffic through each level against its bandwidth. A
+  // multicast tile crosses home once per `share` cores that receive it.
+  double staged = 0, stagedFromHome = 0, networkBytes = 0, linkBytes = 0;
+  int64_t maxHops = 0;
   auto addStaged = [&](const std::vector<TransferWork> &ts, double times) {
-    for (const TransferWork &t : ts)
-      if (t.from == home.name || t.to == home.name)
+    for (const TransferWork &t : ts) {
+      if (t.from == home.name || t.to == home.name) {
         staged += t.bytes * times;
+        stagedFromHome += t.bytes * times / std::max(1.0, t.share);
+      }
+      if (isNetwork(t)) {
+        networkBytes += t.bytes * times;
+        // A multicast chain crosses one link per receiving core; a
+        // core-to-core copy crosses every hop of its route.
+        linkBytes += t.bytes * times *
+                     (t.share > 1 ? 1.0 : double(std::max<int64_t>(1, t.hops)));
+        maxHops = std::max(maxHops, t.hops);
+      }
+    }
   };
   addStaged(w.prologueTransfers, w.tiles);
   addStaged(w.loopTransfers, w.tiles * trips);
   addStaged(w.epilogueTransfers, w.tiles);
-  double homeBytes = staged;
+  double homeBytes = stagedFromHome;
   if (cache && w.idealHomeBytes > 0)
-    homeBytes = std::min(staged, w.idealHomeBytes);
+    homeBytes = std::min(homeBytes, w.idealHomeBytes);
   homeBytes = std::max(homeBytes, w.idealHomeBytes);
   const double tHome =
       homeBytes / (query.aggregateReadBandwidth(home) * home.efficiency);
@@ -430,7 +509,8 @@ Estimate CostModel::kernel(const KernelWork &w) const {
   // Pipeline fill (the first transfers arrive after the home latency) and
   // drain (the last tile's results are written back).
   const double fillDrain = home.latency +
-                           (tPro + (w.pipeline >= 2 ? tLoop : 0)) + tEpi;
+                           (tPro + (w.pipeline >= 2 ? tLoop : 0)) + tEpi +
+                           (noc ? double(maxHops) * noc->hopLatency : 0);
 
   Estimate e;
   e.time = body + fillDrain + chip.launchOverhead;
@@ -458,6 +538,10 @@ Estimate CostModel::kernel(const KernelWork &w) const {
   } else if (largest == tCache) {
     e.boundKind = BoundKind::Memory;
     e.boundBy = cache->name;
+  } else if (tNetwork > waves * tileWrite) {
+    // The fill is paced by the links, not by the scratchpad's write port.
+    e.boundKind = BoundKind::Link;
+    e.boundBy = kNetworkLevel;
   } else {
     e.boundKind = BoundKind::Memory;
     e.boundBy = staging.name;
@@ -467,6 +551,10 @@ Estimate CostModel::kernel(const KernelWork &w) const {
   if (cache)
     e.traffic.push_back({cache->name, staged, tCache});
   e.traffic.push_back({home.name, homeBytes, tHome});
+  if (networkBytes > 0) {
+    e.traffic.push_back({std::string(kNetworkLevel), networkBytes, tNetwork});
+    e.energy += linkBytes * noc->energyPerByte;
+  }
   for (const auto *list :
        {&w.prologueCompute, &w.loopCompute, &w.epilogueCompute})
     for (const UnitWork &u : *list)
@@ -476,10 +564,82 @@ Estimate CostModel::kernel(const KernelWork &w) const {
   return e;
 }
 
+std::optional<MatmulPlan>
+CostModel::planMatmulOnGrid(const MatmulWork &w) const {
+  const hw::ComputeUnit *unit = query.bestUnit(w.dtype, hw::UnitKind::Matrix);
+  const std::array<int64_t, 2> grid = *sys.chip.grid;
+  const MemoryLevel &staging = stagingLevel();
+  const double inElt = eltBytes(w.dtype);
+  const double outElt =
+      w.cBytes / std::max(1.0, double(w.batch) * double(w.m) * double(w.n));
+  const int64_t m0 = unit->shape.size() > 0 ? unit->shape[0] : 1;
+  const int64_t n0 = std::min<int64_t>(
+      unit->shape.size() > 1 ? unit->shape[1] : 1, 8);
+  const int64_t k0 = unit->shape.size() > 2 ? unit->shape[2] : 1;
+  // Tile shapes in steps of the unit's native size (at least 8) up to 256,
+  // then in steps of 64 up to 1024 for large scratchpads (the search is
+  // over tile shapes, not tensor sizes: at most 44 x 44 x 3 candidates
+  // whatever the matmul, most refused at once by capacity), the rectangle
+  // of the grid the output tiles fill, K steps of 32..128, double-buffered
+  // when it fits.
+  std::optional<MatmulPlan> best;
+  auto sizesUpTo = [](int64_t granule, int64_t extent) {
+    std::vector<int64_t> sizes;
+    const int64_t step = std::max<int64_t>(granule, 8);
+    const int64_t limit =
+        std::min<int64_t>(1024, roundUp(std::max<int64_t>(1, extent), step));
+    for (int64_t s = step; s <= limit; s += (s < 256 ? step : 64))
+      if (s % granule == 0)
+        sizes.push_back(s);
+    if (sizes.empty())
+      sizes.push_back(roundUp(step, granule));
+    return sizes;
+  };
+  for (int64_t tk : {int64_t(32), int64_t(64), int64_t(128)}) {
+    tk = roundUp(tk, k0);
+    if (tk > std::max<int64_t>(32, roundUp(w.k, 8)))
+      continue;
+    for (int64_t tm : sizesUpTo(m0, w.m))
+      for (int64_t tn : sizesUpTo(n0, w.n)) {
+        MatmulTiling t;
+        t.tileM = tm;
+        t.tileN = tn;
+        t.tileK = tk;
+        const double stageBytes = double(tm + tn) * double(tk) * inElt;
+        const double fixed =
+            epilogueBytes(double(tm), double(tn), outElt) +
+            (stagingIndex == 0
+                 ? accumulatorBytes(double(tm), double(tn), outElt)
+                 : 0.0);
+        const int64_t trips = int64_t(ceilDiv(double(w.k), double(tk)));
+        t.stages = trips >= 2 && fixed + 2 * stageBytes <= double(staging.capacity)
+                       ? 2
+                       : 1;
+        if (fixed + double(t.stages) * stageBytes > double(staging.capacity))
+          continue;
+        const double tilesM = ceilDiv(double(w.m), double(tm));
+        const double tilesN = ceilDiv(double(w.n), double(tn));
+        t.gridRows = std::min<int64_t>(grid[0], int64_t(tilesM));
+        t.gridCols = std::min<int64_t>(grid[1], int64_t(tilesN));
+        t.tiles = double(w.batch) * tilesM * tilesN;
+        t.waves = double(w.batch) * ceilDiv(tilesM, double(t.gridRows)) *
+                  ceilDiv(tilesN, double(t.gridCols));
+        std::optional<Estimate> e = matmulWithTiling(w, t);
+        if (e && (!best || e->time < best->estimate.time))
+          best = MatmulPlan{t, *e};
+      }
+  }
+  return best;
+}
+
 MatmulPlan CostModel::planMatmulUncached(const MatmulWork &w) const {
   const hw::ComputeUnit *unit = query.bestUnit(w.dtype, hw::UnitKind::Matrix);
   if (!unit || unit->kind != hw::UnitKind::Matrix)
     return {MatmulTiling{}, vector(asVectorWork(w))};
+  // A grid chip also gets the SUMMA mappings; the cheaper plan wins.
+  std::optional<MatmulPlan> onGrid;
+  if (sys.chip.grid && sys.chip.noc)
+    onGrid = planMatmulOnGrid(w);
   const MemoryLevel &staging = stagingLevel();
   const int64_t tileK = matmulTileCandidates(w.dtype, 2).front();
   const double inElt = eltBytes(w.dtype);
@@ -523,6 +683,8 @@ MatmulPlan CostModel::planMatmulUncached(const MatmulWork &w) const {
         best = MatmulPlan{t, *e};
     }
   }
+  if (onGrid && (!best || onGrid->estimate.time <= best->estimate.time))
+    return *onGrid;
   if (!best) // not even the smallest tile fits the staging level
     return {MatmulTiling{}, vector(asVectorWork(w))};
   return *best;
@@ -618,14 +780,40 @@ Estimate CostModel::move(const MoveWork &w) const {
 // Fused attention
 //===----------------------------------------------------------------------===//
 
+std::string_view toString(MatrixPath p) {
+  return p == MatrixPath::Synchronous ? "synchronous" : "any";
+}
+
+std::optional<MatrixPath> parseMatrixPath(std::string_view s) {
+  if (s == "any")
+    return MatrixPath::Any;
+  if (s == "synchronous")
+    return MatrixPath::Synchronous;
+  return std::nullopt;
+}
+
+const hw::ComputeUnit *CostModel::matrixUnit(DType t, MatrixPath path) const {
+  const hw::ComputeUnit *best = nullptr;
+  for (const hw::ComputeUnit &u : sys.chip.units) {
+    if (u.kind != hw::UnitKind::Matrix ||
+        (path == MatrixPath::Synchronous && u.asynchronous))
+      continue;
+    std::optional<double> r = u.rate(t);
+    if (r && (!best || *r > *best->rate(t)))
+      best = &u;
+  }
+  return best;
+}
+
 Estimate CostModel::attention(const AttentionWork &w) const {
   return planAttention(w).estimate;
 }
 
 AttentionPlan CostModel::planAttention(const AttentionWork &w) const {
-  Memo::AttentionKey key{w.batch,  w.heads,    w.kvHeads,      w.qLen,
-                         w.kvLen,  w.headDim,  w.causal,       w.backward,
-                         w.asyncOverlap, int(w.dtype)};
+  Memo::AttentionKey key{w.batch,        w.heads,       w.kvHeads,
+                         w.qLen,         w.kvLen,       w.headDim,
+                         w.causal,       w.backward,    w.asyncOverlap,
+                         int(w.path),    int(w.dtype)};
   auto it = memo->attentions.find(key);
   if (it != memo->attentions.end())
     return it->second;
@@ -658,12 +846,12 @@ CostModel::attentionBuffers(const AttentionWork &w,
 
 AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   const hw::Chip &chip = sys.chip;
-  const hw::ComputeUnit *unit = query.bestUnit(w.dtype, hw::UnitKind::Matrix);
+  const hw::ComputeUnit *unit = matrixUnit(w.dtype, w.path);
   const MemoryLevel &home = homeLevel();
   const MemoryLevel &staging = stagingLevel();
   const double elt = eltBytes(w.dtype);
   const double d = double(w.headDim);
-  if (!unit || unit->kind != hw::UnitKind::Matrix || stagingIndex == homeIndex)
+  if (!unit || stagingIndex == homeIndex)
     return {}; // callers fall back to the unfused graph
   const double perCoreMatrix =
       *unit->rate(w.dtype) * chip.clock * unit->efficiency;
@@ -734,15 +922,45 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   const double vecWork = scores * (kTranscendentalFlops + 4);
   const double loadBytes =
       (w.backward ? 4.0 : 2.0) * tileN * d * elt; // K,V (+ dK,dV partials)
-  const double tMm = mmFlops / perCoreMatrix;
+  double tMm = mmFlops / perCoreMatrix;
+  if (w.path == MatrixPath::Synchronous && !unit->asynchronous) {
+    // Synchronous MMAs (mma.sync) take their operands from registers:
+    // every warp loads the shared K/V (backward: Q/dO) block it multiplies
+    // out of the staging level, so each staged byte feeds 2·r/e FLOPs for
+    // r rows per warp. A warp's f32 accumulators (forward O and S, backward
+    // dK, dV, S and dP) share its registers: r is the largest multiple of
+    // the unit's native M whose accumulators fit an eighth of the core's
+    // innermost level (8 resident warps, two 4-warp blocks).
+    const double warpBytes = double(chip.memory.front().capacity) / 8;
+    const double rowBytes =
+        w.backward ? (2 * d + 2 * tileM) * 4 : (d + tileN) * 4;
+    const double rows = std::max(
+        double(m0), std::floor(warpBytes / rowBytes / double(m0)) * double(m0));
+    const double readBw = staging.readBandwidth * staging.efficiency;
+    tMm = std::max(tMm, mmFlops * elt / (2 * rows * readBw));
+  }
   const double tVec = vecWork / perCoreVector;
   const double tLoad = loadBytes / perCoreFill;
   // Asynchronous schedules overlap loads with compute; softmax and the
   // matrix unit take turns inside a block in both FA2 and FA3 (the exp
   // throughput limit FA3 describes), so they add.
-  double tBlock = std::max(tMm + tVec, tLoad);
+  // Backward: each block adds its dS·K share into the f32 dQ tile with
+  // atomics at the chip's cache (FA2 Algorithm 2; FA3 with TMA reduce-add),
+  // through that level's bandwidth share per core.
+  double tAtomic = 0;
+  if (w.backward) {
+    const MemoryLevel *shared = &home;
+    for (int i = stagingIndex + 1; i < homeIndex; ++i)
+      if (chip.memory[i].scope == hw::Scope::Chip &&
+          chip.memory[i].management == hw::Management::Cache)
+        shared = &chip.memory[i];
+    tAtomic = tileM * d * 4 /
+              (query.aggregateReadBandwidth(*shared) * shared->efficiency /
+               double(chip.cores));
+  }
+  double tBlock = std::max({tMm + tVec, tLoad, tAtomic});
   if (!w.asyncOverlap)
-    tBlock = tMm + tVec + tLoad * 0.5; // half the loads exposed
+    tBlock = tMm + tVec + tLoad * 0.5 + tAtomic; // half the loads exposed
   // Per query tile: the first K/V block arrives after the home latency;
   // Q (and dO) are loaded once, O (and dQ) written once.
   const double qBytes = (w.backward ? 3 : 1) * tileM * d * elt;

@@ -42,11 +42,14 @@ json::Value unitToJSON(const ComputeUnit &u) {
   json::Object rates;
   for (const auto &[t, r] : u.rates)
     rates[str(toString(t))] = r;
-  return json::Object{{"name", u.name},
-                      {"kind", str(toString(u.kind))},
-                      {"shape", dims(u.shape)},
-                      {"rates", std::move(rates)},
-                      {"efficiency", u.efficiency}};
+  json::Object o{{"name", u.name},
+                 {"kind", str(toString(u.kind))},
+                 {"shape", dims(u.shape)},
+                 {"rates", std::move(rates)},
+                 {"efficiency", u.efficiency}};
+  if (u.asynchronous)
+    o["asynchronous"] = true;
+  return o;
 }
 
 json::Value levelToJSON(const MemoryLevel &l) {
@@ -315,6 +318,7 @@ ComputeUnit Reader::unit(const json::Value &v, std::string path) {
     }
   }
   number(*o, "efficiency", u.efficiency, /*required=*/false);
+  boolean(*o, "asynchronous", u.asynchronous);
   finish(*o);
   return u;
 }

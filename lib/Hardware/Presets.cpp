@@ -176,7 +176,7 @@ Chip h100Chip(std::string name, uint64_t hbmCapacity, double hbmBandwidth) {
       // Datasheet (SXM, dense): FP64 tensor 67, TF32 494.5, BF16/FP16 989.5,
       // FP8 1979 TFLOPS, INT8 1979 TOPS -> per SM per clock at 1.83 GHz:
       // 2048, 4096, 8192 (FP64 tensor: 256 at 1.98 GHz, scaled).
-      // Native wgmma shape m64n256k16.
+      // Native wgmma shape m64n256k16; reached only through wgmma.
       unit("tensor", UnitKind::Matrix, {64, 256, 16},
            {{DType::f64, 256 * kH100CudaScale},
             {DType::tf32, 2048},
@@ -184,12 +184,27 @@ Chip h100Chip(std::string name, uint64_t hbmCapacity, double hbmBandwidth) {
             {DType::fp16, 4096},
             {DType::fp8, 8192},
             {DType::int8, 8192}}),
+      // The same tensor cores driven by the Ampere-style synchronous
+      // mma.sync (m16n8k16), what FlashAttention-2 issues on Hopper: "the
+      // older mma.sync instruction can only reach about 2/3 the peak
+      // throughput of Hopper Tensor Cores" (FlashAttention-3 blog, PyTorch,
+      // July 2024, note 1, citing Luo et al., "Benchmarking and Dissecting
+      // the Nvidia Hopper GPU Architecture", arXiv:2402.13499) -> 2/3 of
+      // the wgmma BF16/FP16 rate. Other dtypes have no published figure on
+      // this path and are not listed.
+      unit("tensor-sync", UnitKind::Matrix, {16, 8, 16},
+           {{DType::bf16, 4096.0 * 2 / 3}, {DType::fp16, 4096.0 * 2 / 3}}),
       // Datasheet: FP64 34, FP32 67 TFLOPS = 128 and 256 FLOP/clk/SM at
       // 1.98 GHz, scaled to the chip clock (see above).
       unit("cuda", UnitKind::Vector, {32},
            {{DType::f64, 128 * kH100CudaScale},
             {DType::f32, 256 * kH100CudaScale}}),
   };
+  // The datasheet peaks above need wgmma (asynchronous warpgroup MMAs).
+  c.units[0].asynchronous = true;
+  // CALIBRATED: mma.sync kernels sustain 80 % of that path's rate, the
+  // A100's value for the same instruction path (not refitted here).
+  c.units[1].efficiency = 0.8;
   c.memory = {
       nvidiaRf(c.clock),
       // Whitepaper: 256 KB L1/shared per SM, up to 228 KB as shared memory.
@@ -473,6 +488,109 @@ Chip chipletDie() {
 }
 
 //===----------------------------------------------------------------------===//
+// Tenstorrent Wormhole (n150, n300)
+//===----------------------------------------------------------------------===//
+
+// Sources (docs/hardware-presets.md has the table):
+//  [S] docs.tenstorrent.com/aibs/wormhole/specifications.html, "Card
+//      Comparison Table" (n150s/n150d/n300s/n300d columns).
+//  [I] github.com/tenstorrent/tt-isa-documentation, WormholeB0/: README.md
+//      @ 585749d1, NoC/README.md @ 13547104 ("Performance" table),
+//      TensixTile/L1.md @ 29e53cf9, TensixCoprocessor/VectorUnit.md
+//      @ f7fda211.
+//  [G] tt-metal tech_reports/GEMM_FLOPS/GEMM_FLOPS.md @ 06bd3735,
+//      "Matrix Multiplication TFLOPS on Wormhole/Blackhole" and
+//      "Utilization derivation formula".
+//  [E] tt-metal tech_reports/EthernetMultichip/BasicEthernetGuide.md @
+//      e804727c, "Ethernet Link", "N300", "Single Ethernet Link Round-Trip
+//      Latency".
+//
+// One Wormhole ASIC: 80 Tensix tiles (72 enabled on n150, 64 per ASIC on
+// n300 [S, I]), 12 GiB GDDR6, 16 x 100 GbE, two NoCs. The
+// chip is modelled as the compute grid tt-metal programs: 8 x 8 Tensix cores
+// ([G]: "Currently the max for Wormhole is 8x8"); the 8 further cores an
+// n150 has are not in that grid, so they are left out (see the peaks below).
+constexpr double kWormholeClock = 1 * GHz; // [S] "AI Clock 1 GHz"
+
+Chip wormholeChip(std::string name, double boardPower, int64_t asics) {
+  Chip c;
+  c.name = std::move(name);
+  c.clock = kWormholeClock;
+  c.grid = std::array<int64_t, 2>{8, 8};
+  c.cores = 8 * 8;
+  c.units = {
+      // [G]: the matrix engine (FPU) computes 8x16 x 16x16 per cycle = 4096
+      // FLOP/clk/core at LoFi (one fidelity phase); HiFi2 takes 2 phases,
+      // HiFi4 4 ("TFLOPS are calculated by dividing by the MATH_FIDELITY
+      // value": LoFi ~4, HiFi2 ~2, HiFi4 ~1 TFLOPS per core at 1 GHz).
+      // bf16/fp16 at full precision need HiFi4: 1024. fp8 is the spec
+      // sheet's "FP8" figure, a LoFi rate: 4096. Block fp8 (bfp8, HiFi2:
+      // 2048, the sheet's "BLOCKFP8") has no dtype here; see
+      // docs/hardware-presets.md. No int8 peak is published: none given.
+      // 64 cores x 1 GHz x {4096, 1024} = 262.1 / 65.5 TFLOP/s per ASIC.
+      unit("fpu", UnitKind::Matrix, {8, 16, 16},
+           {{DType::bf16, 1024}, {DType::fp16, 1024}, {DType::fp8, 4096}}),
+      // [I] VectorUnit.md: the SFPU is 32 lanes of 32 bits; SFPMAD
+      // (VD = VA * VB + VC) issues once per cycle -> 64 FP32 FLOP/clk.
+      // Narrower data is computed widened to fp32.
+      unit("sfpu", UnitKind::Vector, {32}, {{DType::f32, 64}}),
+  };
+  c.memory = {
+      // [I] L1.md: 1464 KiB of scratchpad per Tensix tile ([S]: "1.5MB per
+      // Tensix Core"; tt-metal reserves part of it for firmware and kernel
+      // binaries). 16 banks of 128 bits; the two unpackers (L1 -> compute)
+      // jointly reach five 128-bit reads per cycle = 80 B/clk, the four
+      // packers (compute -> L1) one 128-bit write each = 64 B/clk.
+      // Latency ESTIMATE 8 cycles (not published); energy ESTIMATE as other
+      // ~1 MB SRAMs (Horowitz 2014 scaled).
+      level("l1", Scope::Core, Management::Scratchpad, 1464 * KiB, 80 * c.clock,
+            64 * c.clock, 8 / c.clock, kSharedMemEnergy),
+      // [S]: 12GB GDDR6 per ASIC, 192-bit bus, 12 GT/s, 288 GB/s per ASIC
+      // (576 GB/s on n300 = 2 x 288). [I] README: six 2 GiB banks = 12 GiB.
+      // Latency ESTIMATE 600 ns (GDDR6 + NoC hops, not published); energy
+      // ESTIMATE 7.5 pJ/bit (GDDR6 class, vendor figures 7-8 pJ/bit).
+      level("dram", Scope::Chip, Management::Scratchpad, 12 * GiB, 288 * GBps,
+            288 * GBps, 600 * ns, 7.5 * 8 * pJ),
+  };
+  // [I] NoC/README.md: two NoCs, each a 2D torus over the 10x12 tile grid,
+  // NoC 0 routing +x/+y and NoC 1 -x/-y, so each direction of a neighbour
+  // link is one NoC's link: one 256-bit flit = 32 B per cycle; router to
+  // router 9 cycles. (The 8x8 compute grid is a sub-grid of that torus.)
+  // Energy ESTIMATE 1 pJ/B/hop as mesh-sram.
+  OnChipNetwork noc;
+  noc.kind = NocKind::Torus;
+  noc.linkBandwidth = 32 * c.clock;
+  noc.hopLatency = 9 / c.clock;
+  noc.energyPerByte = 1 * pJ;
+  c.noc = noc;
+  // [S] TBP: n150 160 W, n300 300 W (two ASICs) -> per ASIC, 25% static.
+  c.staticPower = kStaticFraction * boardPower / double(asics);
+  // ESTIMATE 2 us per op (tt-metal fast dispatch with traces; a calibration
+  // parameter, not fitted).
+  c.launchOverhead = 2 * us;
+  return c;
+}
+
+System wormholeN150() {
+  return single("wormhole-n150", wormholeChip("wormhole-n150", 160, 1));
+}
+
+// n300: two ASICs on one board joined by Ethernet [E]: "In total, there are
+// 200 Gbps of bandwidth, in each direction, between the local and remote
+// chips" = 2 links x 12.5 GB/s = 25 GB/s per direction ([S] writes
+// "Internal Chip-to-Chip 400GbE", both directions counted); tt-metal's
+// dispatcher reserves one of the two links, leaving 12.5 GB/s to kernels.
+// Latency [E]: 530-620 ns one way over one link (measured) -> 0.6 us.
+// Energy ESTIMATE 5 pJ/bit (SerDes, as the NVLink ESTIMATE).
+System wormholeN300() {
+  System s = single("wormhole-n300", wormholeChip("wormhole-n300", 300, 2));
+  s.devices = 2;
+  s.topology.push_back(fabric("eth", FabricKind::FullyConnected, {2},
+                              2 * 12.5 * GBps, 0.6 * us, 5 * 8 * pJ));
+  return s;
+}
+
+//===----------------------------------------------------------------------===//
 // Name parsing
 //===----------------------------------------------------------------------===//
 
@@ -526,7 +644,8 @@ std::vector<std::string> strata::hw::presetNames() {
   return {"a100-sxm-80g", "h100-sxm",   "h200",       "b200",
           "tpu-v5p",      "mi300x",     "dgx-a100",   "dgx-h100",
           "dgx-b200",     "dgx-a100x4", "dgx-h100x4", "tpu-v5p-4x4x4",
-          "mi300x-x8",    "mesh-sram",  "chiplet-2x"};
+          "mi300x-x8",    "mesh-sram",  "chiplet-2x", "wormhole-n150",
+          "wormhole-n300"};
 }
 
 std::optional<System> strata::hw::getPreset(std::string_view nameView) {
@@ -545,6 +664,10 @@ std::optional<System> strata::hw::getPreset(std::string_view nameView) {
     return single("mi300x", mi300xChip());
   if (name == "mesh-sram")
     return single("mesh-sram", meshSramChip());
+  if (name == "wormhole-n150")
+    return wormholeN150();
+  if (name == "wormhole-n300")
+    return wormholeN300();
 
   if (name == "dgx-a100")
     return dgx("dgx-a100", a100Chip(), 300 * GBps, false, 0, 0);

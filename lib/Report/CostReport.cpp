@@ -291,6 +291,7 @@ void writeJson(const CostReport &r, llvm::raw_ostream &os) {
               j.attribute(r.levels[i], i < o.bytes.size() ? o.bytes[i] : 0.0);
           });
           j.attribute("time_s", o.time);
+          j.attribute("roofline_s", o.bound);
           j.attribute("bound_by", o.boundBy);
           j.attribute("utilization", o.utilization);
           j.attribute("energy_j", o.energy);

@@ -9,6 +9,7 @@
 //   time  = 12582912 B / 3.35 TB/s + 500 ns HBM latency + 4 us launch
 //         = 3.7561 us + 0.5 us + 4 us = 8.2561 us;
 //   the fixed 4.5 us exceed the 3.76 us of traffic: bound by launch.
+//   roofline floor = the 3.7561 us of compulsory traffic alone.
 #map = affine_map<(d0, d1) -> (d0, d1)>
 func.func @add(%a: tensor<1024x1024xf32>, %b: tensor<1024x1024xf32>,
                %o: tensor<1024x1024xf32>) -> tensor<1024x1024xf32> {
@@ -38,6 +39,7 @@ func.func @add(%a: tensor<1024x1024xf32>, %b: tensor<1024x1024xf32>,
 // JSON-NEXT: "count": 1,
 // JSON: "hbm": 12582912
 // JSON: "time_s": 8.2560{{[0-9]+}}e-06,
+// JSON-NEXT: "roofline_s": 3.7560{{[0-9]+}}e-06,
 // JSON-NEXT: "bound_by": "launch",
 
 // IR-LABEL: func.func @add

@@ -2,6 +2,7 @@
 // RUN: strata-opt %s -split-input-file --strata-fuse=system=h100-sxm --strata-estimate="format=csv" -o /dev/null | FileCheck %s --check-prefix=FUSED
 // RUN: strata-opt %s -split-input-file --strata-estimate="system=h100-sxm format=csv" -o /dev/null | FileCheck %s --check-prefix=UNFUSED
 // RUN: strata-opt %s -split-input-file --strata-fuse="system=h100-sxm attention=false epilogues=false" | FileCheck %s --check-prefix=OFF
+// RUN: strata-opt --strata-remarks %s -split-input-file --strata-fuse=system=h100-sxm -o /dev/null 2>&1 | FileCheck %s --check-prefix=REMARK
 
 // Attention over 8 heads x 2048 positions x head dim 64 in plain linalg:
 // Q·Kᵀ, max, exp(s - max), sum, divide, P·V.
@@ -95,7 +96,9 @@ func.func @attention(%q: tensor<8x2048x64xf16>, %k: tensor<8x2048x64xf16>,
 
 // The softmax result is also returned (a training graph keeps it for the
 // backward pass): the intermediates cannot disappear, so no attention
-// fusion. The exp alone is the only user of the scores, so it becomes an
+// fusion (no fused backward recomputes it).
+// REMARK: remark: attention left unfused: the backward reads its probabilities from HBM
+// The exp alone is the only user of the scores, so it becomes an
 // epilogue of Q·Kᵀ: 2 x 128 x 128 = 32768 exps, and no extra bytes (it
 // reads exactly the tile the contraction produced and writes as much).
 #qk_q = affine_map<(h, i, j, d) -> (h, i, d)>

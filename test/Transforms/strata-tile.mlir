@@ -1,6 +1,7 @@
 // RUN: strata-opt %s -split-input-file --strata-tile=system=h100-sxm 2>/dev/null | FileCheck %s --check-prefix=H100
 // RUN: strata-opt --strata-remarks %s -split-input-file --strata-tile=system=h100-sxm -o /dev/null 2>&1 | FileCheck %s --check-prefix=REMARK
 // RUN: strata-opt %s -split-input-file --strata-tile=system=mesh-sram | FileCheck %s --check-prefix=MESH
+// RUN: strata-opt %s -split-input-file --strata-tile=system=mesh-sram --strata-estimate=format=csv -o /dev/null 2>/dev/null | FileCheck %s --check-prefix=MESHCOST
 // RUN: strata-opt %s -split-input-file --strata-tile=system=h100-sxm --strata-estimate=format=csv -o /dev/null | FileCheck %s --check-prefix=TILED
 // RUN: strata-opt %s -split-input-file --strata-estimate="system=h100-sxm format=csv" -o /dev/null | FileCheck %s --check-prefix=LINALG
 
@@ -9,8 +10,17 @@
 //  - h100-sxm, 228 KiB shared memory per SM: 256x256 output tiles (256 KiB
 //    of f32 accumulator fills the 256 KiB register file), K in steps of 64,
 //    three 64 KiB stages (192 KiB);
-//  - mesh-sram, 48 KiB SRAM per core holding operands and accumulator:
-//    64x64 tiles, 16 KiB accumulator + 2 stages x 16 KiB = 48 KiB.
+//  - mesh-sram, 48 KiB SRAM per core holding operands and accumulator, on
+//    a 64x64 core grid: SUMMA. 64x64 output tiles laid on the whole grid
+//    (grid(64, 64)), 16 KiB accumulator + 2 stages x (4 + 4) KiB of K steps
+//    of 32; each K step's A tile is fetched once per grid row and multicast
+//    along it, the B tile once per column (multicast(1) / multicast(0)).
+//    By hand: DRAM = A once (32 MiB) + B once (32 MiB) + C (64 MiB) =
+//    134217728 B, the compulsory traffic; the network delivers 128 steps x
+//    8 KiB to each of 4096 cores = 4 GiB; compute 2*4096^3 / 576.7 TFLOP/s
+//    = 238 us < DRAM 134217728 B / 512 GB/s = 262.1 us, + fill/drain (DRAM
+//    latency, one step, the 16 KiB store, 126 hops) and 1 us launch
+//    = 264.05 us, bound by dram.
 func.func @mm(%a: tensor<4096x4096xbf16>, %b: tensor<4096x4096xbf16>,
               %c: tensor<4096x4096xf32>) -> tensor<4096x4096xf32> {
   %r = linalg.matmul ins(%a, %b : tensor<4096x4096xbf16>, tensor<4096x4096xbf16>)
@@ -32,11 +42,15 @@ func.func @mm(%a: tensor<4096x4096xbf16>, %b: tensor<4096x4096xbf16>,
 // H100-NOT: linalg.matmul
 
 // MESH-LABEL: func.func @mm
-// MESH: tile.spread cores(4096) over (%{{.*}}, %{{.*}}) in (64, 64)
+// MESH: tile.spread cores(4096) over ([[M:%.+]], [[N:%.+]]) in (64, 64) grid(64, 64)
 // MESH: tile.alloc : !tile.buf<64x64xf32, "sram">
-// MESH: tile.alloc buffers(2) : !tile.buf<64x64xbf16, "sram">
-// MESH: tile.loop %{{.*}} in 64 pipeline(2)
+// MESH: tile.alloc buffers(2) : !tile.buf<64x32xbf16, "sram">
+// MESH: tile.alloc buffers(2) : !tile.buf<32x64xbf16, "sram">
+// MESH: tile.loop [[K:%.+]] in 128 pipeline(2)
+// MESH: tile.copy %{{.*}}[[[M]], [[K]]] -> %{{.*}} multicast(1) bytes(4096)
+// MESH: tile.copy %{{.*}}[[[K]], [[N]]] -> %{{.*}} multicast(0) bytes(4096)
 // MESH: tile.mma %{{.*}} on "matrix"
+// MESHCOST: mm,tile.kernel,mm,kernel,1,137438953472,0,4362076160,134217728,4294967296,0.00026404{{[0-9]+}},dram,
 
 // The tiled kernel is priced from its tile IR and agrees with the linalg
 // formula (the formula is the same pricer applied to the same tiling).

@@ -162,6 +162,11 @@ inline constexpr llvm::StringLiteral kUsefulTranscendentalsAttrName =
 inline constexpr llvm::StringLiteral kFusedAttentionAttrName =
     "strata.fused_attention";
 inline constexpr llvm::StringLiteral kFusedIntoAttrName = "strata.fused_into";
+/// On a backward function's argument holding a saved tensor a fused
+/// attention backward recomputes per tile (its P): the root's name. The
+/// footprint keeps no stack only such arguments read.
+inline constexpr llvm::StringLiteral kRecomputedByAttrName =
+    "strata.recomputed_by";
 /// On a producer with fused elementwise epilogues: their extra work
 /// {flops, transcendentals, bytes_read, bytes_written} (strata-fuse).
 inline constexpr llvm::StringLiteral kEpilogueAttrName = "strata.epilogue";

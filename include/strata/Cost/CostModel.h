@@ -37,6 +37,10 @@ enum class BoundKind {
 };
 std::string_view toString(BoundKind k);
 
+/// The name estimates give the on-chip network of a grid chip in their
+/// traffic (bytes delivered to cores over it) and bound-by.
+inline constexpr std::string_view kNetworkLevel = "noc";
+
 /// Bytes moved into or out of one memory level.
 struct LevelTraffic {
   std::string level;
@@ -81,6 +85,13 @@ struct MatmulTiling {
   int64_t tileM = 0, tileN = 0, tileK = 0;
   int64_t stages = 1;
   double tiles = 0, waves = 0;
+  /// On a chip with a core grid: output tiles laid on gridRows x gridCols
+  /// rectangles of the grid (M tiles down the rows, N tiles along the
+  /// columns), one rectangle per wave. Each K step fetches a rectangle's A
+  /// panel once per grid row and multicasts it along the row, and its B
+  /// panel once per grid column, multicast down the column (SUMMA). 0: no
+  /// grid mapping (every core fetches its own operands).
+  int64_t gridRows = 0, gridCols = 0;
 };
 
 struct MatmulPlan {
@@ -95,10 +106,21 @@ struct UnitWork {
   hw::DType dtype = hw::DType::bf16;
 };
 
-/// Bytes moved by one transfer between two levels of the chip.
+/// Bytes moved by one transfer between two levels of the chip (`bytes`:
+/// what one core receives per execution).
 struct TransferWork {
   std::string from, to;
   double bytes = 0;
+  /// Delivery over the on-chip network of a grid chip. A multicast copy is
+  /// fetched from `from` once for every `share` executions (the cores of a
+  /// grid row or column that need the same tile) and delivered to each over
+  /// the network along grid axis `axis` (0: down a column, 1: along a row);
+  /// a core-to-core copy (`share` 1, `overNetwork`) crosses `hops` links.
+  /// `hops` is the longest route, which adds to the latency.
+  double share = 1;
+  int axis = -1;
+  int64_t hops = 0;
+  bool overNetwork = false;
 };
 
 /// A tiled schedule, as tile IR expresses it: `tiles` independent tiles
@@ -118,6 +140,11 @@ struct KernelWork {
   /// what a cache between staging and home lets through. 0 = unknown, then
   /// every staged byte comes from home.
   double idealHomeBytes = 0;
+  /// On a grid chip: the spread laid on gridRows x gridCols rectangles of
+  /// the core grid, `gridWaves` rectangles one after the other. 0: cores
+  /// are interchangeable and the tiles run in ceil(tiles / cores) waves.
+  int64_t gridRows = 0, gridCols = 0;
+  double gridWaves = 0;
 };
 
 /// Elementwise maps and reductions on the vector unit (softmax pieces, norms,
@@ -135,6 +162,15 @@ struct MoveWork {
   double bytesRead = 0, bytesWritten = 0;
 };
 
+/// The matrix instructions a kernel issues. `Any`: the fastest matrix unit
+/// of the chip (cuBLAS, FlashAttention-3 with wgmma). `Synchronous`:
+/// warp-level synchronous MMAs (mma.sync, what FlashAttention-2 issues on
+/// every NVIDIA chip), which cannot reach a unit marked
+/// `ComputeUnit::asynchronous` (Hopper's wgmma path).
+enum class MatrixPath { Any, Synchronous };
+std::string_view toString(MatrixPath p);
+std::optional<MatrixPath> parseMatrixPath(std::string_view s);
+
 /// Fused (flash-style) attention: softmax(Q·Kᵀ·scale + mask)·V per head,
 /// tiled over query blocks, streaming K/V blocks, scores never leaving the
 /// core. `asyncOverlap` says whether the schedule overlaps the softmax and
@@ -146,6 +182,9 @@ struct AttentionWork {
   bool causal = false;
   bool backward = false; ///< the backward pass (dQ, dK, dV) instead
   bool asyncOverlap = true;
+  /// The instructions the kernel issues, hence the matrix unit it runs on
+  /// (CostModel::matrixUnit).
+  MatrixPath path = MatrixPath::Any;
   hw::DType dtype = hw::DType::bf16;
 };
 
@@ -253,6 +292,18 @@ public:
   const hw::MemoryLevel &homeLevel() const;
   const hw::MemoryLevel &stagingLevel() const;
 
+  /// The roofline floor of an op: `flops` at the peak of the unit it runs
+  /// on (the matrix unit when `matrix`, else the vector unit) against its
+  /// compulsory `homeBytes` at the home level's bandwidth, whichever is
+  /// larger. No launch overhead or latency: a floor, not an estimate.
+  double rooflineBound(double flops, hw::DType t, bool matrix,
+                       double homeBytes) const;
+  /// The matrix unit a kernel issuing `path` instructions of dtype `t`
+  /// runs on: the fastest matrix unit with a rate for `t` that the path
+  /// reaches; nullptr when there is none.
+  const hw::ComputeUnit *matrixUnit(hw::DType t,
+                                    MatrixPath path = MatrixPath::Any) const;
+
   /// Peak FLOP/s of the unit a matmul/vector op of this dtype runs on.
   double matmulPeak(hw::DType t) const;
   double vectorPeak(hw::DType t) const;
@@ -273,6 +324,9 @@ private:
   std::unique_ptr<Memo> memo;
 
   MatmulPlan planMatmulUncached(const MatmulWork &w) const;
+  /// The cheapest SUMMA mapping on a grid chip's cores (nullopt: no tile
+  /// fits the staging level).
+  std::optional<MatmulPlan> planMatmulOnGrid(const MatmulWork &w) const;
   AttentionPlan planAttentionUncached(const AttentionWork &w) const;
   void finish(Estimate &e, double peak) const;
 };

@@ -12,6 +12,8 @@
 //   mi300x-x8                              8 MI300X, Infinity Fabric mesh
 //   mesh-sram                              hypothetical SRAM-heavy 2D mesh
 //   chiplet-2x                             hypothetical 2-die chiplet package
+//   wormhole-n150, wormhole-n300           Tenstorrent Wormhole cards (1 and
+//                                          2 ASICs, Ethernet between them)
 //
 //===----------------------------------------------------------------------===//
 

@@ -85,6 +85,10 @@ struct ComputeUnit {
   std::vector<std::pair<DType, double>> rates;
   /// Achievable fraction of peak (calibrated, documented per preset).
   double efficiency = 1.0;
+  /// Reached only through asynchronous warpgroup instructions (Hopper's
+  /// wgmma): a kernel that issues synchronous MMAs (mma.sync, as
+  /// FlashAttention-2 does) runs on another matrix unit of the chip.
+  bool asynchronous = false;
 
   std::optional<double> rate(DType t) const;
 };

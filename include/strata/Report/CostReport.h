@@ -37,6 +37,11 @@ struct OpRow {
   std::string boundBy;       ///< unit, level, "latency" or "launch"
   double utilization = 0;    ///< of the unit it runs on
   double energy = 0;         ///< joules
+  /// The roofline floor of all executions: useful FLOPs at the peak of
+  /// the unit kind the op needs, compulsory bytes (operands read and
+  /// results written once) at the home level's bandwidth, whichever is
+  /// larger. time / bound says how far the mapping is from the chip.
+  double bound = 0;
 };
 
 /// A roll-up of ops (per block kind, per top-level part).

@@ -91,7 +91,7 @@ def StrataTilePass : Pass<"strata-tile", "mlir::ModuleOp"> {
 
     With `vector=true` (the default) it then lowers the elementwise,
     reduction, copy/transpose and fill ops no other pass owns the same way
-    (lib/Transforms/TileVectorOps.cpp): parallel loops spread over the
+    (lib/Transforms/Mapping/TileVectorOps.cpp): parallel loops spread over the
     cores, row blocks streamed through the staging level by a pipelined
     `tile.loop`, `tile.map` / `tile.reduce` on the vector unit, the blocking
     the one `CostModel::kernel` prices cheapest.
@@ -185,6 +185,14 @@ def StrataFusePass : Pass<"strata-fuse", "mlir::ModuleOp"> {
     The estimate prices the group as one fused kernel. Grouped-query heads
     sharing K/V are packed as rows of one query block. Without this pass
     (or with `attention=false`) the unfused path is priced.
+
+    Training: the backward group (dP = dO·Vᵀ, dS = P∘(dP − rowsum(dP∘P))
+    scaled and masked, dQ = dS·K, dK = dSᵀ·Q, dV = Pᵀ·dO) is fused first,
+    FlashAttention-2 style (S and P recomputed per tile): the dQ op carries
+    `strata.fused_attention = {..., backward = true, recompute = "scores"}`
+    and the saved-P argument `strata.recomputed_by`. A forward whose saved
+    intermediates reach only such arguments then fuses as well, returning
+    an empty tensor (`strata.recomputed_by`) in place of P.
 
     Epilogues: an elementwise op that is the only user of a contraction's
     result (bias add, activation, gating, residual add) is applied to the

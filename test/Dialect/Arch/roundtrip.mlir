@@ -65,3 +65,21 @@ module attributes {arch.system = #arch.system<"torus",
     memory = [#arch.level<"hbm", scope = chip, management = scratchpad, capacity = 95 GB, bandwidth = 2.765 TB/s>]>,
   devices = 64,
   topology = [#arch.fabric<"ici", kind = torus, shape = [4, 4, 4], bandwidth = 100 GB/s, latency = 1 us>]>} {}
+
+// -----
+
+// Hopper-style: one set of tensor cores as two matrix units, the wgmma path
+// (reached only asynchronously) and the synchronous mma.sync path;
+// `asynchronous` is printed only when set.
+// CHECK-LABEL: #arch.system<"hopperish"
+// CHECK-SAME: #arch.unit<"tensor", kind = matrix, shape = [64, 256, 16], rates = {bf16 = 4096}, asynchronous = true>
+// CHECK-SAME: #arch.unit<"tensor-sync", kind = matrix, shape = [16, 8, 16], rates = {bf16 = 2730.5}, efficiency = 0.8>
+module attributes {arch.system = #arch.system<"hopperish",
+  chip = #arch.chip<"h", clock = 1.83 GHz, cores = 132,
+    units = [#arch.unit<"tensor", kind = matrix, shape = [64, 256, 16],
+                        rates = {bf16 = 4096}, asynchronous = true>,
+             #arch.unit<"tensor-sync", kind = matrix, shape = [16, 8, 16],
+                        rates = {bf16 = 2730.5}, efficiency = 0.8, asynchronous = false>,
+             #arch.unit<"cuda", kind = vector, shape = [32], rates = {f32 = 256}>],
+    memory = [#arch.level<"smem", scope = core, management = scratchpad, capacity = 228 KiB, bandwidth = 234 GB/s>,
+              #arch.level<"hbm", scope = chip, management = scratchpad, capacity = 80 GiB, bandwidth = 3.35 TB/s>]>>} {}

@@ -579,6 +579,66 @@ func.func @all_to_all_three_dims(%x: tensor<8x8x4xf32>) {
   return
 }
 
+// -----
+
+func.func @grid_wrong_cores() {
+  // expected-error @+1 {{grid(8, 8) is 64 cores, not cores(32)}}
+  tile.spread cores(32) over (%i, %j) in (8, 8) grid(8, 8) {
+  }
+  return
+}
+
+// -----
+
+func.func @grid_one_dim() {
+  // expected-error @+1 {{grid lays the last two dimensions on the core grid, but the spread has 1}}
+  tile.spread cores(8) over (%i) in (8) grid(2, 4) {
+  }
+  return
+}
+
+// -----
+
+func.func @grid_larger_than_space() {
+  // expected-error @+1 {{grid(8, 8) is larger than the space it lays out (4, 8)}}
+  tile.spread cores(64) over (%i, %j) in (4, 8) grid(8, 8) {
+  }
+  return
+}
+
+// -----
+
+func.func @multicast_without_grid(%A: !tile.buf<64x64xbf16, "dram">) {
+  tile.spread cores(4) over (%i, %j) in (2, 2) {
+    %a = tile.alloc : !tile.buf<32x32xbf16, "sram">
+    // expected-error @+1 {{multicast needs an enclosing tile.spread laid on the core grid (grid(rows, cols))}}
+    %t = tile.copy %A[%i, %i] -> %a multicast(1) bytes(2048) : !tile.buf<64x64xbf16, "dram"> -> !tile.buf<32x32xbf16, "sram">
+  }
+  return
+}
+
+// -----
+
+func.func @multicast_indexed_along_axis(%A: !tile.buf<64x64xbf16, "dram">) {
+  tile.spread cores(4) over (%i, %j) in (2, 2) grid(2, 2) {
+    %a = tile.alloc : !tile.buf<32x32xbf16, "sram">
+    // expected-error @+1 {{multicast along grid axis 1 shares one tile among the cores of that axis, but the copy is indexed by the spread index laid on it}}
+    %t = tile.copy %A[%i, %j] -> %a multicast(1) bytes(2048) : !tile.buf<64x64xbf16, "dram"> -> !tile.buf<32x32xbf16, "sram">
+  }
+  return
+}
+
+// -----
+
+func.func @multicast_bad_axis(%A: !tile.buf<64x64xbf16, "dram">) {
+  tile.spread cores(4) over (%i, %j) in (2, 2) grid(2, 2) {
+    %a = tile.alloc : !tile.buf<32x32xbf16, "sram">
+    // expected-error @+1 {{multicast axis must be 0 (a grid column) or 1 (a grid row), got 2}}
+    %t = tile.copy %A[%i, %i] -> %a multicast(2) bytes(2048) : !tile.buf<64x64xbf16, "dram"> -> !tile.buf<32x32xbf16, "sram">
+  }
+  return
+}
+
 //--- h100.mlir
 
 // Checked against dgx-h100: eight h100-sxm chips on one NVLink switch.
@@ -627,7 +687,7 @@ func.func @spread_too_many_cores() {
 // -----
 
 func.func @mma_unknown_unit(%a: !tile.buf<64x16xbf16, "smem">, %b: !tile.buf<16x256xbf16, "smem">, %c: !tile.buf<64x256xf32, "rf">) {
-  // expected-error @+1 {{unit 'mxu' is not in chip 'h100-sxm' (units: tensor, cuda)}}
+  // expected-error @+1 {{unit 'mxu' is not in chip 'h100-sxm' (units: tensor, tensor-sync, cuda)}}
   tile.mma %a, %b, %c on "mxu" : !tile.buf<64x16xbf16, "smem">, !tile.buf<16x256xbf16, "smem">, !tile.buf<64x256xf32, "rf">
   return
 }
@@ -635,7 +695,7 @@ func.func @mma_unknown_unit(%a: !tile.buf<64x16xbf16, "smem">, %b: !tile.buf<16x
 // -----
 
 func.func @mma_on_vector_unit(%a: !tile.buf<64x16xbf16, "smem">, %b: !tile.buf<16x256xbf16, "smem">, %c: !tile.buf<64x256xf32, "rf">) {
-  // expected-error @+1 {{needs a matrix unit, but unit 'cuda' of chip 'h100-sxm' is a vector unit (matrix units: tensor)}}
+  // expected-error @+1 {{needs a matrix unit, but unit 'cuda' of chip 'h100-sxm' is a vector unit (matrix units: tensor, tensor-sync)}}
   tile.mma %a, %b, %c on "cuda" : !tile.buf<64x16xbf16, "smem">, !tile.buf<16x256xbf16, "smem">, !tile.buf<64x256xf32, "rf">
   return
 }
@@ -675,7 +735,7 @@ func.func @map_on_matrix_unit(%a: !tile.buf<64x64xf32, "rf">) {
 // -----
 
 func.func @reduce_unknown_unit(%a: !tile.buf<64x64xf32, "rf">, %r: !tile.buf<64x1xf32, "rf">) {
-  // expected-error @+1 {{unit 'sfu' is not in chip 'h100-sxm' (units: tensor, cuda)}}
+  // expected-error @+1 {{unit 'sfu' is not in chip 'h100-sxm' (units: tensor, tensor-sync, cuda)}}
   tile.reduce sum %a -> %r dim(1) on "sfu" : !tile.buf<64x64xf32, "rf"> -> !tile.buf<64x1xf32, "rf">
   return
 }
@@ -768,6 +828,15 @@ func.func @all_to_all_factor(%x: tensor<8x8xf32>) {
   return
 }
 
+// -----
+
+func.func @grid_on_gpu() {
+  // expected-error @+1 {{grid needs a chip with a core grid; chip 'h100-sxm' has none}}
+  tile.spread cores(64) over (%i, %j) in (8, 8) grid(8, 8) {
+  }
+  return
+}
+
 //--- mesh.mlir
 
 // Checked against mesh-sram: 64 x 64 cores on a mesh NoC, "sram" per core,
@@ -800,6 +869,15 @@ func.func @noc_beyond_diameter(%b: !tile.buf<8x8xbf16, "sram">) {
 func.func @spread_too_many_cores() {
   // expected-error @+1 {{spreads over 8192 cores but chip 'mesh-sram' has 4096}}
   tile.spread cores(8192) over (%i, %j) in (64, 128) {
+  }
+  return
+}
+
+// -----
+
+func.func @grid_beyond_chip() {
+  // expected-error @+1 {{grid(2, 128) does not fit chip 'mesh-sram''s 64x64 core grid}}
+  tile.spread cores(256) over (%i, %j) in (2, 128) grid(2, 128) {
   }
   return
 }

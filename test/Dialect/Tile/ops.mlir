@@ -254,6 +254,43 @@ func.func @cannon(%a: tensor<2048x2048xbf16>, %b: tensor<2048x2048xbf16>,
   return %r : tensor<2048x2048xf32>
 }
 
+// SUMMA for C[2048x2048] = A[2048x4096] * B[4096x2048] on the mesh: the
+// 64 x 64 output tiles of 32x32 laid on the whole core grid; each K step's
+// A tile is fetched once per grid row and multicast along it, the B tile
+// once per grid column and multicast down it.
+// MESH-LABEL: func.func @summa
+// MESH:       tile.spread cores(4096) over ([[I:%.+]], [[J:%.+]]) in (64, 64) grid(64, 64) {
+// MESH:         tile.loop [[K:%.+]] in 64 pipeline(2) {
+// MESH-NEXT:      tile.copy %{{.*}}[[[I]], [[K]]] -> %{{.*}} multicast(1) bytes(4096) : !tile.buf<2048x4096xbf16, "dram"> -> !tile.buf<32x64xbf16, "sram">
+// MESH-NEXT:      tile.copy %{{.*}}[[[K]], [[J]]] -> %{{.*}} multicast(0) bytes(4096) : !tile.buf<4096x2048xbf16, "dram"> -> !tile.buf<64x32xbf16, "sram">
+func.func @summa(%a: tensor<2048x4096xbf16>, %b: tensor<4096x2048xbf16>,
+                 %c: tensor<2048x2048xf32>) -> tensor<2048x2048xf32> {
+  %r = tile.kernel "summa" ins(%a, %b : tensor<2048x4096xbf16>, tensor<4096x2048xbf16>)
+                           outs(%c : tensor<2048x2048xf32>) {
+  ^bb0(%A: !tile.buf<2048x4096xbf16, "dram">, %B: !tile.buf<4096x2048xbf16, "dram">,
+       %C: !tile.buf<2048x2048xf32, "dram">):
+    tile.spread cores(4096) over (%i, %j) in (64, 64) grid(64, 64) {
+      %acc = tile.alloc : !tile.buf<32x32xf32, "sram">
+      %sa = tile.alloc buffers(2) : !tile.buf<32x64xbf16, "sram">
+      %sb = tile.alloc buffers(2) : !tile.buf<64x32xbf16, "sram">
+      tile.fill %acc, 0.0 : f32 on "vector" : !tile.buf<32x32xf32, "sram">
+      tile.loop %k in 64 pipeline(2) {
+        %ta = tile.copy %A[%i, %k] -> %sa multicast(1) bytes(4096)
+            : !tile.buf<2048x4096xbf16, "dram"> -> !tile.buf<32x64xbf16, "sram">
+        %tb = tile.copy %B[%k, %j] -> %sb multicast(0) bytes(4096)
+            : !tile.buf<4096x2048xbf16, "dram"> -> !tile.buf<64x32xbf16, "sram">
+        tile.wait %ta, %tb
+        tile.mma %sa, %sb, %acc on "matrix"
+            : !tile.buf<32x64xbf16, "sram">, !tile.buf<64x32xbf16, "sram">, !tile.buf<32x32xf32, "sram">
+      }
+      %tc = tile.copy %acc -> %C[%i, %j] bytes(4096)
+          : !tile.buf<32x32xf32, "sram"> -> !tile.buf<2048x2048xf32, "dram">
+      tile.wait %tc
+    }
+  } -> tensor<2048x2048xf32>
+  return %r : tensor<2048x2048xf32>
+}
+
 // A norm weight gathered along each mesh row: every core loads its 1x64
 // slice of the 1x4096 weight and multicasts it into the matching slot of
 // the row buffer of the 63 other cores in its row (and copies it into its

@@ -1,7 +1,7 @@
 //===- CalibrationTest.cpp - The cost model against published figures -----===//
 //
-// The targets of the cost-model issue: MAPE <= 15 % on gemm.json and on
-// attention.json. Cases the model cannot express are skipped with a reason;
+// The targets: MAPE <= 15 % on gemm.json, <= 10 % on attention.json (all
+// 115 rows, issue 15). Cases the model cannot express are skipped with a reason;
 // the number that runs is pinned so a case cannot quietly drop out.
 // benchmarks/strata-calibrate prints every case's error.
 //
@@ -46,11 +46,12 @@ TEST(CalibrationTest, AttentionWithinTarget) {
       evaluateAttentionFile(referenceDir() + "/attention.json");
   ASSERT_TRUE(bool(r)) << llvm::toString(r.takeError());
   report(*r);
-  // 115 cases; the 60 FlashAttention-2-on-H100 cases are skipped (see
-  // Calibration.cpp for the reason).
-  EXPECT_EQ(r->ran(), 55);
+  // All 115 cases run: FlashAttention-2 on H100 on the mma.sync unit of
+  // the h100-sxm description, FlashAttention-3 on wgmma.
+  EXPECT_EQ(r->ran(), 115);
   EXPECT_EQ(int(r->cases.size()), 115);
-  EXPECT_LE(r->mape(), 15.0);
+  // The issue's goal, met at 9.0 % (strata-calibrate --cases).
+  EXPECT_LE(r->mape(), 10.0);
 }
 
 } // namespace

@@ -245,3 +245,76 @@ TEST(CostModelTest, TilingFollowsTheStagingLevel) {
 }
 
 } // namespace
+
+namespace {
+
+// SUMMA on a grid chip: the plan lays the output tiles on the core grid and
+// multicasts operand tiles along rows and columns, so DRAM sees each operand
+// once per wave of the grid, not once per core.
+TEST(CostModelTest, GridChipMatmulSharesOperandsOverTheNetwork) {
+  hw::System mesh = preset("mesh-sram");
+  CostModel model(mesh);
+  MatmulWork w = gemm(4096, 4096, 4096);
+  w.cBytes = 4096.0 * 4096 * 4; // f32 output, as strata-tile.mlir's case
+  MatmulPlan plan = model.planMatmul(w);
+  ASSERT_GT(plan.tiling.tileM, 0);
+  EXPECT_EQ(plan.tiling.gridRows, 64);
+  EXPECT_EQ(plan.tiling.gridCols, 64);
+  // One 64x64 wave covers the whole output: every operand crosses DRAM
+  // once, the compulsory traffic.
+  EXPECT_DOUBLE_EQ(plan.estimate.bytesAt("dram"),
+                   w.aBytes + w.bBytes + w.cBytes);
+  // Each core received its K steps' A and B tiles over the network.
+  const double perCore =
+      4096.0 * double(plan.tiling.tileM + plan.tiling.tileN) * 2;
+  EXPECT_DOUBLE_EQ(plan.estimate.bytesAt(kNetworkLevel), 4096 * perCore);
+  // The same tiling without the grid (every core fetches its own tiles)
+  // reads the operands 64 times.
+  MatmulTiling flat = plan.tiling;
+  flat.gridRows = flat.gridCols = 0;
+  std::optional<Estimate> unshared = model.matmulWithTiling(w, flat);
+  ASSERT_TRUE(unshared);
+  EXPECT_DOUBLE_EQ(unshared->bytesAt("dram"),
+                   64 * (w.aBytes + w.bBytes) + w.cBytes);
+  EXPECT_LT(plan.estimate.time, unshared->time);
+}
+
+// A network too slow for the multicast makes the same mapping bound by it,
+// and a faster one never hurts.
+TEST(CostModelTest, GridMulticastIsPricedOnTheLinks) {
+  hw::System mesh = preset("mesh-sram");
+  MatmulWork w = gemm(4096, 4096, 4096);
+  MatmulTiling t = CostModel(mesh).planMatmul(w).tiling;
+  hw::System slow = mesh;
+  slow.chip.noc->linkBandwidth /= 64;
+  std::optional<Estimate> e = CostModel(slow).matmulWithTiling(w, t);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->boundKind, BoundKind::Link);
+  EXPECT_EQ(e->boundBy, kNetworkLevel);
+  hw::System fast = mesh;
+  fast.chip.noc->linkBandwidth *= 4;
+  EXPECT_LE(CostModel(fast).matmulWithTiling(w, t)->time,
+            CostModel(mesh).matmulWithTiling(w, t)->time);
+}
+
+// GPUs have no core grid: their plans are unchanged (no grid, no network).
+TEST(CostModelTest, GpuMatmulHasNoGridMapping) {
+  hw::System h100 = preset("h100-sxm");
+  MatmulPlan plan = CostModel(h100).planMatmul(gemm(4096, 4096, 4096));
+  EXPECT_EQ(plan.tiling.gridRows, 0);
+  EXPECT_EQ(plan.estimate.bytesAt(kNetworkLevel), 0);
+}
+
+// The roofline floor: FLOPs at the peak, or compulsory bytes at the home
+// bandwidth, whichever is larger.
+TEST(CostModelTest, RooflineBoundIsTheLargerOfComputeAndTraffic) {
+  hw::System mesh = preset("mesh-sram");
+  CostModel model(mesh);
+  const double peak = model.matmulPeak(hw::DType::bf16);
+  EXPECT_DOUBLE_EQ(model.rooflineBound(1e12, hw::DType::bf16, true, 0),
+                   1e12 / peak);
+  EXPECT_DOUBLE_EQ(model.rooflineBound(0, hw::DType::bf16, true, 512e9),
+                   1.0);
+}
+
+} // namespace

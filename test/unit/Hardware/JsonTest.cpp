@@ -124,8 +124,12 @@ TEST(Json, RoundTripEveryPreset) {
     // Field-level check of things that print alike but could differ.
     EXPECT_EQ(back->chip.clock, s.chip.clock) << name;
     ASSERT_EQ(back->chip.units.size(), s.chip.units.size());
-    for (size_t i = 0; i < s.chip.units.size(); ++i)
+    for (size_t i = 0; i < s.chip.units.size(); ++i) {
       EXPECT_EQ(back->chip.units[i].rates, s.chip.units[i].rates) << name;
+      EXPECT_EQ(back->chip.units[i].asynchronous,
+                s.chip.units[i].asynchronous)
+          << name;
+    }
     for (size_t i = 0; i < s.chip.memory.size(); ++i) {
       EXPECT_EQ(back->chip.memory[i].capacity, s.chip.memory[i].capacity);
       EXPECT_EQ(back->chip.memory[i].energyPerByte,

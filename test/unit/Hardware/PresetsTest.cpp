@@ -261,6 +261,104 @@ TEST(Presets, Chiplet) {
   EXPECT_NE(SystemQuery(s).level("hbm"), nullptr);
 }
 
+// Tenstorrent Wormhole: docs.tenstorrent.com "Card Comparison Table" [S],
+// tt-isa-documentation [I], tt-metal GEMM_FLOPS / BasicEthernetGuide tech
+// reports (docs/hardware-presets.md gives the places).
+TEST(Presets, WormholeN150) {
+  System s = preset("wormhole-n150");
+  EXPECT_TRUE(validate(s).empty()) << formatProblems(validate(s));
+  EXPECT_EQ(s.devices, 1);
+  EXPECT_TRUE(s.topology.empty());
+  // The 8x8 compute grid tt-metal programs.
+  ASSERT_TRUE(s.chip.grid.has_value());
+  EXPECT_EQ((*s.chip.grid)[0], 8);
+  EXPECT_EQ((*s.chip.grid)[1], 8);
+  EXPECT_EQ(s.chip.cores, 64);
+  EXPECT_WITHIN_1PCT(s.chip.clock, 1 * G);
+  // [S] "TeraFLOPs (FP8) 262" = 64 cores x 4096 (LoFi) x 1 GHz.
+  EXPECT_WITHIN_1PCT(peak(s, DType::fp8), 262 * T);
+  EXPECT_WITHIN_1PCT(peak(s, DType::fp8, "fpu"), 262 * T);
+  // bf16 at HiFi4 (4 phases): a quarter of LoFi on the same 64 cores.
+  EXPECT_WITHIN_1PCT(peak(s, DType::bf16), 65.5 * T);
+  // [S]'s FP16 74 and BLOCKFP8 148 count all 72 enabled n150 cores at HiFi4
+  // and HiFi2 (half of LoFi): the per-core rates reproduce them.
+  const ComputeUnit &fpu = s.chip.units[0];
+  EXPECT_EQ(fpu.name, "fpu");
+  EXPECT_WITHIN_1PCT(*fpu.rate(DType::bf16) * 72 * s.chip.clock, 74 * T);
+  EXPECT_WITHIN_1PCT(*fpu.rate(DType::fp8) / 2 * 72 * s.chip.clock, 148 * T);
+  EXPECT_FALSE(fpu.rate(DType::int8).has_value()); // no published peak
+  // [I] SFPU: 32 lanes x FMA.
+  EXPECT_WITHIN_1PCT(peak(s, DType::f32, "sfpu"), 64 * 64 * G);
+  // [I] 1464 KiB L1 per Tensix; [S] 1.5 MB per core, 108 MB on 72 cores and
+  // 96 MB on 64 (decimal MB).
+  const MemoryLevel &l1 = lvl(s, "l1");
+  EXPECT_EQ(l1.capacity, 1464 * KiB);
+  EXPECT_EQ(l1.scope, Scope::Core);
+  EXPECT_WITHIN_1PCT(72 * l1.capacity, 108e6);
+  EXPECT_WITHIN_1PCT(SystemQuery(s).aggregateCapacity(l1), 96e6);
+  // [S] 12GB GDDR6 ([I]: 6 x 2 GiB), 288 GB/s.
+  const MemoryLevel &dram = lvl(s, "dram");
+  EXPECT_EQ(dram.capacity, 12 * GiB);
+  EXPECT_EQ(dram.scope, Scope::Chip);
+  EXPECT_WITHIN_1PCT(dram.readBandwidth, 288 * G);
+  // [I] NoC: 2D torus, one 32 B flit per cycle per link, 9 cycles a hop.
+  ASSERT_TRUE(s.chip.noc.has_value());
+  EXPECT_EQ(s.chip.noc->kind, NocKind::Torus);
+  EXPECT_WITHIN_1PCT(s.chip.noc->linkBandwidth, 32 * G);
+  EXPECT_WITHIN_1PCT(s.chip.noc->hopLatency, 9e-9);
+  // [S] TBP 160 W, 25 % static.
+  EXPECT_WITHIN_1PCT(s.chip.staticPower, 40);
+}
+
+TEST(Presets, WormholeN300) {
+  System s = preset("wormhole-n300");
+  EXPECT_TRUE(validate(s).empty()) << formatProblems(validate(s));
+  // [S] two ASICs of 64 Tensix cores each; every figure below is per card.
+  EXPECT_EQ(s.devices, 2);
+  EXPECT_EQ(s.chip.cores, 64);
+  double devices = double(s.devices);
+  // [S] "TeraFLOPs (FP16) 131" and "(BFP8) 262" = 128 cores at HiFi4 and
+  // HiFi2. (Its "FP8 466" is not 128 x 4096 x 1 GHz = 524: it equals the
+  // n150's 262 scaled by 128/72 cores; see docs/hardware-presets.md.)
+  EXPECT_WITHIN_1PCT(devices * peak(s, DType::bf16), 131 * T);
+  EXPECT_WITHIN_1PCT(devices * peak(s, DType::fp8) / 2, 262 * T);
+  // [S] 24GB GDDR6, 576 GB/s; 192 MB SRAM (96 MB per ASIC).
+  const MemoryLevel &dram = lvl(s, "dram");
+  EXPECT_EQ(uint64_t(devices) * dram.capacity, 24 * GiB);
+  EXPECT_WITHIN_1PCT(devices * dram.readBandwidth, 576 * G);
+  EXPECT_WITHIN_1PCT(
+      devices * double(SystemQuery(s).aggregateCapacity(lvl(s, "l1"))), 192e6);
+  // [E] two 100 GbE links between the ASICs: 200 Gb/s = 25 GB/s each way;
+  // ~0.6 us one way over a link.
+  ASSERT_EQ(s.topology.size(), 1u);
+  const Fabric &eth = s.topology[0];
+  EXPECT_EQ(eth.name, "eth");
+  EXPECT_EQ(eth.kind, FabricKind::FullyConnected);
+  EXPECT_EQ(eth.size(), 2);
+  EXPECT_WITHIN_1PCT(eth.bandwidth, 25 * G);
+  EXPECT_WITHIN_1PCT(eth.latency, 0.6e-6);
+  DevicePath p = SystemQuery(s).path(0, 1);
+  EXPECT_EQ(p.fabric, 0);
+  EXPECT_EQ(p.hops, 1);
+  EXPECT_WITHIN_1PCT(p.bandwidth, 25 * G);
+  // [S] TBP 300 W for the board -> 150 W per ASIC, 25 % static.
+  EXPECT_WITHIN_1PCT(s.chip.staticPower, 37.5);
+  // Same ASIC as the n150 otherwise.
+  System n150 = preset("wormhole-n150");
+  EXPECT_EQ(*s.chip.grid, *n150.chip.grid);
+  EXPECT_EQ(lvl(s, "l1").capacity, lvl(n150, "l1").capacity);
+  EXPECT_DOUBLE_EQ(peak(s, DType::bf16), peak(n150, DType::bf16));
+}
+
+TEST(Presets, WormholeNamesAreExact) {
+  for (const char *n : {"wormhole", "wormhole-n", "wormhole-n150x2",
+                        "wormhole-n300 ", "Wormhole-n150", "wormhole-n450"})
+    EXPECT_FALSE(getPreset(n).has_value()) << n;
+  std::vector<std::string> names = presetNames();
+  for (const char *n : {"wormhole-n150", "wormhole-n300"})
+    EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
+}
+
 // Prints the headline numbers (run the binary to see them).
 TEST(Presets, PrintHeadlines) {
   std::printf("%-14s %9s %9s %9s %9s %9s %8s %9s %7s %s\n", "preset", "bf16 TF",

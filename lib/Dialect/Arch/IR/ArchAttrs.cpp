@@ -193,7 +193,7 @@ FailureOr<hw::FabricKind> arch::parseEnumKeyword(AsmParser &p, StringRef what,
 
 static hw::ComputeUnit makeUnit(StringRef name, hw::UnitKind kind,
                                 ArrayRef<int64_t> shape, ArrayRef<Rate> rates,
-                                double efficiency) {
+                                double efficiency, bool asynchronous) {
   hw::ComputeUnit u;
   u.name = name.str();
   u.kind = kind;
@@ -201,6 +201,7 @@ static hw::ComputeUnit makeUnit(StringRef name, hw::UnitKind kind,
   for (const Rate &r : rates)
     u.rates.emplace_back(r.dtype, r.flopsPerCycle);
   u.efficiency = efficiency;
+  u.asynchronous = asynchronous;
   return u;
 }
 
@@ -272,7 +273,7 @@ static hw::Fabric makeFabric(StringRef name, hw::FabricKind kind,
 
 hw::ComputeUnit arch::toModel(ComputeUnitAttr a) {
   return makeUnit(a.getName(), a.getKind(), a.getShape(), a.getRates(),
-                  a.getEfficiency());
+                  a.getEfficiency(), a.getAsynchronous());
 }
 hw::MemoryLevel arch::toModel(LevelAttr a) {
   return makeLevel(a.getName(), a.getScope(), a.getManagement(),
@@ -307,7 +308,8 @@ ComputeUnitAttr arch::toAttr(MLIRContext *ctx, const hw::ComputeUnit &u) {
   SmallVector<Rate> rates;
   for (auto [dtype, rate] : u.rates)
     rates.push_back({dtype, rate});
-  return ComputeUnitAttr::get(ctx, u.name, u.kind, u.shape, rates, u.efficiency);
+  return ComputeUnitAttr::get(ctx, u.name, u.kind, u.shape, rates, u.efficiency,
+                              u.asynchronous);
 }
 LevelAttr arch::toAttr(MLIRContext *ctx, const hw::MemoryLevel &l) {
   double write = l.writeBandwidth == l.readBandwidth ? 0.0 : l.writeBandwidth;
@@ -381,9 +383,10 @@ static std::string quoted(StringRef kind, StringRef name) {
 LogicalResult ComputeUnitAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                StringRef name, hw::UnitKind kind,
                                ArrayRef<int64_t> shape, ArrayRef<Rate> rates,
-                               Real efficiency) {
+                               Real efficiency, bool asynchronous) {
   return report(emitError,
-                hw::validate(makeUnit(name, kind, shape, rates, efficiency.value),
+                hw::validate(makeUnit(name, kind, shape, rates,
+                                      efficiency.value, asynchronous),
                              quoted("unit", name)));
 }
 

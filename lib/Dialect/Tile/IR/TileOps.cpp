@@ -306,11 +306,14 @@ LogicalResult KernelOp::verify() {
 //===----------------------------------------------------------------------===//
 
 void SpreadOp::build(OpBuilder &builder, OperationState &state, int64_t cores,
-                     ArrayRef<int64_t> tripCounts) {
+                     ArrayRef<int64_t> tripCounts, ArrayRef<int64_t> grid) {
   state.addAttribute(getCoresAttrName(state.name),
                      builder.getI64IntegerAttr(cores));
   state.addAttribute(getTripCountsAttrName(state.name),
                      builder.getDenseI64ArrayAttr(tripCounts));
+  if (!grid.empty())
+    state.addAttribute(getGridAttrName(state.name),
+                       builder.getDenseI64ArrayAttr(grid));
   buildIndexedBody(builder, state, tripCounts.size());
 }
 
@@ -322,7 +325,15 @@ int64_t SpreadOp::getNumIterations() {
 }
 
 int64_t SpreadOp::getNumWaves() {
-  return llvm::divideCeil(getNumIterations(), getCores());
+  std::optional<ArrayRef<int64_t>> grid = getGrid();
+  if (!grid || grid->size() != 2 || getTripCounts().size() < 2)
+    return llvm::divideCeil(getNumIterations(), getCores());
+  ArrayRef<int64_t> trips = getTripCounts();
+  int64_t waves = 1;
+  for (int64_t t : trips.drop_back(2))
+    waves *= t;
+  return waves * llvm::divideCeil(trips[trips.size() - 2], (*grid)[0]) *
+         llvm::divideCeil(trips.back(), (*grid)[1]);
 }
 
 // tile.spread cores(132) over (%m, %n) in (32, 5) { ... }
@@ -344,6 +355,16 @@ ParseResult SpreadOp::parse(OpAsmParser &parser, OperationState &result) {
                       builder.getI64IntegerAttr(cores));
   result.addAttribute(getTripCountsAttrName(result.name),
                       builder.getDenseI64ArrayAttr(tripCounts));
+  if (succeeded(parser.parseOptionalKeyword("grid"))) {
+    SmallVector<int64_t> grid;
+    if (parser.parseCommaSeparatedList(
+            OpAsmParser::Delimiter::Paren, [&]() -> ParseResult {
+              return parser.parseInteger(grid.emplace_back());
+            }))
+      return failure();
+    result.addAttribute(getGridAttrName(result.name),
+                        builder.getDenseI64ArrayAttr(grid));
+  }
   Region *body = result.addRegion();
   if (parser.parseRegion(*body, indices) ||
       parser.parseOptionalAttrDictWithKeyword(result.attributes))
@@ -359,11 +380,17 @@ void SpreadOp::print(OpAsmPrinter &p) {
   p << ") in (";
   llvm::interleaveComma(getTripCounts(), p);
   p << ") ";
+  if (std::optional<ArrayRef<int64_t>> grid = getGrid()) {
+    p << "grid(";
+    llvm::interleaveComma(*grid, p);
+    p << ") ";
+  }
   p.printRegion(getBody(), /*printEntryBlockArgs=*/false,
                 /*printBlockTerminators=*/false);
   p.printOptionalAttrDictWithKeyword(
       (*this)->getAttrs(),
-      {getCoresAttrName().getValue(), getTripCountsAttrName().getValue()});
+      {getCoresAttrName().getValue(), getTripCountsAttrName().getValue(),
+       getGridAttrName().getValue()});
 }
 
 LogicalResult SpreadOp::verify() {
@@ -387,11 +414,40 @@ LogicalResult SpreadOp::verify() {
   // does not have; loops inside a spread express the rest.
   if ((*this)->getParentOfType<SpreadOp>())
     return emitOpError() << "may not be nested in another tile.spread";
-  if (arch::ChipAttr chip = getTargetChip(*this))
-    if (getCores() > chip.getCores())
-      return emitOpError() << "spreads over " << getCores()
-                           << " cores but chip '" << chip.getName() << "' has "
-                           << chip.getCores();
+  arch::ChipAttr chip = getTargetChip(*this);
+  if (chip && getCores() > chip.getCores())
+    return emitOpError() << "spreads over " << getCores()
+                         << " cores but chip '" << chip.getName() << "' has "
+                         << chip.getCores();
+  if (std::optional<ArrayRef<int64_t>> grid = getGrid()) {
+    if (grid->size() != 2 || (*grid)[0] < 1 || (*grid)[1] < 1)
+      return emitOpError() << "grid needs two positive extents (rows, cols)";
+    if (tripCounts.size() < 2)
+      return emitOpError() << "grid lays the last two dimensions on the core "
+                              "grid, but the spread has "
+                           << tripCounts.size();
+    if ((*grid)[0] * (*grid)[1] != getCores())
+      return emitOpError() << "grid(" << (*grid)[0] << ", " << (*grid)[1]
+                           << ") is " << (*grid)[0] * (*grid)[1]
+                           << " cores, not cores(" << getCores() << ")";
+    if ((*grid)[0] > tripCounts[tripCounts.size() - 2] ||
+        (*grid)[1] > tripCounts.back())
+      return emitOpError() << "grid(" << (*grid)[0] << ", " << (*grid)[1]
+                           << ") is larger than the space it lays out ("
+                           << tripCounts[tripCounts.size() - 2] << ", "
+                           << tripCounts.back() << ")";
+    if (chip) {
+      ArrayRef<int64_t> chipGrid = chip.getGrid();
+      if (chipGrid.size() != 2)
+        return emitOpError() << "grid needs a chip with a core grid; chip '"
+                             << chip.getName() << "' has none";
+      if ((*grid)[0] > chipGrid[0] || (*grid)[1] > chipGrid[1])
+        return emitOpError() << "grid(" << (*grid)[0] << ", " << (*grid)[1]
+                             << ") does not fit chip '" << chip.getName()
+                             << "''s " << chipGrid[0] << "x" << chipGrid[1]
+                             << " core grid";
+    }
+  }
   return success();
 }
 
@@ -539,7 +595,7 @@ void CopyOp::build(OpBuilder &builder, OperationState &state, Value source,
         sourceIndices, dest, destIndices, deps,
         tileDims.empty() ? DenseI64ArrayAttr()
                          : builder.getDenseI64ArrayAttr(tileDims),
-        tile.getSizeInBytes());
+        /*multicast=*/IntegerAttr(), tile.getSizeInBytes());
 }
 
 /// Checks the two sides of a transfer of one tile: equal element types, and
@@ -578,11 +634,51 @@ static LogicalResult verifyTileTransfer(Operation *op, BufType source,
   return success();
 }
 
+double CopyOp::getMulticastShare() {
+  std::optional<int64_t> axis = getMulticast();
+  auto spread = (*this)->getParentOfType<SpreadOp>();
+  if (!axis || !spread || !spread.getGrid())
+    return 1;
+  ArrayRef<int64_t> trips = spread.getTripCounts();
+  int64_t extent = trips[trips.size() - 2 + *axis];
+  int64_t side = (*spread.getGrid())[*axis];
+  // A ragged last rectangle shares among fewer cores.
+  return double(extent) / double(llvm::divideCeil(extent, side));
+}
+
+/// A multicast copy shares one fetch among the cores of a grid row or
+/// column, so what it moves must not depend on the position along it.
+static LogicalResult verifyMulticast(CopyOp op) {
+  std::optional<int64_t> axis = op.getMulticast();
+  if (!axis)
+    return success();
+  if (*axis != 0 && *axis != 1)
+    return op.emitOpError() << "multicast axis must be 0 (a grid column) or 1 "
+                               "(a grid row), got "
+                            << *axis;
+  auto spread = op->getParentOfType<SpreadOp>();
+  if (!spread || !spread.getGrid())
+    return op.emitOpError()
+           << "multicast needs an enclosing tile.spread laid on the core grid "
+              "(grid(rows, cols))";
+  unsigned dim = spread.getTripCounts().size() - 2 + *axis;
+  Value along = spread.getTileIndices()[dim];
+  for (Value index : llvm::concat<Value>(op.getSourceIndices(),
+                                         op.getDestIndices()))
+    if (index == along)
+      return op.emitOpError()
+             << "multicast along grid axis " << *axis
+             << " shares one tile among the cores of that axis, but the copy "
+                "is indexed by the spread index laid on it";
+  return success();
+}
+
 LogicalResult CopyOp::verify() {
   if (failed(verifyTileTransfer(*this, getSourceType(),
                                 getSourceIndices().size(), getDestType(),
                                 getDestIndices().size())) ||
-      failed(verifyPayload(*this, getBytes(), getTileType())))
+      failed(verifyPayload(*this, getBytes(), getTileType())) ||
+      failed(verifyMulticast(*this)))
     return failure();
   if (std::optional<ArrayRef<int64_t>> dims = getDims()) {
     bool sourceIndexed = !getSourceIndices().empty();

@@ -3,7 +3,9 @@
 // The schedule written here is the one CostModel::matmulWithTiling prices:
 //
 //   tile.kernel "name" ins(A, B) outs(C) {
-//     tile.spread cores(P) over (batch..., m, n) in (..., M/tm, N/tn) {
+//     tile.spread cores(P) over (batch..., m, n) in (..., M/tm, N/tn)
+//                 [grid(rows, cols): on a core grid, A multicast along
+//                  rows, B down columns] {
 //       acc = alloc [tm, tn] @ level 0;  a, b = alloc buffers(s) @ staging
 //       tile.fill acc, 0
 //       tile.loop %k in K/tk pipeline(s) {
@@ -254,6 +256,21 @@ struct TilePass : strata::impl::StrataTilePassBase<TilePass> {
     const cost::MatmulTiling &t = plan.tiling;
     if (t.tileM <= 0)
       return failure(); // the model runs it on the vector unit: stays linalg
+    // A shape too small to fill the core grid loses time only when the
+    // cores (their units, scratchpads or links), not home memory or the
+    // launch, set the pace: say so then.
+    const cost::Estimate &planned = plan.estimate;
+    if (t.gridRows > 0 && 2 * t.gridRows * t.gridCols < sys.chip.cores &&
+        planned.boundBy != model.homeLevel().name &&
+        planned.boundKind != cost::BoundKind::Overhead &&
+        planned.boundKind != cost::BoundKind::Latency)
+      op->emitRemark() << "contraction fills " << t.gridRows * t.gridCols
+                       << " of " << sys.chip.cores << " cores ("
+                       << t.gridRows << "x" << t.gridCols
+                       << " of the core grid: a " << counts.m << "x"
+                       << counts.n << " output in " << t.tileM << "x"
+                       << t.tileN << " tiles), bound by " << planned.boundBy
+                       << "; split-K over the grid is not searched yet";
     const hw::ComputeUnit *unit =
         hw::SystemQuery(sys).bestUnit(counts.dtype, hw::UnitKind::Matrix);
     const hw::ComputeUnit *vectorUnit = nullptr;
@@ -311,7 +328,15 @@ struct TilePass : strata::impl::StrataTilePassBase<TilePass> {
         r = llvm::divideCeil(r, t.tileN);
       spreadTrips.push_back(r);
     }
-    auto spread = tile::SpreadOp::create(b, loc, sys.chip.cores, spreadTrips);
+    // On a grid chip the plan may lay the M x N tiles on a rectangle of the
+    // core grid, where rows share A tiles and columns B tiles (SUMMA).
+    const bool onGrid = t.gridRows > 0 && t.gridCols > 0;
+    SmallVector<int64_t> grid;
+    if (onGrid)
+      grid = {t.gridRows, t.gridCols};
+    auto spread = tile::SpreadOp::create(
+        b, loc, onGrid ? t.gridRows * t.gridCols : sys.chip.cores,
+        spreadTrips, grid);
     b.setInsertionPointToStart(&spread.getBody().front());
     auto spreadIndex = [&](unsigned dim) -> Value {
       for (auto [i, d] : llvm::enumerate(l.spreadDims))
@@ -359,6 +384,13 @@ struct TilePass : strata::impl::StrataTilePassBase<TilePass> {
         tile::CopyOp::create(b, loc, A, indicesFor(maps[0]), sa, ValueRange{});
     auto tb =
         tile::CopyOp::create(b, loc, B, indicesFor(maps[1]), sb, ValueRange{});
+    if (onGrid) {
+      // A row of the grid shares its A tile, a column its B tile.
+      if (t.gridCols > 1)
+        ta.setMulticast(1);
+      if (t.gridRows > 1)
+        tb.setMulticast(0);
+    }
     tile::WaitOp::create(b, loc, ValueRange{ta, tb});
     const int64_t m0 = unit->shape.size() > 0 ? unit->shape[0] : 1;
     const int64_t n0 = unit->shape.size() > 1 ? unit->shape[1] : 1;

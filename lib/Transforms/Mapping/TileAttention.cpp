@@ -296,8 +296,7 @@ struct Lowering {
                         : SmallVector<int64_t>{rows, cols};
   }
   UnitAttr padded(int64_t m, int64_t n, int64_t k) {
-    const hw::ComputeUnit *u =
-        hw::SystemQuery(sys).bestUnit(g.work.dtype, hw::UnitKind::Matrix);
+    const hw::ComputeUnit *u = model.matrixUnit(g.work.dtype, g.work.path);
     auto native = [&](size_t i) {
       return u && u->shape.size() > i ? u->shape[i] : 1;
     };
@@ -544,7 +543,22 @@ void strata::lowerFusedAttention(ModuleOp module, const cost::CostModel &model,
     if (u.kind == hw::UnitKind::Vector && !vector)
       vector = &u;
   for (linalg::LinalgOp pv : roots) {
+    auto backward = pv->getAttrOfType<DictionaryAttr>(
+                          analysis::kFusedAttentionAttrName)
+                        .getAs<BoolAttr>("backward");
+    if (backward && backward.getValue()) {
+      pv->emitRemark() << "fused attention backward left as linalg: priced "
+                          "from strata.fused_attention (no tile schedule for "
+                          "the dQ/dK/dV kernel yet)";
+      continue;
+    }
     std::optional<AttentionGroup> g = matchAttentionGroup(pv);
+    if (!g && matchAttentionGroup(pv, /*allowSaved=*/true)) {
+      pv->emitRemark() << "fused attention left as linalg: the function "
+                          "returns one of its intermediates; priced from "
+                          "strata.fused_attention";
+      continue;
+    }
     FailureOr<Layout> layout = g ? analyze(*g) : FailureOr<Layout>(failure());
     if (failed(layout) || readsOtherTensors(*g, *layout)) {
       pv->emitRemark() << "fused attention left as linalg: its operands "
@@ -559,8 +573,8 @@ void strata::lowerFusedAttention(ModuleOp module, const cost::CostModel &model,
     if (counts)
       work.dtype = counts->dtype;
     cost::AttentionPlan plan = model.planAttention(work);
-    const hw::ComputeUnit *matrix =
-        hw::SystemQuery(sys).bestUnit(work.dtype, hw::UnitKind::Matrix);
+    // The unit the kernel's instructions reach, as the estimate priced it.
+    const hw::ComputeUnit *matrix = model.matrixUnit(work.dtype, work.path);
     int64_t points = plan.tiling.qTiles * plan.tiling.splits;
     for (unsigned gl : layout->groupLoops)
       points *= layout->ranges[gl];

@@ -17,7 +17,7 @@
 #include "strata/Dialect/Arch/Utils/SystemLoader.h"
 #include "strata/Hardware/Units.h"
 #include "strata/Transforms/Passes.h"
-#include "OptionChecks.h"
+#include "../OptionChecks.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
