@@ -1,6 +1,6 @@
 //===- strata-calibrate.cpp - Cost model error on published figures -------===//
 //
-// Usage: strata-calibrate [REFERENCE_DIR] [--cases]
+// Usage: strata-calibrate [REFERENCE_DIR] [--cases]  (default: test/data/reference)
 // Files: gemm.json and attention.json through the cost core; inference.json
 // end to end (workload generator, strata-tile, estimate).
 // Prints, per reference file, the mean absolute percentage error, the worst
@@ -13,6 +13,7 @@
 #include "strata/Calibration/Training.h"
 #include "strata/Cost/Calibration.h"
 
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -23,7 +24,8 @@
 using namespace strata::cost;
 
 static void print(const FileResult &f, bool allCases) {
-  llvm::outs() << f.file << "\n";
+  llvm::outs() << f.file << " (measured and model in " << f.unit
+               << "; error = (model - measured) / measured)\n";
   int outside = 0, skipped = 0;
   for (const CaseResult &c : f.cases) {
     if (!c.skipped.empty()) {
@@ -36,8 +38,9 @@ static void print(const FileResult &f, bool allCases) {
     outside += !ok;
     if (allCases || !ok)
       llvm::outs() << llvm::format(
-          "  %-58s measured %8.1f  model %8.1f  error %+6.1f%%%s\n",
-          c.id.c_str(), c.measured, c.estimated, c.errorPct(),
+          "  %-58s measured %8.1f  model %8.1f %-9s error %+6.1f%%%s\n",
+          c.id.c_str(), c.measured, c.estimated,
+          (c.unit.empty() ? f.unit : c.unit).c_str(), c.errorPct(),
           ok ? "" : "  (outside tolerance)");
   }
   const CaseResult *w = f.worst();
@@ -48,14 +51,40 @@ static void print(const FileResult &f, bool allCases) {
       w ? w->errorPct() : 0.0, outside);
 }
 
+static void usage(llvm::raw_ostream &os) {
+  os << "Usage: strata-calibrate [REFERENCE_DIR] [--cases]\n"
+        "\n"
+        "Runs the cost model on the published reference set (gemm.json and\n"
+        "attention.json through the cost core, inference.json and\n"
+        "training.json end to end) and prints, per file, each case outside\n"
+        "its tolerance (every case with --cases) with the measured and\n"
+        "modelled figures in the file's unit, the mean absolute percentage\n"
+        "error (MAPE) and the worst case.\n"
+        "\n"
+        "  REFERENCE_DIR  directory of the reference files (default: "
+     << STRATA_REFERENCE_DIR
+     << ")\n"
+        "  --cases        print every case, not only those outside tolerance\n"
+        "  --help         print this message\n";
+}
+
 int main(int argc, char **argv) {
-  std::string dir = "../shared/reference";
+  std::string dir = STRATA_REFERENCE_DIR;
   bool allCases = false;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--cases"))
+    llvm::StringRef arg = argv[i];
+    if (arg == "--cases") {
       allCases = true;
-    else
+    } else if (arg == "--help" || arg == "-help" || arg == "-h") {
+      usage(llvm::outs());
+      return 0;
+    } else if (arg.starts_with("-")) {
+      llvm::errs() << "strata-calibrate: unknown option '" << arg << "'\n";
+      usage(llvm::errs());
+      return 1;
+    } else {
       dir = argv[i];
+    }
   }
   int status = 0;
   using Evaluator = llvm::Expected<FileResult> (*)(const std::string &);

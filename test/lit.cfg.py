@@ -11,21 +11,30 @@ config.suffixes = [".mlir", ".json", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.strata_obj_root, "test")
 # Unit tests are run by their own suite (test/unit, GoogleTest format);
-# inputs/ hold fixtures, not tests.
-config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit", "Inputs"]
+# Inputs/ hold fixtures and data/ the in-repo reference set, not tests.
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit", "Inputs",
+                   "data"]
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%shared", config.shared_dir))
+# The published reference set the tests read: the in-repo copy, so a clone
+# with nothing beside it tests the same. ../shared/reference is only compared
+# with it (test/Robustness/reference-copy.test), when it exists.
+config.substitutions.append(("%reference", config.reference_dir))
+if os.path.isdir(os.path.join(config.shared_dir, "reference")):
+    config.available_features.add("shared-reference")
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
-tool_dirs = [config.strata_tools_dir, config.llvm_tools_dir]
+tool_dirs = [config.strata_tools_dir, config.llvm_tools_dir,
+             os.path.join(config.strata_obj_root, "benchmarks")]
 tools = [
     ToolSubst("strata-opt", unresolved="ignore"),
     ToolSubst("strata-translate", unresolved="ignore"),
     ToolSubst("strata-explore", unresolved="ignore"),
+    ToolSubst("strata-calibrate", unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.strata_tools_dir, append_path=True)

@@ -74,8 +74,11 @@ hw::DType toDType(Type t) {
   return hw::DType::f32;
 }
 
+} // namespace
+
 /// Storage bytes of one element (sub-byte types are fractional: two i4 or
-/// f4 values pack into a byte, eight i1 — as tile buffers count them).
+/// f4 values pack into a byte, eight i1 — as tile buffers count them); 0
+/// for element types without a storage size (never read as a float).
 double elementBytes(Type t) {
   if (t.isIndex())
     return 8;
@@ -85,6 +88,8 @@ double elementBytes(Type t) {
     return 2 * elementBytes(c.getElementType());
   return 0;
 }
+
+namespace {
 
 /// Bytes of a statically shaped tensor/memref, 0 for scalars, nullopt for
 /// dynamic shapes.
@@ -528,8 +533,9 @@ std::optional<OpCounts> countOp(Operation *op) {
     return std::nullopt;
   if (auto softmax = dyn_cast<linalg::SoftmaxOp>(op))
     return countSoftmax(softmax);
-  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
+  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
     return countLinalg(linalgOp);
+  }
   if (isa_and_present<shard::ShardDialect>(op->getDialect()))
     return countShardOp(op);
   if (auto kernel = dyn_cast<tile::KernelOp>(op))
@@ -775,9 +781,14 @@ struct ProgramProfile::Impl {
           continue;
         }
         if (isa<CallOpInterface>(&op)) {
-          if (FunctionOpInterface fn = callee(&op))
-            if (!expand(fn.getFunctionBody(), seq, cap))
+          // A recursive call is unmodelled (summarize): not expanded.
+          if (FunctionOpInterface fn = callee(&op);
+              fn && expanding.insert(fn).second) {
+            bool more = expand(fn.getFunctionBody(), seq, cap);
+            expanding.erase(fn);
+            if (!more)
               return false;
+          }
           continue;
         }
         auto it = index.find(&op);
@@ -800,6 +811,8 @@ struct ProgramProfile::Impl {
   llvm::DenseMap<Operation *, Summary> summaries;
   llvm::DenseSet<Operation *> inProgress;
   llvm::MapVector<llvm::StringRef, Operation *> firstUnknown;
+  /// Functions being expanded into the sequence (recursion guard).
+  llvm::DenseSet<Operation *> expanding;
 };
 
 ProgramProfile::ProgramProfile(FunctionOpInterface entry)

@@ -118,10 +118,14 @@ evaluateInferenceFile(const std::string &path) {
     const llvm::json::Object *modelObj = c.getObject("model");
     int64_t gpus = int64_t(c.getNumber("gpus").value_or(1));
     if (measured) {
-      for (const char *key :
-           {"out_tokens_per_s_per_gpu", "out_tokens_per_s", "ttft_ms"})
-        if (std::optional<double> x = measured->getNumber(key))
+      for (auto [key, unit] : {std::pair<const char *, const char *>{
+                                   "out_tokens_per_s_per_gpu", "tokens/s"},
+                               {"out_tokens_per_s", "tokens/s"},
+                               {"ttft_ms", "ms"}})
+        if (std::optional<double> x = measured->getNumber(key)) {
           r.measured = *x;
+          r.unit = unit;
+        }
     }
     std::optional<workload::ModelConfig> m;
     if (modelObj)

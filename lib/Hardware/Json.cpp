@@ -18,6 +18,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cstdio>
+#include <cstring>
 
 using namespace strata::hw;
 namespace json = llvm::json;
@@ -134,6 +135,8 @@ struct Obj {
 class Reader {
 public:
   std::vector<Problem> problems;
+  /// Fields absent from the text whose values were copied from another.
+  llvm::StringSet<> derived;
 
   void error(std::string path, std::string message) {
     problems.push_back({std::move(path), std::move(message)});
@@ -331,8 +334,11 @@ MemoryLevel Reader::level(const json::Value &v, std::string path) {
               "scratchpad, cache");
   bytes(*o, "capacity", l.capacity);
   number(*o, "bandwidth", l.readBandwidth, /*required=*/true);
-  // Defaults to the read bandwidth, as in the attribute.
+  // Defaults to the read bandwidth, as in the attribute; a problem with
+  // the copy is the read bandwidth's, reported once.
   l.writeBandwidth = l.readBandwidth;
+  if (!o->o->get("write_bandwidth"))
+    derived.insert(field(o->path, "write_bandwidth"));
   number(*o, "write_bandwidth", l.writeBandwidth, /*required=*/false);
   number(*o, "latency", l.latency, /*required=*/false);
   number(*o, "energy", l.energyPerByte, /*required=*/false);
@@ -431,35 +437,212 @@ System Reader::system(const json::Value &v) {
 }
 } // namespace
 
-llvm::Expected<System> strata::hw::systemFromJSON(const json::Value &v) {
+namespace {
+/// The description's problems: the reader's, else validate()'s.
+std::vector<Problem> readSystem(const json::Value &v, System &s) {
   Reader r;
-  System s = r.system(v);
+  s = r.system(v);
   // Only a structurally complete description is worth validating; otherwise
   // defaults standing in for missing fields would add noise.
-  if (r.problems.empty())
+  if (r.problems.empty()) {
     r.problems = validate(s);
-  if (!r.problems.empty())
+    llvm::erase_if(r.problems, [&](const Problem &p) {
+      return r.derived.contains(p.path);
+    });
+  }
+  return std::move(r.problems);
+}
+
+/// A syntax error of json::parse, which logs
+/// "[line:column, byte=offset]: message".
+LocatedProblem syntaxProblem(llvm::Error error) {
+  std::string msg = llvm::toString(std::move(error));
+  LocatedProblem p;
+  unsigned offset = 0;
+  int consumed = 0;
+  if (std::sscanf(msg.c_str(), "[%u:%u, byte=%u]: %n", &p.line, &p.column,
+                  &offset, &consumed) == 3 &&
+      consumed > 0)
+    msg = msg.substr(consumed);
+  p.message = "invalid JSON: " + msg;
+  return p;
+}
+} // namespace
+
+llvm::Expected<System> strata::hw::systemFromJSON(const json::Value &v) {
+  System s;
+  std::vector<Problem> problems = readSystem(v, s);
+  if (!problems.empty())
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   formatProblems(r.problems));
+                                   formatProblems(problems));
   return s;
 }
 
 llvm::Expected<System> strata::hw::parseSystemJSON(llvm::StringRef text) {
   llvm::Expected<json::Value> v = json::parse(text);
   if (!v) {
-    // json::ParseError logs "[line:column, byte=offset]: message"; restate
-    // it in words.
-    std::string msg = llvm::toString(v.takeError());
-    unsigned line = 0, column = 0, offset = 0;
-    int consumed = 0;
-    if (std::sscanf(msg.c_str(), "[%u:%u, byte=%u]: %n", &line, &column,
-                    &offset, &consumed) == 3 &&
-        consumed > 0)
-      msg = llvm::formatv("line {0}, column {1}: {2}", line, column,
-                          msg.substr(consumed))
-                .str();
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "invalid JSON at " + msg);
+    // Restated in words: "invalid JSON at line 3, column 7: ...".
+    LocatedProblem p = syntaxProblem(v.takeError());
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        llvm::formatv("invalid JSON at line {0}, column {1}: {2}", p.line,
+                      p.column,
+                      llvm::StringRef(p.message).drop_front(
+                          std::strlen("invalid JSON: ")))
+            .str());
   }
   return systemFromJSON(*v);
+}
+
+llvm::Expected<System>
+strata::hw::parseSystemJSON(llvm::StringRef text,
+                            std::vector<LocatedProblem> &located) {
+  auto fail = [] {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "invalid system description");
+  };
+  llvm::Expected<json::Value> v = json::parse(text);
+  if (!v) {
+    located.push_back(syntaxProblem(v.takeError()));
+    return fail();
+  }
+  System s;
+  std::vector<Problem> problems = readSystem(*v, s);
+  if (problems.empty())
+    return s;
+  for (Problem &p : problems) {
+    auto [line, column] = locateJsonPath(text, p.path);
+    located.push_back({p.path.empty() ? "(root)" : p.path, p.message, line,
+                       column});
+  }
+  return fail();
+}
+
+//===----------------------------------------------------------------------===//
+// Locating a JSON path in the text
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Walks JSON text just far enough to find where a path's value is; the
+/// text has parsed already, so malformed input only needs not to crash.
+class PathLocator {
+public:
+  explicit PathLocator(llvm::StringRef text) : text(text) {}
+
+  /// Offset of `path`'s deepest existing part.
+  size_t locate(llvm::StringRef path) {
+    size_t found = 0;
+    size_t pos = skipSpace(0);
+    while (!path.empty() && pos < text.size()) {
+      if (path.consume_front("[")) {
+        auto [index, rest] = path.split(']');
+        path = rest;
+        unsigned i = 0;
+        if (index.getAsInteger(10, i) || text[pos] != '[')
+          return found;
+        std::optional<size_t> element = arrayElement(pos, i);
+        if (!element)
+          return found;
+        pos = found = *element;
+      } else {
+        path.consume_front(".");
+        size_t end = path.find_first_of(".[");
+        llvm::StringRef key = path.take_front(end);
+        path = path.drop_front(key.size());
+        if (text[pos] != '{')
+          return found;
+        std::optional<std::pair<size_t, size_t>> member =
+            objectMember(pos, key);
+        if (!member)
+          return found;
+        found = member->first;
+        pos = member->second;
+      }
+    }
+    return found;
+  }
+
+private:
+  size_t skipSpace(size_t pos) const {
+    while (pos < text.size() && llvm::StringRef(" \t\r\n").contains(text[pos]))
+      ++pos;
+    return pos;
+  }
+
+  /// The offset just past the value (or string) starting at `pos`.
+  size_t skipValue(size_t pos) const {
+    if (pos >= text.size())
+      return pos;
+    if (text[pos] == '"') {
+      for (++pos; pos < text.size() && text[pos] != '"'; ++pos)
+        if (text[pos] == '\\')
+          ++pos;
+      return pos + 1;
+    }
+    if (text[pos] == '{' || text[pos] == '[') {
+      int depth = 0;
+      for (; pos < text.size(); ++pos) {
+        char c = text[pos];
+        if (c == '"') {
+          pos = skipValue(pos) - 1;
+        } else if (c == '{' || c == '[') {
+          ++depth;
+        } else if ((c == '}' || c == ']') && --depth == 0) {
+          return pos + 1;
+        }
+      }
+      return pos;
+    }
+    while (pos < text.size() && !llvm::StringRef(",]} \t\r\n").contains(text[pos]))
+      ++pos;
+    return pos;
+  }
+
+  /// (key offset, value offset) of member `key` of the object at `pos`.
+  std::optional<std::pair<size_t, size_t>> objectMember(size_t pos,
+                                                        llvm::StringRef key) {
+    pos = skipSpace(pos + 1);
+    while (pos < text.size() && text[pos] == '"') {
+      size_t keyStart = pos, keyEnd = skipValue(pos);
+      llvm::StringRef name = text.slice(keyStart + 1, keyEnd - 1);
+      pos = skipSpace(keyEnd);
+      if (pos >= text.size() || text[pos] != ':')
+        return std::nullopt;
+      pos = skipSpace(pos + 1);
+      if (name == key)
+        return std::make_pair(keyStart, pos);
+      pos = skipSpace(skipValue(pos));
+      if (pos < text.size() && text[pos] == ',')
+        pos = skipSpace(pos + 1);
+    }
+    return std::nullopt;
+  }
+
+  /// Offset of element `index` of the array at `pos`.
+  std::optional<size_t> arrayElement(size_t pos, unsigned index) {
+    pos = skipSpace(pos + 1);
+    for (unsigned i = 0; pos < text.size() && text[pos] != ']'; ++i) {
+      if (i == index)
+        return pos;
+      pos = skipSpace(skipValue(pos));
+      if (pos < text.size() && text[pos] == ',')
+        pos = skipSpace(pos + 1);
+    }
+    return std::nullopt;
+  }
+
+  llvm::StringRef text;
+};
+} // namespace
+
+std::pair<unsigned, unsigned>
+strata::hw::locateJsonPath(llvm::StringRef text, llvm::StringRef path) {
+  size_t offset = PathLocator(text).locate(path);
+  llvm::StringRef before = text.take_front(offset);
+  unsigned line = 1 + before.count('\n');
+  size_t lineStart = before.rfind('\n');
+  unsigned column =
+      1 + unsigned(lineStart == llvm::StringRef::npos ? offset
+                                                       : offset - lineStart - 1);
+  return {line, column};
 }

@@ -372,7 +372,8 @@ std::vector<Problem> strata::hw::validate(const Chip &chip,
         return static_cast<long double>(m.capacity) *
                (m.scope == Scope::Core ? chip.cores : 1);
       };
-      if (total(inner) > total(l))
+      // A zero capacity is reported on its own; it orders nothing.
+      if (l.capacity > 0 && total(inner) > total(l))
         out.push_back(
             {indexed(path, "memory", i - 1) + ".capacity",
              llvm::formatv("cache '{0}' ({1} bytes in total) is larger than "

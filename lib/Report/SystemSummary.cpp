@@ -28,6 +28,16 @@ hw::DType report::referenceDType(const hw::System &sys) {
   return best;
 }
 
+/// Integer rates count operations, not floating-point operations: "OP/s".
+static bool isIntegerDType(hw::DType t) { return t == hw::DType::int8; }
+static std::string formatRate(double rate, hw::DType t) {
+  std::string s = formatFlopsApprox(rate);
+  if (isIntegerDType(t))
+    if (size_t at = s.find("FLOP/s"); at != std::string::npos)
+      s.replace(at, 4, "OP");
+  return s;
+}
+
 static std::string shapeText(const std::vector<int64_t> &shape) {
   std::string s;
   for (size_t i = 0; i < shape.size(); ++i)
@@ -53,14 +63,16 @@ void report::printSystemSummary(const hw::System &sys, llvm::raw_ostream &os) {
     for (auto [dtype, rate] : u.rates)
       compute.addRow({u.name, std::string(hw::toString(u.kind)),
                       shapeText(u.shape), std::string(hw::toString(dtype)),
-                      formatFlopsApprox(*q.peakFlops(dtype, u.name))});
+                      formatRate(*q.peakFlops(dtype, u.name), dtype)});
   compute.print(os);
 
   hw::DType ref = referenceDType(sys);
+  const char *op = isIntegerDType(ref) ? "OP" : "FLOP";
   os << "\nMemory (aggregate per chip; ridge = peak " << hw::toString(ref)
-     << " FLOP/s / read bandwidth)\n";
+     << " " << op << "/s / read bandwidth)\n";
   Table memory({"level", "scope", "management", "capacity", "read bw",
-                "write bw", "latency", "energy", "ridge FLOP/B"});
+                "write bw", "latency", "energy",
+                std::string("ridge ") + op + "/B"});
   for (const hw::MemoryLevel &l : chip.memory) {
     std::optional<double> ridge = q.ridgePoint(ref, l.name);
     memory.addRow(

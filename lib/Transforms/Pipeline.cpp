@@ -10,6 +10,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "OptionChecks.h"
+#include "strata/Analysis/ProgramChecks.h"
+#include "strata/Cost/CostModel.h"
+#include "strata/Dialect/Arch/Utils/SystemLoader.h"
 #include "strata/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -18,6 +22,10 @@
 #include "mlir/Pass/PassOptions.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include <tuple>
 
 using namespace mlir;
 
@@ -112,7 +120,134 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::init("f32")};
 };
 
+/// Checks strata-pipeline's options before any pass runs, each error
+/// located at the option (`<strata-pipeline option 'zero'>`), not at the
+/// model, and before minutes of partitioning. What depends on the system
+/// (degrees against its devices and fabrics) is strata-parallelize's.
+struct CheckPipelineOptions
+    : PassWrapper<CheckPipelineOptions, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(CheckPipelineOptions)
+
+  struct Values {
+    std::string system, entry, schedule, recompute, plan, report, reportFile,
+        collectiveAlgorithm;
+    int64_t tp, dp, pp, ep, microbatches, interleave, zero;
+  };
+  explicit CheckPipelineOptions(Values v) : v(std::move(v)) {}
+  StringRef getArgument() const override {
+    return "strata-check-pipeline-options";
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    auto fail = [&](StringRef option) {
+      signalPassFailure();
+      return emitError(FileLineColLoc::get(
+          ctx, "<strata-pipeline option '" + option.str() + "'>", 0, 0));
+    };
+    for (auto [name, value, least] :
+         {std::tuple<StringRef, int64_t, int64_t>{"tp", v.tp, 0},
+          {"dp", v.dp, 0},
+          {"pp", v.pp, 1},
+          {"ep", v.ep, 1}})
+      if (value < least) {
+        fail(name) << name << "=" << value << " must be at least " << least
+                   << (least == 0 ? " (0: automatic)" : "");
+        return;
+      }
+    if (std::optional<strata::OptionProblem> bad = strata::checkTrainingOptions(
+            v.microbatches, v.interleave, v.schedule, v.zero, v.recompute)) {
+      fail(bad->option) << bad->message;
+      return;
+    }
+    if (!v.plan.empty() && v.plan != "auto") {
+      fail("plan") << "plan='" << v.plan
+                   << "' must be 'auto' (or absent, for the plan tp/pp/dp/ep "
+                      "state)";
+      return;
+    }
+    {
+      // strata-route's values, also when no plan asks for routing.
+      bool known = false;
+      std::string names;
+      for (int a = 0; a <= int(strata::cost::CollectiveAlgorithm::Hierarchical);
+           ++a) {
+        std::string_view n =
+            strata::cost::toString(strata::cost::CollectiveAlgorithm(a));
+        known |= v.collectiveAlgorithm == n;
+        names += (a ? ", " : "") + std::string(n);
+      }
+      if (!known) {
+        fail("collective-algorithm")
+            << "collective-algorithm='" << v.collectiveAlgorithm
+            << "' must be one of " << names;
+        return;
+      }
+    }
+    if (!llvm::is_contained({"text", "json", "csv", "trace"}, v.report)) {
+      fail("report") << "report='" << v.report
+                     << "' must be text, json, csv or trace";
+      return;
+    }
+    if (v.reportFile != "-") {
+      namespace fs = llvm::sys::fs;
+      StringRef dir = llvm::sys::path::parent_path(v.reportFile);
+      if (dir.empty())
+        dir = ".";
+      if (fs::is_directory(v.reportFile)) {
+        fail("report-file") << "report-file='" << v.reportFile
+                            << "' is a directory";
+        return;
+      }
+      if (!fs::is_directory(dir) || fs::access(dir, fs::AccessMode::Write) ||
+          (fs::exists(v.reportFile) &&
+           fs::access(v.reportFile, fs::AccessMode::Write))) {
+        fail("report-file") << "report-file='" << v.reportFile
+                            << "' cannot be written ("
+                            << (fs::is_directory(dir)
+                                    ? "no write permission"
+                                    : "directory '" + dir.str() +
+                                          "' does not exist")
+                            << ")";
+        return;
+      }
+    }
+    if (!v.system.empty()) {
+      // A JSON or .mlir description reports its own problems at its file;
+      // an unknown preset is the option's.
+      FailureOr<strata::arch::SystemAttr> sys =
+          strata::arch::loadSystem(ctx, v.system, [&] { return fail("system"); });
+      if (failed(sys))
+        return signalPassFailure();
+    }
+    if (!v.entry.empty()) {
+      auto fn = dyn_cast_if_present<FunctionOpInterface>(
+          SymbolTable::lookupSymbolIn(module, v.entry));
+      if (!fn || fn.isExternal()) {
+        fail("entry") << "entry='" << v.entry
+                      << "' is not a function defined in the module";
+        return;
+      }
+    }
+    // A recursive call graph has no static execution count; say where
+    // before anything tries to follow it.
+    for (auto fn : module.getOps<FunctionOpInterface>())
+      if (!fn.isExternal() && fn.isPublic() &&
+          failed(strata::analysis::verifyAcyclicCalls(fn)))
+        return signalPassFailure();
+  }
+
+  Values v;
+};
+
 void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
+  pm.addPass(std::make_unique<CheckPipelineOptions>(CheckPipelineOptions::Values{
+      options.system, options.entry, options.schedule, options.recompute,
+      options.plan, options.report, options.reportFile,
+      options.collectiveAlgorithm, options.tp,
+      options.dp, options.pp, options.ep, options.microbatches,
+      options.interleave, options.zero}));
   if (!options.bindDims.empty()) {
     strata::StrataBindDimsPassOptions bind;
     bind.entry = options.entry;

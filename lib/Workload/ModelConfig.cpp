@@ -11,6 +11,7 @@
 #include "llvm/Support/Path.h"
 
 #include <cmath>
+#include <cstdio>
 
 using namespace mlir;
 
@@ -275,8 +276,19 @@ FailureOr<ModelConfig> parseModelConfig(llvm::StringRef text,
   Location fileLoc = FileLineColLoc::get(ctx, path, 1, 1);
   llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
   if (!parsed) {
-    emitError(fileLoc) << "invalid JSON in model config " << path << ": "
-                       << llvm::toString(parsed.takeError());
+    // json::ParseError logs "[line:column, byte=offset]: message": report
+    // it at that place in the file.
+    std::string msg = llvm::toString(parsed.takeError());
+    unsigned line = 1, column = 1, offset = 0;
+    int consumed = 0;
+    Location at = fileLoc;
+    if (std::sscanf(msg.c_str(), "[%u:%u, byte=%u]: %n", &line, &column,
+                    &offset, &consumed) == 3 &&
+        consumed > 0) {
+      msg = msg.substr(consumed);
+      at = FileLineColLoc::get(ctx, path, line, column);
+    }
+    emitError(at) << "invalid JSON in model config " << path << ": " << msg;
     return failure();
   }
   const llvm::json::Object *object = parsed->getAsObject();

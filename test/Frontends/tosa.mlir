@@ -1,5 +1,5 @@
 // RUN: strata-opt %s --pass-pipeline="builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,tosa-to-tensor),strata-pipeline{system=h100-sxm report=csv})" -split-input-file -o /dev/null 2>/dev/null | FileCheck %s
-// RUN: strata-opt %s --pass-pipeline="builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,tosa-to-tensor),strata-pipeline{system=h100-sxm})" -split-input-file -o /dev/null 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
+// RUN: strata-opt --strata-remarks %s --pass-pipeline="builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,tosa-to-tensor),strata-pipeline{system=h100-sxm})" -split-input-file -o /dev/null 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
 // RUN: strata-opt %s --pass-pipeline="builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith,tosa-to-tensor))" -split-input-file | FileCheck %s --check-prefix=LINALG
 
 // TOSA through the upstream conversions, then the Strata pipeline: a bf16

@@ -18,8 +18,10 @@
 // Errors name the JSON path and the input file, and the exit code is non-zero.
 // RUN: echo '{"schema": 1, "name": "x", "devices": 1, "topology": [], "chip": {"name": "c", "clock": 1e9, "cores": 1, "units": [], "memory": []}}' > %t.empty.json
 // RUN: not strata-translate --import-system-json %t.empty.json 2>&1 | FileCheck %s --check-prefix=EMPTY
-// EMPTY: empty.json:1:1: error: invalid system JSON: {{.*}}chip.units{{.*}}at least one compute unit
+// Each problem is located at its field: JSON path, line and column.
+// EMPTY: empty.json:1:106: error: chip.units: a chip needs at least one compute unit
+// EMPTY: empty.json:1:119: error: chip.memory: a chip needs at least one memory level
 // RUN: echo '{"schema": 1, "name": ' > %t.syntax.json
 // RUN: not strata-translate --import-system-json %t.syntax.json 2>&1 | FileCheck %s --check-prefix=SYNTAX
-// SYNTAX: syntax.json:1:1: error: invalid system JSON: invalid JSON at line 2, column 0
+// SYNTAX: syntax.json:2:0: error: invalid JSON: Unexpected EOF
 module {}

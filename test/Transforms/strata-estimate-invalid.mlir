@@ -1,12 +1,41 @@
 // RUN: strata-opt %s -split-input-file -verify-diagnostics --strata-estimate="system=h100-sxm output=%t" -o /dev/null
 
-// Dynamic shapes cannot be costed: a warning names the op and its count.
-// expected-warning @+1 {{ops Strata cannot model were not costed: linalg.matmul x1}}
+// Dynamic shapes cannot be costed: an error names the operand and the
+// dimension (it used to be a warning and a report of 0 s).
 func.func @dynamic(%a: tensor<?x64xf32>, %b: tensor<64x64xf32>,
                    %c: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{'linalg.matmul' op operand #0 ('tensor<?x64xf32>') has a dynamic dimension 0: Strata prices static shapes only (give the dimension a size)}}
   %r = linalg.matmul ins(%a, %b : tensor<?x64xf32>, tensor<64x64xf32>)
                      outs(%c : tensor<?x64xf32>) -> tensor<?x64xf32>
   return %r : tensor<?x64xf32>
+}
+
+// -----
+
+// One arithmetic per contraction: integer operands into a float result are
+// rejected, not priced as either.
+func.func @mixed(%a: tensor<64x64xi32>, %b: tensor<64x64xi32>) -> tensor<64x64xf32> {
+  %e = tensor.empty() : tensor<64x64xf32>
+  // expected-error @+1 {{'linalg.matmul' op contracts 'i32' operands into a 'f32' result: a contraction's operands and result must be all integer or all floating point (convert the operands first)}}
+  %r = linalg.matmul ins(%a, %b : tensor<64x64xi32>, tensor<64x64xi32>) outs(%e : tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %r : tensor<64x64xf32>
+}
+
+// -----
+
+// A call graph that reaches a function from itself has no static count.
+func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %y = call @g(%x) : (tensor<4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+func.func private @g(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %y = call @h(%x) : (tensor<4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+func.func private @h(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{recursive call graph: @g reaches itself (@g -> @h -> @g); Strata prices only acyclic call graphs}}
+  %y = call @g(%x) : (tensor<4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
 }
 
 // -----

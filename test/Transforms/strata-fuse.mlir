@@ -2,7 +2,7 @@
 // RUN: strata-opt %s -split-input-file --strata-fuse=system=h100-sxm --strata-estimate="format=csv" -o /dev/null | FileCheck %s --check-prefix=FUSED
 // RUN: strata-opt %s -split-input-file --strata-estimate="system=h100-sxm format=csv" -o /dev/null | FileCheck %s --check-prefix=UNFUSED
 // RUN: strata-opt %s -split-input-file --strata-fuse="system=h100-sxm attention=false epilogues=false" | FileCheck %s --check-prefix=OFF
-// RUN: strata-opt %s -split-input-file --strata-fuse=system=h100-sxm -o /dev/null 2>&1 | FileCheck %s --check-prefix=REMARK
+// RUN: strata-opt --strata-remarks %s -split-input-file --strata-fuse=system=h100-sxm -o /dev/null 2>&1 | FileCheck %s --check-prefix=REMARK
 
 // Attention over 8 heads x 2048 positions x head dim 64 in plain linalg:
 // Q·Kᵀ, max, exp(s - max), sum, divide, P·V.

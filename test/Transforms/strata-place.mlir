@@ -1,8 +1,8 @@
 // RUN: strata-opt %s -split-input-file --strata-tile=system=h100-sxm --strata-place | FileCheck %s --check-prefix=H100
 // RUN: strata-opt %s -split-input-file --strata-tile=system=mesh-sram --strata-place | FileCheck %s --check-prefix=MESH
-// RUN: strata-opt %S/Inputs/place-depth.mlir --strata-set-system=system=h100-sxm --strata-place -mlir-print-op-on-diagnostic=false 2>&1 | FileCheck %s --check-prefix=DEPTH
-// RUN: strata-opt %S/Inputs/place-spill.mlir --strata-set-system=system=mesh-sram --strata-place -mlir-print-op-on-diagnostic=false 2>&1 | FileCheck %s --check-prefix=SPILL
-// RUN: not strata-opt %S/Inputs/place-spill.mlir --strata-set-system=system=mesh-sram --strata-place=spill=false -mlir-print-op-on-diagnostic=false -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOSPILL
+// RUN: strata-opt --strata-remarks %S/Inputs/place-depth.mlir --strata-set-system=system=h100-sxm --strata-place -mlir-print-op-on-diagnostic=false 2>&1 | FileCheck %s --check-prefix=DEPTH
+// RUN: strata-opt --strata-remarks %S/Inputs/place-spill.mlir --strata-set-system=system=mesh-sram --strata-place -mlir-print-op-on-diagnostic=false 2>&1 | FileCheck %s --check-prefix=SPILL
+// RUN: not strata-opt --strata-remarks %S/Inputs/place-spill.mlir --strata-set-system=system=mesh-sram --strata-place=spill=false -mlir-print-op-on-diagnostic=false -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOSPILL
 // RUN: strata-opt %S/Inputs/place-spill.mlir --strata-estimate="system=mesh-sram format=csv" -o /dev/null | FileCheck %s --check-prefix=BEFORE
 // RUN: strata-opt %S/Inputs/place-spill.mlir --strata-set-system=system=mesh-sram --strata-place --strata-estimate=format=csv -o /dev/null 2>/dev/null | FileCheck %s --check-prefix=AFTER
 

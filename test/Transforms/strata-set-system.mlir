@@ -12,7 +12,9 @@
 // JSON: arch.system = #arch.system<"mi300x"
 // MLIR: arch.system = #arch.system<"file-sys"
 // EMPTY: error: strata-set-system needs system=<preset|file>
-// BADJSON: error: invalid system JSON '{{.*}}bad.json': {{.*}}name
+// Each problem of a JSON description is reported at its field in the file.
+// BADJSON: bad.json:1:15: error: name: expected a string
+// BADJSON: bad.json:1:1: error: chip: missing required field 'chip'
 module {}
 
 // -----

@@ -18,10 +18,10 @@
 //
 // Without attention fusion nothing is lowered as a group: Q·Kᵀ is tiled as a
 // contraction and the rest stays linalg.
-// RUN: strata-opt %s -split-input-file --strata-fuse="system=h100-sxm attention=false epilogues=false" --strata-tile 2>&1 | FileCheck %s --check-prefix=OFF
+// RUN: strata-opt --strata-remarks %s -split-input-file --strata-fuse="system=h100-sxm attention=false epilogues=false" --strata-tile 2>&1 | FileCheck %s --check-prefix=OFF
 //
 // A group whose operands the flash schedule cannot cut stays marked linalg.
-// RUN: strata-opt %s -split-input-file --strata-fuse=system=h100-sxm --strata-tile -o /dev/null 2>&1 | FileCheck %s --check-prefix=REMARK
+// RUN: strata-opt --strata-remarks %s -split-input-file --strata-fuse=system=h100-sxm --strata-tile -o /dev/null 2>&1 | FileCheck %s --check-prefix=REMARK
 
 // 8 heads x 1024 positions x head dim 128, causal. h100-sxm: 128-row query
 // blocks and 128-key blocks, 8 x 8 spread points; a third K/V buffer fits

@@ -3,7 +3,7 @@
 // RUN: strata-opt %s -split-input-file --strata-tile=system=h100-sxm 2>/dev/null | FileCheck %s --check-prefix=GPU
 // RUN: strata-opt %s -split-input-file --strata-tile=system=mesh-sram --strata-estimate=format=csv -o /dev/null 2>/dev/null | FileCheck %s --check-prefix=MESHCOST
 // RUN: strata-opt %s -split-input-file --strata-tile=system=%S/Inputs/mesh-8x8-1mib.json --strata-estimate=format=csv -o /dev/null 2>/dev/null | FileCheck %s --check-prefix=BIGCOST
-// RUN: strata-opt %s -split-input-file --strata-tile=system=mesh-sram -o /dev/null 2>&1 | FileCheck %s --check-prefix=REMARK
+// RUN: strata-opt --strata-remarks %s -split-input-file --strata-tile=system=mesh-sram -o /dev/null 2>&1 | FileCheck %s --check-prefix=REMARK
 
 // One mapping search, three chips, three mappings for Llama-3-8B's
 // gate_proj at 2048 tokens (2048x4096 by 4096x14336, bf16):

@@ -1,7 +1,7 @@
 // RUN: strata-opt %s -split-input-file --strata-tile="system=h100-sxm vector=true" 2>/dev/null | FileCheck %s --check-prefix=H100
 // RUN: strata-opt %s -split-input-file --strata-tile="system=mesh-sram vector=true" 2>/dev/null | FileCheck %s --check-prefix=MESH
 // RUN: strata-opt %s -split-input-file --strata-tile="system=tpu-v5p vector=true" 2>/dev/null | FileCheck %s --check-prefix=TPU
-// RUN: strata-opt %s -split-input-file --strata-tile="system=h100-sxm vector=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=REMARK
+// RUN: strata-opt --strata-remarks %s -split-input-file --strata-tile="system=h100-sxm vector=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=REMARK
 // RUN: strata-opt %s -split-input-file --strata-tile="system=h100-sxm vector=false" 2>/dev/null | FileCheck %s --check-prefix=OFF
 // RUN: strata-opt %s -split-input-file --strata-tile="system=h100-sxm vector=true" --strata-place 2>/dev/null | FileCheck %s --check-prefix=PLACE
 // RUN: strata-opt %s -split-input-file --strata-tile="system=h100-sxm vector=true" --strata-estimate=format=csv -o /dev/null | FileCheck %s --check-prefix=TILED

@@ -1,5 +1,5 @@
 // RUN: strata-opt %s -split-input-file --strata-tile=system=h100-sxm 2>/dev/null | FileCheck %s --check-prefix=H100
-// RUN: strata-opt %s -split-input-file --strata-tile=system=h100-sxm -o /dev/null 2>&1 | FileCheck %s --check-prefix=REMARK
+// RUN: strata-opt --strata-remarks %s -split-input-file --strata-tile=system=h100-sxm -o /dev/null 2>&1 | FileCheck %s --check-prefix=REMARK
 // RUN: strata-opt %s -split-input-file --strata-tile=system=mesh-sram | FileCheck %s --check-prefix=MESH
 // RUN: strata-opt %s -split-input-file --strata-tile=system=mesh-sram --strata-estimate=format=csv -o /dev/null 2>/dev/null | FileCheck %s --check-prefix=MESHCOST
 // RUN: strata-opt %s -split-input-file --strata-tile=system=h100-sxm --strata-estimate=format=csv -o /dev/null | FileCheck %s --check-prefix=TILED

@@ -10,6 +10,6 @@ config.suffixes = []
 config.test_exec_root = os.path.join(config.strata_obj_root, "test", "unit")
 config.test_source_root = config.test_exec_root
 config.test_format = lit.formats.GoogleTest(".", "Tests")
-# Tests that read the calibration set find it here.
-config.environment["STRATA_SHARED_DIR"] = config.shared_dir
+# Tests that read the calibration set find it here (the in-repo copy).
+config.environment["STRATA_REFERENCE_DIR"] = config.reference_dir
 config.environment["STRATA_SOURCE_DIR"] = config.strata_src_root

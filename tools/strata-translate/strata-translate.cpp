@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "../ToolOptions.h"
 #include "strata/Dialect/Arch/IR/ArchAttrs.h"
 #include "strata/Dialect/Arch/Utils/SystemLoader.h"
 #include "strata/Hardware/Json.h"
@@ -17,7 +18,10 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Tools/mlir-translate/MlirTranslateMain.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/Support/CommandLine.h"
@@ -35,7 +39,7 @@ static llvm::cl::opt<std::string> systemSpec(
     llvm::cl::desc("System for --export-system-json: a preset name or a "
                    ".json/.mlir file (default: the input module's "
                    "arch.system)"),
-    llvm::cl::init(""));
+    llvm::cl::init(""), llvm::cl::cat(strata::tools::strataCategory()));
 
 // Options of --import-model-config (docs/workloads.md).
 static llvm::cl::OptionCategory modelCategory("Model import options");
@@ -150,11 +154,19 @@ static void registerSystemTranslations() {
             sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
         Location loc = FileLineColLoc::get(
             ctx, buffer->getBufferIdentifier(), /*line=*/1, /*column=*/1);
+        // Each problem at its field in the file (a JSON path and its line).
+        std::vector<hw::LocatedProblem> problems;
         llvm::Expected<hw::System> sys =
-            hw::parseSystemJSON(buffer->getBuffer());
+            hw::parseSystemJSON(buffer->getBuffer(), problems);
         if (!sys) {
-          emitError(loc) << "invalid system JSON: "
-                         << llvm::toString(sys.takeError());
+          llvm::consumeError(sys.takeError());
+          for (const hw::LocatedProblem &p : problems) {
+            InFlightDiagnostic diag = emitError(FileLineColLoc::get(
+                ctx, buffer->getBufferIdentifier(), p.line, p.column));
+            if (!p.path.empty())
+              diag << p.path << ": ";
+            diag << p.message;
+          }
           return nullptr;
         }
         OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
@@ -257,6 +269,17 @@ int main(int argc, char **argv) {
   static char debugInfo[] = "--mlir-print-debuginfo";
   if (importingModel && !debugInfoChosen)
     args.insert(args.begin() + 1, debugInfo);
+  // --help: Strata's options and the translate driver's own; libLLVM's
+  // backend flags and upstream's debugging options only in --help-hidden.
+  // Diagnostics without the op's IR unless asked for.
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerTranslationCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  strata::tools::printOpOnDiagnosticByDefault(false);
+  strata::tools::hideUnrelatedOptions(
+      {&strata::tools::strataCategory(), &modelCategory});
   return failed(mlirTranslateMain(int(args.size()), args.data(),
-                                  "Strata translations"));
+                                  "Strata translations: system JSON <-> IR, "
+                                  "model configs -> func + linalg"));
 }

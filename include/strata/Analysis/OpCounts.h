@@ -84,6 +84,10 @@ struct OpCounts {
   double iterations = 0;
 };
 
+/// Storage bytes of one element of type `t` (sub-byte types fractional,
+/// complex twice its part, index 8); 0 for types without a size.
+double elementBytes(mlir::Type t);
+
 /// Counts one op, or std::nullopt if it is not something Strata models
 /// (an op with dynamic shapes, or an unknown op with tensor results).
 /// Ops with no tensor operands or results (constants, func.return, ...) are

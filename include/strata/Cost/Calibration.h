@@ -24,6 +24,8 @@ struct CaseResult {
   double measured = 0;  ///< the published figure
   double estimated = 0; ///< the model's figure, same unit and convention
   double tolerancePct = 0;
+  /// The unit of `measured` when it differs from the file's.
+  std::string unit;
   /// Why the case was not run (empty when it ran).
   std::string skipped;
 

@@ -29,6 +29,27 @@ llvm::Expected<System> systemFromJSON(const llvm::json::Value &v);
 /// Parses text and converts; syntax errors carry line:column.
 llvm::Expected<System> parseSystemJSON(llvm::StringRef text);
 
+/// A problem of a JSON description and where in the text it is: the
+/// 1-based line and column of its field's key (of the deepest enclosing
+/// field that exists, for a missing one), or of the syntax error.
+struct LocatedProblem {
+  std::string path; ///< JSON path ("chip.memory[2].bandwidth"), "" for syntax
+  std::string message;
+  unsigned line = 1, column = 1;
+};
+
+/// As parseSystemJSON, reporting each problem with its place in `text`
+/// (a tool points at the JSON file, not at the IR that named it).
+llvm::Expected<System>
+parseSystemJSON(llvm::StringRef text, std::vector<LocatedProblem> &problems);
+
+/// The 1-based line and column in `text` of the JSON value at `path`
+/// ("chip.memory[2].bandwidth"): its key for an object member, the value
+/// for an array element; for a path that does not exist, the deepest part
+/// of it that does (1:1 for none).
+std::pair<unsigned, unsigned> locateJsonPath(llvm::StringRef text,
+                                             llvm::StringRef path);
+
 } // namespace strata::hw
 
 #endif // STRATA_HARDWARE_JSON_H

@@ -1,5 +1,6 @@
 //===- Estimate.cpp - Cost a program and write the report -----------------===//
 
+#include "strata/Analysis/ProgramChecks.h"
 #include "strata/Analysis/ProgramCost.h"
 #include "strata/Dialect/Arch/IR/ArchAttrs.h"
 #include "strata/Dialect/Arch/Utils/SystemLoader.h"
@@ -74,6 +75,9 @@ struct EstimatePass
         findEntries(module, entry);
     if (failed(entries))
       return signalPassFailure();
+    for (FunctionOpInterface entryFn : *entries)
+      if (failed(analysis::verifyPriceable(entryFn)))
+        return signalPassFailure();
     bool summary = entries->size() > 1;
     if (summary && *fmt == Format::Trace) {
       InFlightDiagnostic diag = module.emitError();

@@ -805,6 +805,32 @@ gatherAtBoundaries(ArrayRef<OpOperand *> allUses,
   return success();
 }
 
+/// Rejects, before upstream sees it, a structured op upstream shard-partition
+/// (MLIR 22) crashes on: a loop marked `reduction` that indexes an output
+/// (the loop does not reduce; upstream's sharded-reduction path aborts on
+/// it when that loop is split).
+LogicalResult verifyPartitionable(func::FuncOp func) {
+  WalkResult walk = func.walk([&](linalg::LinalgOp op) {
+    SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+    for (OpOperand &init : op.getDpsInitsMutable()) {
+      AffineMap map = op.getMatchingIndexingMap(&init);
+      for (unsigned d = 0; d < iterators.size(); ++d)
+        if (iterators[d] == utils::IteratorType::reduction &&
+            map.isFunctionOfDim(d)) {
+          op->emitError()
+              << "strata-partition: reduction loop d" << d
+              << " indexes output #" << init.getOperandNumber() - op.getNumDpsInputs()
+              << " of @" << func.getSymName()
+              << "; upstream shard-partition cannot partition such an op "
+                 "(mark the loop parallel or reduce over it)";
+          return WalkResult::interrupt();
+        }
+    }
+    return WalkResult::advance();
+  });
+  return failure(walk.wasInterrupted());
+}
+
 struct PartitionPass : strata::impl::StrataPartitionPassBase<PartitionPass> {
   using Base::Base;
 
@@ -861,6 +887,9 @@ struct PartitionPass : strata::impl::StrataPartitionPassBase<PartitionPass> {
     llvm::DenseMap<Value, BoundaryLayout> boundaryLayouts =
         layoutsIntoWholeTensorCallees(module, annotated);
 
+    for (func::FuncOp func : annotated)
+      if (failed(verifyPartitionable(func)))
+        return signalPassFailure();
     OpPassManager partition(func::FuncOp::getOperationName());
     partition.addPass(shard::createPartition());
     partition.addPass(createCSEPass());

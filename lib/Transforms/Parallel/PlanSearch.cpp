@@ -17,6 +17,7 @@
 #include "strata/Dialect/Arch/Utils/SystemLoader.h"
 #include "strata/Hardware/Units.h"
 #include "strata/Transforms/Passes.h"
+#include "../OptionChecks.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
@@ -103,6 +104,12 @@ struct PlanSearchPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    // A bad value would fail every candidate the same way: say so once.
+    if (std::optional<strata::OptionProblem> bad = strata::checkTrainingOptions(
+            microbatches, interleave, schedule, zero, recompute)) {
+      module.emitError("strata-plan-search: ") << bad->message;
+      return signalPassFailure();
+    }
     FailureOr<strata::hw::System> resolved = strata::arch::resolveSystemModel(module, "");
     if (failed(resolved))
       return signalPassFailure();

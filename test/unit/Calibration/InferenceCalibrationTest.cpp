@@ -17,9 +17,10 @@
 using namespace strata;
 
 TEST(InferenceCalibrationTest, SingleGpuRowsWithinTarget) {
-  const char *shared = std::getenv("STRATA_SHARED_DIR");
-  std::string path =
-      std::string(shared ? shared : "../shared") + "/reference/inference.json";
+  // The in-repo copy (test/data/reference) unless STRATA_REFERENCE_DIR
+  // names another.
+  const char *dir = std::getenv("STRATA_REFERENCE_DIR");
+  std::string path = std::string(dir ? dir : STRATA_REFERENCE_DIR) + "/inference.json";
   llvm::Expected<cost::FileResult> r =
       calibration::evaluateInferenceFile(path);
   ASSERT_TRUE(bool(r)) << llvm::toString(r.takeError());

@@ -24,9 +24,10 @@
 using namespace strata;
 
 TEST(TrainingCalibrationTest, FullyStatedRunsWithinTarget) {
-  const char *shared = std::getenv("STRATA_SHARED_DIR");
-  std::string path =
-      std::string(shared ? shared : "../shared") + "/reference/training.json";
+  // The in-repo copy (test/data/reference) unless STRATA_REFERENCE_DIR
+  // names another.
+  const char *dir = std::getenv("STRATA_REFERENCE_DIR");
+  std::string path = std::string(dir ? dir : STRATA_REFERENCE_DIR) + "/training.json";
   llvm::Expected<cost::FileResult> r = calibration::evaluateTrainingFile(path);
   ASSERT_TRUE(bool(r)) << llvm::toString(r.takeError());
   double worst = 0;

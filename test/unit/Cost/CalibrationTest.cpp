@@ -18,9 +18,11 @@ using namespace strata::cost;
 
 namespace {
 
+// The in-repo copy of the published set (test/data/reference); the
+// STRATA_REFERENCE_DIR environment variable points the test at another copy.
 std::string referenceDir() {
-  const char *shared = std::getenv("STRATA_SHARED_DIR");
-  return std::string(shared ? shared : "../shared") + "/reference";
+  const char *dir = std::getenv("STRATA_REFERENCE_DIR");
+  return dir ? dir : STRATA_REFERENCE_DIR;
 }
 
 void report(const FileResult &f) {

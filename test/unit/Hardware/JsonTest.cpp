@@ -259,4 +259,35 @@ TEST(Json, NullMeansAbsent) {
   EXPECT_FALSE(sys->chip.grid);
 }
 
+TEST(Json, ProblemsAreLocatedAtTheirField) {
+  const char *text = "{\n"
+                     "  \"schema\": 1,\n"
+                     "  \"chip\": {\n"
+                     "    \"memory\": [\n"
+                     "      {\"name\": \"a\"},\n"
+                     "      {\"name\": \"b\", \"bandwidth\": -1}\n"
+                     "    ]\n"
+                     "  }\n"
+                     "}\n";
+  // A member is located at its key, an array element at its value.
+  EXPECT_EQ(locateJsonPath(text, "schema"), std::make_pair(2u, 3u));
+  EXPECT_EQ(locateJsonPath(text, "chip.memory[1]"), std::make_pair(6u, 7u));
+  EXPECT_EQ(locateJsonPath(text, "chip.memory[1].bandwidth"),
+            std::make_pair(6u, 21u));
+  // A missing field: the deepest part of its path that exists.
+  EXPECT_EQ(locateJsonPath(text, "chip.memory[0].capacity"),
+            std::make_pair(5u, 7u));
+  EXPECT_EQ(locateJsonPath(text, "chip.clock"), std::make_pair(3u, 3u));
+  EXPECT_EQ(locateJsonPath(text, "(root)"), std::make_pair(1u, 1u));
+
+  std::vector<LocatedProblem> problems;
+  llvm::Expected<System> sys =
+      parseSystemJSON("{\"schema\": 1,\n \"name\": 3", problems);
+  ASSERT_FALSE(bool(sys));
+  llvm::consumeError(sys.takeError());
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].line, 2u);
+  EXPECT_NE(problems[0].message.find("invalid JSON"), std::string::npos);
+}
+
 } // namespace

@@ -39,11 +39,21 @@ arch::loadSystem(MLIRContext *ctx, StringRef spec,
     if (!buffer)
       return emitError() << "cannot read system file '" << spec
                          << "': " << buffer.getError().message();
+    // Each problem is reported at its field in the JSON file.
+    std::vector<hw::LocatedProblem> problems;
     llvm::Expected<hw::System> sys =
-        hw::parseSystemJSON((*buffer)->getBuffer());
-    if (!sys)
-      return emitError() << "invalid system JSON '" << spec
-                         << "': " << llvm::toString(sys.takeError());
+        hw::parseSystemJSON((*buffer)->getBuffer(), problems);
+    if (!sys) {
+      llvm::consumeError(sys.takeError());
+      for (const hw::LocatedProblem &p : problems) {
+        InFlightDiagnostic diag =
+            mlir::emitError(FileLineColLoc::get(ctx, spec, p.line, p.column));
+        if (!p.path.empty())
+          diag << p.path << ": ";
+        diag << p.message;
+      }
+      return failure();
+    }
     return toAttr(ctx, *sys);
   }
   if (spec.ends_with(".mlir"))
