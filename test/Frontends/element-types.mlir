@@ -1,5 +1,5 @@
 // RUN: strata-opt %s -split-input-file --strata-pipeline="system=h100-sxm fuse=false" -o /dev/null 2>/dev/null | FileCheck %s
-// RUN: strata-opt %s -split-input-file --strata-pipeline="system=h100-sxm fuse=false" -o /dev/null 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
+// RUN: strata-opt --strata-remarks %s -split-input-file --strata-pipeline="system=h100-sxm fuse=false" -o /dev/null 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
 
 // Element types exporters emit, each priced at the rate of the dtype it
 // maps to (the summary's MFU names the peak it is measured against).

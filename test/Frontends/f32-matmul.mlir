@@ -1,6 +1,6 @@
-// RUN: strata-opt %s --strata-pipeline="system=h100-sxm" -o /dev/null 2>&1 | FileCheck %s --check-prefix=F32
-// RUN: strata-opt %s --strata-pipeline="system=h100-sxm f32-matmul=f32" -o /dev/null 2>&1 | FileCheck %s --check-prefix=F32
-// RUN: strata-opt %s --strata-pipeline="system=h100-sxm f32-matmul=tf32" -o /dev/null 2>&1 | FileCheck %s --check-prefix=TF32
+// RUN: strata-opt --strata-remarks %s --strata-pipeline="system=h100-sxm" -o /dev/null 2>&1 | FileCheck %s --check-prefix=F32
+// RUN: strata-opt --strata-remarks %s --strata-pipeline="system=h100-sxm f32-matmul=f32" -o /dev/null 2>&1 | FileCheck %s --check-prefix=F32
+// RUN: strata-opt --strata-remarks %s --strata-pipeline="system=h100-sxm f32-matmul=tf32" -o /dev/null 2>&1 | FileCheck %s --check-prefix=TF32
 // RUN: strata-opt %s --strata-pipeline="system=a100-sxm-80g f32-matmul=tf32" -o /dev/null 2>/dev/null | FileCheck %s --check-prefix=A100
 // RUN: strata-opt %s --strata-pipeline="system=tpu-v5p f32-matmul=tf32" -o /dev/null 2>/dev/null | FileCheck %s --check-prefix=NOTF32
 // RUN: strata-opt %s --strata-set-system="system=h100-sxm" --strata-set-system="f32-matmul=tf32" | FileCheck %s --check-prefix=ATTR

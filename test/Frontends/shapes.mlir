@@ -1,5 +1,5 @@
 // RUN: strata-opt %s -split-input-file --strata-pipeline="system=h100-sxm fuse=false report=csv" -o /dev/null 2>/dev/null | FileCheck %s
-// RUN: strata-opt %s -split-input-file --strata-set-system=system=h100-sxm --strata-tile -o /dev/null 2>&1 | FileCheck %s --check-prefix=REMARK
+// RUN: strata-opt --strata-remarks %s -split-input-file --strata-set-system=system=h100-sxm --strata-tile -o /dev/null 2>&1 | FileCheck %s --check-prefix=REMARK
 // RUN: strata-opt %s -split-input-file --strata-set-system=system=h100-sxm --strata-tile | FileCheck %s --check-prefix=TILE
 
 // BERT's attention scale as exporters write it: the scores times a 0-d
