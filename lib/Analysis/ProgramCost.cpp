@@ -248,6 +248,34 @@ std::optional<cost::Estimate> estimateOp(Operation *op, const OpCounts &c,
   return model.withEpilogue(*e, extra);
 }
 
+std::optional<cost::AttentionWork>
+fusedAttentionWork(Operation *op, const OpCounts &c, const hw::System &sys) {
+  auto group = op->getAttrOfType<DictionaryAttr>(kFusedAttentionAttrName);
+  if (!group)
+    return std::nullopt;
+  auto get = [&](StringRef key) {
+    auto a = group.getAs<IntegerAttr>(key);
+    return a ? a.getInt() : int64_t(1);
+  };
+  cost::AttentionWork w;
+  w.batch = get("batch");
+  w.heads = get("heads");
+  w.kvHeads = get("kv_heads");
+  w.qLen = get("q_len");
+  w.kvLen = get("kv_len");
+  w.headDim = get("head_dim");
+  auto causal = group.getAs<BoolAttr>("causal");
+  w.causal = causal && causal.getValue();
+  auto backward = group.getAs<BoolAttr>("backward");
+  w.backward = backward && backward.getValue();
+  w.dtype = pricedDType(op, c, sys);
+  // A lowered group records the P·V dtype it was priced with (a kernel's
+  // own dtype is its first operand's).
+  if (auto dtype = group.getAs<StringAttr>("dtype"))
+    w.dtype = hw::parseDType(dtype.getValue().str()).value_or(c.dtype);
+  return w;
+}
+
 static std::optional<cost::Estimate>
 estimateUnfused(Operation *op, const OpCounts &c,
                 const cost::CostModel &model) {
@@ -256,27 +284,9 @@ estimateUnfused(Operation *op, const OpCounts &c,
   // Members of a fused group are priced with their root.
   if (op->hasAttr(kFusedIntoAttrName))
     return std::nullopt;
-  if (auto group = op->getAttrOfType<DictionaryAttr>(kFusedAttentionAttrName)) {
-    auto get = [&](StringRef key) {
-      auto a = group.getAs<IntegerAttr>(key);
-      return a ? a.getInt() : int64_t(1);
-    };
-    cost::AttentionWork w;
-    w.batch = get("batch");
-    w.heads = get("heads");
-    w.kvHeads = get("kv_heads");
-    w.qLen = get("q_len");
-    w.kvLen = get("kv_len");
-    w.headDim = get("head_dim");
-    auto causal = group.getAs<BoolAttr>("causal");
-    w.causal = causal && causal.getValue();
-    auto backward = group.getAs<BoolAttr>("backward");
-    w.backward = backward && backward.getValue();
-    w.dtype = pricedDType(op, c, model.system());
-    // A lowered group records the P·V dtype it was priced with (a kernel's
-    // own dtype is its first operand's).
-    if (auto dtype = group.getAs<StringAttr>("dtype"))
-      w.dtype = hw::parseDType(dtype.getValue().str()).value_or(c.dtype);
+  if (std::optional<cost::AttentionWork> fused =
+          fusedAttentionWork(op, c, model.system())) {
+    const cost::AttentionWork &w = *fused;
     cost::Estimate e = model.attention(w);
     if (e.time > 0) {
       if (auto kernel = dyn_cast<tile::KernelOp>(op))

@@ -79,30 +79,6 @@ Metrics fromReport(const report::CostReport &r) {
   return m;
 }
 
-/// The attention work a fused group records (as the estimate reads it).
-std::optional<cost::AttentionWork> attentionWork(Operation *op) {
-  auto group = op->getAttrOfType<DictionaryAttr>(analysis::kFusedAttentionAttrName);
-  if (!group)
-    return std::nullopt;
-  auto get = [&](StringRef key) {
-    auto a = group.getAs<IntegerAttr>(key);
-    return a ? a.getInt() : int64_t(1);
-  };
-  cost::AttentionWork w;
-  w.batch = get("batch");
-  w.heads = get("heads");
-  w.kvHeads = get("kv_heads");
-  w.qLen = get("q_len");
-  w.kvLen = get("kv_len");
-  w.headDim = get("head_dim");
-  auto causal = group.getAs<BoolAttr>("causal");
-  w.causal = causal && causal.getValue();
-  std::optional<analysis::OpCounts> c = analysis::countOp(op);
-  w.dtype = c ? c->dtype : hw::DType::bf16;
-  if (auto dtype = group.getAs<StringAttr>("dtype"))
-    w.dtype = hw::parseDType(dtype.getValue().str()).value_or(w.dtype);
-  return w;
-}
 
 bool sameTiling(const cost::MatmulTiling &a, const cost::MatmulTiling &b) {
   return a.tileM == b.tileM && a.tileN == b.tileN && a.tileK == b.tileK &&
@@ -417,13 +393,19 @@ llvm::Error Engine::compile(const hw::System &base) {
       I.matmuls.push_back({w, model.planMatmul(w).tiling});
   });
   std::set<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                      bool, int>>
+                      bool, bool, int>>
       seenAttention;
   I.lowerings[0].module->walk([&](Operation *op) {
-    if (std::optional<cost::AttentionWork> w = attentionWork(op))
+    if (!op->hasAttr(analysis::kFusedAttentionAttrName))
+      return;
+    std::optional<analysis::OpCounts> counts = analysis::countOp(op);
+    if (!counts)
+      return;
+    if (std::optional<cost::AttentionWork> w =
+            analysis::fusedAttentionWork(op, *counts, base))
       if (seenAttention
               .insert({w->batch, w->heads, w->kvHeads, w->qLen, w->kvLen,
-                       w->headDim, w->causal, int(w->dtype)})
+                       w->headDim, w->causal, w->backward, int(w->dtype)})
               .second)
         I.attentions.push_back({*w, model.planAttention(*w).tiling});
   });

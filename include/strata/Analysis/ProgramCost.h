@@ -29,6 +29,14 @@ std::optional<cost::Estimate> estimateOp(const OpCounts &counts,
                                          const cost::CostModel &model);
 /// The same, for an op whose pricing needs its IR (a tile.kernel's
 /// schedule); other ops as above.
+/// The attention work an op's strata.fused_attention record states, in
+/// the dtype the estimate prices it with; nullopt without a record. The
+/// one reader of the record (the estimate and strata-explore's lowering
+/// key both use it).
+std::optional<cost::AttentionWork>
+fusedAttentionWork(mlir::Operation *op, const OpCounts &counts,
+                   const hw::System &sys);
+
 std::optional<cost::Estimate> estimateOp(mlir::Operation *op,
                                          const OpCounts &counts,
                                          const cost::CostModel &model);
