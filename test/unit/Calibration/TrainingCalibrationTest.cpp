@@ -37,22 +37,15 @@ TEST(TrainingCalibrationTest, FullyStatedRunsWithinTarget) {
       continue;
     std::printf("%s measured %.1f model %.1f (%+.1f%%)\n", c.id.c_str(),
                 c.measured, c.estimated, c.errorPct());
-    if (llvm::StringRef(c.id).starts_with("llama3-")) {
+    if (llvm::StringRef(c.id).starts_with("llama3-"))
       // Llama 3 405B under Meta's plan (Table 4): interleaved 1F1B on
-      // uneven stages, FSDP (ZeRO-2), model-FLOPs MFU. Training attention
-      // is not fused yet (the S x S scores and probabilities go through
-      // HBM forward and backward), which costs about half the throughput:
-      // pinned to that gap so that a regression shows, to be tightened to
-      // the 25 % bound once the fused attention backward lands (issue 15).
+      // uneven stages, FSDP (ZeRO-2), model-FLOPs MFU, fused attention
+      // forward and backward: +11.0 % and +4.9 % when this was written,
+      // held to the file's 25 % bound like every other row.
       ++llama3;
-      EXPECT_GT(c.errorPct(), -55.0) << c.id;
-      EXPECT_LT(c.errorPct(), 25.0) << c.id;
-      continue;
-    }
     worst = std::max(worst, std::fabs(c.errorPct()));
   }
-  std::printf("training.json: %d run, MAPE %.1f%%, worst %.1f%% (without "
-              "Llama 3)\n",
+  std::printf("training.json: %d run, MAPE %.1f%%, worst %.1f%%\n",
               r->ran(), r->mape(), worst);
   // 39 cases: the 22 Narayanan et al. rows (Table 1, and Table 2's ZeRO-3
   // and PTD-P rows, the latter with tp = 8 and pp = mp / 8 as the paper's
@@ -62,6 +55,7 @@ TEST(TrainingCalibrationTest, FullyStatedRunsWithinTarget) {
   EXPECT_EQ(int(r->cases.size()), 39);
   EXPECT_EQ(r->ran(), 24);
   EXPECT_EQ(llama3, 2);
-  EXPECT_LE(r->mape(), 10.0);
+  // Issue 15's goal; 5.4 % when the fused training attention landed.
+  EXPECT_LE(r->mape(), 8.0);
   EXPECT_LE(worst, 25.0);
 }
