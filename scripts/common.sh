@@ -47,7 +47,8 @@ strata_build_sanitized() {
       -DLLVM_EXTERNAL_LIT="$LLVM_PREFIX/bin/lit"
   fi
   cmake --build "$SANITIZE_BUILD_DIR" --target \
-    strata-opt strata-translate StrataUnitTests strata-fuzz-ir strata-fuzz-json "$@"
+    strata-opt strata-translate strata-explore strata-calibrate StrataUnitTests \
+    strata-fuzz-ir strata-fuzz-json "$@"
 }
 
 # The sanitizers' run-time settings, for the sanitized build's tests.
