@@ -10,6 +10,8 @@
 #include "strata/Cost/CostModel.h"
 #include "strata/Hardware/Presets.h"
 
+#include "BenchmarkMain.h"
+
 #include <benchmark/benchmark.h>
 
 using namespace strata;
@@ -54,4 +56,4 @@ static void BM_LayerReevaluation(benchmark::State &state) {
 }
 BENCHMARK(BM_LayerReevaluation);
 
-BENCHMARK_MAIN();
+STRATA_BENCHMARK_MAIN()

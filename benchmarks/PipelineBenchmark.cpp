@@ -24,6 +24,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 
+#include "BenchmarkMain.h"
+
 #include <benchmark/benchmark.h>
 
 #include <fstream>
@@ -211,4 +213,4 @@ BENCHMARK(BM_Reevaluate_Llama3_70B);
 
 } // namespace
 
-BENCHMARK_MAIN();
+STRATA_BENCHMARK_MAIN()
