@@ -796,6 +796,9 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
 
   ProgramProfile profile(entry);
   const std::vector<ProfileEntry> &entries = profile.entries();
+  r.lowered = llvm::any_of(entries, [](const ProfileEntry &e) {
+    return isa<tile::KernelOp>(e.op);
+  });
 
   // Price each distinct op once; roll up by report name, keeping the
   // program order of first appearance.

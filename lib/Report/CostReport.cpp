@@ -103,6 +103,10 @@ void writeText(const CostReport &r, llvm::raw_ostream &os) {
     energy += " (" + si(r.energyPerToken, "J") + "/token)";
   summary.push_back({"energy", energy});
   summary.push_back({"bound by", r.boundBy});
+  summary.push_back(
+      {"program", r.lowered ? "lowered to tile IR (fused, tiled, placed)"
+                            : "priced as given, not fused or tiled "
+                              "(strata-pipeline lowers it first)"});
   if (r.paddedVocab > r.vocab && r.vocab > 0)
     summary.push_back({"vocabulary", std::to_string(r.paddedVocab) + " (" +
                                          std::to_string(r.vocab) +
@@ -241,6 +245,7 @@ void writeJson(const CostReport &r, llvm::raw_ostream &os) {
       j.attribute("energy_j", r.energy);
       j.attribute("energy_per_token_j", r.energyPerToken);
       j.attribute("bound_by", r.boundBy);
+      j.attribute("lowered", r.lowered);
     });
     if (r.step)
       j.attributeObject("step", [&] {

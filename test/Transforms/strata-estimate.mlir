@@ -48,6 +48,8 @@ func.func @add(%a: tensor<1024x1024xf32>, %b: tensor<1024x1024xf32>,
 // TEXT: Cost report: @add on h100-sxm (1 x h100-sxm)
 // TEXT: latency   8.256 us
 // TEXT: bound by  launch
+// strata-estimate alone prices the program as given, and says so.
+// TEXT: program   priced as given, not fused or tiled (strata-pipeline lowers it first)
 // TEXT: residual.add  linalg.generic      1  1.049 MFLOP
 
 // CSV: name,op,block,class,count,flops,transcendentals,bytes_rf,bytes_smem,bytes_l2,bytes_hbm,time_s,bound_by,utilization,energy_j

@@ -22,6 +22,8 @@ func.func @mlp(%x: tensor<512x1024xbf16>, %w: tensor<1024x4096xbf16> {strata.rol
 // MESH: "flops": 4294967296,
 // CSV: mlp.up,tile.kernel,mlp,kernel,1,4294967296,
 // TEXT: Cost report: @mlp on h100-sxm
+// The report says the program it priced was lowered first.
+// TEXT: program lowered to tile IR (fused, tiled, placed)
 
 // With tp=, the pipeline first parallelizes (strata-parallelize, upstream
 // sharding-propagation and shard-partition), routes the collectives

@@ -146,6 +146,10 @@ struct CostReport {
   double tokens = 0; ///< tokens processed by one run of the entry
 
   // Summary.
+  /// Whether the program was lowered to tile IR (strata-pipeline, or
+  /// strata-tile) before it was priced; false: priced as given, unfused and
+  /// untiled (each op by its formula).
+  bool lowered = false;
   double latency = 0;     ///< seconds (one step when `step` is set)
   double programTime = 0; ///< one run of the entry, the sum of its ops
   double flops = 0;
