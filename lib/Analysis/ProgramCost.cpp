@@ -787,6 +787,10 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
       r.vocab = v.getInt();
     if (auto v = info.getAs<IntegerAttr>("padded_vocab"))
       r.paddedVocab = v.getInt();
+    if (auto v = info.getAs<IntegerAttr>("parameters"))
+      r.parameters = v.getInt();
+    if (auto v = info.getAs<IntegerAttr>("active_parameters"))
+      r.activeParameters = v.getInt();
   }
   for (const hw::MemoryLevel &l : sys.chip.memory)
     r.levels.push_back(l.name);

@@ -103,6 +103,19 @@ void writeText(const CostReport &r, llvm::raw_ostream &os) {
     energy += " (" + si(r.energyPerToken, "J") + "/token)";
   summary.push_back({"energy", energy});
   summary.push_back({"bound by", r.boundBy});
+  if (r.parameters > 0) {
+    // Billions, as model cards state them, and the exact count.
+    auto billions = [](int64_t n) {
+      std::string s;
+      llvm::raw_string_ostream os(s);
+      os << llvm::format("%.4g B", double(n) / 1e9) << " (" << n << ")";
+      return s;
+    };
+    std::string params = billions(r.parameters);
+    if (r.activeParameters > 0 && r.activeParameters != r.parameters)
+      params += ", " + billions(r.activeParameters) + " active";
+    summary.push_back({"parameters", params});
+  }
   summary.push_back(
       {"program", r.lowered ? "lowered to tile IR (fused, tiled, placed)"
                             : "priced as given, not fused or tiled "
@@ -246,6 +259,10 @@ void writeJson(const CostReport &r, llvm::raw_ostream &os) {
       j.attribute("energy_per_token_j", r.energyPerToken);
       j.attribute("bound_by", r.boundBy);
       j.attribute("lowered", r.lowered);
+      if (r.parameters > 0) {
+        j.attribute("parameters", r.parameters);
+        j.attribute("active_parameters", r.activeParameters);
+      }
     });
     if (r.step)
       j.attributeObject("step", [&] {

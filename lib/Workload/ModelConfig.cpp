@@ -25,6 +25,33 @@ int64_t ModelConfig::rotaryDim() const {
   return dims - dims % 2;
 }
 
+ModelConfig::Parameters ModelConfig::parameters() const {
+  const int64_t q = heads * headDim, kv = kvHeads * headDim;
+  int64_t attention = hidden * q + 2 * hidden * kv + q * hidden;
+  if (qkvBias)
+    attention += q + 2 * kv;
+  if (outBias)
+    attention += hidden;
+  int64_t mlp = (gatedMLP ? 3 : 2) * hidden * intermediate;
+  if (mlpBias)
+    mlp += (gatedMLP ? 2 : 1) * intermediate + hidden;
+  const int64_t normWeights =
+      norm == NormKind::LayerNorm ? 2 * hidden : hidden; // scale (+ shift)
+  // Two norms per layer, as the generator builds them (GPT-NeoX keeps both
+  // under a parallel residual).
+  const int64_t router = isMoE() ? hidden * experts : 0;
+  const int64_t perLayerShared = attention + 2 * normWeights + router;
+  const int64_t routed = isMoE() ? experts * mlp : mlp;
+  const int64_t active = isMoE() ? topK * mlp : mlp;
+  int64_t outside = vocab * hidden + normWeights; // embedding, final norm
+  if (learnedPositions)
+    outside += maxPositions * hidden;
+  if (!tieEmbeddings)
+    outside += vocab * hidden;
+  return {outside + layers * (perLayerShared + routed),
+          outside + layers * (perLayerShared + active)};
+}
+
 llvm::ArrayRef<llvm::StringLiteral> bundledModelNames() {
   static constexpr llvm::StringLiteral names[] = {
       "llama-3-8b", "llama-3-70b", "llama-3.1-405b", "mixtral-8x7b",

@@ -547,7 +547,9 @@ OwningOpRef<ModuleOp> TransformerBuilder::build() {
       b.getNamedAttr("expert_rows", i64(expertRows)),
       b.getNamedAttr("moe_capacity_factor",
                      b.getF64FloatAttr(opts.moeCapacityFactor)),
-      b.getNamedAttr("tokens", i64(N))};
+      b.getNamedAttr("tokens", i64(N)),
+      b.getNamedAttr("parameters", i64(cfg.parameters().total)),
+      b.getNamedAttr("active_parameters", i64(cfg.parameters().active))};
   // The vocabulary as built, when padding changed it (Megatron-LM pads it
   // to a multiple of 128 x tp): embedding rows, LM-head columns, logits.
   if (V != cfg.vocab)

@@ -143,6 +143,9 @@ struct CostReport {
   /// The config's vocabulary and the one built (strata.model.vocab and
   /// padded_vocab: Megatron pads to a multiple of 128 x tp); 0 when unknown.
   int64_t vocab = 0, paddedVocab = 0;
+  /// The model's parameters as its config defines them, and those one token
+  /// reads (top_k experts of a MoE); 0 when the program does not say.
+  int64_t parameters = 0, activeParameters = 0;
   double tokens = 0; ///< tokens processed by one run of the entry
 
   // Summary.

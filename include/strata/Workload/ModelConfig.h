@@ -75,6 +75,15 @@ struct ModelConfig {
   bool isMoE() const { return experts > 0; }
   /// Head dimensions RoPE rotates (even; 0 with learned positions).
   int64_t rotaryDim() const;
+  /// Parameters of the model as its config defines it (the unpadded
+  /// vocabulary, as published counts give them): embeddings, learned
+  /// positions, attention and MLP weights and biases, norms, the router and
+  /// an untied LM head. `active` counts top_k of the experts instead of all
+  /// of them (what one token reads); for a dense model it equals `total`.
+  struct Parameters {
+    int64_t total = 0, active = 0;
+  };
+  Parameters parameters() const;
 };
 
 /// Parses a config.json text. `path` names the file in diagnostics (errors go

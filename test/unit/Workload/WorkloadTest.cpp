@@ -424,3 +424,29 @@ TEST_F(WorkloadTest, GptNeoXParallelResidualAndPartialRotary) {
 }
 
 } // namespace
+
+namespace {
+
+// Parameter counts as the configs define them, against the published
+// figures (model cards): Llama-3-8B 8,030,261,248; Mixtral-8x7B 46.7 B
+// total and 12.9 B active (two of eight experts); GPT-2 124,439,808
+// (tied embeddings, learned positions, biases, LayerNorm).
+TEST_F(WorkloadTest, ParameterCountsMatchPublishedFigures) {
+  ModelConfig llama = config("llama-3-8b");
+  EXPECT_EQ(llama.parameters().total, 8030261248);
+  EXPECT_EQ(llama.parameters().active, 8030261248);
+  ModelConfig mixtral = config("mixtral-8x7b");
+  EXPECT_EQ(mixtral.parameters().total, 46702792704);
+  EXPECT_EQ(mixtral.parameters().active, 12879925248);
+  ModelConfig gpt2 = config("gpt2");
+  EXPECT_EQ(gpt2.parameters().total, 124439808);
+  // The generator records both for the report.
+  OwningOpRef<ModuleOp> m = build(mixtral, WorkloadOptions());
+  auto info = (*m)->getAttrOfType<DictionaryAttr>("strata.model");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info.getAs<IntegerAttr>("parameters").getInt(), 46702792704);
+  EXPECT_EQ(info.getAs<IntegerAttr>("active_parameters").getInt(),
+            12879925248);
+}
+
+} // namespace
