@@ -1,10 +1,10 @@
 //===- Inference.cpp - End-to-end inference against published figures ----===//
 
 #include "strata/Calibration/Inference.h"
+#include "RunContext.h"
 #include "strata/Analysis/ProgramCost.h"
 #include "strata/Cost/CostModel.h"
 #include "strata/Hardware/Presets.h"
-#include "strata/InitAll.h"
 #include "strata/Transforms/Passes.h"
 #include "strata/Workload/TransformerBuilder.h"
 
@@ -97,13 +97,8 @@ evaluateInferenceFile(const std::string &path) {
   if (!cases)
     return cases.takeError();
 
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  MLIRContext ctx(registry);
-  ctx.loadAllAvailableDialects();
-  // Generated graphs that do not fit a GPU are still priced; silence the
-  // builder's and passes' remarks.
-  ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
+  RunContext run;
+  MLIRContext &ctx = run.ctx;
 
   cost::FileResult result{path, "tokens/s or ms", {}};
   for (const llvm::json::Value &v : *cases) {

@@ -11,10 +11,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "strata/Calibration/Spatial.h"
+#include "RunContext.h"
 #include "strata/Analysis/ProgramCost.h"
 #include "strata/Cost/CostModel.h"
 #include "strata/Hardware/Presets.h"
-#include "strata/InitAll.h"
 #include "strata/Transforms/Passes.h"
 #include "strata/Workload/ModelConfig.h"
 #include "strata/Workload/TransformerBuilder.h"
@@ -98,13 +98,8 @@ llvm::Expected<cost::FileResult> evaluateSpatialFile(const std::string &path) {
   if (!cases)
     return cases.takeError();
 
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  MLIRContext ctx(registry);
-  ctx.loadAllAvailableDialects();
-  // Remarks of the builder and passes (e.g. a program larger than DRAM is
-  // still priced) are not the runner's output; errors are captured per run.
-  ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
+  RunContext run;
+  MLIRContext &ctx = run.ctx;
 
   cost::FileResult result{path, "tokens/s per user or ms", {}};
   for (const llvm::json::Value &v : *cases) {

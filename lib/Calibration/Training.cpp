@@ -1,10 +1,10 @@
 //===- Training.cpp - Multi-GPU training against published runs -----------===//
 
 #include "strata/Calibration/Training.h"
+#include "RunContext.h"
 #include "strata/Analysis/ProgramCost.h"
 #include "strata/Cost/CostModel.h"
 #include "strata/Hardware/Presets.h"
-#include "strata/InitAll.h"
 #include "strata/Transforms/Passes.h"
 #include "strata/Workload/TransformerBuilder.h"
 
@@ -180,11 +180,8 @@ llvm::Expected<cost::FileResult> evaluateTrainingFile(const std::string &path) {
   if (!cases)
     return cases.takeError();
 
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  MLIRContext ctx(registry);
-  ctx.loadAllAvailableDialects();
-  ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
+  RunContext run;
+  MLIRContext &ctx = run.ctx;
 
   cost::FileResult result{path, "TFLOP/s per GPU", {}};
   for (const llvm::json::Value &v : *cases) {
