@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace strata::workload {
 
@@ -72,6 +73,49 @@ struct ModelConfig {
   int64_t experts = 0;
   int64_t topK = 0;
 
+  //===--- Attention variants and the non-DeepSeek families (issue 19) ---===//
+  // gemma2, gemma3_text, phi3, olmo2, falcon, qwen3, qwen3_moe, gpt_oss and
+  // Mistral's / Qwen2's sliding windows. Parsed by the per-family functions
+  // of lib/Workload/ModelConfig.cpp.
+
+  /// Sliding-window attention: each query sees the `slidingWindow` most
+  /// recent positions (itself included) in the layers `slidingLayers` marks;
+  /// 0: no window anywhere.
+  int64_t slidingWindow = 0;
+  /// Per layer: true when the layer attends through the window. Empty with
+  /// a window means every layer does (Mistral).
+  std::vector<bool> slidingLayers;
+  /// Gemma 2: scores become cap * tanh(scores / cap) before the mask; 0 off.
+  double attnSoftcap = 0.0;
+  /// Gemma 2: the logits likewise; 0 off.
+  double finalSoftcap = 0.0;
+  /// The query scale is 1 / sqrt(queryScalar) (Gemma's
+  /// query_pre_attn_scalar); 0: 1 / sqrt(head_dim).
+  double queryScalar = 0.0;
+  /// RMSNorm on queries and keys after the projections: per head over
+  /// head_dim (Qwen3, Gemma 3) or over the whole projection (OLMo 2).
+  enum class QKNorm { None, PerHead, Whole };
+  QKNorm qkNorm = QKNorm::None;
+  /// Norms before attention and the MLP (the usual pre-norm block).
+  bool preNorms = true;
+  /// Norms on the attention and MLP outputs before their residual adds
+  /// (Gemma 2/3 with the pre-norms, OLMo 2 instead of them).
+  bool postNorms = false;
+  /// gpt-oss: one learned logit per head that joins the softmax's sum
+  /// (attention sinks).
+  bool attentionSinks = false;
+  /// Falcon-7B: one norm feeds both branches of the parallel block.
+  bool sharedParallelNorm = false;
+  /// Gemma: embeddings scaled by sqrt(hidden) (one elementwise multiply).
+  bool scaleEmbeddings = false;
+  /// gpt-oss: biases on the router and on every expert's projections.
+  bool expertBias = false;
+
+  /// Whether layer `layer` attends through the sliding window.
+  bool isSlidingLayer(int64_t layer) const;
+  /// Layers that attend through the window.
+  int64_t slidingLayerCount() const;
+
   bool isMoE() const { return experts > 0; }
   /// Head dimensions RoPE rotates (even; 0 with learned positions).
   int64_t rotaryDim() const;
@@ -104,6 +148,12 @@ llvm::FailureOr<ModelConfig> loadModelConfig(llvm::StringRef spec,
 /// expert count, positive sizes); errors are emitted at `loc`.
 llvm::LogicalResult validateModelConfig(const ModelConfig &config,
                                         mlir::Location loc);
+
+/// The config.json fields that do not change the workload (token ids,
+/// dropouts, RoPE scaling, ...): read past without a warning. Any other
+/// field the parser does not model gets one warning naming it.
+llvm::ArrayRef<llvm::StringLiteral> costNeutralConfigFields();
+bool isCostNeutralConfigField(llvm::StringRef field);
 
 /// The bundled configurations, by name.
 llvm::ArrayRef<llvm::StringLiteral> bundledModelNames();
