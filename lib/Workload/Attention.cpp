@@ -64,6 +64,14 @@ Value TransformerBuilder::attention(Emitter &e, Value xn, LayerValues &lv) {
   Value v = linear(e, "attn.v_proj", "attn.v_bias", xn, kHidden,
                    w("layers.attn.v_proj.weight"), "hkd", "bskd",
                    w("layers.attn.v_proj.bias"), "kd");
+  if (cfg.qkNorm != ModelConfig::QKNorm::None) {
+    q = rmsNormOver(e, "attn.q_norm", q, "bskg" + hd, qkNormLetters(true),
+                    w("layers.attn.q_norm.weight"), qkNormLetters(true),
+                    lv.saved);
+    k = rmsNormOver(e, "attn.k_norm", k, "bsk" + hd, qkNormLetters(false),
+                    w("layers.attn.k_norm.weight"), qkNormLetters(false),
+                    lv.saved);
+  }
   if (hasRope()) {
     q = rope(e, "attn.rope_q", q, "kg", lv.rot);
     k = rope(e, "attn.rope_k", k, "k", lv.rot);
@@ -75,7 +83,9 @@ Value TransformerBuilder::attention(Emitter &e, Value xn, LayerValues &lv) {
     // no slice: every map is a projected permutation).
     lv.kNew = k;
     lv.vNew = v;
-    int64_t offset = positionOffset;
+    // Under a window the cache keeps only the slots the window can still
+    // see: slot t holds position t + cacheBase.
+    int64_t offset = positionOffset - cacheBase;
     auto append = [&](Value fresh, Value cache, llvm::StringRef head) {
       std::string from = ("bsk" + head).str(), to = ("btk" + head).str();
       return e.generic1(
@@ -96,19 +106,25 @@ Value TransformerBuilder::attention(Emitter &e, Value xn, LayerValues &lv) {
   // broadcast over g is in the indexing maps, K/V are never copied.
   Value scores = e.contract("attn.qk_matmul", {q, "bskg" + hd},
                             {keys, "btk" + hd}, "bkgst", act);
-  double scale = 1.0 / std::sqrt(double(D));
-  int64_t offset = positionOffset;
+  if (cfg.attnSoftcap > 0)
+    lv.saved.save("attn.scores", scores);
   // Causal mask over the full square: key t is visible to query s when
-  // t <= s + offset.
+  // t <= s + offset (and, in a windowed layer, within the window). The
+  // scale (Gemma: 1 / sqrt(query_pre_attn_scalar)) and Gemma 2's soft-cap
+  // are in the same elementwise op.
+  Value window = lv.window;
   Value masked = e.generic1(
-      "attn.mask", {{scores, "bkgst"}}, Out{"bkgst", act},
+      cfg.attnSoftcap > 0 ? "attn.softcap_mask" : "attn.mask",
+      {{scores, "bkgst"}}, Out{"bkgst", act},
       [&](Ar &a, ValueRange v, IndexFn idx) {
-        Value visible = a.icmp(arith::CmpIPredicate::ule, idx('t'),
-                               a.iadd(idx('s'), a.i(offset)));
-        return SmallVector<Value>{
-            a.sel(visible, a.mul(v[0], a.f(act, scale)), a.f(act, kLowest))};
+        return SmallVector<Value>{a.sel(visible(a, idx, window),
+                                        scaledScore(a, v[0]),
+                                        a.f(act, kLowest))};
       });
-  Value probs = softmaxLastDim(e, "attn.softmax", masked, "bkgst", "bkgs");
+  Value probs =
+      cfg.attentionSinks
+          ? softmaxWithSinks(e, masked, w("layers.attn.sinks"))
+          : softmaxLastDim(e, "attn.softmax", masked, "bkgst", "bkgs");
   lv.saved.save("attn.probs", probs);
   Value ctxv = e.contract("attn.av_matmul", {probs, "bkgst"}, {values, "btkd"},
                           "bskgd", act);
@@ -163,16 +179,35 @@ Value TransformerBuilder::attentionBackward(Emitter &e, Value dOut,
   Value dv = e.contract("attn.av_matmul.bwd_dw", {probs, "bkgst"},
                         {dctx, "bskgd"}, "btkd", act);
   Value ds = softmaxBackward(e, "attn.softmax", dp, probs, "bkgst", "bkgs");
-  double scale = 1.0 / std::sqrt(double(D));
-  int64_t offset = positionOffset;
-  Value dsMasked =
-      e.generic1("attn.mask.bwd", {{ds, "bkgst"}}, Out{"bkgst", act},
-                 [&](Ar &a, ValueRange v, IndexFn idx) {
-                   Value visible = a.icmp(arith::CmpIPredicate::ule, idx('t'),
-                                          a.iadd(idx('s'), a.i(offset)));
-                   return SmallVector<Value>{a.sel(
-                       visible, a.mul(v[0], a.f(act, scale)), a.f(act, 0.0))};
-                 });
+  if (cfg.attentionSinks) {
+    // The sink's logit gets -p_sink * sum_t(dP * P) per row, with
+    // p_sink = 1 - sum_t P.
+    SmallVector<Value> rows = e.generic(
+        "attn.softmax.sink.bwd_rows", {{probs, "bkgst"}, {dp, "bkgst"}},
+        {Out{"bkgs", act, 0.0}, Out{"bkgs", act, 0.0}},
+        [&](Ar &a, ValueRange v, IndexFn) {
+          return SmallVector<Value>{a.add(v[2], v[0]),
+                                    a.add(v[3], a.mul(v[0], v[1]))};
+        });
+    bv.grads["layers.attn.sinks"] = e.generic1(
+        "attn.softmax.sink.bwd", {{rows[0], "bkgs"}, {rows[1], "bkgs"}},
+        Out{"kg", act, 0.0}, [&](Ar &a, ValueRange v, IndexFn) {
+          Value sinkP = a.sub(a.f(act, 1.0), v[0]);
+          return SmallVector<Value>{a.sub(v[2], a.mul(sinkP, v[1]))};
+        });
+  }
+  Value window = bv.window;
+  SmallVector<In> maskIns{{ds, "bkgst"}};
+  if (cfg.attnSoftcap > 0)
+    maskIns.push_back({s("attn.scores"), "bkgst"});
+  Value dsMasked = e.generic1(
+      cfg.attnSoftcap > 0 ? "attn.softcap_mask.bwd" : "attn.mask.bwd", maskIns,
+      Out{"bkgst", act}, [&](Ar &a, ValueRange v, IndexFn idx) {
+        Value raw = cfg.attnSoftcap > 0 ? v[1] : Value();
+        return SmallVector<Value>{a.sel(visible(a, idx, window),
+                                        scaledScoreGrad(a, raw, v[0]),
+                                        a.f(act, 0.0))};
+      });
   // dQ = dS * K; dK = dS^T * Q.
   Value dq = e.contract("attn.qk_matmul.bwd_dx", {keys, "btk" + hd},
                         {dsMasked, "bkgst"}, "bskg" + hd, act);
@@ -181,6 +216,14 @@ Value TransformerBuilder::attentionBackward(Emitter &e, Value dOut,
   if (hasRope()) {
     dq = ropeBackward(e, "attn.rope_q", dq, "kg", bv.rot);
     dk = ropeBackward(e, "attn.rope_k", dk, "k", bv.rot);
+  }
+  if (cfg.qkNorm != ModelConfig::QKNorm::None) {
+    dq = rmsNormOverBackward(e, "attn.q_norm", dq, "bskg" + hd,
+                             qkNormLetters(true), "layers.attn.q_norm.weight",
+                             qkNormLetters(true), bv);
+    dk = rmsNormOverBackward(e, "attn.k_norm", dk, "bsk" + hd,
+                             qkNormLetters(false), "layers.attn.k_norm.weight",
+                             qkNormLetters(false), bv);
   }
   Value xn = s("attn.in");
   Value dxn =

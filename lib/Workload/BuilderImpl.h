@@ -79,6 +79,7 @@ struct Ar {
   Value imul(Value x, Value y) { return arith::MulIOp::create(b, l, x, y); }
   Value idiv(Value x, Value y) { return arith::DivUIOp::create(b, l, x, y); }
   Value irem(Value x, Value y) { return arith::RemUIOp::create(b, l, x, y); }
+  Value band(Value x, Value y) { return arith::AndIOp::create(b, l, x, y); }
   Value icmp(arith::CmpIPredicate p, Value x, Value y) {
     return arith::CmpIOp::create(b, l, p, x, y);
   }
@@ -411,6 +412,9 @@ public:
 private:
   // Shapes and types.
   void initShapes();
+  /// Rejects local/global patterns layerWindow() cannot compute; warns
+  /// where the window masks work it does not remove.
+  LogicalResult checkWindowPattern(Location fileLoc);
   Type wElem(bool matmulOperand) const { return matmulOperand ? wty : act; }
   RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type elem) const {
     return RankedTensorType::get(shape, elem);
@@ -446,6 +450,9 @@ private:
     Value rot;            // RoPE rotation table [S, D/2, 2, 2]
     Value kCache, vCache; // decode: [B, kvLen + S, KVH, ...]
     Value kNew, vNew;     // decode: this step's [B, S, KVH, ...]
+    /// Interleaved local/global layers: this layer's window (an index;
+    /// wider than every position in a global layer).
+    Value window;
     Saved saved;
   };
   Value norm(Emitter &e, llvm::StringRef block, Value x, Value gamma,
@@ -465,11 +472,13 @@ private:
   Value softmaxLastDim(Emitter &e, llvm::StringRef name, Value x,
                        llvm::StringRef dims, llvm::StringRef reducedDims);
 
+
   // Layer pieces (backward). `s` maps saved names to values; `grads` gets
   // the weight gradients by weight name.
   struct BackwardValues {
     llvm::StringMap<Value> w, s, grads;
     Value rot;
+    Value window; // as LayerValues::window
   };
   Value normBackward(Emitter &e, llvm::StringRef block, Value dy,
                      Value residualGrad, BackwardValues &bv,
@@ -488,6 +497,44 @@ private:
   Value moeBackward(Emitter &e, Value dOut, BackwardValues &bv);
   Value softmaxBackward(Emitter &e, llvm::StringRef name, Value dp, Value p,
                         llvm::StringRef dims, llvm::StringRef reducedDims);
+
+  // Attention variants (issue 19): Attention.cpp and Variants.cpp.
+  /// RMSNorm of `x` over the letters `reduced` of `dims`, scaled by `gamma`
+  /// (letters `gammaDims`): QK-norm per head or over the whole projection.
+  Value rmsNormOver(Emitter &e, llvm::StringRef name, Value x,
+                    llvm::StringRef dims, llvm::StringRef reduced, Value gamma,
+                    llvm::StringRef gammaDims, Saved &saved);
+  Value rmsNormOverBackward(Emitter &e, llvm::StringRef name, Value dy,
+                            llvm::StringRef dims, llvm::StringRef reduced,
+                            llvm::StringRef gammaName,
+                            llvm::StringRef gammaDims, BackwardValues &bv);
+  /// The letters QK-norm reduces over and its weight's letters/shape.
+  std::string qkNormLetters(bool query) const;
+  SmallVector<int64_t> qkNormShape(bool query) const;
+  /// Whether key slot `t` is visible to query `s` (causal, and within the
+  /// sliding window when the layer has one).
+  Value visible(Ar &a, IndexFn idx, Value window) const;
+  /// The scaled (and soft-capped) score of a raw Q·Kᵀ element.
+  Value scaledScore(Ar &a, Value raw) const;
+  /// d(scaledScore)/d(raw) times `d`.
+  Value scaledScoreGrad(Ar &a, Value raw, Value d) const;
+  /// Softmax over t with gpt-oss's per-head sink logit in the sum.
+  Value softmaxWithSinks(Emitter &e, Value x, Value sinks);
+  /// Gemma 2's final soft-cap of the logits, and its gradient.
+  Value softcapLogits(Emitter &e, Value logits);
+  Value softcapLogitsBackward(Emitter &e, Value dlogits, Value capped);
+  /// The window of layer `l` (interleaved local/global layers only).
+  Value layerWindow(OpBuilder &b, Location loc, Value l) const;
+  /// Every layer windowed (the KV cache can be cut to the window).
+  bool uniformWindow() const {
+    return cfg.slidingWindow > 0 && cfg.slidingLayerCount() == cfg.layers;
+  }
+  /// Some layers windowed, others not: one layer function with its window
+  /// as an argument.
+  bool interleavedWindow() const {
+    int64_t n = cfg.slidingLayerCount();
+    return cfg.slidingWindow > 0 && n > 0 && n < cfg.layers;
+  }
 
   /// The per-layer weights, in argument order.
   SmallVector<WeightSpec> layerWeights() const;
@@ -512,6 +559,9 @@ private:
   int64_t activeExperts = 0, expertRows = 0;
   /// Position of the first new token (decode: the cached length).
   int64_t positionOffset = 0;
+  /// KV cache slots (decode): T, or what a window leaves of it when every
+  /// layer is windowed; slot t holds position t + cacheBase.
+  int64_t cacheLen = 0, cacheBase = 0;
   /// The options' seq and kv-len with defaults applied.
   int64_t seqLen = 0, kvLen = 0;
   /// Names and types of the saved activations (train), in result order.

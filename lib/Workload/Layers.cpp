@@ -23,11 +23,14 @@ func::FuncOp TransformerBuilder::buildLayerForward() {
     args.push_back({ws.name, tensorOf(layerShape(ws), ws.elem), "weight"});
   if (hasRope())
     args.push_back({"rope.table", tensorOf({S, D / 2, 2, 2}, act), ""});
+  if (interleavedWindow())
+    args.push_back({"layers.window", b.getIndexType(), ""});
   if (decoding()) {
-    SmallVector<int64_t> kShape{B, T, KVH};
+    SmallVector<int64_t> kShape{B, cacheLen, KVH};
     llvm::append_range(kShape, qkHeadShape());
     args.push_back({"layers.k_cache", tensorOf(kShape, act), ""});
-    args.push_back({"layers.v_cache", tensorOf({B, T, KVH, D}, act), ""});
+    args.push_back(
+        {"layers.v_cache", tensorOf({B, cacheLen, KVH, D}, act), ""});
   }
   func::FuncOp fn = makeFunc("decoder_layer", args, /*isPrivate=*/true);
   OpBuilder::InsertionGuard guard(b);
@@ -42,6 +45,8 @@ func::FuncOp TransformerBuilder::buildLayerForward() {
     lv.w[ws.name] = fn.getArgument(argIndex++);
   if (hasRope())
     lv.rot = fn.getArgument(argIndex++);
+  if (interleavedWindow())
+    lv.window = fn.getArgument(argIndex++);
   if (decoding()) {
     lv.kCache = fn.getArgument(argIndex++);
     lv.vCache = fn.getArgument(argIndex++);
@@ -58,20 +63,30 @@ func::FuncOp TransformerBuilder::buildLayerForward() {
     return cfg.isMoE() ? moe(e, xn, lv) : mlp(e, xn, lv);
   };
   llvm::StringRef ffnBlock = cfg.isMoE() ? "moe.residual" : "mlp.residual";
-  Value xn1 = norm(e, "norm1", x, w("layers.norm1.weight"),
-                   w("layers.norm1.bias"), lv.saved);
-  Value attn = attention(e, xn1, lv);
+  // Pre-norms feed the blocks (OLMo 2 has none); post-norms (Gemma, OLMo 2)
+  // normalise the blocks' outputs before the residual adds.
+  auto layerNorm = [&](llvm::StringRef block, Value in) {
+    std::string wp = ("layers." + block).str();
+    return norm(e, block, in, w(wp + ".weight"), w(wp + ".bias"), lv.saved);
+  };
+  auto preNorm = [&](llvm::StringRef block, Value in) {
+    return cfg.preNorms ? layerNorm(block, in) : in;
+  };
+  auto postNorm = [&](llvm::StringRef block, Value in) {
+    return cfg.postNorms ? layerNorm(block, in) : in;
+  };
+  Value xn1 = preNorm("norm1", x);
+  Value attn = postNorm("post_attn_norm", attention(e, xn1, lv));
   Value out;
   if (cfg.parallelResidual) {
-    Value xn2 = norm(e, "norm2", x, w("layers.norm2.weight"),
-                     w("layers.norm2.bias"), lv.saved);
-    Value f = ffn(xn2);
+    // Falcon-7B feeds both branches from the one norm.
+    Value xn2 = cfg.sharedParallelNorm ? xn1 : preNorm("norm2", x);
+    Value f = postNorm("post_ffn_norm", ffn(xn2));
     out = residual(ffnBlock, residual("attn.residual", x, attn), f);
   } else {
     Value h = residual("attn.residual", x, attn);
-    Value xn2 = norm(e, "norm2", h, w("layers.norm2.weight"),
-                     w("layers.norm2.bias"), lv.saved);
-    out = residual(ffnBlock, h, ffn(xn2));
+    Value xn2 = preNorm("norm2", h);
+    out = residual(ffnBlock, h, postNorm("post_ffn_norm", ffn(xn2)));
   }
   SmallVector<Value> results{out};
   if (decoding()) {
@@ -114,6 +129,8 @@ func::FuncOp TransformerBuilder::buildLayerBackward() {
     args.push_back({ws.name, tensorOf(layerShape(ws), ws.elem), "weight"});
   if (hasRope())
     args.push_back({"rope.table", tensorOf({S, D / 2, 2, 2}, act), ""});
+  if (interleavedWindow())
+    args.push_back({"layers.window", b.getIndexType(), ""});
   func::FuncOp fn = makeFunc("decoder_layer_bwd", args, /*isPrivate=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&fn.getBody().front());
@@ -128,21 +145,48 @@ func::FuncOp TransformerBuilder::buildLayerBackward() {
     bv.w[ws.name] = fn.getArgument(argIndex++);
   if (hasRope())
     bv.rot = fn.getArgument(argIndex++);
+  if (interleavedWindow())
+    bv.window = fn.getArgument(argIndex++);
   auto ffnBackward = [&](Value d) {
     return cfg.isMoE() ? moeBackward(e, d, bv) : mlpBackward(e, d, bv);
+  };
+  auto add = [&](llvm::StringRef name, Value lhs, Value rhs) {
+    return e.generic1(name, {{lhs, kHidden}, {rhs, kHidden}}, Out{kHidden, act},
+                      [&](Ar &a, ValueRange v, IndexFn) {
+                        return SmallVector<Value>{a.add(v[0], v[1])};
+                      });
+  };
+  // A pre-norm's gradient joins the residual's; without pre-norms the
+  // block's input gradient is added to it.
+  auto preNormBackward = [&](llvm::StringRef block, Value dxn, Value dres) {
+    if (!cfg.preNorms)
+      return add((block + ".skip.bwd").str(), dxn, dres);
+    return normBackward(e, block, dxn, dres, bv, ("layers." + block).str());
+  };
+  auto postNormBackward = [&](llvm::StringRef block, Value d) {
+    if (!cfg.postNorms)
+      return d;
+    return normBackward(e, block, d, nullptr, bv, ("layers." + block).str());
   };
   Value dx;
   if (cfg.parallelResidual) {
     // out = x + attn(norm1(x)) + ffn(norm2(x)): three paths into dx.
-    Value dxn2 = ffnBackward(dy);
-    Value dPartial = normBackward(e, "norm2", dxn2, dy, bv, "layers.norm2");
-    Value dxn1 = attentionBackward(e, dy, bv);
-    dx = normBackward(e, "norm1", dxn1, dPartial, bv, "layers.norm1");
+    Value dxn2 = ffnBackward(postNormBackward("post_ffn_norm", dy));
+    Value dxn1 =
+        attentionBackward(e, postNormBackward("post_attn_norm", dy), bv);
+    if (cfg.sharedParallelNorm) {
+      dx = normBackward(e, "norm1", add("norm1.join.bwd", dxn1, dxn2), dy, bv,
+                        "layers.norm1");
+    } else {
+      Value dPartial = preNormBackward("norm2", dxn2, dy);
+      dx = preNormBackward("norm1", dxn1, dPartial);
+    }
   } else {
-    Value dxn2 = ffnBackward(dy);
-    Value dh = normBackward(e, "norm2", dxn2, dy, bv, "layers.norm2");
-    Value dxn1 = attentionBackward(e, dh, bv);
-    dx = normBackward(e, "norm1", dxn1, dh, bv, "layers.norm1");
+    Value dxn2 = ffnBackward(postNormBackward("post_ffn_norm", dy));
+    Value dh = preNormBackward("norm2", dxn2, dy);
+    Value dxn1 =
+        attentionBackward(e, postNormBackward("post_attn_norm", dh), bv);
+    dx = preNormBackward("norm1", dxn1, dh);
   }
   SmallVector<Value> results{dx};
   for (const WeightSpec &ws : weights) {

@@ -333,6 +333,8 @@ func::FuncOp TransformerBuilder::buildLMHead() {
   Value logits = linear(e, "lm_head", "", xf, kHidden,
                         fn.getArgument(fn.getNumArguments() - 1), headDims(),
                         "bsv", nullptr, "");
+  if (cfg.finalSoftcap > 0)
+    logits = softcapLogits(e, logits);
   finishFunc(fn, e.loc("return"), logits);
   return fn;
 }
@@ -354,6 +356,8 @@ func::FuncOp TransformerBuilder::buildLMHeadLoss() {
                   ln ? fn.getArgument(3) : Value(), top);
   Value logits = linear(e, "lm_head", "", xf, kHidden, headW, headDims(), "bsv",
                         nullptr, "");
+  if (cfg.finalSoftcap > 0)
+    logits = softcapLogits(e, logits);
 
   // Loss: mean cross-entropy against the labels, and its gradient.
   Value labels = fn.getArgument(1);
@@ -408,6 +412,8 @@ func::FuncOp TransformerBuilder::buildLMHeadLoss() {
   bv.w[headName] = headW;
   for (auto &entry : top.keys)
     bv.s[entry.first()] = top.values[entry.second];
+  if (cfg.finalSoftcap > 0)
+    dlogits = softcapLogitsBackward(e, dlogits, logits);
   Value dxf = linearBackward(e, "lm_head", "", dlogits, "bsv", xf, kHidden,
                              headName, headDims(), "", "", bv);
   Value dx = normBackward(e, "final_norm", dxf, nullptr, bv, "final_norm");

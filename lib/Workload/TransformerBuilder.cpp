@@ -34,6 +34,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSwitch.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -135,6 +136,12 @@ void TransformerBuilder::initShapes() {
   S = seqLen;
   positionOffset = decoding() ? kvLen : 0;
   T = positionOffset + S;
+  // A window over every layer bounds the cache: the first new token still
+  // sees window - 1 positions before it.
+  cacheLen = T;
+  if (decoding() && uniformWindow())
+    cacheLen = std::min(T, cfg.slidingWindow - 1 + S);
+  cacheBase = T - cacheLen;
   N = B * S;
   H = cfg.hidden;
   I = cfg.intermediate;
@@ -171,9 +178,13 @@ SmallVector<WeightSpec> TransformerBuilder::layerWeights() const {
     return shape;
   };
   bool ln = cfg.norm == NormKind::LayerNorm;
-  add("layers.norm1.weight", {H}, false, "h");
-  if (ln)
-    add("layers.norm1.bias", {H}, false, "h");
+  auto addNorm = [&](llvm::StringRef name) {
+    add(("layers." + name + ".weight").str(), {H}, false, "h");
+    if (ln)
+      add(("layers." + name + ".bias").str(), {H}, false, "h");
+  };
+  if (cfg.preNorms)
+    addNorm("norm1");
   // Heads are written into the weights: Q [h, kv heads, group, head dim],
   // K/V [h, kv heads, head dim], O [kv heads, group, head dim, h].
   add("layers.attn.q_proj.weight", cat({H, KVH, G}, hs), true, "hkg" + hd);
@@ -185,12 +196,23 @@ SmallVector<WeightSpec> TransformerBuilder::layerWeights() const {
   add("layers.attn.v_proj.weight", {H, KVH, D}, true, "hkd");
   if (cfg.qkvBias)
     add("layers.attn.v_proj.bias", {KVH, D}, false, "kd");
+  if (cfg.qkNorm != ModelConfig::QKNorm::None) {
+    add("layers.attn.q_norm.weight", qkNormShape(true), false,
+        qkNormLetters(true));
+    add("layers.attn.k_norm.weight", qkNormShape(false), false,
+        qkNormLetters(false));
+  }
+  if (cfg.attentionSinks)
+    add("layers.attn.sinks", {KVH, G}, false, "kg");
   add("layers.attn.o_proj.weight", {KVH, G, D, H}, true, "kgdh");
   if (cfg.outBias)
     add("layers.attn.o_proj.bias", {H}, false, "h");
-  add("layers.norm2.weight", {H}, false, "h");
-  if (ln)
-    add("layers.norm2.bias", {H}, false, "h");
+  if (cfg.postNorms)
+    addNorm("post_attn_norm");
+  if (cfg.preNorms && !cfg.sharedParallelNorm)
+    addNorm("norm2");
+  if (cfg.postNorms)
+    addNorm("post_ffn_norm");
   if (cfg.isMoE()) {
     add("layers.moe.router.weight", {H, E}, true, "he");
     add("layers.moe.experts.gate_proj", {E, H, I}, true, "ehi");
@@ -290,11 +312,12 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
   unsigned firstParam = args.size();
   for (const WeightSpec &p : params)
     args.push_back({p.name, tensorOf(p.shape, p.elem), "weight"});
-  SmallVector<int64_t> kCacheShape{L, B, T, KVH};
+  SmallVector<int64_t> kCacheShape{L, B, cacheLen, KVH};
   llvm::append_range(kCacheShape, qkHeadShape());
   if (decoding()) {
     args.push_back({"k_cache", tensorOf(kCacheShape, act), "kv_cache"});
-    args.push_back({"v_cache", tensorOf({L, B, T, KVH, D}, act), "kv_cache"});
+    args.push_back(
+        {"v_cache", tensorOf({L, B, cacheLen, KVH, D}, act), "kv_cache"});
   }
   unsigned firstMoment = args.size();
   if (training()) {
@@ -359,6 +382,8 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
       callArgs.push_back(sliceWeight(ws, l));
     if (rotTable)
       callArgs.push_back(rotTable);
+    if (interleavedWindow())
+      callArgs.push_back(layerWindow(b, loopLoc, l));
     if (decoding()) {
       unsigned cacheArg = firstParam + params.size();
       callArgs.push_back(
@@ -435,6 +460,8 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
       callArgs.push_back(sliceWeight(ws, l));
     if (rotTable)
       callArgs.push_back(rotTable);
+    if (interleavedWindow())
+      callArgs.push_back(layerWindow(b, bwdLoc, l));
     auto bwdCall = func::CallOp::create(b, bwdLoc, layerBwd, callArgs);
     SmallVector<Value> yields{bwdCall.getResult(0)};
     for (unsigned i = 1; i < iters.size(); ++i)
@@ -469,6 +496,49 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
   SmallVector<Value> results{loss};
   llvm::append_range(results, adam.getResults());
   finishFunc(fn, e.loc("return"), results);
+}
+
+LogicalResult TransformerBuilder::checkWindowPattern(Location fileLoc) {
+  int64_t window = cfg.slidingWindow, local = cfg.slidingLayerCount();
+  if (window <= 0 || local == 0)
+    return success();
+  if (local < cfg.layers) {
+    // layerWindow() computes the window from the layer index: a period of
+    // at most 8 layers, or global layers followed by local ones.
+    const std::vector<bool> &p = cfg.slidingLayers;
+    int64_t n = cfg.layers;
+    bool expressible = false;
+    for (int64_t period = 1; period <= 8 && period < n && !expressible;
+         ++period) {
+      bool periodic = true;
+      for (int64_t i = period; i < n && periodic; ++i)
+        periodic = p[i] == p[i % period];
+      expressible = periodic;
+    }
+    if (!expressible)
+      expressible = std::is_sorted(p.begin(), p.end());
+    if (!expressible)
+      return emitError(fileLoc)
+             << "the local/global layer pattern of '" << cfg.name
+             << "' is neither periodic (period <= 8) nor global layers "
+                "followed by local ones: not modelled";
+  }
+  // Said once, in one line each: where the window bounds the work and where
+  // it only masks it.
+  int64_t tokens = seqLen + kvLen;
+  if (!decoding() && seqLen > window)
+    emitWarning(fileLoc) << "'sliding_window' = " << window << " is shorter "
+                         << "than the " << seqLen << "-token sequence: "
+                         << "assumed the full causal square is computed and "
+                            "masked outside the window (prefill and training "
+                            "FLOPs are not bounded by the window)";
+  if (decoding() && local < cfg.layers && tokens > window)
+    emitWarning(fileLoc) << "'sliding_window' = " << window << " applies to "
+                         << local << " of " << cfg.layers
+                         << " layers: assumed every layer keeps the full "
+                         << tokens << "-position KV cache (the window masks "
+                            "the local layers' reads, it does not cut them)";
+  return success();
 }
 
 OwningOpRef<ModuleOp> TransformerBuilder::build() {
@@ -516,6 +586,9 @@ OwningOpRef<ModuleOp> TransformerBuilder::build() {
                        << lastPosition;
     return nullptr;
   }
+
+  if (failed(checkWindowPattern(fileLoc)))
+    return nullptr;
 
   MLIRContext &context = *ctx;
   context.loadDialect<arith::ArithDialect, func::FuncDialect,

@@ -133,3 +133,52 @@ TEST_F(ModelFamiliesTest, LayerPatterns) {
 }
 
 } // namespace
+
+namespace {
+
+/// The KV-cache arguments of a decode step: their shapes.
+SmallVector<SmallVector<int64_t>> kvCacheShapes(ModuleOp m) {
+  SmallVector<SmallVector<int64_t>> shapes;
+  auto fn = m.lookupSymbol<func::FuncOp>("decode_step");
+  for (unsigned i = 0; fn && i < fn.getNumArguments(); ++i) {
+    auto role = fn.getArgAttrOfType<StringAttr>(i, "strata.role");
+    if (role && role.getValue() == "kv_cache")
+      shapes.emplace_back(
+          cast<RankedTensorType>(fn.getArgument(i).getType()).getShape());
+  }
+  return shapes;
+}
+
+// Mistral-7B (sliding_window 4096 in every layer) decoding one token after
+// 32k tokens keeps and reads a 4,096-position window of K and V per layer,
+// not 32,769 positions; Llama-3-8B, without a window, reads them all.
+TEST_F(ModelFamiliesTest, MistralDecodeReadsOnlyTheWindow) {
+  WorkloadOptions opts;
+  opts.mode = WorkloadMode::Decode;
+  opts.kvLen = 32768;
+  ModelConfig mistral = config("mistral-7b");
+  OwningOpRef<ModuleOp> m = buildTransformerModule(mistral, opts, &ctx);
+  ASSERT_TRUE(m);
+  SmallVector<SmallVector<int64_t>> shapes = kvCacheShapes(*m);
+  ASSERT_EQ(shapes.size(), 2u);
+  for (const SmallVector<int64_t> &shape : shapes) {
+    EXPECT_EQ(shape[0], 32);   // layers
+    EXPECT_EQ(shape[2], 4096); // positions: the window
+  }
+  // K and V in bf16: 2 x layers x window x kv heads x head dim x 2 bytes
+  // = 512 MiB (32,769 positions would be 4.0 GiB).
+  int64_t bytes = 0;
+  for (const SmallVector<int64_t> &shape : shapes) {
+    int64_t n = 2;
+    for (int64_t d : shape)
+      n *= d;
+    bytes += n;
+  }
+  EXPECT_EQ(bytes, int64_t(2) * 32 * 4096 * 8 * 128 * 2);
+  ModelConfig llama = config("llama-3-8b");
+  OwningOpRef<ModuleOp> full = buildTransformerModule(llama, opts, &ctx);
+  ASSERT_TRUE(full);
+  EXPECT_EQ(kvCacheShapes(*full)[0][2], 32769);
+}
+
+} // namespace
