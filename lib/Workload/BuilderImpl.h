@@ -434,7 +434,7 @@ private:
   func::FuncOp makeFunc(llvm::StringRef name, ArrayRef<ArgSpec> args,
                         bool isPrivate);
   void finishFunc(func::FuncOp fn, Location l, ValueRange results);
-  func::FuncOp buildLayerForward();
+  func::FuncOp buildLayerForward(llvm::StringRef name = "decoder_layer");
   func::FuncOp buildLayerBackward();
   func::FuncOp buildEmbed();
   func::FuncOp buildRopeTable();
@@ -529,12 +529,31 @@ private:
   bool uniformWindow() const {
     return cfg.slidingWindow > 0 && cfg.slidingLayerCount() == cfg.layers;
   }
-  /// Some layers windowed, others not: one layer function with its window
-  /// as an argument.
+  /// Some layers windowed, others not.
   bool interleavedWindow() const {
     int64_t n = cfg.slidingLayerCount();
     return cfg.slidingWindow > 0 && n > 0 && n < cfg.layers;
   }
+  /// Prefill and training: one layer function takes its window as an
+  /// index (the shapes do not depend on it).
+  bool windowArgument() const { return interleavedWindow() && !decoding(); }
+  /// Decode: local layers get their own function, with the cache cut to
+  /// the window.
+  bool splitLayers() const { return interleavedWindow() && decoding(); }
+  /// Layers [start, start + count * local.size()) as `count` repeats of
+  /// the pattern `local` (true: a local layer).
+  struct LayerRun {
+    int64_t start, count;
+    SmallVector<bool> local;
+  };
+  SmallVector<LayerRun> layerRuns() const;
+  /// The decode layer loops of a model with local and global layers;
+  /// `caches` are the global K, V and local K, V stacks. Returns the
+  /// hidden state and this step's stacked K and V.
+  SmallVector<Value> buildSplitDecodeLayers(
+      Emitter &e, ArrayRef<Value> inits,
+      llvm::function_ref<Value(const WeightSpec &, Value)> sliceWeight,
+      Value rotTable, ValueRange caches, func::FuncOp globalFn);
 
   /// The per-layer weights, in argument order.
   SmallVector<WeightSpec> layerWeights() const;
@@ -562,6 +581,12 @@ private:
   /// KV cache slots (decode): T, or what a window leaves of it when every
   /// layer is windowed; slot t holds position t + cacheBase.
   int64_t cacheLen = 0, cacheBase = 0;
+  /// The local layers' cache in decode with local and global layers.
+  int64_t localCacheLen = 0, localCacheBase = 0;
+  /// The window of the layer function being built as a constant (0: none,
+  /// or given as an argument).
+  int64_t constWindow = 0;
+  func::FuncOp localLayerFwd;
   /// The options' seq and kv-len with defaults applied.
   int64_t seqLen = 0, kvLen = 0;
   /// Names and types of the saved activations (train), in result order.

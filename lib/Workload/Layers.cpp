@@ -15,7 +15,7 @@ namespace strata::workload::detail {
 // Layer functions
 //===----------------------------------------------------------------------===//
 
-func::FuncOp TransformerBuilder::buildLayerForward() {
+func::FuncOp TransformerBuilder::buildLayerForward(llvm::StringRef name) {
   SmallVector<WeightSpec> weights = layerWeights();
   SmallVector<ArgSpec> args;
   args.push_back({"layers.in", tensorOf({B, S, H}, act), ""});
@@ -23,7 +23,7 @@ func::FuncOp TransformerBuilder::buildLayerForward() {
     args.push_back({ws.name, tensorOf(layerShape(ws), ws.elem), "weight"});
   if (hasRope())
     args.push_back({"rope.table", tensorOf({S, D / 2, 2, 2}, act), ""});
-  if (interleavedWindow())
+  if (windowArgument())
     args.push_back({"layers.window", b.getIndexType(), ""});
   if (decoding()) {
     SmallVector<int64_t> kShape{B, cacheLen, KVH};
@@ -32,7 +32,7 @@ func::FuncOp TransformerBuilder::buildLayerForward() {
     args.push_back(
         {"layers.v_cache", tensorOf({B, cacheLen, KVH, D}, act), ""});
   }
-  func::FuncOp fn = makeFunc("decoder_layer", args, /*isPrivate=*/true);
+  func::FuncOp fn = makeFunc(name, args, /*isPrivate=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&fn.getBody().front());
   Emitter e(b, "layers.");
@@ -45,7 +45,7 @@ func::FuncOp TransformerBuilder::buildLayerForward() {
     lv.w[ws.name] = fn.getArgument(argIndex++);
   if (hasRope())
     lv.rot = fn.getArgument(argIndex++);
-  if (interleavedWindow())
+  if (windowArgument())
     lv.window = fn.getArgument(argIndex++);
   if (decoding()) {
     lv.kCache = fn.getArgument(argIndex++);
@@ -129,7 +129,7 @@ func::FuncOp TransformerBuilder::buildLayerBackward() {
     args.push_back({ws.name, tensorOf(layerShape(ws), ws.elem), "weight"});
   if (hasRope())
     args.push_back({"rope.table", tensorOf({S, D / 2, 2, 2}, act), ""});
-  if (interleavedWindow())
+  if (windowArgument())
     args.push_back({"layers.window", b.getIndexType(), ""});
   func::FuncOp fn = makeFunc("decoder_layer_bwd", args, /*isPrivate=*/true);
   OpBuilder::InsertionGuard guard(b);
@@ -145,7 +145,7 @@ func::FuncOp TransformerBuilder::buildLayerBackward() {
     bv.w[ws.name] = fn.getArgument(argIndex++);
   if (hasRope())
     bv.rot = fn.getArgument(argIndex++);
-  if (interleavedWindow())
+  if (windowArgument())
     bv.window = fn.getArgument(argIndex++);
   auto ffnBackward = [&](Value d) {
     return cfg.isMoE() ? moeBackward(e, d, bv) : mlpBackward(e, d, bv);

@@ -142,6 +142,11 @@ void TransformerBuilder::initShapes() {
   if (decoding() && uniformWindow())
     cacheLen = std::min(T, cfg.slidingWindow - 1 + S);
   cacheBase = T - cacheLen;
+  if (uniformWindow())
+    constWindow = cfg.slidingWindow;
+  // Decode with local and global layers: the local layers' own cache.
+  localCacheLen = std::min(T, cfg.slidingWindow - 1 + S);
+  localCacheBase = T - localCacheLen;
   N = B * S;
   H = cfg.hidden;
   I = cfg.intermediate;
@@ -298,6 +303,91 @@ void TransformerBuilder::finishFunc(func::FuncOp fn, Location l,
 // Entry function: plumbing only
 //===----------------------------------------------------------------------===//
 
+SmallVector<TransformerBuilder::LayerRun>
+TransformerBuilder::layerRuns() const {
+  // checkWindowPattern() admitted a period of at most 8 layers or global
+  // layers followed by local ones.
+  SmallVector<LayerRun> runs;
+  const std::vector<bool> &p = cfg.slidingLayers;
+  for (int64_t period = 1; period <= 8 && period < L; ++period) {
+    bool periodic = true;
+    for (int64_t i = period; i < L && periodic; ++i)
+      periodic = p[i] == p[i % period];
+    if (!periodic)
+      continue;
+    LayerRun whole{0, L / period, {}};
+    whole.local.assign(p.begin(), p.begin() + period);
+    runs.push_back(whole);
+    if (int64_t rest = L % period) {
+      LayerRun tail{whole.count * period, 1, {}};
+      tail.local.assign(p.begin(), p.begin() + rest);
+      runs.push_back(tail);
+    }
+    return runs;
+  }
+  int64_t first = std::find(p.begin(), p.end(), true) - p.begin();
+  if (first > 0)
+    runs.push_back({0, first, {false}});
+  runs.push_back({first, L - first, {true}});
+  return runs;
+}
+
+SmallVector<Value> TransformerBuilder::buildSplitDecodeLayers(
+    Emitter &e, ArrayRef<Value> inits,
+    llvm::function_ref<Value(const WeightSpec &, Value)> sliceWeight,
+    Value rotTable, ValueRange caches, func::FuncOp globalFn) {
+  // One loop per run of layers; each iteration calls the run's pattern of
+  // local and global layers (Gemma 3: five local, one global), slicing each
+  // layer's weights by its index and its cache by its rank among the
+  // layers of its kind.
+  SmallVector<WeightSpec> lw = layerWeights();
+  Location loopLoc = e.loc("layers");
+  SmallVector<Value> state(inits.begin(), inits.end());
+  int64_t done[2] = {0, 0}; // layers of each kind before the run
+  for (const LayerRun &run : layerRuns()) {
+    int64_t perIter[2] = {0, 0};
+    for (bool local : run.local)
+      ++perIter[local];
+    Value lo = arith::ConstantIndexOp::create(b, loopLoc, 0);
+    Value hi = arith::ConstantIndexOp::create(b, loopLoc, run.count);
+    Value one = arith::ConstantIndexOp::create(b, loopLoc, 1);
+    auto loop = scf::ForOp::create(b, loopLoc, lo, hi, one, state);
+    OpBuilder::InsertionGuard bodyGuard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Ar a{b, loopLoc};
+    Value i = loop.getInductionVar();
+    SmallVector<Value> iters(loop.getRegionIterArgs().begin(),
+                             loop.getRegionIterArgs().end());
+    int64_t seen[2] = {0, 0};
+    for (auto [j, local] : llvm::enumerate(run.local)) {
+      int64_t width = run.local.size();
+      Value l = a.iadd(a.imul(i, a.i(width)), a.i(run.start + int64_t(j)));
+      Value rank = a.iadd(a.imul(i, a.i(perIter[local])),
+                          a.i(done[local] + seen[local]));
+      ++seen[local];
+      SmallVector<Value> callArgs{iters[0]};
+      for (const WeightSpec &ws : lw)
+        callArgs.push_back(sliceWeight(ws, l));
+      if (rotTable)
+        callArgs.push_back(rotTable);
+      Value kStack = caches[local ? 2 : 0], vStack = caches[local ? 3 : 1];
+      callArgs.push_back(e.sliceLeading("layers.kv_cache", kStack, rank));
+      callArgs.push_back(e.sliceLeading("layers.kv_cache", vStack, rank));
+      auto layerCall = func::CallOp::create(
+          b, loopLoc, local ? localLayerFwd : globalFn, callArgs);
+      iters[0] = layerCall.getResult(0);
+      for (unsigned r = 1; r < iters.size(); ++r)
+        iters[r] = e.insertLeading("layers.kv_cache", layerCall.getResult(r),
+                                   iters[r], l);
+    }
+    scf::YieldOp::create(b, loopLoc, iters);
+    for (int kind = 0; kind < 2; ++kind)
+      done[kind] += run.count * perIter[kind];
+    state.assign(loop.getResults().begin(), loop.getResults().end());
+  }
+  return state;
+}
+
 void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
                                     func::FuncOp layerBwd) {
   SmallVector<WeightSpec> lw = layerWeights();
@@ -312,13 +402,21 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
   unsigned firstParam = args.size();
   for (const WeightSpec &p : params)
     args.push_back({p.name, tensorOf(p.shape, p.elem), "weight"});
-  SmallVector<int64_t> kCacheShape{L, B, cacheLen, KVH};
-  llvm::append_range(kCacheShape, qkHeadShape());
-  if (decoding()) {
-    args.push_back({"k_cache", tensorOf(kCacheShape, act), "kv_cache"});
-    args.push_back(
-        {"v_cache", tensorOf({L, B, cacheLen, KVH, D}, act), "kv_cache"});
-  }
+  // Decode with local and global layers: the global layers' caches, then
+  // the local layers' (cut to the window).
+  int64_t localLayers = splitLayers() ? cfg.slidingLayerCount() : 0;
+  auto addCaches = [&](int64_t layers, int64_t slots, llvm::StringRef suffix) {
+    SmallVector<int64_t> kShape{layers, B, slots, KVH};
+    llvm::append_range(kShape, qkHeadShape());
+    args.push_back({("k_cache" + suffix).str(), tensorOf(kShape, act),
+                    "kv_cache"});
+    args.push_back({("v_cache" + suffix).str(),
+                    tensorOf({layers, B, slots, KVH, D}, act), "kv_cache"});
+  };
+  if (decoding())
+    addCaches(L - localLayers, cacheLen, "");
+  if (localLayers)
+    addCaches(localLayers, localCacheLen, "_local");
   unsigned firstMoment = args.size();
   if (training()) {
     for (const WeightSpec &p : params)
@@ -371,8 +469,18 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
   auto sliceWeight = [&](const WeightSpec &ws, Value l) {
     return e.sliceLeading("layers", param.lookup(ws.name), l, layerShape(ws));
   };
-  auto loop = scf::ForOp::create(b, loopLoc, c0, cL, c1, inits);
-  {
+  SmallVector<Value> layerResults;
+  scf::ForOp loop;
+  if (localLayers) {
+    unsigned cacheArg = firstParam + params.size();
+    layerResults = buildSplitDecodeLayers(
+        e, inits, [&](const WeightSpec &ws, Value l) { return sliceWeight(ws, l); },
+        rotTable, fn.getArguments().slice(cacheArg, 4), layerFwd);
+  } else {
+    loop = scf::ForOp::create(b, loopLoc, c0, cL, c1, inits);
+    layerResults.assign(loop.getResults().begin(), loop.getResults().end());
+  }
+  if (loop) {
     OpBuilder::InsertionGuard bodyGuard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value l = loop.getInductionVar();
@@ -382,7 +490,7 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
       callArgs.push_back(sliceWeight(ws, l));
     if (rotTable)
       callArgs.push_back(rotTable);
-    if (interleavedWindow())
+    if (windowArgument())
       callArgs.push_back(layerWindow(b, loopLoc, l));
     if (decoding()) {
       unsigned cacheArg = firstParam + params.size();
@@ -400,7 +508,7 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
     scf::YieldOp::create(b, loopLoc, yields);
   }
 
-  SmallVector<Value> headOperands{loop.getResult(0),
+  SmallVector<Value> headOperands{layerResults[0],
                                   param.lookup("final_norm.weight")};
   if (cfg.norm == NormKind::LayerNorm)
     headOperands.push_back(param.lookup("final_norm.bias"));
@@ -410,8 +518,8 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
     Value logits = call(buildLMHead(), "lm_head", headOperands).getResult(0);
     SmallVector<Value> results{logits};
     if (decoding()) {
-      results.push_back(loop.getResult(1));
-      results.push_back(loop.getResult(2));
+      results.push_back(layerResults[1]);
+      results.push_back(layerResults[2]);
     }
     finishFunc(fn, e.loc("return"), results);
     return;
@@ -460,7 +568,7 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
       callArgs.push_back(sliceWeight(ws, l));
     if (rotTable)
       callArgs.push_back(rotTable);
-    if (interleavedWindow())
+    if (windowArgument())
       callArgs.push_back(layerWindow(b, bwdLoc, l));
     auto bwdCall = func::CallOp::create(b, bwdLoc, layerBwd, callArgs);
     SmallVector<Value> yields{bwdCall.getResult(0)};
@@ -523,21 +631,14 @@ LogicalResult TransformerBuilder::checkWindowPattern(Location fileLoc) {
              << "' is neither periodic (period <= 8) nor global layers "
                 "followed by local ones: not modelled";
   }
-  // Said once, in one line each: where the window bounds the work and where
-  // it only masks it.
-  int64_t tokens = seqLen + kvLen;
+  // Said once, in one line: where the window only masks work (decode cuts
+  // the local layers' caches to it).
   if (!decoding() && seqLen > window)
     emitWarning(fileLoc) << "'sliding_window' = " << window << " is shorter "
                          << "than the " << seqLen << "-token sequence: "
                          << "assumed the full causal square is computed and "
                             "masked outside the window (prefill and training "
                             "FLOPs are not bounded by the window)";
-  if (decoding() && local < cfg.layers && tokens > window)
-    emitWarning(fileLoc) << "'sliding_window' = " << window << " applies to "
-                         << local << " of " << cfg.layers
-                         << " layers: assumed every layer keeps the full "
-                         << tokens << "-position KV cache (the window masks "
-                            "the local layers' reads, it does not cut them)";
   return success();
 }
 
@@ -630,6 +731,18 @@ OwningOpRef<ModuleOp> TransformerBuilder::build() {
   module->setAttr("strata.model", b.getDictionaryAttr(fields));
 
   func::FuncOp forward = buildLayerForward();
+  if (splitLayers()) {
+    // The local layers' function: the window as a constant, the cache cut
+    // to it.
+    int64_t globalLen = cacheLen, globalBase = cacheBase;
+    cacheLen = localCacheLen;
+    cacheBase = localCacheBase;
+    constWindow = cfg.slidingWindow;
+    localLayerFwd = buildLayerForward("decoder_layer_local");
+    cacheLen = globalLen;
+    cacheBase = globalBase;
+    constWindow = 0;
+  }
   func::FuncOp backward = training() ? buildLayerBackward() : nullptr;
   buildEntry(forward, backward);
   if (failed(verify(module))) {

@@ -107,10 +107,10 @@ Value TransformerBuilder::visible(Ar &a, IndexFn idx, Value window) const {
   Value key = cacheBase ? a.iadd(idx('t'), a.i(cacheBase)) : idx('t');
   Value query = a.iadd(idx('s'), a.i(positionOffset));
   Value causal = a.icmp(arith::CmpIPredicate::ule, key, query);
-  if (!cfg.slidingWindow || (!window && !uniformWindow()))
+  if (!window && !constWindow)
     return causal;
   // Within the window: query - window < key, i.e. key + window > query.
-  Value w = window ? window : a.i(cfg.slidingWindow);
+  Value w = window ? window : a.i(constWindow);
   Value inWindow = a.icmp(arith::CmpIPredicate::ugt, a.iadd(key, w), query);
   return a.band(causal, inWindow);
 }

@@ -2,7 +2,8 @@
 //
 // The shape of a decoder-only transformer as the workload generator needs
 // it, read from a Hugging Face config.json (llama, mistral, mixtral, qwen2,
-// gpt2, gpt_neox field names) and validated. Errors are emitted as MLIR
+// gpt2, gpt_neox, gemma2, gemma3_text, phi3, olmo2, falcon, qwen3,
+// qwen3_moe, gpt_oss field names) and validated. Errors are emitted as MLIR
 // diagnostics located in the config file, naming the offending field.
 //
 //===----------------------------------------------------------------------===//
@@ -32,7 +33,8 @@ enum class Activation { SiLU, GELUTanh, GELU, ReLU };
 struct ModelConfig {
   /// Bundled name or file stem (e.g. "llama-3-8b").
   std::string name;
-  /// HF model_type: llama, mistral, mixtral, qwen2, gpt2, gpt_neox.
+  /// HF model_type (llama, mistral, mixtral, qwen2, gpt2, gpt_neox and the
+  /// families of issue 19 below).
   std::string modelType;
   /// The config file, for diagnostics ("" when built in memory).
   std::string path;
