@@ -32,6 +32,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
@@ -241,6 +242,27 @@ bool readsOtherTensors(const AttentionGroup &g, const Layout &l) {
         return true;
     }
   return false;
+}
+
+/// What the chain computes that the kernel below does not: it scales the
+/// scores and masks them causally by tile index, nothing else. A soft-cap
+/// (a tanh of the scores, Gemma 2) or a sliding window (a second bound on
+/// the key position, and-ed with the causal one) would be lost; a decode
+/// step's single query row needs no mask, and a window cut to the cache
+/// masks nothing there.
+llvm::StringRef unreproducedScoreOps(const AttentionGroup &g) {
+  for (Operation *op : g.chain) {
+    auto l = dyn_cast<linalg::LinalgOp>(op);
+    if (!l)
+      continue;
+    for (Operation &inner : l.getBlock()->getOperations()) {
+      if (isa<math::TanhOp>(inner))
+        return "a soft-cap of its scores";
+      if (g.work.causal && isa<arith::AndIOp>(inner))
+        return "a sliding window on its mask";
+    }
+  }
+  return "";
 }
 
 struct Lowering {
@@ -564,6 +586,13 @@ void strata::lowerFusedAttention(ModuleOp module, const cost::CostModel &model,
       pv->emitRemark() << "fused attention left as linalg: its operands "
                           "are not Q, K, V and O tiles the flash schedule "
                           "can cut (priced from strata.fused_attention)";
+      continue;
+    }
+    if (llvm::StringRef what = unreproducedScoreOps(*g); !what.empty()) {
+      pv->emitRemark() << "fused attention left as linalg: it has " << what
+                       << ", which the flash schedule's causal tile mask "
+                          "does not reproduce (priced from "
+                          "strata.fused_attention as causal attention)";
       continue;
     }
     // The same work the group was fused with, so the plan is the one its
