@@ -66,11 +66,9 @@ Value TransformerBuilder::attention(Emitter &e, Value xn, LayerValues &lv) {
                    w("layers.attn.v_proj.bias"), "kd");
   if (cfg.qkNorm != ModelConfig::QKNorm::None) {
     q = rmsNormOver(e, "attn.q_norm", q, "bskg" + hd, qkNormLetters(true),
-                    w("layers.attn.q_norm.weight"), qkNormLetters(true),
-                    lv.saved);
+                    w("layers.attn.q_norm.weight"), lv.saved);
     k = rmsNormOver(e, "attn.k_norm", k, "bsk" + hd, qkNormLetters(false),
-                    w("layers.attn.k_norm.weight"), qkNormLetters(false),
-                    lv.saved);
+                    w("layers.attn.k_norm.weight"), lv.saved);
   }
   if (hasRope()) {
     q = rope(e, "attn.rope_q", q, "kg", lv.rot);
@@ -220,10 +218,10 @@ Value TransformerBuilder::attentionBackward(Emitter &e, Value dOut,
   if (cfg.qkNorm != ModelConfig::QKNorm::None) {
     dq = rmsNormOverBackward(e, "attn.q_norm", dq, "bskg" + hd,
                              qkNormLetters(true), "layers.attn.q_norm.weight",
-                             qkNormLetters(true), bv);
+                             bv);
     dk = rmsNormOverBackward(e, "attn.k_norm", dk, "bsk" + hd,
                              qkNormLetters(false), "layers.attn.k_norm.weight",
-                             qkNormLetters(false), bv);
+                             bv);
   }
   Value xn = s("attn.in");
   Value dxn =

@@ -499,18 +499,19 @@ private:
                         llvm::StringRef dims, llvm::StringRef reducedDims);
 
   // Attention variants (issue 19): Attention.cpp and Variants.cpp.
-  /// RMSNorm of `x` over the letters `reduced` of `dims`, scaled by `gamma`
-  /// (letters `gammaDims`): QK-norm per head or over the whole projection.
+  /// RMSNorm of `x` over its trailing letters `reduced` (of `dims`),
+  /// scaled by `gamma` (one weight per reduced element): QK-norm per head
+  /// or over the whole projection. The reduced dims are collapsed into one
+  /// (a view) so that the norm is a single-dim reduction.
   Value rmsNormOver(Emitter &e, llvm::StringRef name, Value x,
                     llvm::StringRef dims, llvm::StringRef reduced, Value gamma,
-                    llvm::StringRef gammaDims, Saved &saved);
+                    Saved &saved);
   Value rmsNormOverBackward(Emitter &e, llvm::StringRef name, Value dy,
                             llvm::StringRef dims, llvm::StringRef reduced,
-                            llvm::StringRef gammaName,
-                            llvm::StringRef gammaDims, BackwardValues &bv);
-  /// The letters QK-norm reduces over and its weight's letters/shape.
+                            llvm::StringRef gammaName, BackwardValues &bv);
+  /// The letters QK-norm reduces over and its weight's size.
   std::string qkNormLetters(bool query) const;
-  SmallVector<int64_t> qkNormShape(bool query) const;
+  int64_t qkNormSize(bool query) const;
   /// Whether key slot `t` is visible to query `s` (causal, and within the
   /// sliding window when the layer has one).
   Value visible(Ar &a, IndexFn idx, Value window) const;

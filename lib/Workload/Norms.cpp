@@ -255,6 +255,12 @@ func::FuncOp TransformerBuilder::buildEmbed() {
                    return SmallVector<Value>{a.conv(row, act)};
                  },
                  {{'h', H}});
+  if (cfg.scaleEmbeddings) // Gemma: the embeddings times sqrt(hidden)
+    x = e.generic1("embed.scale", {{x, kHidden}}, Out{kHidden, act},
+                   [&](Ar &a, ValueRange v, IndexFn) {
+                     return SmallVector<Value>{
+                         a.mul(v[0], a.f(act, std::sqrt(double(H))))};
+                   });
   if (cfg.learnedPositions) {
     Value pos = fn.getArgument(2);
     int64_t offset = positionOffset;
@@ -444,7 +450,14 @@ func::FuncOp TransformerBuilder::buildEmbedBackward() {
   // function is the one compute step upstream cannot partition (see
   // docs/workloads.md).
   Value tokens = e.reshape("embed.bwd", fn.getArgument(0), {N});
-  Value dEmb = e.reshape("embed.bwd", fn.getArgument(1), {N, H});
+  Value dx = fn.getArgument(1);
+  if (cfg.scaleEmbeddings)
+    dx = e.generic1("embed.scale.bwd", {{dx, kHidden}}, Out{kHidden, act},
+                    [&](Ar &a, ValueRange v, IndexFn) {
+                      return SmallVector<Value>{
+                          a.mul(v[0], a.f(act, std::sqrt(double(H))))};
+                    });
+  Value dEmb = e.reshape("embed.bwd", dx, {N, H});
   Location embLoc = e.loc("embed.bwd");
   Value tableGrad =
       cfg.tieEmbeddings ? fn.getArgument(2) : e.zeros(embLoc, {V, H}, act);

@@ -202,10 +202,8 @@ SmallVector<WeightSpec> TransformerBuilder::layerWeights() const {
   if (cfg.qkvBias)
     add("layers.attn.v_proj.bias", {KVH, D}, false, "kd");
   if (cfg.qkNorm != ModelConfig::QKNorm::None) {
-    add("layers.attn.q_norm.weight", qkNormShape(true), false,
-        qkNormLetters(true));
-    add("layers.attn.k_norm.weight", qkNormShape(false), false,
-        qkNormLetters(false));
+    add("layers.attn.q_norm.weight", {qkNormSize(true)}, false, "x");
+    add("layers.attn.k_norm.weight", {qkNormSize(false)}, false, "x");
   }
   if (cfg.attentionSinks)
     add("layers.attn.sinks", {KVH, G}, false, "kg");

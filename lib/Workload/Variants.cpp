@@ -14,22 +14,40 @@ using namespace mlir;
 
 namespace strata::workload::detail {
 
+namespace {
+/// `x` (letters `dims`) with its trailing `reduced` letters collapsed into
+/// one (a view: free), so that a norm reduces over a single dim.
+struct Collapsed {
+  SmallVector<int64_t> shape; // the collapsed shape
+  std::string dims;           // the kept letters, then 'x'
+  int64_t n = 1;              // elements reduced over
+};
+Collapsed collapseTrailing(ArrayRef<int64_t> shape, llvm::StringRef dims,
+                           llvm::StringRef reduced) {
+  assert(dims.ends_with(reduced) && "the norm reduces the trailing letters");
+  Collapsed c;
+  size_t kept = dims.size() - reduced.size();
+  c.shape.assign(shape.begin(), shape.begin() + kept);
+  for (int64_t d : shape.drop_front(kept))
+    c.n *= d;
+  c.shape.push_back(c.n);
+  c.dims = (dims.take_front(kept) + "x").str();
+  return c;
+}
+} // namespace
+
 Value TransformerBuilder::rmsNormOver(Emitter &e, llvm::StringRef name,
                                       Value x, llvm::StringRef dims,
                                       llvm::StringRef reduced, Value gamma,
-                                      llvm::StringRef gammaDims,
                                       Saved &saved) {
-  std::string p = name.str(), rest;
-  int64_t n = 1;
-  for (auto [c, size] : llvm::zip(dims, shapeOf(x))) {
-    if (reduced.contains(c))
-      n *= size;
-    else
-      rest.push_back(c);
-  }
-  double invN = 1.0 / double(n), eps = cfg.normEps;
-  saved.save(p + ".x", x);
-  Value sumsq = e.generic1(p + ".sumsq", {{x, dims}}, Out{rest, act, 0.0},
+  std::string p = name.str();
+  SmallVector<int64_t> shape(shapeOf(x));
+  Collapsed c = collapseTrailing(shape, dims, reduced);
+  std::string rest = c.dims.substr(0, c.dims.size() - 1);
+  double invN = 1.0 / double(c.n), eps = cfg.normEps;
+  Value xc = e.reshape(p + ".view", x, c.shape);
+  saved.save(p + ".x", xc);
+  Value sumsq = e.generic1(p + ".sumsq", {{xc, c.dims}}, Out{rest, act, 0.0},
                            [&](Ar &a, ValueRange v, IndexFn) {
                              return SmallVector<Value>{
                                  a.add(v[1], a.mul(v[0], v[0]))};
@@ -41,47 +59,48 @@ Value TransformerBuilder::rmsNormOver(Emitter &e, llvm::StringRef name,
                                 a.rsqrt(a.add(mean, a.f(act, eps)))};
                           });
   saved.save(p + ".rstd", rstd);
-  return e.generic1(p + ".scale", {{x, dims}, {rstd, rest}, {gamma, gammaDims}},
-                    Out{dims, act}, [&](Ar &a, ValueRange v, IndexFn) {
-                      return SmallVector<Value>{a.mul(a.mul(v[0], v[1]), v[2])};
-                    });
+  Value y = e.generic1(p + ".scale", {{xc, c.dims}, {rstd, rest}, {gamma, "x"}},
+                       Out{c.dims, act}, [&](Ar &a, ValueRange v, IndexFn) {
+                         return SmallVector<Value>{
+                             a.mul(a.mul(v[0], v[1]), v[2])};
+                       });
+  return e.reshape(p + ".view", y, shape);
 }
 
-Value TransformerBuilder::rmsNormOverBackward(
-    Emitter &e, llvm::StringRef name, Value dy, llvm::StringRef dims,
-    llvm::StringRef reduced, llvm::StringRef gammaName,
-    llvm::StringRef gammaDims, BackwardValues &bv) {
-  std::string p = name.str(), rest;
+Value TransformerBuilder::rmsNormOverBackward(Emitter &e, llvm::StringRef name,
+                                              Value dy, llvm::StringRef dims,
+                                              llvm::StringRef reduced,
+                                              llvm::StringRef gammaName,
+                                              BackwardValues &bv) {
+  std::string p = name.str();
   Value x = bv.s.lookup(p + ".x"), rstd = bv.s.lookup(p + ".rstd");
   Value gamma = bv.w.lookup(gammaName);
-  int64_t n = 1;
-  for (auto [c, size] : llvm::zip(dims, shapeOf(x))) {
-    if (reduced.contains(c))
-      n *= size;
-    else
-      rest.push_back(c);
-  }
-  double invN = 1.0 / double(n);
+  SmallVector<int64_t> shape(shapeOf(dy));
+  Collapsed c = collapseTrailing(shape, dims, reduced);
+  std::string rest = c.dims.substr(0, c.dims.size() - 1);
+  double invN = 1.0 / double(c.n);
+  Value dyc = e.reshape(p + ".bwd_view", dy, c.shape);
   bv.grads[gammaName] = e.generic1(
-      p + ".bwd_dw", {{dy, dims}, {x, dims}, {rstd, rest}},
-      Out{gammaDims, act, 0.0}, [&](Ar &a, ValueRange v, IndexFn) {
+      p + ".bwd_dw", {{dyc, c.dims}, {x, c.dims}, {rstd, rest}},
+      Out{"x", act, 0.0}, [&](Ar &a, ValueRange v, IndexFn) {
         return SmallVector<Value>{a.add(v[3], a.mul(a.mul(v[0], v[1]), v[2]))};
       });
   Value dot = e.generic1(
-      p + ".bwd_dot", {{dy, dims}, {x, dims}, {gamma, gammaDims}},
+      p + ".bwd_dot", {{dyc, c.dims}, {x, c.dims}, {gamma, "x"}},
       Out{rest, act, 0.0}, [&](Ar &a, ValueRange v, IndexFn) {
         return SmallVector<Value>{a.add(v[3], a.mul(a.mul(v[0], v[2]), v[1]))};
       });
   // dx = rstd * (dy * g - x * rstd^2 * sum(dy * g * x) / n)
-  return e.generic1(
+  Value dx = e.generic1(
       p + ".bwd_dx",
-      {{dy, dims}, {x, dims}, {rstd, rest}, {gamma, gammaDims}, {dot, rest}},
-      Out{dims, act}, [&](Ar &a, ValueRange v, IndexFn) {
+      {{dyc, c.dims}, {x, c.dims}, {rstd, rest}, {gamma, "x"}, {dot, rest}},
+      Out{c.dims, act}, [&](Ar &a, ValueRange v, IndexFn) {
         Value r = v[2];
         Value proj =
             a.mul(a.mul(a.mul(v[1], r), r), a.mul(v[4], a.f(act, invN)));
         return SmallVector<Value>{a.mul(r, a.sub(a.mul(v[0], v[3]), proj))};
       });
+  return e.reshape(p + ".bwd_view", dx, shape);
 }
 
 std::string TransformerBuilder::qkNormLetters(bool query) const {
@@ -91,15 +110,10 @@ std::string TransformerBuilder::qkNormLetters(bool query) const {
   return hd;
 }
 
-SmallVector<int64_t> TransformerBuilder::qkNormShape(bool query) const {
-  SmallVector<int64_t> shape;
-  if (cfg.qkNorm == ModelConfig::QKNorm::Whole) {
-    shape.push_back(KVH);
-    if (query)
-      shape.push_back(G);
-  }
-  llvm::append_range(shape, qkHeadShape());
-  return shape;
+int64_t TransformerBuilder::qkNormSize(bool query) const {
+  if (cfg.qkNorm == ModelConfig::QKNorm::Whole)
+    return (query ? NH : KVH) * D;
+  return D;
 }
 
 Value TransformerBuilder::visible(Ar &a, IndexFn idx, Value window) const {
