@@ -238,6 +238,38 @@ TEST_F(WorkloadTest, DecodeFlopsMatchFormula) {
   }
 }
 
+// A sliding window bounds decode's attention work: Mistral-7B (window 4,096
+// in every layer) after 32k tokens computes QK^T over 4,096 keys, Gemma 3
+// 1B over 32,769 keys in its 4 global layers and 512 in its 22 local ones.
+TEST_F(WorkloadTest, DecodeAttentionIsBoundedByTheWindow) {
+  WorkloadOptions opts;
+  opts.mode = WorkloadMode::Decode;
+  opts.batch = 8;
+  opts.kvLen = 32768;
+  ModelConfig mistral = config("mistral-7b");
+  OwningOpRef<ModuleOp> m = build(mistral, opts);
+  ASSERT_TRUE(m);
+  analysis::ProgramCounts counts = count(*m, WorkloadMode::Decode);
+  double want = 2 * params(mistral).activeMatmul * 8 +
+                attentionFlops(mistral, 8, 1, 4096);
+  std::printf("mistral-7b decode b=8 kv=32768 FLOPs: IR %.5g, formula %.5g "
+              "with a 4096-key window (error %.3f%%)\n",
+              counts.flops, want, 100 * relErr(counts.flops, want));
+  EXPECT_LT(relErr(counts.flops, want), 0.01);
+  double qk = flopsUnder(entry(*m, WorkloadMode::Decode),
+                         "layers.attn.qk_matmul");
+  EXPECT_DOUBLE_EQ(qk, 2.0 * 8 * 4096 * mistral.heads * mistral.headDim *
+                           mistral.layers);
+
+  ModelConfig gemma3 = config("gemma-3-1b");
+  OwningOpRef<ModuleOp> g = build(gemma3, opts);
+  ASSERT_TRUE(g);
+  double gqk =
+      flopsUnder(entry(*g, WorkloadMode::Decode), "layers.attn.qk_matmul");
+  EXPECT_DOUBLE_EQ(gqk, 2.0 * 8 * (4 * 32769 + 22 * 512) * gemma3.heads *
+                            gemma3.headDim);
+}
+
 TEST_F(WorkloadTest, DecodeSingleTokenRunsOnlyChosenExperts) {
   // One token with top-2 routing computes two experts, not eight.
   ModelConfig c = config("mixtral-8x7b");
