@@ -138,14 +138,18 @@ void TransformerBuilder::initShapes() {
   T = positionOffset + S;
   // A window over every layer bounds the cache: the first new token still
   // sees window - 1 positions before it.
+  // (A window past every position is clamped to T + 1, which masks
+  // nothing, so that no index arithmetic overflows.)
+  int64_t window = std::min(cfg.slidingWindow, T + 1);
+  int64_t windowSlots = std::min(T, window - 1 + S);
   cacheLen = T;
   if (decoding() && uniformWindow())
-    cacheLen = std::min(T, cfg.slidingWindow - 1 + S);
+    cacheLen = windowSlots;
   cacheBase = T - cacheLen;
   if (uniformWindow())
-    constWindow = cfg.slidingWindow;
+    constWindow = window;
   // Decode with local and global layers: the local layers' own cache.
-  localCacheLen = std::min(T, cfg.slidingWindow - 1 + S);
+  localCacheLen = windowSlots;
   localCacheBase = T - localCacheLen;
   N = B * S;
   H = cfg.hidden;
@@ -735,7 +739,7 @@ OwningOpRef<ModuleOp> TransformerBuilder::build() {
     int64_t globalLen = cacheLen, globalBase = cacheBase;
     cacheLen = localCacheLen;
     cacheBase = localCacheBase;
-    constWindow = cfg.slidingWindow;
+    constWindow = std::min(cfg.slidingWindow, T + 1);
     localLayerFwd = buildLayerForward("decoder_layer_local");
     cacheLen = globalLen;
     cacheBase = globalBase;

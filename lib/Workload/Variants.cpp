@@ -207,7 +207,7 @@ Value TransformerBuilder::layerWindow(OpBuilder &ob, Location loc,
                                       Value l) const {
   // A global layer's "window" reaches past every position.
   Ar a{ob, loc};
-  Value wide = a.i(T + cfg.slidingWindow + 1), local = a.i(cfg.slidingWindow);
+  Value wide = a.i(T + 1), local = a.i(std::min(cfg.slidingWindow, T + 1));
   const std::vector<bool> &pattern = cfg.slidingLayers;
   // Periodic patterns (Gemma 2, gpt-oss: 2; Gemma 3: 6): layer l is local
   // as layer l mod P is.
