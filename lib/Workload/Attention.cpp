@@ -115,9 +115,8 @@ Value TransformerBuilder::attention(Emitter &e, Value xn, LayerValues &lv) {
       cfg.attnSoftcap > 0 ? "attn.softcap_mask" : "attn.mask",
       {{scores, "bkgst"}}, Out{"bkgst", act},
       [&](Ar &a, ValueRange v, IndexFn idx) {
-        return SmallVector<Value>{a.sel(visible(a, idx, window),
-                                        scaledScore(a, v[0]),
-                                        a.f(act, kLowest))};
+        return SmallVector<Value>{a.sel(
+            visible(a, idx, window), scaledScore(a, v[0]), a.f(act, kLowest))};
       });
   Value probs =
       cfg.attentionSinks

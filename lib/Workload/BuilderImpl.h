@@ -472,7 +472,6 @@ private:
   Value softmaxLastDim(Emitter &e, llvm::StringRef name, Value x,
                        llvm::StringRef dims, llvm::StringRef reducedDims);
 
-
   // Layer pieces (backward). `s` maps saved names to values; `grads` gets
   // the weight gradients by weight name.
   struct BackwardValues {

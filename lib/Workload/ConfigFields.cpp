@@ -19,28 +19,55 @@ namespace strata::workload {
 llvm::ArrayRef<llvm::StringLiteral> costNeutralConfigFields() {
   static constexpr llvm::StringLiteral fields[] = {
       // Bookkeeping.
-      "_name_or_path", "architectures", "auto_map", "model_type",
-      "torch_dtype", "dtype", "transformers_version", "use_cache",
-      "cache_implementation", "pretraining_tp", "_attn_implementation",
+      "_name_or_path",
+      "architectures",
+      "auto_map",
+      "model_type",
+      "torch_dtype",
+      "dtype",
+      "transformers_version",
+      "use_cache",
+      "cache_implementation",
+      "pretraining_tp",
+      "_attn_implementation",
       // Token ids and generation defaults.
-      "bos_token_id", "eos_token_id", "pad_token_id", "sep_token_id",
-      "decoder_start_token_id", "task_specific_params", "n_ctx",
-      "max_length", "do_sample",
+      "bos_token_id",
+      "eos_token_id",
+      "pad_token_id",
+      "sep_token_id",
+      "decoder_start_token_id",
+      "task_specific_params",
+      "n_ctx",
+      "max_length",
+      "do_sample",
       // Initialisation.
-      "initializer_range", "initializer_factor",
+      "initializer_range",
+      "initializer_factor",
       // Regularisers and auxiliary losses (training behaviour, not work).
-      "attention_dropout", "hidden_dropout", "resid_pdrop", "embd_pdrop",
-      "attn_pdrop", "summary_first_dropout", "router_aux_loss_coef",
-      "output_router_logits", "router_z_loss_coef", "router_jitter_noise",
+      "attention_dropout",
+      "hidden_dropout",
+      "resid_pdrop",
+      "embd_pdrop",
+      "attn_pdrop",
+      "summary_first_dropout",
+      "router_aux_loss_coef",
+      "output_router_logits",
+      "router_z_loss_coef",
+      "router_jitter_noise",
       // RoPE values: scaling and base frequencies change the rotation angles
       // (the table), never its shape.
-      "rope_scaling", "rope_type", "original_max_position_embeddings",
-      "rope_local_base_freq", "initial_context_length",
+      "rope_scaling",
+      "rope_type",
+      "original_max_position_embeddings",
+      "rope_local_base_freq",
+      "initial_context_length",
       // Router normalisation: the top-k weights are renormalised either way.
       "norm_topk_prob",
       // Sequence-classification heads (GPT-2 checkpoints) the causal LM does
       // not run.
-      "summary_activation", "summary_proj_to_labels", "summary_type",
+      "summary_activation",
+      "summary_proj_to_labels",
+      "summary_type",
       "summary_use_proj",
       // Attention layout of Falcon's checkpoint (fused qkv is one matmul of
       // the same work).

@@ -92,10 +92,10 @@ ModelConfig::Parameters ModelConfig::parameters() const {
 
 llvm::ArrayRef<llvm::StringLiteral> bundledModelNames() {
   static constexpr llvm::StringLiteral names[] = {
-      "llama-3-8b",     "llama-3-70b",  "llama-3.1-405b", "mixtral-8x7b",
-      "qwen2-7b",       "gpt2",         "gpt3-175b",      "mistral-7b",
-      "gemma-2-9b",     "gemma-3-1b",   "phi-3-mini-4k",  "olmo-2-7b",
-      "falcon-7b",      "qwen3-8b",     "qwen3-30b-a3b",  "gpt-oss-120b"};
+      "llama-3-8b", "llama-3-70b", "llama-3.1-405b", "mixtral-8x7b",
+      "qwen2-7b",   "gpt2",        "gpt3-175b",      "mistral-7b",
+      "gemma-2-9b", "gemma-3-1b",  "phi-3-mini-4k",  "olmo-2-7b",
+      "falcon-7b",  "qwen3-8b",    "qwen3-30b-a3b",  "gpt-oss-120b"};
   return names;
 }
 
@@ -379,7 +379,6 @@ validate(const ModelConfig &c,
   return success();
 }
 
-
 //===----------------------------------------------------------------------===//
 // Attention variants and the non-DeepSeek families (issue 19): sliding
 // windows (Mistral, Qwen2/3, Phi-3, Gemma 2/3, gpt-oss), Gemma 2/3, Phi-3,
@@ -407,9 +406,8 @@ LogicalResult readLayerTypes(FieldReader &r, ModelConfig &c,
     return success();
   if (int64_t((*types)->size()) != c.layers)
     return emitError(r.locOf("layer_types"))
-           << "field 'layer_types' in " << path << " lists "
-           << (*types)->size() << " layers, but num_hidden_layers is "
-           << c.layers;
+           << "field 'layer_types' in " << path << " lists " << (*types)->size()
+           << " layers, but num_hidden_layers is " << c.layers;
   c.slidingLayers.clear();
   for (const std::string &t : **types) {
     if (t != "sliding_attention" && t != "full_attention")
@@ -468,14 +466,13 @@ LogicalResult readLlamaVariant(FieldReader &r, ModelConfig &c,
   };
   if (t == "gemma2" || t == "gemma3_text") {
     FailureOr<double> scalar = r.optionalNumber({"query_pre_attn_scalar"}, 0);
-    FailureOr<double> attnCap =
-        r.optionalNumber({"attn_logit_softcapping"}, 0);
+    FailureOr<double> attnCap = r.optionalNumber({"attn_logit_softcapping"}, 0);
     FailureOr<double> finalCap =
         r.optionalNumber({"final_logit_softcapping"}, 0);
     FailureOr<int64_t> window = r.optionalInt(
         {"sliding_window", "sliding_window_size"}, t == "gemma2" ? 4096 : 512);
-    FailureOr<int64_t> period = r.optionalInt(
-        {"sliding_window_pattern"}, t == "gemma2" ? 2 : 6);
+    FailureOr<int64_t> period =
+        r.optionalInt({"sliding_window_pattern"}, t == "gemma2" ? 2 : 6);
     if (failed(scalar) || failed(attnCap) || failed(finalCap) ||
         failed(window) || failed(period))
       return failure();
@@ -594,11 +591,11 @@ LogicalResult readFalcon(FieldReader &r, ModelConfig &c, llvm::StringRef path) {
     return emitError(r.locOf("alibi"))
            << "ALiBi position biases are not modelled (" << path
            << "): only RoPE Falcon models are supported";
-  FailureOr<int64_t> kvHeads = *newArch
-                                   ? r.requireInt({"num_kv_heads"})
-                                   : FailureOr<int64_t>(*multiQuery ? 1 : c.heads);
-  FailureOr<int64_t> lns = r.optionalInt({"num_ln_in_parallel_attn"},
-                                         *newArch ? 2 : 1);
+  FailureOr<int64_t> kvHeads =
+      *newArch ? r.requireInt({"num_kv_heads"})
+               : FailureOr<int64_t>(*multiQuery ? 1 : c.heads);
+  FailureOr<int64_t> lns =
+      r.optionalInt({"num_ln_in_parallel_attn"}, *newArch ? 2 : 1);
   if (failed(kvHeads) || failed(lns))
     return failure();
   r.markRead({"num_kv_heads"});
@@ -711,10 +708,9 @@ FailureOr<ModelConfig> parseModelConfig(llvm::StringRef text,
   };
 
   bool llamaFamily =
-      llvm::is_contained(
-          llvm::ArrayRef<llvm::StringRef>{"llama", "mistral", "mixtral",
-                                          "qwen2"},
-          llvm::StringRef(c.modelType)) ||
+      llvm::is_contained(llvm::ArrayRef<llvm::StringRef>{"llama", "mistral",
+                                                         "mixtral", "qwen2"},
+                         llvm::StringRef(c.modelType)) ||
       isLlamaShapedVariant(c.modelType);
   bool gemma = llvm::StringRef(c.modelType).starts_with("gemma");
   if (llamaFamily) {

@@ -410,8 +410,8 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
   auto addCaches = [&](int64_t layers, int64_t slots, llvm::StringRef suffix) {
     SmallVector<int64_t> kShape{layers, B, slots, KVH};
     llvm::append_range(kShape, qkHeadShape());
-    args.push_back({("k_cache" + suffix).str(), tensorOf(kShape, act),
-                    "kv_cache"});
+    args.push_back(
+        {("k_cache" + suffix).str(), tensorOf(kShape, act), "kv_cache"});
     args.push_back({("v_cache" + suffix).str(),
                     tensorOf({layers, B, slots, KVH, D}, act), "kv_cache"});
   };
@@ -476,7 +476,8 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
   if (localLayers) {
     unsigned cacheArg = firstParam + params.size();
     layerResults = buildSplitDecodeLayers(
-        e, inits, [&](const WeightSpec &ws, Value l) { return sliceWeight(ws, l); },
+        e, inits,
+        [&](const WeightSpec &ws, Value l) { return sliceWeight(ws, l); },
         rotTable, fn.getArguments().slice(cacheArg, 4), layerFwd);
   } else {
     loop = scf::ForOp::create(b, loopLoc, c0, cL, c1, inits);

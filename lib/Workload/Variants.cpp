@@ -1,4 +1,5 @@
-//===- Variants.cpp - Attention variants of the newer families -------------===//
+//===- Variants.cpp - Attention variants of the newer families
+//-------------===//
 //
 // The transformer generator's pieces for issue 19's attention variants:
 // QK-norm (Qwen3 and Gemma 3 per head, OLMo 2 over the whole projection),
@@ -36,8 +37,8 @@ Collapsed collapseTrailing(ArrayRef<int64_t> shape, llvm::StringRef dims,
 }
 } // namespace
 
-Value TransformerBuilder::rmsNormOver(Emitter &e, llvm::StringRef name,
-                                      Value x, llvm::StringRef dims,
+Value TransformerBuilder::rmsNormOver(Emitter &e, llvm::StringRef name, Value x,
+                                      llvm::StringRef dims,
                                       llvm::StringRef reduced, Value gamma,
                                       Saved &saved) {
   std::string p = name.str();
@@ -47,11 +48,11 @@ Value TransformerBuilder::rmsNormOver(Emitter &e, llvm::StringRef name,
   double invN = 1.0 / double(c.n), eps = cfg.normEps;
   Value xc = e.reshape(p + ".view", x, c.shape);
   saved.save(p + ".x", xc);
-  Value sumsq = e.generic1(p + ".sumsq", {{xc, c.dims}}, Out{rest, act, 0.0},
-                           [&](Ar &a, ValueRange v, IndexFn) {
-                             return SmallVector<Value>{
-                                 a.add(v[1], a.mul(v[0], v[0]))};
-                           });
+  Value sumsq =
+      e.generic1(p + ".sumsq", {{xc, c.dims}}, Out{rest, act, 0.0},
+                 [&](Ar &a, ValueRange v, IndexFn) {
+                   return SmallVector<Value>{a.add(v[1], a.mul(v[0], v[0]))};
+                 });
   Value rstd = e.generic1(p + ".rstd", {{sumsq, rest}}, Out{rest, act},
                           [&](Ar &a, ValueRange v, IndexFn) {
                             Value mean = a.mul(v[0], a.f(act, invN));
@@ -59,11 +60,11 @@ Value TransformerBuilder::rmsNormOver(Emitter &e, llvm::StringRef name,
                                 a.rsqrt(a.add(mean, a.f(act, eps)))};
                           });
   saved.save(p + ".rstd", rstd);
-  Value y = e.generic1(p + ".scale", {{xc, c.dims}, {rstd, rest}, {gamma, "x"}},
-                       Out{c.dims, act}, [&](Ar &a, ValueRange v, IndexFn) {
-                         return SmallVector<Value>{
-                             a.mul(a.mul(v[0], v[1]), v[2])};
-                       });
+  Value y =
+      e.generic1(p + ".scale", {{xc, c.dims}, {rstd, rest}, {gamma, "x"}},
+                 Out{c.dims, act}, [&](Ar &a, ValueRange v, IndexFn) {
+                   return SmallVector<Value>{a.mul(a.mul(v[0], v[1]), v[2])};
+                 });
   return e.reshape(p + ".view", y, shape);
 }
 
@@ -153,11 +154,11 @@ Value TransformerBuilder::scaledScoreGrad(Ar &a, Value raw, Value d) const {
 Value TransformerBuilder::softmaxWithSinks(Emitter &e, Value x, Value sinks) {
   // The sink is one more logit per head in the max and the sum; its own
   // probability is dropped (it weights no value).
-  Value mx = e.generic1("attn.softmax.max", {{x, "bkgst"}},
-                        Out{"bkgs", act, kLowest},
-                        [&](Ar &a, ValueRange v, IndexFn) {
-                          return SmallVector<Value>{a.max(v[1], v[0])};
-                        });
+  Value mx =
+      e.generic1("attn.softmax.max", {{x, "bkgst"}}, Out{"bkgs", act, kLowest},
+                 [&](Ar &a, ValueRange v, IndexFn) {
+                   return SmallVector<Value>{a.max(v[1], v[0])};
+                 });
   mx = e.generic1("attn.softmax.sink_max", {{mx, "bkgs"}, {sinks, "kg"}},
                   Out{"bkgs", act}, [&](Ar &a, ValueRange v, IndexFn) {
                     return SmallVector<Value>{a.max(v[0], v[1])};
@@ -166,17 +167,16 @@ Value TransformerBuilder::softmaxWithSinks(Emitter &e, Value x, Value sinks) {
                         Out{"bkgst", act}, [&](Ar &a, ValueRange v, IndexFn) {
                           return SmallVector<Value>{a.exp(a.sub(v[0], v[1]))};
                         });
-  Value sum = e.generic1("attn.softmax.sum", {{ex, "bkgst"}},
-                         Out{"bkgs", act, 0.0},
-                         [&](Ar &a, ValueRange v, IndexFn) {
-                           return SmallVector<Value>{a.add(v[1], v[0])};
-                         });
-  sum = e.generic1("attn.softmax.sink", {{sum, "bkgs"}, {sinks, "kg"},
-                                        {mx, "bkgs"}},
-                   Out{"bkgs", act}, [&](Ar &a, ValueRange v, IndexFn) {
-                     return SmallVector<Value>{
-                         a.add(v[0], a.exp(a.sub(v[1], v[2])))};
-                   });
+  Value sum =
+      e.generic1("attn.softmax.sum", {{ex, "bkgst"}}, Out{"bkgs", act, 0.0},
+                 [&](Ar &a, ValueRange v, IndexFn) {
+                   return SmallVector<Value>{a.add(v[1], v[0])};
+                 });
+  sum = e.generic1(
+      "attn.softmax.sink", {{sum, "bkgs"}, {sinks, "kg"}, {mx, "bkgs"}},
+      Out{"bkgs", act}, [&](Ar &a, ValueRange v, IndexFn) {
+        return SmallVector<Value>{a.add(v[0], a.exp(a.sub(v[1], v[2])))};
+      });
   return e.generic1("attn.softmax.div", {{ex, "bkgst"}, {sum, "bkgs"}},
                     Out{"bkgst", act}, [&](Ar &a, ValueRange v, IndexFn) {
                       return SmallVector<Value>{a.div(v[0], v[1])};

@@ -256,8 +256,8 @@ TEST_F(WorkloadTest, DecodeAttentionIsBoundedByTheWindow) {
               "with a 4096-key window (error %.3f%%)\n",
               counts.flops, want, 100 * relErr(counts.flops, want));
   EXPECT_LT(relErr(counts.flops, want), 0.01);
-  double qk = flopsUnder(entry(*m, WorkloadMode::Decode),
-                         "layers.attn.qk_matmul");
+  double qk =
+      flopsUnder(entry(*m, WorkloadMode::Decode), "layers.attn.qk_matmul");
   EXPECT_DOUBLE_EQ(qk, 2.0 * 8 * 4096 * mistral.heads * mistral.headDim *
                            mistral.layers);
 
