@@ -791,6 +791,13 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
       r.parameters = v.getInt();
     if (auto v = info.getAs<IntegerAttr>("active_parameters"))
       r.activeParameters = v.getInt();
+    if (auto v = info.getAs<IntegerAttr>("batch"))
+      r.batch = v.getInt();
+    if (auto v = info.getAs<IntegerAttr>("seq"))
+      r.seq = v.getInt();
+    if (r.mode == "decode")
+      if (auto v = info.getAs<IntegerAttr>("kv_len"))
+        r.context = v.getInt();
   }
   for (const hw::MemoryLevel &l : sys.chip.memory)
     r.levels.push_back(l.name);
@@ -1045,6 +1052,13 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
     r.energy = partEnergy[StepPart::Microbatch] * m +
                partEnergy[StepPart::GradSync] + partEnergy[StepPart::Optimizer];
     r.tokens = r.step->tokensPerStep;
+    // The generated batch is one microbatch over all data-parallel ranks
+    // (strata-translate --batch); a step runs m of them.
+    if (r.batch > 0) {
+      r.step->sequencesPerStep = r.batch * r.step->microbatches;
+      r.step->sequencesPerDevice =
+          r.batch / std::max<int64_t>(r.step->dataParallel, 1);
+    }
   }
 
   auto largestShare = [](const llvm::StringMap<double> &m) {

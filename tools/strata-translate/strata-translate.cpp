@@ -47,7 +47,7 @@ static llvm::cl::opt<std::string>
     modelMode("mode", llvm::cl::desc("prefill, decode or train"),
               llvm::cl::init("prefill"), llvm::cl::cat(modelCategory));
 static llvm::cl::opt<int64_t> modelBatch("batch",
-                                         llvm::cl::desc("Sequences per step"),
+                                         llvm::cl::desc("Sequences per run: with a parallel plan, one microbatch over all dp ranks (global batch = N x microbatches)"),
                                          llvm::cl::init(1),
                                          llvm::cl::cat(modelCategory));
 static llvm::cl::opt<int64_t>
