@@ -46,8 +46,6 @@ llvm::StringRef stringifyOpClass(OpClass cls) {
   return "?";
 }
 
-namespace {
-
 /// Maps an element type to the hardware dtype whose rate applies. Integer
 /// and index arithmetic (masks, top-k indices) runs at f32 vector rates;
 /// 4-bit integers (packed weights) at the int8 rate, the narrowest integer
@@ -74,7 +72,6 @@ hw::DType toDType(Type t) {
   return hw::DType::f32;
 }
 
-} // namespace
 
 /// Storage bytes of one element (sub-byte types are fractional: two i4 or
 /// f4 values pack into a byte, eight i1 — as tile buffers count them); 0

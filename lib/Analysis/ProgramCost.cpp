@@ -273,6 +273,8 @@ fusedAttentionWork(Operation *op, const OpCounts &c, const hw::System &sys) {
   // own dtype is its first operand's).
   if (auto dtype = group.getAs<StringAttr>("dtype"))
     w.dtype = hw::parseDType(dtype.getValue().str()).value_or(c.dtype);
+  if (auto kv = group.getAs<StringAttr>("kv_dtype"))
+    w.kvDType = hw::parseDType(kv.getValue().str());
   return w;
 }
 

@@ -143,6 +143,9 @@ evaluateInferenceFile(const std::string &path) {
     o.dtype = precision == "fp8"    ? workload::WorkloadDType::fp8
               : precision == "bf16" ? workload::WorkloadDType::bf16
                                     : workload::WorkloadDType::fp16;
+    // The reference's caveat: the FP8 rows ran with an FP8 KV cache too.
+    if (o.dtype == workload::WorkloadDType::fp8)
+      o.kvDType = workload::WorkloadDType::fp8;
     int64_t batch = int64_t(c.getNumber("batch").value_or(1));
     int64_t in = int64_t(c.getNumber("input_len").value_or(1));
     int64_t out = int64_t(c.getNumber("output_len").value_or(1));

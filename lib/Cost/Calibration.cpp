@@ -193,7 +193,7 @@ llvm::Expected<FileResult> evaluateAttentionFile(const std::string &path) {
     // synchronous mma.sync on every chip (on Hopper it cannot reach the
     // wgmma-only rate); FlashAttention-3 with wgmma. The chip description
     // says which matrix unit each path reaches.
-    w.path = w.asyncOverlap ? MatrixPath::Any : MatrixPath::Synchronous;
+    w.path = w.asyncOverlap ? MatrixPath::Asynchronous : MatrixPath::Synchronous;
     Estimate e = model->attention(w);
     if (*direction == "fwd+bwd") {
       AttentionWork bwd = w;

@@ -110,7 +110,7 @@ struct CostModel::Memo {
       std::tuple<int64_t, int64_t, int64_t, int64_t, int, double, double,
                  double>;
   using AttentionKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t,
-                                  int64_t, bool, bool, bool, int, int>;
+                                  int64_t, bool, bool, bool, int, int, int>;
   absl::flat_hash_map<MatmulKey, MatmulPlan> matmuls;
   absl::flat_hash_map<AttentionKey, AttentionPlan> attentions;
 };
@@ -781,7 +781,15 @@ Estimate CostModel::move(const MoveWork &w) const {
 //===----------------------------------------------------------------------===//
 
 std::string_view toString(MatrixPath p) {
-  return p == MatrixPath::Synchronous ? "synchronous" : "any";
+  switch (p) {
+  case MatrixPath::Synchronous:
+    return "synchronous";
+  case MatrixPath::Asynchronous:
+    return "asynchronous";
+  case MatrixPath::Any:
+    break;
+  }
+  return "any";
 }
 
 std::optional<MatrixPath> parseMatrixPath(std::string_view s) {
@@ -789,6 +797,8 @@ std::optional<MatrixPath> parseMatrixPath(std::string_view s) {
     return MatrixPath::Any;
   if (s == "synchronous")
     return MatrixPath::Synchronous;
+  if (s == "asynchronous")
+    return MatrixPath::Asynchronous;
   return std::nullopt;
 }
 
@@ -796,12 +806,17 @@ const hw::ComputeUnit *CostModel::matrixUnit(DType t, MatrixPath path) const {
   const hw::ComputeUnit *best = nullptr;
   for (const hw::ComputeUnit &u : sys.chip.units) {
     if (u.kind != hw::UnitKind::Matrix ||
-        (path == MatrixPath::Synchronous && u.asynchronous))
+        (path == MatrixPath::Synchronous && u.asynchronous) ||
+        (path == MatrixPath::Asynchronous && !u.asynchronous))
       continue;
     std::optional<double> r = u.rate(t);
     if (r && (!best || *r > *best->rate(t)))
       best = &u;
   }
+  // A chip without an asynchronous path runs such a kernel's products on
+  // its fastest unit (the path is how the kernel is written, not a unit).
+  if (!best && path == MatrixPath::Asynchronous)
+    return matrixUnit(t, MatrixPath::Any);
   return best;
 }
 
@@ -813,7 +828,8 @@ AttentionPlan CostModel::planAttention(const AttentionWork &w) const {
   Memo::AttentionKey key{w.batch,        w.heads,       w.kvHeads,
                          w.qLen,         w.kvLen,       w.headDim,
                          w.causal,       w.backward,    w.asyncOverlap,
-                         int(w.path),    int(w.dtype)};
+                         int(w.path),    int(w.dtype),
+                         w.kvDType ? int(*w.kvDType) : -1};
   auto it = memo->attentions.find(key);
   if (it != memo->attentions.end())
     return it->second;
@@ -826,10 +842,11 @@ std::pair<double, double>
 CostModel::attentionBuffers(const AttentionWork &w,
                             const AttentionTiling &t) const {
   const double elt = eltBytes(w.dtype);
+  const double kvElt = w.kvDType ? eltBytes(*w.kvDType) : elt;
   const double d = double(w.headDim), tm = double(t.tileM),
                tn = double(t.tileN);
   // Staging: the Q block and `stages` K and V blocks.
-  double staging = tm * d * elt + double(t.stages) * 2 * tn * d * elt;
+  double staging = tm * d * elt + double(t.stages) * 2 * tn * d * kvElt;
   // Innermost level: S (f32), P (input dtype), the f32 output accumulator,
   // five row vectors (running max, block max, correction, running sum,
   // block sum) and the 1x1 softmax scale. With split-KV the combine has its
@@ -841,18 +858,43 @@ CostModel::attentionBuffers(const AttentionWork &w,
   if (t.splits > 1)
     inner += tm * d * 4 + 5 * tm * 4 + 2 * (tm * d * 4 + 2 * tm * 4) +
              tm * d * elt;
+  // A quantised cache's K and V blocks, dequantised into the queries' type.
+  if (w.kvDType && *w.kvDType != w.dtype)
+    inner += 2 * tn * d * elt;
   return {staging, inner};
 }
 
 AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
+  if (stagingIndex == homeIndex)
+    return {}; // callers fall back to the unfused graph
+  if (w.path != MatrixPath::Any) {
+    const hw::ComputeUnit *unit = matrixUnit(w.dtype, w.path);
+    return unit ? planAttentionOn(w, *unit) : AttentionPlan{};
+  }
+  // The kernel is ours to choose: the cheapest matrix unit for the shape
+  // (ties to the first in the chip's order).
+  std::optional<AttentionPlan> best;
+  for (const hw::ComputeUnit &u : sys.chip.units) {
+    if (u.kind != hw::UnitKind::Matrix || !u.rate(w.dtype))
+      continue;
+    AttentionPlan p = planAttentionOn(w, u);
+    if (p.tiling.tileM > 0 &&
+        (!best || p.estimate.time < best->estimate.time))
+      best = p;
+  }
+  return best ? *best : AttentionPlan{};
+}
+
+AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
+                                         const hw::ComputeUnit &matrix) const {
   const hw::Chip &chip = sys.chip;
-  const hw::ComputeUnit *unit = matrixUnit(w.dtype, w.path);
+  const hw::ComputeUnit *unit = &matrix;
   const MemoryLevel &home = homeLevel();
   const MemoryLevel &staging = stagingLevel();
   const double elt = eltBytes(w.dtype);
+  // A quantised KV cache streams at its own width.
+  const double kvElt = w.kvDType ? eltBytes(*w.kvDType) : elt;
   const double d = double(w.headDim);
-  if (!unit || stagingIndex == homeIndex)
-    return {}; // callers fall back to the unfused graph
   const double perCoreMatrix =
       *unit->rate(w.dtype) * chip.clock * unit->efficiency;
   const double perCoreVector = vectorPeak(w.dtype) / double(chip.cores);
@@ -901,9 +943,12 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   // Softmax per score: one exp, and ~4 vector FLOPs (scale, max, subtract,
   // sum; backward: P∘(dP − D) and scale).
   const double scores = tileM * tileN;
-  const double vecWork = scores * (kTranscendentalFlops + 4);
-  const double loadBytes =
-      (w.backward ? 4.0 : 2.0) * tileN * d * elt; // K,V (+ dK,dV partials)
+  // A quantised cache: one conversion per K and V element of the block.
+  const bool dequant = w.kvDType && *w.kvDType != w.dtype;
+  const double vecWork =
+      scores * (kTranscendentalFlops + 4) + (dequant ? 2 * tileN * d : 0);
+  const double loadBytes = 2.0 * tileN * d * kvElt + // K, V
+                           (w.backward ? 2.0 * tileN * d * elt : 0.0); // dK,dV
   double tMm = mmFlops / perCoreMatrix;
   if (w.path == MatrixPath::Synchronous && !unit->asynchronous) {
     // Synchronous MMAs (mma.sync) take their operands from registers:
@@ -989,8 +1034,8 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   // K and V are read from home once per KV head (grouped-query heads share
   // them through the staging level), Q read and O written once.
   const double homeBytesNeeded =
-      double(w.batch) * double(w.kvHeads) * double(w.kvLen) * d * elt * 2 *
-          (w.backward ? 2 : 1) +
+      double(w.batch) * double(w.kvHeads) * double(w.kvLen) * d * 2 *
+          (kvElt + (w.backward ? elt : 0)) +
       double(w.batch) * double(w.heads) * double(w.qLen) * d * elt *
           (w.backward ? 4 : 2);
   const double tHome = homeBytesNeeded /

@@ -97,6 +97,9 @@ struct Ar {
       return x;
     if (from < to || (from == to && type.isF32()))
       return arith::ExtFOp::create(b, l, type, x);
+    if (from == to) // bf16 <-> f16: through f32
+      return arith::TruncFOp::create(
+          b, l, type, arith::ExtFOp::create(b, l, b.getF32Type(), x));
     return arith::TruncFOp::create(b, l, type, x);
   }
   Value extract(Value tensor, ValueRange indices) {
@@ -506,6 +509,7 @@ private:
   ModuleOp module;
 
   Type act, wty, f32, i32;
+  Type kvty; ///< the KV cache's element type (WorkloadOptions::kvDType)
   int64_t B = 0, S = 0, T = 0, N = 0, H = 0, I = 0, NH = 0, KVH = 0, D = 0,
           G = 0, V = 0, L = 0, E = 0, K = 0, rot = 0, half = 0;
   /// MoE: experts that receive tokens and rows each computes.

@@ -26,8 +26,8 @@ func::FuncOp TransformerBuilder::buildLayerForward() {
   if (decoding()) {
     SmallVector<int64_t> kShape{B, T, KVH};
     llvm::append_range(kShape, qkHeadShape());
-    args.push_back({"layers.k_cache", tensorOf(kShape, act), ""});
-    args.push_back({"layers.v_cache", tensorOf({B, T, KVH, D}, act), ""});
+    args.push_back({"layers.k_cache", tensorOf(kShape, kvty), ""});
+    args.push_back({"layers.v_cache", tensorOf({B, T, KVH, D}, kvty), ""});
   }
   func::FuncOp fn = makeFunc("decoder_layer", args, /*isPrivate=*/true);
   OpBuilder::InsertionGuard guard(b);

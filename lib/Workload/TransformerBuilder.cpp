@@ -131,6 +131,22 @@ void TransformerBuilder::initShapes() {
     act = wty = f32;
     break;
   }
+  kvty = act;
+  if (opts.kvDType)
+    switch (*opts.kvDType) {
+    case WorkloadDType::bf16:
+      kvty = BFloat16Type::get(ctx);
+      break;
+    case WorkloadDType::fp16:
+      kvty = Float16Type::get(ctx);
+      break;
+    case WorkloadDType::fp8:
+      kvty = Float8E4M3FNType::get(ctx);
+      break;
+    case WorkloadDType::f32:
+      kvty = f32;
+      break;
+    }
   B = opts.batch;
   S = seqLen;
   positionOffset = decoding() ? kvLen : 0;
@@ -293,8 +309,8 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
   SmallVector<int64_t> kCacheShape{L, B, T, KVH};
   llvm::append_range(kCacheShape, qkHeadShape());
   if (decoding()) {
-    args.push_back({"k_cache", tensorOf(kCacheShape, act), "kv_cache"});
-    args.push_back({"v_cache", tensorOf({L, B, T, KVH, D}, act), "kv_cache"});
+    args.push_back({"k_cache", tensorOf(kCacheShape, kvty), "kv_cache"});
+    args.push_back({"v_cache", tensorOf({L, B, T, KVH, D}, kvty), "kv_cache"});
   }
   unsigned firstMoment = args.size();
   if (training()) {
@@ -535,6 +551,11 @@ OwningOpRef<ModuleOp> TransformerBuilder::build() {
       b.getNamedAttr("kv_len", i64(kvLen)),
       b.getNamedAttr("dtype",
                      b.getStringAttr(stringifyWorkloadDType(opts.dtype))),
+      b.getNamedAttr("kv_dtype",
+                     b.getStringAttr(stringifyWorkloadDType(
+                         opts.kvDType.value_or(opts.dtype == WorkloadDType::fp8
+                                                   ? WorkloadDType::bf16
+                                                   : opts.dtype)))),
       b.getNamedAttr("layers", i64(L)),
       b.getNamedAttr("hidden", i64(H)),
       b.getNamedAttr("intermediate", i64(I)),

@@ -63,6 +63,11 @@ static llvm::cl::opt<int64_t>
 static llvm::cl::opt<std::string>
     modelDType("dtype", llvm::cl::desc("bf16, fp16, fp8 or f32"),
                llvm::cl::init("bf16"), llvm::cl::cat(modelCategory));
+static llvm::cl::opt<std::string> modelKvDType(
+    "kv-dtype",
+    llvm::cl::desc("KV cache element type (decode): bf16, fp16, fp8 or f32 "
+                   "(default: the activations' type)"),
+    llvm::cl::init(""), llvm::cl::cat(modelCategory));
 static llvm::cl::opt<std::string> modelLoadBalance(
     "moe-load-balance",
     llvm::cl::desc("Rows per active expert: 'uniform' (tokens*top_k/experts) "
@@ -120,6 +125,14 @@ static OwningOpRef<Operation *> importModelConfig(llvm::SourceMgr &sourceMgr,
   }
   options.mode = *mode;
   options.dtype = *dtype;
+  if (!modelKvDType.empty()) {
+    options.kvDType = parseWorkloadDType(modelKvDType);
+    if (!options.kvDType) {
+      emitError(loc) << "unknown --kv-dtype '" << modelKvDType
+                     << "' (expected bf16, fp16, fp8 or f32)";
+      return nullptr;
+    }
+  }
   options.moeCapacityFactor = *factor;
   options.vocabMultiple = modelPadVocab;
   options.batch = modelBatch;
@@ -216,6 +229,8 @@ static void extractModelSpec(std::vector<char *> &args) {
                                               "-kv-len",
                                               "--dtype",
                                               "-dtype",
+                                              "--kv-dtype",
+                                              "-kv-dtype",
                                               "--models-dir",
                                               "-models-dir",
                                               "--moe-load-balance",

@@ -167,7 +167,15 @@ struct MoveWork {
 /// warp-level synchronous MMAs (mma.sync, what FlashAttention-2 issues on
 /// every NVIDIA chip), which cannot reach a unit marked
 /// `ComputeUnit::asynchronous` (Hopper's wgmma path).
-enum class MatrixPath { Any, Synchronous };
+/// The instructions a kernel's matrix products issue. `Any`: the kernel is
+/// the compiler's (or the engine library's) to choose, so attention is
+/// priced on whichever matrix unit is cheapest for its shape (wgmma's
+/// 64-row tiles pad a decode step's few query rows 4x more than mma.sync's
+/// 16); `Asynchronous`: a kernel written for the asynchronous path
+/// (FlashAttention-3: wgmma, TMA); `Synchronous`: mma.sync
+/// (FlashAttention-2 on every chip). For a plain matmul `Any` is the fastest
+/// unit.
+enum class MatrixPath { Any, Synchronous, Asynchronous };
 std::string_view toString(MatrixPath p);
 std::optional<MatrixPath> parseMatrixPath(std::string_view s);
 
@@ -186,6 +194,10 @@ struct AttentionWork {
   /// (CostModel::matrixUnit).
   MatrixPath path = MatrixPath::Any;
   hw::DType dtype = hw::DType::bf16;
+  /// The K/V element type when the cache is stored narrower than the
+  /// queries (an fp8 KV cache under bf16 attention): K/V stream at its
+  /// width and are dequantised per block on the vector unit.
+  std::optional<hw::DType> kvDType;
 };
 
 /// The flash schedule the attention estimate assumes, for the tile pass to
@@ -328,6 +340,9 @@ private:
   /// fits the staging level).
   std::optional<MatmulPlan> planMatmulOnGrid(const MatmulWork &w) const;
   AttentionPlan planAttentionUncached(const AttentionWork &w) const;
+  /// The flash schedule of `w` with its matrix products on `unit`.
+  AttentionPlan planAttentionOn(const AttentionWork &w,
+                                const hw::ComputeUnit &unit) const;
   void finish(Estimate &e, double peak) const;
 };
 

@@ -64,6 +64,11 @@ struct WorkloadOptions {
   /// seq).
   std::optional<int64_t> kvLen;
   WorkloadDType dtype = WorkloadDType::bf16;
+  /// Element type of the KV cache (decode); unset: the activations' type.
+  /// fp8 stores E4M3, as TensorRT-LLM's and vLLM's FP8 KV caches do: the
+  /// append quantises this step's K/V, the attention dequantises on read,
+  /// and the cache's bytes (what decode streams) halve against bf16.
+  std::optional<WorkloadDType> kvDType;
   /// Rows each active expert computes, as a multiple of the uniform share
   /// tokens * top_k / active_experts (1 = perfectly balanced).
   double moeCapacityFactor = 1.0;

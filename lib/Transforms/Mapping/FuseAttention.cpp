@@ -103,6 +103,11 @@ scoreShape(linalg::LinalgOp scores, bool masked, unsigned queryOperand = 0) {
   w.headDim = product(dims->k);
   w.kvLen = product(dims->n);
   w.dtype = counts->dtype;
+  // A cache stored narrower than the queries (fp8 K under bf16 Q).
+  Type keyElt = getElementTypeOrSelf(
+      scores.getDpsInputOperand(1 - queryOperand)->get().getType());
+  if (hw::DType k = analysis::toDType(keyElt); k != w.dtype)
+    w.kvDType = k;
   if (qLen == 1) {
     // Decode: the grouped heads' single queries share K/V: one block.
     w.heads = kvGroups;
@@ -457,6 +462,9 @@ struct FusePass : strata::impl::StrataFusePassBase<FusePass> {
         b.getNamedAttr("kv_len", b.getI64IntegerAttr(w.kvLen)),
         b.getNamedAttr("q_len", b.getI64IntegerAttr(w.qLen)),
     };
+    if (w.kvDType)
+      fields.push_back(b.getNamedAttr(
+          "kv_dtype", b.getStringAttr(std::string(hw::toString(*w.kvDType)))));
     if (w.backward) {
       fields.push_back(b.getNamedAttr("backward", b.getBoolAttr(true)));
       // FlashAttention-2's backward: S and P recomputed per tile from Q, K

@@ -1,8 +1,8 @@
 //===- InferenceCalibrationTest.cpp - End to end vs TensorRT-LLM ----------===//
 //
 // The single-GPU rows of inference.json through the user path (generate,
-// strata-fuse, strata-tile, estimate). Target of the cost-model issue: MAPE
-// <= 20 %. The number of rows run is pinned so a case cannot quietly drop
+// strata-fuse, strata-tile, estimate). Target of the serving issue: MAPE
+// <= 12 %, worst <= 30 %. The number of rows run is pinned so a case cannot quietly drop
 // out; benchmarks/strata-calibrate prints each case.
 //
 //===----------------------------------------------------------------------===//
@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <string>
 
@@ -33,5 +35,10 @@ TEST(InferenceCalibrationTest, SingleGpuRowsWithinTarget) {
   // are skipped with their reason.
   EXPECT_EQ(int(r->cases.size()), 57);
   EXPECT_EQ(r->ran(), 21);
-  EXPECT_LE(r->mape(), 20.0);
+  EXPECT_LE(r->mape(), 12.0);
+  double worst = 0;
+  for (const cost::CaseResult &c : r->cases)
+    if (c.skipped.empty())
+      worst = std::max(worst, std::abs(c.errorPct()));
+  EXPECT_LE(worst, 30.0);
 }
