@@ -48,6 +48,8 @@ std::string presetForChip(const std::string &chip) {
     return "h100-sxm";
   if (chip.rfind("A100-SXM4-80GB", 0) == 0 || chip == "A100-SXM")
     return "a100-sxm-80g";
+  if (chip == "L40S")
+    return "l40s";
   return "";
 }
 

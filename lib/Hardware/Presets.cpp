@@ -294,6 +294,60 @@ constexpr double kNvlinkEnergy = 5 * 8 * pJ;
 constexpr double kIbLatency = 5 * us;
 constexpr double kIbEnergy = 20 * 8 * pJ;
 
+// NVIDIA L40S (Ada Lovelace, AD102) datasheet (L40S product brief, 2023):
+// 142 SMs (18,176 CUDA cores), FP32 91.6 TFLOPS -> 18,176 x 2 x clock, so
+// the clock is 2.52 GHz; dense tensor peaks FP8 733, BF16/FP16 362.05, TF32
+// 183 TFLOPS, INT8 733 TOPS (the datasheet's second figures are with
+// sparsity); 48 GB GDDR6 with ECC at 864 GB/s; 350 W max power; PCIe Gen4
+// x16, no NVLink. Ada has no wgmma: its tensor cores take mma.sync
+// (m16n8k16), so there is one matrix path.
+constexpr double kL40sClock = 91.6e12 / (18176.0 * 2);
+
+Chip l40sChip() {
+  Chip c;
+  c.name = "l40s";
+  c.clock = kL40sClock;
+  c.cores = 142;
+  const double perSm = 142 * kL40sClock; // FLOP/s per FLOP/clk/SM
+  c.units = {
+      // Per SM per clock from the dense datasheet peaks (DERIVED: 1011.8
+      // BF16/FP16, 2048 FP8/INT8, 511 TF32).
+      unit("tensor", UnitKind::Matrix, {16, 8, 16},
+           {{DType::tf32, 183e12 / perSm},
+            {DType::bf16, 362.05e12 / perSm},
+            {DType::fp16, 362.05e12 / perSm},
+            {DType::fp8, 733e12 / perSm},
+            {DType::int8, 733e12 / perSm}}),
+      // 128 FP32 lanes per SM (2 FLOP each); Ada runs FP16/BF16 non-tensor
+      // math at the FP32 rate (datasheet: FP32 91.6 TFLOPS).
+      unit("cuda", UnitKind::Vector, {32},
+           {{DType::f32, 256}, {DType::bf16, 256}, {DType::fp16, 256}}),
+  };
+  // The same tuned-kernel tensor efficiency as the other NVIDIA parts
+  // (CALIBRATED on A100/H100, docs/cost-model.md), not fitted to L40S rows.
+  c.units[0].efficiency = 0.8;
+  c.memory = {
+      nvidiaRf(c.clock),
+      // CUDA C Programming Guide, compute capability 8.9: 128 KB L1/shared
+      // per SM, at most 100 KB of it shared memory.
+      nvidiaSmem(100 * KiB, c.clock),
+      // Ada Lovelace architecture whitepaper: AD102 has 96 MB of L2 (the
+      // L40S brief does not state its L2; ESTIMATE: the full die's). Read
+      // bandwidth ESTIMATE 5120 B/clk as A100's; latency ESTIMATE ~200
+      // cycles.
+      level("l2", Scope::Chip, Management::Cache, 96 * MiB, 5120 * c.clock,
+            5120 * c.clock, 200 / c.clock, kL2Energy),
+      // Datasheet: 48 GB GDDR6, 864 GB/s. Latency ESTIMATE ~600 ns (GDDR6
+      // behind a large L2). Energy ESTIMATE: HBM's per byte (GDDR6 costs
+      // more per bit; not modelled separately).
+      level("gddr6", Scope::Chip, Management::Scratchpad, 48 * GiB, 864 * GBps,
+            864 * GBps, 600 * ns, kHbmEnergy),
+  };
+  c.staticPower = kStaticFraction * 350; // datasheet: 350 W max power
+  c.launchOverhead = kGpuLaunchOverhead;
+  return c;
+}
+
 System dgx(std::string name, Chip chip, double nvlinkBw, bool nvls,
            int64_t nodes, double ibBw) {
   System s;
@@ -645,7 +699,7 @@ std::vector<std::string> strata::hw::presetNames() {
           "tpu-v5p",      "mi300x",     "dgx-a100",   "dgx-h100",
           "dgx-b200",     "dgx-a100x4", "dgx-h100x4", "tpu-v5p-4x4x4",
           "mi300x-x8",    "mesh-sram",  "chiplet-2x", "wormhole-n150",
-          "wormhole-n300"};
+          "wormhole-n300", "l40s"};
 }
 
 std::optional<System> strata::hw::getPreset(std::string_view nameView) {
@@ -658,6 +712,8 @@ std::optional<System> strata::hw::getPreset(std::string_view nameView) {
     return single("h200", h200Chip());
   if (name == "b200")
     return single("b200", b200Chip());
+  if (name == "l40s")
+    return single("l40s", l40sChip());
   if (name == "tpu-v5p")
     return single("tpu-v5p", tpuV5pChip());
   if (name == "mi300x")

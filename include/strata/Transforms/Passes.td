@@ -226,7 +226,13 @@ def StrataFusePass : Pass<"strata-fuse", "mlir::ModuleOp"> {
            "Fuse attention blocks">,
     Option<"epilogues", "epilogues", "bool", /*default=*/"true",
            "Fuse elementwise consumers (bias, activation, residual) into "
-           "the contraction producing their input">
+           "the contraction producing their input">,
+    Option<"decodeKvSharing", "decode-kv-sharing", "std::string",
+           /*default=*/"\"group\"",
+           "How a decode step's attention reads K/V under grouped-query "
+           "attention: 'group' (once per KV head, its query heads the rows "
+           "of one block: FlashDecoding, XQA, vLLM) or 'head' (once per "
+           "query head: TensorRT-LLM's masked MHA kernel)">
   ];
   let dependentDialects = ["::strata::arch::ArchDialect"];
 }

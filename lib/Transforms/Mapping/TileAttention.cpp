@@ -564,9 +564,16 @@ void strata::lowerFusedAttention(ModuleOp module, const cost::CostModel &model,
     if (u.kind == hw::UnitKind::Vector && !vector)
       vector = &u;
   for (linalg::LinalgOp pv : roots) {
-    auto backward = pv->getAttrOfType<DictionaryAttr>(
-                          analysis::kFusedAttentionAttrName)
-                        .getAs<BoolAttr>("backward");
+    auto record =
+        pv->getAttrOfType<DictionaryAttr>(analysis::kFusedAttentionAttrName);
+    if (auto sharing = record.getAs<StringAttr>("kv_sharing");
+        sharing && sharing.getValue() == "head") {
+      pv->emitRemark() << "decode attention reading K/V per query head "
+                          "(decode-kv-sharing=head) left as linalg: priced "
+                          "from strata.fused_attention";
+      continue;
+    }
+    auto backward = record.getAs<BoolAttr>("backward");
     if (backward && backward.getValue()) {
       pv->emitRemark() << "fused attention backward left as linalg: priced "
                           "from strata.fused_attention (no tile schedule for "
@@ -642,8 +649,6 @@ void strata::lowerFusedAttention(ModuleOp module, const cost::CostModel &model,
     tile::KernelOp kernel = lower.build(pv);
     // What the estimate needs: the AttentionWork (the group's record plus
     // its dtype) and the useful FLOPs.
-    auto record =
-        pv->getAttrOfType<DictionaryAttr>(analysis::kFusedAttentionAttrName);
     NamedAttrList fields(record);
     fields.set("dtype", b.getStringAttr(std::string(hw::toString(work.dtype))));
     kernel->setAttr(analysis::kFusedAttentionAttrName,
