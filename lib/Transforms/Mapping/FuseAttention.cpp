@@ -640,7 +640,9 @@ struct FusePass : strata::impl::StrataFusePassBase<FusePass> {
       SmallVector<Operation *> members = {g->scores, g->output};
       members.append(g->chain.begin(), g->chain.end());
       double unfused = unfusedTime(members, model);
-      if (fused.time <= 0 || fused.time >= unfused) {
+      // The engine's own decode kernel is not a choice: it runs whether or
+      // not the ops apart would be cheaper.
+      if (fused.time <= 0 || (!perHead && fused.time >= unfused)) {
         pv->emitRemark() << "attention left unfused: fused "
                          << fused.time * 1e6 << " us vs unfused "
                          << unfused * 1e6 << " us";
