@@ -679,13 +679,18 @@ LogicalResult ParallelizePass::annotateWeightGradient(
   SmallVector<SmallVector<int16_t>> loopAxes(numLoops);
 
   // The weight's tp layout, from the projection computing the input
-  // gradient from the same output gradient (dX = dY W^T shares dY).
-  Type gradType = op->getResult(0).getType();
+  // gradient from the same output gradient (dX = dY W^T shares dY). By
+  // shape: in FP8 training the weight is FP8 and its gradient BF16.
+  auto shape = [](Type t) {
+    auto r = dyn_cast<RankedTensorType>(t);
+    return r ? r.getShape() : ArrayRef<int64_t>();
+  };
+  ArrayRef<int64_t> gradShape = shape(op->getResult(0).getType());
   bool paired = false;
   for (Projection &proj : projections) {
-    if (proj.op->getOperand(proj.weightInput).getType() != gradType &&
-        unannotated(proj.op->getOperand(proj.weightInput)).getType() !=
-            gradType)
+    if (shape(proj.op->getOperand(proj.weightInput).getType()) != gradShape &&
+        shape(unannotated(proj.op->getOperand(proj.weightInput)).getType()) !=
+            gradShape)
       continue;
     Value dy = unannotated(proj.op.getDpsInputs()[1 - proj.weightInput]);
     if (llvm::none_of(op.getDpsInputs(),
@@ -834,22 +839,29 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
       if (auto info = module->getAttrOfType<DictionaryAttr>("strata.model"))
         if (auto h = info.getAs<IntegerAttr>("hidden"))
           hidden = h.getInt();
+    // In FP8 training a projection reads the FP8 cast of the BF16 residual
+    // stream; the stream itself (what crosses the layer boundary) is the
+    // BF16 type of that shape. The FP8 casts saved for the weight
+    // gradients stay in the layout they are computed in.
     llvm::DenseSet<Type> actTypes;
     for (Projection &proj : projections) {
       auto t = dyn_cast<RankedTensorType>(
           proj.op.getDpsInputs()[1 - proj.weightInput].getType());
-      if (t && t.getRank() == 3 && !hasExpertLoop(proj) &&
-          (hidden == 0 || t.getDimSize(2) == hidden))
-        actTypes.insert(t);
+      if (!t || t.getRank() != 3 || hasExpertLoop(proj) ||
+          (hidden != 0 && t.getDimSize(2) != hidden))
+        continue;
+      if (isa<Float8E4M3FNType, Float8E5M2Type>(t.getElementType()))
+        t = t.clone(BFloat16Type::get(ctx));
+      actTypes.insert(t);
     }
+    auto isActType = [&](Type t) { return actTypes.contains(t); };
     SmallVector<shard::GridAxesAttr> split = {
         DenseI16ArrayAttr::get(ctx, dataAxes),
         DenseI16ArrayAttr::get(ctx, tpAxes)};
     Block &entry = body.front();
     OpBuilder b = OpBuilder::atBlockBegin(&entry);
     for (BlockArgument arg : entry.getArguments()) {
-      if (!actTypes.contains(arg.getType()) ||
-          !annotatedArgs.insert(arg).second)
+      if (!isActType(arg.getType()) || !annotatedArgs.insert(arg).second)
         continue;
       int64_t seq = cast<RankedTensorType>(arg.getType()).getDimSize(1);
       if (ShapedType::isDynamic(seq) || seq % tp != 0)
@@ -863,7 +875,7 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
     }
     Operation *ret = entry.getTerminator();
     for (OpOperand &operand : ret->getOpOperands()) {
-      if (!actTypes.contains(operand.get().getType()))
+      if (!isActType(operand.get().getType()))
         continue;
       b.setInsertionPoint(ret);
       Value s = shard::ShardingOp::create(b, ret->getLoc(), gridRef, split);

@@ -58,7 +58,9 @@ TEST(TrainingCalibrationTest, FullyStatedRunsWithinTarget) {
     sumBf16 += e;
     worstBf16 = std::max(worstBf16, e);
   }
-  std::printf("training.json: %d run, MAPE %.1f%%\n", r->ran(), r->mape());
+  std::printf("training.json: %d run, MAPE %.1f%% (BF16 rows %.1f%%, NeMo "
+              "FP8 rows %.1f%%)\n",
+              r->ran(), r->mape(), sumBf16 / bf16, sumNeMo / nemo);
   // 39 cases: the 22 Narayanan et al. rows (Table 1, and Table 2's ZeRO-3
   // and PTD-P rows, the latter with tp = 8 and pp = mp / 8 as the paper's
   // rule gives), Llama 3's two 8K-context rows and 11 of NeMo's 13 FP8
@@ -73,10 +75,10 @@ TEST(TrainingCalibrationTest, FullyStatedRunsWithinTarget) {
   // (unchanged by them); issue 15's goal is MAPE <= 8 %, worst <= 20 %.
   EXPECT_LE(sumBf16 / bf16, 8.0);
   EXPECT_LE(worstBf16, 20.0);
-  // The NeMo FP8 rows: 16.9 % MAPE, worst +30.6 % (Llama 2 7B on one
+  // The NeMo FP8 rows: 14.0 % MAPE, worst +30.6 % (Llama 2 7B on one
   // DGX) when they were first run, short of issue 15's goal: tp = 1 rows
-  // come out fast, tp > 1 rows slow (docs/parallelism.md). Pinned so they
-  // can only get better.
-  EXPECT_LE(sumNeMo / nemo, 17.0);
+  // come out fast, GPT3-20B's tp = 2 over 8 nodes slow (docs/parallelism.md).
+  // Pinned so they can only get better.
+  EXPECT_LE(sumNeMo / nemo, 14.5);
   EXPECT_LE(worstNeMo, 31.0);
 }
