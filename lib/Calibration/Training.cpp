@@ -266,18 +266,6 @@ std::string runNeMoCase(MLIRContext &ctx, const llvm::json::Object &modelObj,
   workload::ModelConfig m = nemoModel(*recipe, seq);
   std::string why;
   std::optional<double> t = stepTime(ctx, m, seq, p, r.preset, why);
-  std::string spNote;
-  if (!t && p.sequenceParallel) {
-    // strata-parallelize cannot yet partition every training graph under
-    // sp=true (issue 15). Sequence parallelism moves no collective bytes
-    // (each all-reduce becomes a reduce-scatter and an all-gather of the
-    // same volume); it splits the norms, dropouts and residual adds over
-    // tp. The row is priced without it and says so.
-    spNote = "; sequence_parallel NOT applied: strata-parallelize sp=true "
-             "cannot yet partition this training graph";
-    p.sequenceParallel = false;
-    t = stepTime(ctx, m, seq, p, r.preset, why);
-  }
   if (!t)
     return why;
   r.estimated = modelFlops(m, double(p.globalBatch) * double(seq),
@@ -290,10 +278,9 @@ std::string runNeMoCase(MLIRContext &ctx, const llvm::json::Object &modelObj,
            std::to_string(m.intermediate) + ", " + std::to_string(m.heads) +
            "/" + std::to_string(m.kvHeads) + " heads, vocab " +
            std::to_string(m.vocab) + "; FP8 (TE hybrid, delayed scaling), " +
-           "sequence_parallel " +
-           (recipe->sequenceParallel && p.tp > 1 ? "on" : "off") +
+           "sequence_parallel " + (p.sequenceParallel ? "on" : "off") +
            ", recompute " + p.recompute +
-           ", distributed optimizer (ZeRO-1), overlapped grad sync" + spNote;
+           ", distributed optimizer (ZeRO-1), overlapped grad sync";
   return "";
 }
 
