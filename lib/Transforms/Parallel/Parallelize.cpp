@@ -157,6 +157,8 @@ private:
   FlatSymbolRefAttr gridRef;
   int64_t dpDegree = 1;
   int64_t modelExperts = 0;
+  /// Attention heads and KV heads of the model (0 when not recorded).
+  int64_t modelHeads = 0, modelKvHeads = 0;
   llvm::SmallPtrSet<Value, 8> annotatedArgs;
   /// The layout each annotated projection reads its weight in.
   llvm::DenseMap<Operation *, SmallVector<shard::GridAxesAttr>> weightSplits;
@@ -232,7 +234,8 @@ LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
   if (model.heads && *model.heads % tp != 0)
     return fail() << "tp=" << int64_t(tp) << " does not divide the model's "
                   << *model.heads << " attention heads";
-  if (model.kvHeads && *model.kvHeads % tp != 0)
+  // One KV head (multi-query attention) is replicated over tp.
+  if (model.kvHeads && *model.kvHeads != 1 && *model.kvHeads % tp != 0)
     return fail() << "tp=" << int64_t(tp) << " does not divide the model's "
                   << *model.kvHeads << " KV heads";
   // Stages may differ in depth (the deepest sets the pace, see
@@ -476,6 +479,24 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
       break;
     }
   }
+  // Multi-query attention under tensor parallelism (PaLM: one KV head,
+  // 12-way model parallelism): the single KV-head dimension cannot carry
+  // the split. The query heads split on their group dimension, the one
+  // after it ([hidden, kv, group, head_dim]); a projection without one (K,
+  // V) is replicated on every tp rank, as Megatron-LM and PaLM replicate
+  // them (their input and weight gradients are then reduced over tp).
+  bool replicatedKV = false;
+  if (splitLoop && !proj.splitWeightDim && tp > 1 && modelKvHeads == 1 &&
+      modelHeads > 1 && op.getStaticLoopRanges()[*splitLoop] == 1) {
+    unsigned next = splitWeightDim + 1;
+    int64_t d = next < wPos.size() ? wPos[next] : -1;
+    if (d >= 0 && op.getStaticLoopRanges()[d] == modelHeads) {
+      splitLoop = d;
+      splitWeightDim = next;
+    } else {
+      replicatedKV = true;
+    }
+  }
 
   SmallVector<SmallVector<int16_t>> loopAxes(numLoops);
   bool expertSplit = expertLoop && !epAxes.empty();
@@ -488,7 +509,7 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
   // score of a token, and the weight is tiny.
   bool router = !expertLoop && splitLoop && modelExperts > 0 &&
                 op.getStaticLoopRanges()[*splitLoop] == modelExperts;
-  if (!tpAxes.empty() && !router) {
+  if (!tpAxes.empty() && !router && !replicatedKV) {
     if (!splitLoop)
       return mlir::emitError(op->getLoc())
              << "strata-parallelize: cannot find the "
@@ -645,7 +666,7 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
   }
 
   weightSplits[op.getOperation()] = splitAxesFor(ctx, wMap, loopAxes);
-  if (splitLoop)
+  if (splitLoop && !replicatedKV)
     if (Value root = weightRoot(op.getDpsInputs()[proj.weightInput]))
       weightSplitDim.try_emplace(root, splitWeightDim);
 
@@ -927,6 +948,8 @@ void ParallelizePass::runOnOperation() {
   hw::System sys = strata::arch::toModel(*systemAttr);
   ModelDims model = readModelDims(module);
   modelExperts = model.experts.value_or(0);
+  modelHeads = model.heads.value_or(0);
+  modelKvHeads = model.kvHeads.value_or(0);
 
   if (failed(validateDegrees(module, sys, model)))
     return signalPassFailure();
