@@ -65,7 +65,8 @@ TEST(TrainingCalibrationTest, FullyStatedRunsWithinTarget) {
   // and PTD-P rows, the latter with tp = 8 and pp = mp / 8 as the paper's
   // rule gives), Llama 3's two 8K-context rows and 11 of NeMo's 13 FP8
   // rows run; skipped are the 131K-context Llama 3 row and NeMo's two
-  // Llama 3 rows (context parallelism, cp = 16 and 2) and PaLM (TPU v4).
+  // Llama 3 rows (context parallelism, cp = 16 and 2) and PaLM (FSDP within
+  // a TPU v4 pod, data parallelism across pods).
   EXPECT_EQ(int(r->cases.size()), 39);
   EXPECT_EQ(r->ran(), 35);
   EXPECT_EQ(bf16, 24);
