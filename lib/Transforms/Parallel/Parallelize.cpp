@@ -8,6 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ProjectionMatch.h"
+
 #include "strata/Dialect/Arch/IR/ArchAttrs.h"
 #include "strata/Dialect/Arch/Utils/SystemLoader.h"
 #include "strata/Hardware/System.h"
@@ -35,6 +37,7 @@ namespace strata {
 } // namespace strata
 
 using namespace mlir;
+using namespace strata::parallel;
 namespace hw = strata::hw;
 
 namespace {
@@ -43,8 +46,6 @@ constexpr llvm::StringLiteral kGridName = "grid";
 constexpr llvm::StringLiteral kAxisFabricsAttr = "strata.axis_fabrics";
 constexpr llvm::StringLiteral kAxisNamesAttr = "strata.axis_names";
 constexpr llvm::StringLiteral kPlanAttr = "strata.parallel";
-constexpr llvm::StringLiteral kModelAttr = "strata.model";
-constexpr llvm::StringLiteral kRoleAttr = "strata.role";
 constexpr llvm::StringLiteral kProjectionAttr = "strata.projection";
 
 /// One parallel dimension of the plan laid on the topology.
@@ -58,80 +59,6 @@ struct PlanAxis {
   /// (pp, size-1 axes).
   int gridAxis = -1;
 };
-
-/// The model dimensions the plan must respect, from `strata.model`.
-struct ModelDims {
-  std::optional<int64_t> heads, kvHeads, layers, experts;
-};
-
-ModelDims readModelDims(ModuleOp module) {
-  ModelDims dims;
-  auto dict = module->getAttrOfType<DictionaryAttr>(kModelAttr);
-  if (!dict)
-    return dims;
-  auto get = [&](StringRef key) -> std::optional<int64_t> {
-    if (auto attr = dict.getAs<IntegerAttr>(key))
-      return attr.getInt();
-    return std::nullopt;
-  };
-  dims.heads = get("heads");
-  dims.kvHeads = get("kv_heads");
-  dims.layers = get("layers");
-  dims.experts = get("experts");
-  return dims;
-}
-
-/// A contraction whose second input is a weight: `act x weight -> out`.
-struct Projection {
-  linalg::LinalgOp op;
-  unsigned weightInput = 1;
-  bool rowParallel = false;
-  /// The weight dimension tp splits when an earlier projection on the same
-  /// weight fixed it.
-  std::optional<unsigned> splitWeightDim;
-};
-
-/// Whether `proj` runs per expert: a parallel loop indexing its activation,
-/// its weight and its result (the MoE experts' batch matmuls over
-/// [experts, capacity, ...]). Their operands are the dispatched tokens, not
-/// the residual stream, so sequence parallelism does not split them.
-bool hasExpertLoop(const Projection &proj) {
-  linalg::LinalgOp op = proj.op;
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
-  auto uses = [](AffineMap map, unsigned d) {
-    return llvm::any_of(map.getResults(), [&](AffineExpr e) {
-      auto dim = dyn_cast<AffineDimExpr>(e);
-      return dim && dim.getPosition() == d;
-    });
-  };
-  for (unsigned d = 0; d < op.getNumLoops(); ++d)
-    if (iters[d] == utils::IteratorType::parallel &&
-        uses(maps[proj.weightInput], d) &&
-        uses(maps[1 - proj.weightInput], d) && uses(maps[2], d))
-      return true;
-  return false;
-}
-
-/// The weight input of `op`, if it has one: a two-input linalg contraction
-/// (at least one reduction loop) one of whose inputs is an argument of the
-/// enclosing function marked `strata.role = "weight"`; in functions whose
-/// arguments carry no role, the second input when it is an argument.
-std::optional<unsigned>
-findWeightInput(linalg::LinalgOp op, FunctionOpInterface fn, bool fnHasRoles) {
-  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      op.getNumReductionLoops() == 0 || op->getNumResults() != 1)
-    return std::nullopt;
-  for (unsigned i = 0; i < 2; ++i) {
-    auto arg = dyn_cast<BlockArgument>(op.getDpsInputs()[i]);
-    if (!arg || arg.getOwner() != &fn.getFunctionBody().front())
-      continue;
-    auto role = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(), kRoleAttr);
-    if (role ? role.getValue() == "weight" : (!fnHasRoles && i == 1))
-      return i;
-  }
-  return std::nullopt;
-}
 
 struct ParallelizePass
     : strata::impl::StrataParallelizePassBase<ParallelizePass> {
@@ -677,12 +604,6 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
   return success();
 }
 
-/// The value `v` annotations were put on, looking through them.
-static Value unannotated(Value v) {
-  while (auto shardOp = v.getDefiningOp<shard::ShardOp>())
-    v = shardOp.getSrc();
-  return v;
-}
 
 /// A weight gradient (`dW = X^T dY`, a norm's `sum dY * x_hat`) is computed
 /// in its weight's layout: split over tp like the weight (no
@@ -762,23 +683,6 @@ LogicalResult ParallelizePass::annotateWeightGradient(
   result.replaceAllUsesExcept(annotation, annotation);
   op->setAttr(kProjectionAttr, StringAttr::get(ctx, "weight_gradient"));
   return success();
-}
-
-/// Why upstream shard-partition cannot partition `op`, or empty if it can.
-std::string unpartitionableReason(Operation *op) {
-  bool touchesTensors =
-      llvm::any_of(op->getOperandTypes(), llvm::IsaPred<RankedTensorType>) ||
-      llvm::any_of(op->getResultTypes(), llvm::IsaPred<RankedTensorType>);
-  if (!touchesTensors || isa<shard::ShardOp, shard::ShardingOp>(op))
-    return "";
-  if (!isa<shard::ShardingInterface>(op))
-    return "it has no ShardingInterface model in MLIR 22";
-  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
-    if (!llvm::all_of(linalgOp.getIndexingMapsArray(),
-                      [](AffineMap m) { return m.isProjectedPermutation(); }))
-      return "upstream partitions linalg ops only when every indexing map is "
-             "a projected permutation";
-  return "";
 }
 
 LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
