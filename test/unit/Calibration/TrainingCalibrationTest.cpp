@@ -44,6 +44,13 @@ TEST(TrainingCalibrationTest, FullyStatedRunsWithinTarget) {
                 c.measured, c.estimated, c.errorPct());
     double e = std::fabs(c.errorPct());
     if (llvm::StringRef(c.id).starts_with("nemo")) {
+      // Each NeMo row says which published recipe filled in what the
+      // summary does not state.
+      EXPECT_TRUE(llvm::StringRef(c.note).contains(
+          "NVIDIA/NeMo-Framework-Launcher@"))
+          << c.id << ": " << c.note;
+      EXPECT_TRUE(llvm::StringRef(c.note).contains("launcher_scripts/conf/"))
+          << c.id << ": " << c.note;
       ++nemo;
       sumNeMo += e;
       worstNeMo = std::max(worstNeMo, e);
