@@ -36,7 +36,7 @@ TEST(TrainingCalibrationTest, FullyStatedRunsWithinTarget) {
   // held to their own figures, so the FP8 rows cannot hide a regression of
   // the others.
   double worstBf16 = 0, worstNeMo = 0, sumBf16 = 0, sumNeMo = 0;
-  int llama3 = 0, bf16 = 0, nemo = 0;
+  int llama3 = 0, bf16 = 0, nemo = 0, palm = 0;
   for (const cost::CaseResult &c : r->cases) {
     if (!c.skipped.empty())
       continue;
@@ -56,6 +56,16 @@ TEST(TrainingCalibrationTest, FullyStatedRunsWithinTarget) {
       worstNeMo = std::max(worstNeMo, e);
       continue;
     }
+    if (llvm::StringRef(c.id).starts_with("palm-")) {
+      // PaLM 540B on two TPU v4 pods, MFU in appendix B's convention:
+      // 34.1 % against 46.2 % (-26.2 %) when it first ran. The TPU v4 chip
+      // is uncalibrated: its GEMMs come out HBM-bound at 55 % of peak under
+      // the UNCONFIRMED 16 MiB VMEM (docs/hardware-presets.md), where PaLM
+      // reports 57.8 % hardware FLOPs utilisation for the whole step.
+      EXPECT_LE(std::fabs(c.errorPct()), 27.0);
+      ++palm;
+      continue;
+    }
     if (llvm::StringRef(c.id).starts_with("llama3-"))
       // Llama 3 405B under Meta's plan (Table 4): interleaved 1F1B on
       // uneven stages, FSDP (ZeRO-2), model-FLOPs MFU, fused attention
@@ -65,22 +75,24 @@ TEST(TrainingCalibrationTest, FullyStatedRunsWithinTarget) {
     sumBf16 += e;
     worstBf16 = std::max(worstBf16, e);
   }
-  std::printf("training.json: %d run, MAPE %.1f%% (BF16 rows %.1f%%, NeMo "
+  std::printf("training.json: %d run, MAPE %.1f%% (Megatron-LM and Llama 3 "
+              "rows %.1f%%, NeMo "
               "FP8 rows %.1f%%)\n",
               r->ran(), r->mape(), sumBf16 / bf16, sumNeMo / nemo);
   // 39 cases: the 22 Narayanan et al. rows (Table 1, and Table 2's ZeRO-3
   // and PTD-P rows, the latter with tp = 8 and pp = mp / 8 as the paper's
-  // rule gives), Llama 3's two 8K-context rows and 11 of NeMo's 13 FP8
-  // rows run; skipped are the 131K-context Llama 3 row and NeMo's two
-  // Llama 3 rows (context parallelism, cp = 16 and 2) and PaLM (FSDP within
-  // a TPU v4 pod, data parallelism across pods).
+  // rule gives), Llama 3's two 8K-context rows, PaLM and 11 of NeMo's 13
+  // FP8 rows run; skipped are the 131K-context Llama 3 row and NeMo's two
+  // Llama 3 rows (context parallelism, cp = 16 and 2).
   EXPECT_EQ(int(r->cases.size()), 39);
-  EXPECT_EQ(r->ran(), 35);
+  EXPECT_EQ(r->ran(), 36);
   EXPECT_EQ(bf16, 24);
+  EXPECT_EQ(palm, 1);
   EXPECT_EQ(llama3, 2);
   EXPECT_EQ(nemo, 11);
-  // The BF16 rows: 5.4 % MAPE, worst 17.3 % when the NeMo rows were added
-  // (unchanged by them); issue 15's goal is MAPE <= 8 %, worst <= 20 %.
+  // The Megatron-LM and Llama 3 rows: 5.4 % MAPE, worst 17.3 % when the
+  // NeMo and PaLM rows were added (unchanged by them); issue 15's goal is
+  // MAPE <= 8 %, worst <= 20 %.
   EXPECT_LE(sumBf16 / bf16, 8.0);
   EXPECT_LE(worstBf16, 20.0);
   // The NeMo FP8 rows: 14.0 % MAPE, worst +30.6 % (Llama 2 7B on one
