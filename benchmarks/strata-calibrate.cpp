@@ -42,6 +42,8 @@ static void print(const FileResult &f, bool allCases) {
           c.id.c_str(), c.measured, c.estimated,
           (c.unit.empty() ? f.unit : c.unit).c_str(), c.errorPct(),
           ok ? "" : "  (outside tolerance)");
+    if (allCases && !c.note.empty())
+      llvm::outs() << "      note: " << c.note << "\n";
   }
   const CaseResult *w = f.worst();
   llvm::outs() << llvm::format(

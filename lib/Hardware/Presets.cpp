@@ -410,6 +410,51 @@ Chip tpuV5pChip() {
 }
 
 //===----------------------------------------------------------------------===//
+// Google TPU v4
+//===----------------------------------------------------------------------===//
+
+// Cloud TPU v4 documentation ("TPU v4", system architecture): 2 TensorCores
+// per chip, each with 4 MXUs, a vector unit and a scalar unit; 275 TFLOPS
+// peak per chip (bf16 or int8); 32 GiB HBM2 at 1200 GB/s; measured
+// min/mean/max power 90/170/192 W; 4096 chips per pod in a 3D mesh, a 3D
+// torus on slices whose sides are multiples of 4; per pod 1.1 PB/s
+// all-reduce and 24 TB/s bisection bandwidth. Jouppi et al., "TPU v4: An
+// Optically Reconfigurable Supercomputer for Machine Learning with Hardware
+// Support for Embeddings" (ISCA 2023): 128x128 MXUs, six ICI links per chip.
+// With 8 MXUs of 2 x 128 x 128 FLOP/clk the peak implies 275e12 / (8 x
+// 32768) = 1.05 GHz, the clock used.
+Chip tpuV4Chip() {
+  Chip c;
+  c.name = "tpu-v4";
+  c.clock = 275e12 / (8 * 32768.0);
+  c.cores = 2;
+  c.units = {
+      // 4 MXUs x 32768 = 131072 BF16 FLOP/clk per TensorCore -> 275 TFLOPS;
+      // INT8 at the same rate ("275 teraflops (bf16 or int8)").
+      unit("mxu", UnitKind::Matrix, {8, 128, 128},
+           {{DType::bf16, 4 * 32768.0}, {DType::int8, 4 * 32768.0}}),
+      // VPU: 8 sublanes x 128 lanes of 32-bit ALUs, as v5p. ESTIMATE 2 FLOP
+      // per lane per clock (not published).
+      unit("vpu", UnitKind::Vector, {1024}, {{DType::f32, 2048}}),
+  };
+  c.memory = {
+      // VMEM per TensorCore: UNCONFIRMED 16 MiB (the v4 paper's vector
+      // memory; 128 MiB of CMEM per chip is not modelled). Bandwidth
+      // ESTIMATE 8 KiB/clk read, 4 KiB/clk write, as v5p.
+      level("vmem", Scope::Core, Management::Scratchpad, 16 * MiB,
+            8192 * c.clock, 4096 * c.clock, 8 / c.clock, kSharedMemEnergy),
+      level("hbm", Scope::Chip, Management::Scratchpad, 32 * GiB, 1200 * GBps,
+            1200 * GBps, 500 * ns, kHbmEnergy),
+  };
+  // Measured maximum power 192 W (Cloud TPU v4 documentation).
+  c.staticPower = kStaticFraction * 192;
+  // XLA launches whole fused programs; per-op overhead ESTIMATE 2 us, as
+  // v5p.
+  c.launchOverhead = 2 * us;
+  return c;
+}
+
+//===----------------------------------------------------------------------===//
 // AMD MI300X
 //===----------------------------------------------------------------------===//
 
@@ -661,7 +706,55 @@ std::optional<int64_t> parseCount(llvm::StringRef s, int64_t max) {
 // Largest sizes accepted: a v5p pod has 8960 chips; 4096 DGX nodes bound
 // any InfiniBand fat tree built so far.
 constexpr int64_t kMaxTpuChips = 8960;
+constexpr int64_t kMaxTpuV4Chips = 4096; // a TPU v4 pod
 constexpr int64_t kMaxDgxNodes = 4096;
+
+/// A TPU v4 slice `AxBxC` (a 3D torus of ICI), or `AxBxC-xN`: N such
+/// slices over the data-center network, as PaLM trained on two 3072-chip
+/// pods (Chowdhery et al. 2022, section 4).
+std::optional<System> tpuV4Slices(llvm::StringRef spec) {
+  auto [dims, count] = spec.split("-x");
+  int64_t slices = 1;
+  if (spec.contains("-x")) {
+    std::optional<int64_t> n = parseCount(count, 64);
+    if (!n)
+      return std::nullopt;
+    slices = *n;
+  }
+  llvm::SmallVector<llvm::StringRef, 3> parts;
+  dims.split(parts, 'x');
+  if (parts.size() != 3)
+    return std::nullopt;
+  std::vector<int64_t> shape;
+  int64_t n = 1;
+  for (llvm::StringRef p : parts) {
+    std::optional<int64_t> d = parseCount(p, kMaxTpuV4Chips);
+    if (!d)
+      return std::nullopt;
+    shape.push_back(*d);
+    n *= *d;
+    if (n > kMaxTpuV4Chips)
+      return std::nullopt;
+  }
+  System s;
+  s.name = ("tpu-v4-" + spec).str();
+  s.chip = tpuV4Chip();
+  s.devices = n * slices;
+  // Six ICI links per chip. Per link and direction the documented 24 TB/s
+  // bisection of a 4096-chip pod over the links that halving a 16x16x16
+  // torus cuts (2 x 16 x 16 = 512): 46.875 GB/s, 281.25 GB/s per chip (the
+  // documented 1.1 PB/s all-reduce bandwidth per pod is 269 GB/s per chip).
+  // Latency ESTIMATE 1 us, energy ESTIMATE 5 pJ/bit, as v5p.
+  s.topology.push_back(fabric("ici", FabricKind::Torus, shape, 6 * 46.875 * GBps,
+                              1 * us, 5 * 8 * pJ));
+  // Between slices: the data-center network. ESTIMATE 100 Gb/s per host of
+  // 4 chips (PaLM: 768 hosts per 3072-chip pod) = 3.125 GB/s per chip;
+  // latency ESTIMATE 10 us, energy ESTIMATE 20 pJ/bit.
+  if (slices > 1)
+    s.topology.push_back(fabric("dcn", FabricKind::FatTree, {slices},
+                                3.125 * GBps, 10 * us, 20 * 8 * pJ));
+  return s;
+}
 
 std::optional<System> tpuSlice(llvm::StringRef dims) {
   llvm::SmallVector<llvm::StringRef, 3> parts;
@@ -699,7 +792,7 @@ std::vector<std::string> strata::hw::presetNames() {
           "tpu-v5p",      "mi300x",     "dgx-a100",   "dgx-h100",
           "dgx-b200",     "dgx-a100x4", "dgx-h100x4", "tpu-v5p-4x4x4",
           "mi300x-x8",    "mesh-sram",  "chiplet-2x", "wormhole-n150",
-          "wormhole-n300", "l40s"};
+          "wormhole-n300", "tpu-v4",    "tpu-v4-4x4x4", "l40s"};
 }
 
 std::optional<System> strata::hw::getPreset(std::string_view nameView) {
@@ -716,6 +809,8 @@ std::optional<System> strata::hw::getPreset(std::string_view nameView) {
     return single("l40s", l40sChip());
   if (name == "tpu-v5p")
     return single("tpu-v5p", tpuV5pChip());
+  if (name == "tpu-v4")
+    return single("tpu-v4", tpuV4Chip());
   if (name == "mi300x")
     return single("mi300x", mi300xChip());
   if (name == "mesh-sram")
@@ -746,6 +841,9 @@ std::optional<System> strata::hw::getPreset(std::string_view nameView) {
   rest = name;
   if (rest.consume_front("tpu-v5p-"))
     return tpuSlice(rest);
+  rest = name;
+  if (rest.consume_front("tpu-v4-"))
+    return tpuV4Slices(rest);
 
   if (name == "mi300x-x8") {
     // AMD Instinct MI300X Platform: 8 OAMs fully connected by 7 Infinity

@@ -357,7 +357,13 @@ def StrataRoutePass : Pass<"strata-route", "mlir::ModuleOp"> {
            "in_network, direct">,
     Option<"reduceScatter", "reduce-scatter", "bool", /*default=*/"true",
            "Fuse all_reduce + all_slice over the same axes into one "
-           "reduce_scatter when no slower">
+           "reduce_scatter when no slower">,
+    Option<"hierarchicalSpanning", "hierarchical-spanning", "bool",
+           /*default=*/"false",
+           "Run a collective whose group spans two fabrics hierarchically "
+           "(reduce inside each inner group, exchange the shares across, "
+           "gather inside) where it can, other collectives as `algorithm` "
+           "says">
   ];
   let dependentDialects = ["::strata::tile::TileDialect",
                            "::mlir::shard::ShardDialect"];

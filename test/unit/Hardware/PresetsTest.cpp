@@ -181,6 +181,32 @@ TEST(Presets, TpuV5pSlice) {
   EXPECT_EQ(odd.topology[0].shape, (std::vector<int64_t>{2, 4, 8}));
 }
 
+// Cloud TPU v4 documentation: 275 TFLOPS (bf16 or int8), 32 GiB HBM2 at
+// 1200 GB/s, 4096-chip pods with 24 TB/s bisection bandwidth in a 3D torus.
+TEST(Presets, TpuV4) {
+  System s = preset("tpu-v4");
+  EXPECT_WITHIN_1PCT(peak(s, DType::bf16), 275 * T);
+  EXPECT_WITHIN_1PCT(peak(s, DType::int8), 275 * T);
+  EXPECT_WITHIN_1PCT(s.chip.clock, 1.05 * G); // the published 1050 MHz
+  EXPECT_EQ(lvl(s, "hbm").capacity, 32 * GiB);
+  EXPECT_WITHIN_1PCT(lvl(s, "hbm").readBandwidth, 1200 * G);
+  EXPECT_EQ(s.devices, 1);
+  System pod = preset("tpu-v4-16x16x16");
+  EXPECT_EQ(pod.devices, 4096);
+  ASSERT_EQ(pod.topology.size(), 1u);
+  EXPECT_EQ(pod.topology[0].kind, FabricKind::Torus);
+  EXPECT_WITHIN_1PCT(SystemQuery(pod).bisectionBandwidth(), 24 * T);
+  // PaLM's two 3072-chip pods over the data-center network.
+  System palm = preset("tpu-v4-12x16x16-x2");
+  EXPECT_EQ(palm.devices, 6144);
+  ASSERT_EQ(palm.topology.size(), 2u);
+  EXPECT_EQ(palm.topology[1].name, "dcn");
+  EXPECT_EQ(palm.topology[1].size(), 2);
+  for (const char *bad : {"tpu-v4-", "tpu-v4-4x4", "tpu-v4-32x32x32",
+                          "tpu-v4-4x4x4-x", "tpu-v4-4x4x4-x0"})
+    EXPECT_FALSE(getPreset(bad).has_value()) << bad;
+}
+
 TEST(Presets, Mi300x) {
   System s = preset("mi300x");
   EXPECT_EQ(s.chip.cores, 304);
