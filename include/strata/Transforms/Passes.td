@@ -277,8 +277,9 @@ def StrataPlacePass : Pass<"strata-place", "mlir::ModuleOp"> {
     the plans the cost model picks the cheaper. Spills are listed in
     `strata.spilled`, and a remark names the levels and bytes before and
     after. A kernel no plan fits is an error listing its allocations, never
-    a silent overflow. Tensors between kernels live in the home level; their
-    footprint is checked by `strata-estimate`.
+    a silent overflow. Tensors between kernels live in the home level (on a
+    grid chip `strata-residency`, run after this pass, may keep them in the
+    cores' SRAM); their footprint is checked by `strata-estimate`.
   }];
   let options = [
     Option<"system", "system", "std::string", /*default=*/"\"\"",
