@@ -86,4 +86,22 @@ ResidencyQuote CostModel::residency(double bytes, int64_t reads) const {
   return q;
 }
 
+ResidencyQuote CostModel::residentWeight(double bytes, double reads) const {
+  ResidencyQuote q;
+  const hw::MemoryLevel &home = homeLevel();
+  const double homeRead =
+      bytes / (query.aggregateReadBandwidth(home) * home.efficiency);
+  q.homeTime = std::max(0.0, reads) * homeRead;
+  if (!sys.chip.grid || !sys.chip.noc) {
+    q.networkTime = q.homeTime;
+    return q;
+  }
+  // The fill is a kernel of its own: a launch and the home latency.
+  q.networkTime = homeRead + sys.chip.launchOverhead + home.latency +
+                  std::max(0.0, reads) *
+                                 (gridRedistributionTime(bytes) +
+                                  meanGridHops() * sys.chip.noc->hopLatency);
+  return q;
+}
+
 } // namespace strata::cost

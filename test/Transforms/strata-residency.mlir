@@ -59,3 +59,71 @@ func.func @too_big(%x: tensor<8192x1024xbf16>, %w1: tensor<1024x16384xbf16>,
 // MESH-NEXT:  ^bb0(%{{.*}}: !tile.buf<8192x1024xbf16, "dram">, %{{.*}}: !tile.buf<1024x16384xbf16, "dram">, %{{.*}}: !tile.buf<8192x16384xbf16, "dram">):
 // MESH:       tile.kernel "mlp.down" {{.*}} spilled([0]) {
 // REMARK:     remark: loc("mlp.up"): activation of 256 MiB spilled to dram: the grid's sram has 16 MiB free at 'mlp.down'
+
+// -----
+
+// Weights across two decode steps. Each step is a pair of GEMVs with
+// 4096 x 4096 bf16 weights (32 MiB each, 64 MiB for both: they fit the
+// 192 MiB of SRAM beside the GEMVs' tiles). Read from DRAM by each step
+// they cost 4 x 32 MiB; kept on chip, each is filled once at the program's
+// entry (a residency_fill kernel per weight, 32 MiB of DRAM) and both steps
+// read it from SRAM (resident([1]) in @step, the filled tensors passed to
+// both calls).
+func.func private @step(%x: tensor<1x4096xbf16>, %w1: tensor<4096x4096xbf16> {strata.role = "weight"},
+                        %w2: tensor<4096x4096xbf16> {strata.role = "weight"}) -> tensor<1x4096xbf16> {
+  %e = tensor.empty() : tensor<1x4096xbf16>
+  %h = linalg.matmul ins(%x, %w1 : tensor<1x4096xbf16>, tensor<4096x4096xbf16>)
+                     outs(%e : tensor<1x4096xbf16>) -> tensor<1x4096xbf16> loc("step.up")
+  %e2 = tensor.empty() : tensor<1x4096xbf16>
+  %y = linalg.matmul ins(%h, %w2 : tensor<1x4096xbf16>, tensor<4096x4096xbf16>)
+                     outs(%e2 : tensor<1x4096xbf16>) -> tensor<1x4096xbf16> loc("step.down")
+  return %y : tensor<1x4096xbf16>
+}
+func.func @two_steps(%x: tensor<1x4096xbf16> {strata.role = "input"},
+                     %w1: tensor<4096x4096xbf16> {strata.role = "weight"},
+                     %w2: tensor<4096x4096xbf16> {strata.role = "weight"}) -> tensor<1x4096xbf16> {
+  %y1 = call @step(%x, %w1, %w2) : (tensor<1x4096xbf16>, tensor<4096x4096xbf16>, tensor<4096x4096xbf16>) -> tensor<1x4096xbf16>
+  %y2 = call @step(%y1, %w1, %w2) : (tensor<1x4096xbf16>, tensor<4096x4096xbf16>, tensor<4096x4096xbf16>) -> tensor<1x4096xbf16>
+  return %y2 : tensor<1x4096xbf16>
+}
+// MESH-LABEL: func.func private @step(
+// MESH:       tile.kernel "step.up" {{.*}} resident([1]) {
+// MESH-NEXT:  ^bb0(%{{.*}}: !tile.buf<1x4096xbf16, "dram">, %{{.*}}: !tile.buf<4096x4096xbf16, "sram">, %{{.*}}: !tile.buf<1x4096xbf16, "dram">):
+// MESH:       tile.kernel "step.down" {{.*}} resident([1]) {
+// MESH-LABEL: func.func @two_steps(
+// MESH:       [[W2:%.+]] = tile.kernel "two_steps.arg2.residency_fill" ins(%arg2 : tensor<4096x4096xbf16>) outs(%{{.*}} : tensor<4096x4096xbf16>) resident([1]) {
+// MESH-NEXT:  ^bb0(%{{.*}}: !tile.buf<4096x4096xbf16, "dram">, %{{.*}}: !tile.buf<4096x4096xbf16, "sram">):
+// MESH:       [[W1:%.+]] = tile.kernel "two_steps.arg1.residency_fill" ins(%arg1
+// MESH:       [[Y1:%.+]] = call @step(%arg0, [[W1]], [[W2]])
+// MESH-NEXT:  call @step([[Y1]], [[W1]], [[W2]])
+// COST:       two_steps.arg2.residency_fill,tile.kernel,two_steps.arg2,kernel,1,{{[^,]*,[^,]*,[^,]*}},33554432,
+// COST:       two_steps.arg1.residency_fill,tile.kernel,two_steps.arg1,kernel,1,{{[^,]*,[^,]*,[^,]*}},33554432,
+// COST:       step.up,tile.kernel,step,kernel,2,{{[^,]*,[^,]*,[^,]*}},262144,
+// COST:       step.down,tile.kernel,step,kernel,2,{{[^,]*,[^,]*,[^,]*}},262144,
+// HOME:       step.up,tile.kernel,step,kernel,2,{{[^,]*,[^,]*,[^,]*}},67371008,
+// HOME:       step.down,tile.kernel,step,kernel,2,{{[^,]*,[^,]*,[^,]*}},67371008,
+
+// -----
+
+// The same two steps with weights too large to stay (8192 x 16384 bf16,
+// 256 MiB each, against 192 MiB of SRAM): they are read from DRAM by each
+// step, spilled([1]) says so, and a remark names the shortfall.
+func.func private @big_step(%x: tensor<1x8192xbf16>, %w: tensor<8192x16384xbf16> {strata.role = "weight"}) -> tensor<1x16384xbf16> {
+  %e = tensor.empty() : tensor<1x16384xbf16>
+  %h = linalg.matmul ins(%x, %w : tensor<1x8192xbf16>, tensor<8192x16384xbf16>)
+                     outs(%e : tensor<1x16384xbf16>) -> tensor<1x16384xbf16> loc("big.up")
+  return %h : tensor<1x16384xbf16>
+}
+func.func @two_big_steps(%x: tensor<1x8192xbf16> {strata.role = "input"},
+                         %w: tensor<8192x16384xbf16> {strata.role = "weight"}) -> (tensor<1x16384xbf16>, tensor<1x16384xbf16>) {
+  %y1 = call @big_step(%x, %w) : (tensor<1x8192xbf16>, tensor<8192x16384xbf16>) -> tensor<1x16384xbf16>
+  %y2 = call @big_step(%x, %w) : (tensor<1x8192xbf16>, tensor<8192x16384xbf16>) -> tensor<1x16384xbf16>
+  return %y1, %y2 : tensor<1x16384xbf16>, tensor<1x16384xbf16>
+}
+// MESH-LABEL: func.func private @big_step(
+// MESH:       tile.kernel "big.up" {{.*}} spilled([1]) {
+// MESH-NEXT:  ^bb0(%{{.*}}: !tile.buf<1x8192xbf16, "dram">, %{{.*}}: !tile.buf<8192x16384xbf16, "dram">, %{{.*}}: !tile.buf<1x16384xbf16, "dram">):
+// MESH-LABEL: func.func @two_big_steps(
+// MESH-NOT:   residency_fill
+// MESH:       return
+// REMARK:     remark: loc("big.up"): weight of 256 MiB spilled to dram: the grid's sram has {{.*}} free at 'big.up'

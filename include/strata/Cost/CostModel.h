@@ -317,6 +317,12 @@ public:
   double gridRedistributionTime(double bytes) const;
   /// Keeping an activation of `bytes` read `reads` times on chip, priced.
   ResidencyQuote residency(double bytes, int64_t reads) const;
+  /// Keeping a weight of `bytes` on chip across the `reads` kernel
+  /// executions that read it (decode steps, layers of a loop), priced:
+  /// `reads` home reads against one fill from home (a kernel: its launch
+  /// and the home latency too) plus `reads` redistributions over the
+  /// network.
+  ResidencyQuote residentWeight(double bytes, double reads) const;
 
   /// The level where tensors live between ops (the outermost chip-scoped
   /// level, e.g. HBM), and the scratchpad tiles are staged in (the largest

@@ -53,6 +53,7 @@
 #include "llvm/ADT/SetVector.h"
 
 #include <algorithm>
+#include <functional>
 
 namespace strata {
 #define GEN_PASS_DEF_STRATARESIDENCYPASS
@@ -136,8 +137,14 @@ static std::optional<tile::KernelOp> buildFill(OpBuilder &b, Location loc,
     return std::nullopt;
   MLIRContext *ctx = b.getContext();
   Value empty = tensor::EmptyOp::create(b, loc, shape, elt);
+  // Named after what it fills ("layers.residency_fill" for the layers'
+  // loop), as reports name kernels by location.
+  std::string name = "residency_fill";
+  if (auto named = dyn_cast<NameLoc>(loc))
+    name = named.getName().str() + "." + name;
+  loc = NameLoc::get(b.getStringAttr(name), loc);
   auto kernel = tile::KernelOp::create(b, loc, TypeRange{type},
-                                       b.getStringAttr("residency.fill"),
+                                       b.getStringAttr(name),
                                        ValueRange{init}, ValueRange{empty});
   kernel.setResidentAttr(b.getDenseI64ArrayAttr({1}));
   SmallVector<Type> argTypes = {
@@ -205,15 +212,22 @@ struct ResidencyPass
     };
     SymbolTable symbols(module);
     SmallVector<std::pair<scf::ForOp, unsigned>> loopInits;
+    llvm::SetVector<Value> weightArgs;
 
     module.walk<WalkOrder::PreOrder>([&](Operation *op) {
       if (auto fn = dyn_cast<func::FuncOp>(op)) {
         for (BlockArgument arg : fn.getArguments()) {
           see(arg);
-          if (fn.isPublic())
+          auto role = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                      "strata.role");
+          bool weight = role && role.getValue() == "weight";
+          // A weight may be filled into SRAM once at the program's entry
+          // and stay there for every execution that reads it.
+          if (weight && fn.isPublic())
+            weightArgs.insert(arg);
+          else if (fn.isPublic())
             keepHome(arg, "an input of @" + fn.getName().str());
-          else if (auto role = fn.getArgAttrOfType<StringAttr>(
-                       arg.getArgNumber(), "strata.role"))
+          else if (role && !weight)
             keepHome(arg, "a " + role.getValue().str());
         }
         return;
@@ -373,9 +387,11 @@ struct ResidencyPass
           continue;
         FunctionEvents &f = functions[fn];
         unsigned last = f.events.empty() ? 0 : f.events.size() - 1;
+        // An argument is live over its whole function: the caller may still
+        // hold it after the call, a weight holds it across executions.
         if (auto arg = dyn_cast<BlockArgument>(v);
             arg && isa<func::FuncOp>(arg.getOwner()->getParentOp()))
-          touch(fn, 0, 0);
+          touch(fn, 0, last);
         auto eventOf = [&](Operation *op) -> std::optional<unsigned> {
           for (; op && op != fn; op = op->getParentOp())
             if (auto it = f.index.find(op); it != f.index.end())
@@ -427,6 +443,39 @@ struct ResidencyPass
     };
     llvm::DenseMap<Operation *, double> kept;
     llvm::DenseSet<Value> keptClasses;
+    SmallVector<Value> keptWeights;
+    // Executions of each function: 1 for a public one, else the sum over
+    // its call sites of the caller's executions times the constant trip
+    // counts of the loops around the call.
+    llvm::DenseMap<Operation *, double> executions;
+    std::function<double(func::FuncOp)> executionsOf = [&](func::FuncOp fn) {
+      if (auto it = executions.find(fn); it != executions.end())
+        return it->second;
+      executions[fn] = 0; // recursion guard
+      double n = fn.isPublic() ? 1 : 0;
+      if (std::optional<SymbolTable::UseRange> uses =
+              SymbolTable::getSymbolUses(fn, module))
+        for (const SymbolTable::SymbolUse &use : *uses) {
+          auto call = dyn_cast<func::CallOp>(use.getUser());
+          if (!call)
+            continue;
+          double times = executionsOf(call->getParentOfType<func::FuncOp>());
+          for (auto loop = call->getParentOfType<scf::ForOp>(); loop;
+               loop = loop->getParentOfType<scf::ForOp>())
+            if (std::optional<APInt> trips = loop.getStaticTripCount())
+              times *= double(trips->getZExtValue());
+          n += times;
+        }
+      executions[fn] = n;
+      return n;
+    };
+    auto executedReads = [&](const ClassInfo &info) {
+      double reads = 0;
+      for (KernelUse u : info.uses)
+        if (u.operand < u.kernel.getInputs().size())
+          reads += executionsOf(u.kernel->getParentOfType<func::FuncOp>());
+      return reads;
+    };
     llvm::DenseMap<Operation *, SmallVector<int64_t>> resident, spilled;
 
     for (auto &[root, info] : infos) {
@@ -436,7 +485,13 @@ struct ResidencyPass
       llvm::MapVector<Operation *, Range> ranges = liveRanges(root, why);
       if (!why.empty() || ranges.empty())
         continue;
-      cost::ResidencyQuote quote = model.residency(info.bytes, info.reads);
+      Value weight;
+      for (Value w : weightArgs)
+        if (classes.find(w) == root)
+          weight = w;
+      cost::ResidencyQuote quote =
+          weight ? model.residentWeight(info.bytes, executedReads(info))
+                 : model.residency(info.bytes, info.reads);
       if (!quote.pays())
         continue;
       // The tightest kernel of the live range.
@@ -462,7 +517,8 @@ struct ResidencyPass
         for (const KernelUse &u : info.uses)
           spilled[u.kernel].push_back(u.operand);
         info.uses.front().kernel->emitRemark()
-            << "activation of " << hw::formatBinaryBytesApprox(info.bytes)
+            << (weight ? "weight of " : "activation of ")
+            << hw::formatBinaryBytesApprox(info.bytes)
             << " spilled to " << model.homeLevel().name
             << ": the grid's " << staging.name << " has "
             << hw::formatBinaryBytesApprox(std::max(0.0, tightestRoom))
@@ -472,6 +528,8 @@ struct ResidencyPass
       for (Operation *k : span)
         kept[k] += info.bytes;
       keptClasses.insert(root);
+      if (weight)
+        keptWeights.push_back(weight);
       for (const KernelUse &u : info.uses)
         resident[u.kernel].push_back(u.operand);
     }
@@ -499,6 +557,26 @@ struct ResidencyPass
         signalPassFailure();
         return;
       }
+    }
+
+    // A weight kept on chip is filled once at the program's entry; every
+    // reader then finds it resident.
+    for (Value weight : keptWeights) {
+      auto arg = cast<BlockArgument>(weight);
+      auto fn = cast<func::FuncOp>(arg.getOwner()->getParentOp());
+      OpBuilder b = OpBuilder::atBlockBegin(&fn.getBody().front());
+      std::optional<tile::KernelOp> fill = buildFill(
+          b,
+          NameLoc::get(b.getStringAttr(fn.getName() + ".arg" +
+                                       std::to_string(arg.getArgNumber())),
+                       fn.getLoc()),
+          arg, model, sys.chip.cores);
+      if (!fill) {
+        fn.emitError() << "weight argument #" << arg.getArgNumber()
+                       << " was kept on chip but no fill of it fits a core";
+        return signalPassFailure();
+      }
+      arg.replaceAllUsesExcept(fill->getResult(0), *fill);
     }
 
     // Rewrite: resident operands' buffers move to the staging level.

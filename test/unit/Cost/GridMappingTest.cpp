@@ -73,4 +73,25 @@ TEST(GridMapping, ResidencyPaysOnAGridAndNeverWithoutOne) {
   EXPECT_FALSE(gpuModel.residency(bytes, 3).pays());
 }
 
+TEST(GridMapping, AWeightPaysToKeepWhenReadMoreThanOnce) {
+  hw::System mesh = *hw::getPreset("mesh-sram");
+  CostModel model(mesh);
+  const double bytes = 4096.0 * 4096 * 2; // 32 MiB
+  const double read = bytes / 512e9;      // 65.5 us from DRAM
+  const double net = model.gridRedistributionTime(bytes) +
+                     (128.0 / 3) * mesh.chip.noc->hopLatency;
+  // One step: the fill costs a DRAM read and a launch more than reading it.
+  ResidencyQuote once = model.residentWeight(bytes, 1);
+  EXPECT_NEAR(once.homeTime, read, 1e-12);
+  EXPECT_NEAR(once.networkTime,
+              read + mesh.chip.launchOverhead +
+                  mesh.chip.memory.back().latency + net,
+              1e-12);
+  EXPECT_FALSE(once.pays());
+  // Two decode steps: one fill instead of two reads.
+  ResidencyQuote twice = model.residentWeight(bytes, 2);
+  EXPECT_NEAR(twice.homeTime, 2 * read, 1e-12);
+  EXPECT_TRUE(twice.pays());
+}
+
 } // namespace
