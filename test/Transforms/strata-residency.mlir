@@ -127,3 +127,25 @@ func.func @two_big_steps(%x: tensor<1x8192xbf16> {strata.role = "input"},
 // MESH-NOT:   residency_fill
 // MESH:       return
 // REMARK:     remark: loc("big.up"): weight of 256 MiB spilled to dram: the grid's sram has {{.*}} free at 'big.up'
+
+// -----
+
+// A weight that fits (512 x 16384 bf16, 16 MiB) but whose 32 KiB rows do
+// not fit a 48 KiB core twice over: no fill kernel can load it, so it stays
+// in DRAM, with a remark (and no spilled(...): capacity did not force it).
+func.func private @wide_step(%x: tensor<1x512xbf16>, %w: tensor<512x16384xbf16> {strata.role = "weight"}) -> tensor<1x16384xbf16> {
+  %e = tensor.empty() : tensor<1x16384xbf16>
+  %h = linalg.matmul ins(%x, %w : tensor<1x512xbf16>, tensor<512x16384xbf16>)
+                     outs(%e : tensor<1x16384xbf16>) -> tensor<1x16384xbf16> loc("wide.up")
+  return %h : tensor<1x16384xbf16>
+}
+func.func @two_wide_steps(%x: tensor<1x512xbf16> {strata.role = "input"},
+                          %w: tensor<512x16384xbf16> {strata.role = "weight"}) -> (tensor<1x16384xbf16>, tensor<1x16384xbf16>) {
+  %y1 = call @wide_step(%x, %w) : (tensor<1x512xbf16>, tensor<512x16384xbf16>) -> tensor<1x16384xbf16>
+  %y2 = call @wide_step(%x, %w) : (tensor<1x512xbf16>, tensor<512x16384xbf16>) -> tensor<1x16384xbf16>
+  return %y1, %y2 : tensor<1x16384xbf16>, tensor<1x16384xbf16>
+}
+// MESH-LABEL: func.func private @wide_step(
+// MESH:       tile.kernel "wide.up" ins({{.*}}) outs({{.*}}) {
+// MESH-NEXT:  ^bb0(%{{.*}}: !tile.buf<1x512xbf16, "dram">, %{{.*}}: !tile.buf<512x16384xbf16, "dram">, %{{.*}}: !tile.buf<1x16384xbf16, "dram">):
+// REMARK:     remark: loc("wide.up"): weight of 16 MiB kept at dram: filling it on chip needs rows that fit one core's sram

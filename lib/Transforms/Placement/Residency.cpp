@@ -117,6 +117,18 @@ static double tensorBytes(Value v) {
          std::max<double>(1, double(t.getElementTypeBitWidth()) / 8);
 }
 
+/// Whether buildFill can copy `init`: a static tensor whose last-dimension
+/// rows fit a core's staging level twice over.
+static bool fillFits(Value init, const cost::CostModel &model) {
+  auto type = dyn_cast<RankedTensorType>(init.getType());
+  if (!type || type.getRank() == 0 || !type.hasStaticShape())
+    return false;
+  const double rowBytes =
+      double(type.getShape().back()) *
+      std::max<double>(1, type.getElementTypeBitWidth() / 8.0);
+  return 2 * rowBytes <= double(model.stagingLevel().capacity);
+}
+
 /// A kernel copying `init` (at home) into a fresh tensor resident in the
 /// grid's SRAM: one row of its last dimension per spread point, through a
 /// staging buffer. None when a row does not fit a core's staging level
@@ -125,16 +137,14 @@ static std::optional<tile::KernelOp> buildFill(OpBuilder &b, Location loc,
                                                Value init,
                                                const cost::CostModel &model,
                                                int64_t cores) {
-  auto type = cast<RankedTensorType>(init.getType());
-  if (type.getRank() == 0 || !type.hasStaticShape())
+  if (!fillFits(init, model))
     return std::nullopt;
+  auto type = cast<RankedTensorType>(init.getType());
   const hw::MemoryLevel &staging = model.stagingLevel();
   ArrayRef<int64_t> shape = type.getShape();
   Type elt = type.getElementType();
   const double rowBytes = double(shape.back()) *
                           std::max<double>(1, elt.getIntOrFloatBitWidth() / 8.0);
-  if (2 * rowBytes > double(staging.capacity))
-    return std::nullopt;
   MLIRContext *ctx = b.getContext();
   Value empty = tensor::EmptyOp::create(b, loc, shape, elt);
   // Named after what it fills ("layers.residency_fill" for the layers'
@@ -283,7 +293,15 @@ struct ResidencyPass
             see(arg);
             classes.unite(operand, arg);
           }
-        auto ret = cast<func::ReturnOp>(callee.getBody().front().back());
+        // A callee of several blocks: its results are not followed.
+        auto ret = callee.getBody().hasOneBlock()
+                       ? dyn_cast<func::ReturnOp>(callee.getBody().front().back())
+                       : func::ReturnOp();
+        if (!ret) {
+          for (Value v : op->getResults())
+            keepHome(v, "returned by a function of several blocks");
+          return;
+        }
         for (auto [returned, result] :
              llvm::zip(ret.getOperands(), call.getResults()))
           if (isTensor(result)) {
@@ -449,6 +467,8 @@ struct ResidencyPass
     // counts of the loops around the call.
     llvm::DenseMap<Operation *, double> executions;
     std::function<double(func::FuncOp)> executionsOf = [&](func::FuncOp fn) {
+      if (!fn)
+        return 1.0; // outside any function: once
       if (auto it = executions.find(fn); it != executions.end())
         return it->second;
       executions[fn] = 0; // recursion guard
@@ -485,6 +505,7 @@ struct ResidencyPass
       llvm::MapVector<Operation *, Range> ranges = liveRanges(root, why);
       if (!why.empty() || ranges.empty())
         continue;
+
       Value weight;
       for (Value w : weightArgs)
         if (classes.find(w) == root)
@@ -523,6 +544,26 @@ struct ResidencyPass
             << ": the grid's " << staging.name << " has "
             << hw::formatBinaryBytesApprox(std::max(0.0, tightestRoom))
             << " free at '" << tightest.getName() << "'";
+        continue;
+      }
+      // A class that needs a fill (a weight, or a carried value whose init
+      // is at home) is kept only if a fill kernel can be built for it.
+      bool fillable = true;
+      for (auto [loop, i] : loopInits)
+        if (classes.find(loop.getRegionIterArgs()[i]) == root &&
+            !keptClasses.count(classes.find(loop.getInitArgs()[i])) &&
+            !fillFits(loop.getInitArgs()[i], model))
+          fillable = false;
+      for (Value w : weightArgs)
+        if (classes.find(w) == root && !fillFits(w, model))
+          fillable = false;
+      if (!fillable) {
+        info.uses.front().kernel->emitRemark()
+            << (weight ? "weight of " : "activation of ")
+            << hw::formatBinaryBytesApprox(info.bytes)
+            << " kept at " << model.homeLevel().name
+            << ": filling it on chip needs rows that fit one core's "
+            << staging.name;
         continue;
       }
       for (Operation *k : span)
