@@ -3,7 +3,9 @@
 
 Prints, from the pipeline's own JSON reports (nothing here computes a cost):
   1. mesh-sram end to end: Llama-3-8B prefill (2048), GPT-2 prefill (1024),
-     Llama-3-8B decode (1 token after 2048), against the goals;
+     Llama-3-8B decode (1 token after 2048), against the goals, and the same
+     with activation residency off (strata-pipeline residency=false): latency
+     and DRAM bytes moved;
   2. every contraction of Llama-3-8B prefill on every single-chip preset:
      modelled time over its roofline floor (`roofline_s`: useful FLOPs at the
      matrix unit's peak or compulsory bytes at the home level's bandwidth,
@@ -26,14 +28,15 @@ PRESETS = ["a100-sxm-80g", "h100-sxm", "h200", "b200", "tpu-v5p", "mi300x",
            "mesh-sram"]
 
 
-def report(model, system, mode="prefill", extra=(), must_succeed=True):
+def report(model, system, mode="prefill", extra=(), must_succeed=True,
+           pipeline=""):
     """Runs generate | strata-pipeline and returns (JSON report or the
     error line, seconds)."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         gen = [TRANSLATE, "--import-model-config", model, f"--mode={mode}",
                *extra]
         opt = [OPT, f"--strata-pipeline=system={system} report=json "
-                    f"report-file={out.name}", "-o", os.devnull,
+                    f"report-file={out.name} {pipeline}", "-o", os.devnull,
                "-mlir-print-op-on-diagnostic=false"]
         start = time.perf_counter()
         g = subprocess.Popen(gen, stdout=subprocess.PIPE)
@@ -72,6 +75,25 @@ for label, model, mode, extra, goal in goals:
     print(f"{label:34} {fmt_time(lat):>10} {fmt_time(floor(r)):>17} "
           f"{lat / floor(r):>5.2f}x {fmt_time(goal):>9}  "
           f"{'yes' if lat <= goal else 'NO'}")
+
+print()
+print("== mesh-sram activation residency (strata-residency): with / without ==")
+print(f"{'workload':34} {'modelled':>10} {'DRAM bytes':>12} "
+      f"{'without':>10} {'DRAM bytes':>12}")
+
+
+def dram(r):
+    return sum(o.get("bytes", {}).get("dram", 0) for o in r["ops"])
+
+
+for label, model, mode, extra, _ in goals:
+    on, _ = report(model, "mesh-sram", mode, extra)
+    off, _ = report(model, "mesh-sram", mode, extra,
+                    pipeline="residency=false")
+    print(f"{label:34} {fmt_time(on['summary']['latency_s']):>10} "
+          f"{dram(on) / 2**20:>8.1f} MiB "
+          f"{fmt_time(off['summary']['latency_s']):>10} "
+          f"{dram(off) / 2**20:>8.1f} MiB")
 
 print()
 print("== Llama-3-8B prefill contractions: modelled / roofline floor "

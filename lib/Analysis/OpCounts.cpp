@@ -444,10 +444,14 @@ std::optional<OpCounts> countKernel(tile::KernelOp kernel) {
   c.cls = OpClass::Kernel;
   if (!kernel.getInputs().empty())
     c.dtype = toDType(getElementTypeOrSelf(kernel.getInputs()[0].getType()));
+  // An operand resident in the grid's SRAM crosses home not at all.
+  const unsigned numInputs = kernel.getInputs().size();
   for (auto [i, v] : llvm::enumerate(kernel.getInputs())) {
     std::optional<double> b = kernelTensorBytes(v, kernel.getInputBuffer(i));
     if (!b)
       return std::nullopt;
+    if (kernel.isResident(i))
+      b = 0;
     c.bytesRead += *b;
     c.inputBytes.push_back(*b);
   }
@@ -455,6 +459,8 @@ std::optional<OpCounts> countKernel(tile::KernelOp kernel) {
     std::optional<double> b = kernelTensorBytes(v, kernel.getOutputBuffer(i));
     if (!b)
       return std::nullopt;
+    if (kernel.isResident(numInputs + i))
+      b = 0;
     c.bytesWritten += *b;
   }
   // The useful work of the op the kernel replaced, when the lowering

@@ -35,8 +35,14 @@ namespace strata::analysis {
 /// spread's tiles and cores, the first loop's trips and pipelining, and
 /// every op's work per loop iteration (or per tile, before and after the
 /// loop), through TileCostOpInterface.
+/// A copy that reads or writes an operand the kernel keeps resident in the
+/// grid's SRAM moves it core to core over the network, re-laid from the
+/// layout another kernel left it in (priced as uniform traffic over the
+/// mean route), unless it is a multicast, which the network delivers
+/// already.
 static cost::KernelWork kernelWork(tile::KernelOp kernel,
-                                   const OpCounts &counts) {
+                                   const OpCounts &counts,
+                                   const cost::CostModel &model) {
   cost::KernelWork w;
   w.idealHomeBytes = counts.bytesRead + counts.bytesWritten;
   Block *phaseBlock = &kernel.getBody().front();
@@ -99,11 +105,22 @@ static cost::KernelWork kernelWork(tile::KernelOp kernel,
         cost::TransferWork t{from.str(), to.str(),
                              double(op.getBytesMoved()) * per};
         if (auto copy = dyn_cast<tile::CopyOp>(op.getOperation())) {
+          auto residentArg = [&](Value v) {
+            auto arg = dyn_cast<BlockArgument>(v);
+            return arg && arg.getOwner() == &kernel.getBody().front() &&
+                   kernel.isResident(arg.getArgNumber());
+          };
           if (std::optional<int64_t> axis = copy.getMulticast()) {
             t.share = copy.getMulticastShare();
             t.axis = int(*axis);
             t.hops = (*copy->getParentOfType<tile::SpreadOp>().getGrid())
                          [*axis] - 1;
+          } else if (residentArg(copy.getSource()) ||
+                     residentArg(copy.getDest())) {
+            t.overNetwork = true;
+            t.redistribute = true;
+            t.hops = std::max<int64_t>(
+                1, int64_t(std::llround(model.meanGridHops())));
           }
         } else if (auto noc = dyn_cast<tile::NocCopyOp>(op.getOperation())) {
           t.overNetwork = true;
@@ -297,7 +314,7 @@ estimateUnfused(Operation *op, const OpCounts &c,
     }
   }
   if (auto kernel = dyn_cast<tile::KernelOp>(op)) {
-    cost::Estimate e = model.kernel(kernelWork(kernel, c));
+    cost::Estimate e = model.kernel(kernelWork(kernel, c, model));
     e.flops = c.flops;
     e.transcendentals = c.transcendentals;
     return e;

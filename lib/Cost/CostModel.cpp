@@ -476,6 +476,7 @@ Estimate CostModel::kernel(const KernelWork &w) const {
   // Chip-wide: the traffic through each level against its bandwidth. A
   // multicast tile crosses home once per `share` cores that receive it.
   double staged = 0, stagedFromHome = 0, networkBytes = 0, linkBytes = 0;
+  double redistributed = 0;
   int64_t maxHops = 0;
   auto addStaged = [&](const std::vector<TransferWork> &ts, double times) {
     for (const TransferWork &t : ts) {
@@ -490,6 +491,8 @@ Estimate CostModel::kernel(const KernelWork &w) const {
         linkBytes += t.bytes * times *
                      (t.share > 1 ? 1.0 : double(std::max<int64_t>(1, t.hops)));
         maxHops = std::max(maxHops, t.hops);
+        if (t.redistribute)
+          redistributed += t.bytes * times;
       }
     }
   };
@@ -505,7 +508,9 @@ Estimate CostModel::kernel(const KernelWork &w) const {
   double tCache = 0;
   if (cache)
     tCache = staged / (query.aggregateReadBandwidth(*cache) * cache->efficiency);
-  const double body = std::max({tCores, tHome, tCache});
+  // Resident tensors re-laid between kernels load the whole network.
+  const double tSpread = gridRedistributionTime(redistributed);
+  const double body = std::max({tCores, tHome, tCache, tSpread});
   // Pipeline fill (the first transfers arrive after the home latency) and
   // drain (the last tile's results are written back).
   const double fillDrain = home.latency +
@@ -524,7 +529,7 @@ Estimate CostModel::kernel(const KernelWork &w) const {
   for (const UnitWork &u : w.epilogueCompute)
     flops += u.flops * w.tiles;
   e.flops = flops;
-  const double largest = std::max({tCompute, tFill, tHome, tCache});
+  const double largest = std::max({tCompute, tFill, tHome, tCache, tSpread});
   if (fillDrain + chip.launchOverhead > largest) {
     bool launch = chip.launchOverhead > fillDrain;
     e.boundKind = launch ? BoundKind::Overhead : BoundKind::Latency;
@@ -538,7 +543,7 @@ Estimate CostModel::kernel(const KernelWork &w) const {
   } else if (largest == tCache) {
     e.boundKind = BoundKind::Memory;
     e.boundBy = cache->name;
-  } else if (tNetwork > waves * tileWrite) {
+  } else if (largest == tSpread || tNetwork > waves * tileWrite) {
     // The fill is paced by the links, not by the scratchpad's write port.
     e.boundKind = BoundKind::Link;
     e.boundBy = kNetworkLevel;
@@ -552,7 +557,8 @@ Estimate CostModel::kernel(const KernelWork &w) const {
     e.traffic.push_back({cache->name, staged, tCache});
   e.traffic.push_back({home.name, homeBytes, tHome});
   if (networkBytes > 0) {
-    e.traffic.push_back({std::string(kNetworkLevel), networkBytes, tNetwork});
+    e.traffic.push_back({std::string(kNetworkLevel), networkBytes,
+                         std::max(tNetwork, tSpread)});
     e.energy += linkBytes * noc->energyPerByte;
   }
   for (const auto *list :

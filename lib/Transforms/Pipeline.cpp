@@ -6,7 +6,8 @@
 // collectives to the topology (strata-route);
 // fuse attention and epilogues (strata-fuse); tile the contractions
 // (strata-tile); check and record each kernel's buffers per level
-// (strata-place); estimate. docs/architecture.md, "The flow".
+// (strata-place); on a grid chip keep activations on chip between kernels
+// (strata-residency); estimate. docs/architecture.md, "The flow".
 //
 //===----------------------------------------------------------------------===//
 
@@ -46,6 +47,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                     llvm::cl::desc("Lower contractions to tile IR before "
                                    "estimating (strata-tile)"),
                     llvm::cl::init(true)};
+  Option<bool> residency{
+      *this, "residency",
+      llvm::cl::desc("On a grid chip, keep activations in the cores' SRAM "
+                     "between kernels where the cost model says it pays "
+                     "(strata-residency; needs tile)"),
+      llvm::cl::init(true)};
   Option<int64_t> tp{*this, "tp",
                      llvm::cl::desc("Tensor-parallel degree (0: 1 when dp, "
                                     "pp or ep ask for a plan, else no "
@@ -319,6 +326,8 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
   if (options.tile) {
     pm.addPass(strata::createStrataTilePass());
     pm.addPass(strata::createStrataPlacePass());
+    if (options.residency)
+      pm.addPass(strata::createStrataResidencyPass());
   }
   strata::StrataEstimatePassOptions estimate;
   estimate.entry = options.entry;

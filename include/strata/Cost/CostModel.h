@@ -121,6 +121,11 @@ struct TransferWork {
   int axis = -1;
   int64_t hops = 0;
   bool overNetwork = false;
+  /// A read or write of a tensor resident in the grid's SRAM (tile.kernel
+  /// `resident`), laid out by another kernel: the bytes cross the whole
+  /// grid as uniform traffic, so besides each core's link they load the
+  /// bisection and every link (CostModel::gridRedistributionTime).
+  bool redistribute = false;
 };
 
 /// A tiled schedule, as tile IR expresses it: `tiles` independent tiles
@@ -245,6 +250,17 @@ struct CollectiveWork {
   int64_t innerGroupSize = 1;
 };
 
+/// Whether an activation should live in a grid chip's distributed SRAM
+/// between the kernel that writes it and those that read it, in seconds:
+/// its round trip through home (written once, read `reads` times at the
+/// home level's bandwidth) against re-laying it over the on-chip network
+/// for each read (CostModel::gridRedistributionTime).
+struct ResidencyQuote {
+  double homeTime = 0;
+  double networkTime = 0;
+  bool pays() const { return networkTime < homeTime; }
+};
+
 struct CollectiveEstimate {
   Estimate estimate;
   CollectiveAlgorithm algorithm = CollectiveAlgorithm::Ring;
@@ -297,6 +313,28 @@ public:
   std::pair<double, double> attentionBuffers(const AttentionWork &w,
                                              const AttentionTiling &t) const;
   CollectiveEstimate collective(const CollectiveWork &w) const;
+
+  /// Grid chips (lib/Cost/GridMapping.cpp). What the cores' staging
+  /// scratchpads hold together (0 without a core grid and a network).
+  double distributedCapacity() const;
+  /// Mean router hops between two cores of the grid under uniform traffic:
+  /// (rows + cols) / 3 on a mesh, (rows + cols) / 4 on a torus, 1 on a
+  /// crossbar, cores / 4 on a ring. 0 without a grid.
+  double meanGridHops() const;
+  /// Seconds to re-lay `bytes`, spread evenly over the grid's cores, into
+  /// another layout over the network with uniform traffic: the slowest of
+  /// each core's receive link, the bisection (half the bytes cross the
+  /// middle cut of the longer axis) and every link (bytes x mean hops over
+  /// all directed links); the route's hop latency is not included.
+  double gridRedistributionTime(double bytes) const;
+  /// Keeping an activation of `bytes` read `reads` times on chip, priced.
+  ResidencyQuote residency(double bytes, int64_t reads) const;
+  /// Keeping a weight of `bytes` on chip across the `reads` kernel
+  /// executions that read it (decode steps, layers of a loop), priced:
+  /// `reads` home reads against one fill from home (a kernel: its launch
+  /// and the home latency too) plus `reads` redistributions over the
+  /// network.
+  ResidencyQuote residentWeight(double bytes, double reads) const;
 
   /// The level where tensors live between ops (the outermost chip-scoped
   /// level, e.g. HBM), and the scratchpad tiles are staged in (the largest

@@ -187,6 +187,34 @@ def StrataParallelizePass : Pass<"strata-parallelize", "mlir::ModuleOp"> {
                            "::mlir::shard::ShardDialect"];
 }
 
+def StrataResidencyPass : Pass<"strata-residency", "mlir::ModuleOp"> {
+  let summary = "Keep activations in a grid chip's distributed SRAM between kernels";
+  let description = [{
+    On a chip with a core grid and an on-chip network, decides for every
+    activation passed between `tile.kernel`s (through reshapes, fused
+    epilogues, calls and loop-carried values) whether it lives in the
+    cores' SRAM instead of at home: layer fusion across cores, as Stream
+    does. An activation qualifies when no program input, output or weight
+    and no op the pass does not understand touches it; it is kept when the
+    cost model's residency quote says its home round trip costs more than
+    re-laying it over the network, and when at every kernel of its live
+    range the resident activations fit in the SRAM the kernels' own buffers
+    leave free (`strata.placement`, so run after `strata-place`). Greedy in
+    program order; deterministic.
+
+    A kept activation is listed in `resident(...)` of each kernel touching
+    it and its body argument moves to the staging level; one that does not
+    fit is listed in `spilled(...)` and stays at home, and a remark names
+    the bytes needed and free. Chips without a grid are left unchanged.
+  }];
+  let options = [
+    Option<"system", "system", "std::string", /*default=*/"\"\"",
+           "Preset name, or path to a .json or .mlir system description">
+  ];
+  let dependentDialects = ["::strata::arch::ArchDialect",
+                           "::strata::tile::TileDialect"];
+}
+
 def StrataFusePass : Pass<"strata-fuse", "mlir::ModuleOp"> {
   let summary = "Fuse attention flash-style where the cost model says it pays";
   let description = [{
@@ -255,8 +283,9 @@ def StrataPlacePass : Pass<"strata-place", "mlir::ModuleOp"> {
     the plans the cost model picks the cheaper. Spills are listed in
     `strata.spilled`, and a remark names the levels and bytes before and
     after. A kernel no plan fits is an error listing its allocations, never
-    a silent overflow. Tensors between kernels live in the home level; their
-    footprint is checked by `strata-estimate`.
+    a silent overflow. Tensors between kernels live in the home level (on a
+    grid chip `strata-residency`, run after this pass, may keep them in the
+    cores' SRAM); their footprint is checked by `strata-estimate`.
   }];
   let options = [
     Option<"system", "system", "std::string", /*default=*/"\"\"",
