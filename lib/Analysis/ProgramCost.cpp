@@ -19,6 +19,7 @@
 #include "mlir/IR/Location.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/CallInterfaces.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
@@ -894,10 +895,17 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
     const bool onMatrix = llvm::any_of(sys.chip.units, [&](const auto &u) {
       return u.name == est->unit && u.kind == hw::UnitKind::Matrix;
     });
-    row.bound += model.rooflineBound(est->flops, e.counts.dtype, onMatrix,
-                                     e.counts.bytesRead +
-                                         e.counts.bytesWritten) *
-                 e.times;
+    const double compulsory = e.counts.bytesRead + e.counts.bytesWritten;
+    const double floor =
+        model.rooflineBound(est->flops, e.counts.dtype, onMatrix, compulsory);
+    row.bound += floor * e.times;
+    if (options.remarkAboveFloor > 0 && floor > 0 && est->flops > 0 &&
+        est->time > options.remarkAboveFloor * floor)
+      e.op->emitRemark()
+          << "'" << name << "' modelled at "
+          << llvm::formatv("{0:F2}", est->time / floor).str()
+          << "x its roofline floor: "
+          << model.explainAboveFloor(*est, floor, compulsory);
     for (const cost::LevelTraffic &t : est->traffic)
       for (size_t i = 0; i < r.levels.size(); ++i)
         if (r.levels[i] == t.level)

@@ -9,6 +9,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -211,6 +214,83 @@ double CostModel::rooflineBound(double flops, DType t, bool matrix,
   double tHome =
       homeBytes / (query.aggregateReadBandwidth(home) * home.efficiency);
   return std::max(tCompute, tHome);
+}
+
+std::string CostModel::explainAboveFloor(const Estimate &e, double floor,
+                                         double compulsoryBytes) const {
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  auto times = [&](double x) { os << llvm::format("%.1fx", x); };
+  const hw::Chip &chip = sys.chip;
+  switch (e.boundKind) {
+  case BoundKind::Overhead:
+    os << "launch overhead: " << llvm::format("%.3g", chip.launchOverhead * 1e6)
+       << " us per op against a floor of "
+       << llvm::format("%.3g", floor * 1e6) << " us";
+    return out;
+  case BoundKind::Latency:
+    os << "latency: the first operands arrive after the home level's "
+          "latency and the pipeline fills and drains around a short body";
+    return out;
+  case BoundKind::Compute: {
+    const hw::ComputeUnit *unit = nullptr;
+    for (const hw::ComputeUnit &u : chip.units)
+      if (u.name == e.boundBy)
+        unit = &u;
+    if (unit && unit->kind == hw::UnitKind::Vector) {
+      os << "bound by " << e.boundBy << ", the vector unit: "
+         << (e.transcendentals > 0
+                 ? "the softmax's exponentials and row reductions per score "
+                   "take longer than the matrix unit's blocks"
+                 : "its elementwise work takes longer than the matrix "
+                   "unit's");
+      return out;
+    }
+    // computeTime is the matrix unit's busy time: useful FLOPs plus
+    // padding and the idle cores of the last wave.
+    os << "bound by " << e.boundBy << ": busy ";
+    times(floor > 0 ? e.computeTime / floor : 0);
+    os << " its roofline floor (tiles padded to the unit's shape, the last "
+          "wave's idle cores)";
+    if (e.transcendentals > 0)
+      os << ", and the vector unit's softmax between the matrix unit's "
+            "blocks adds to it";
+    return out;
+  }
+  case BoundKind::Link:
+    os << "bound by " << e.boundBy << ", an interconnect between devices";
+    return out;
+  case BoundKind::Memory:
+    break;
+  }
+  const double traffic = e.bytesAt(e.boundBy);
+  const hw::MemoryLevel *level = query.level(e.boundBy);
+  if (!level) { // the on-chip network
+    os << "bound by " << e.boundBy << ": operand panels moved between cores";
+    if (compulsoryBytes > 0 && traffic > 0) {
+      os << ", ";
+      times(traffic / compulsoryBytes);
+      os << " the compulsory bytes";
+    }
+    return out;
+  }
+  os << "bound by " << level->name << ": ";
+  if (compulsoryBytes > 0 && traffic > 0) {
+    times(traffic / compulsoryBytes);
+    os << " the compulsory bytes cross it";
+  } else {
+    os << "its bandwidth sets the time";
+  }
+  if (level->management == hw::Management::Cache)
+    os << ", each core loading its own operand tiles through it (no "
+          "multicast of a tile to several cores, such as TMA multicast "
+          "within a thread-block cluster, is modelled)";
+  else if (level == &homeLevel() && !e.unit.empty() &&
+           llvm::any_of(chip.units, [&](const hw::ComputeUnit &u) {
+             return u.name == e.unit && u.kind == hw::UnitKind::Matrix;
+           }))
+    os << " (operand panels re-read where tiles cannot stay resident)";
+  return out;
 }
 
 double CostModel::energyPerFlop(DType t) {

@@ -603,6 +603,10 @@ Chip chipletDie() {
 //  [E] tt-metal tech_reports/EthernetMultichip/BasicEthernetGuide.md @
 //      e804727c, "Ethernet Link", "N300", "Single Ethernet Link Round-Trip
 //      Latency".
+//  [L] tt-metal tech_reports/LLMs/llms.md @ 0100dbfc, sections 4.1
+//      "Tracing", 4.5 "Performance Analysis", 4.6.1 "Data movement".
+//  [D] tt-metal tech_reports/Saturating_DRAM_bandwidth/
+//      Saturating_DRAM_bandwidth.md @ 0c3eb94a, the bandwidth table.
 //
 // One Wormhole ASIC: 80 Tensix tiles (72 enabled on n150, 64 per ASIC on
 // n300 [S, I]), 12 GiB GDDR6, 16 x 100 GbE, two NoCs. The
@@ -651,6 +655,12 @@ Chip wormholeChip(std::string name, double boardPower, int64_t asics) {
       level("dram", Scope::Chip, Management::Scratchpad, 12 * GiB, 288 * GBps,
             288 * GBps, 600 * ns, 7.5 * 8 * pJ),
   };
+  // [L] 4.6.1: DRAM-sharded matmuls (weights sharded over the 12 banks, each
+  // read by the core next to its bank) achieve "around 240 GB/s on a
+  // Wormhole" of the 288 GB/s; [D]: 239-260 GB/s in Llama3-70B and
+  // Mixtral decode matmuls, 267 GB/s in a read micro-benchmark. The
+  // achievable fraction is 240 / 288.
+  c.memory.back().efficiency = 240.0 / 288.0;
   // [I] NoC/README.md: two NoCs, each a 2D torus over the 10x12 tile grid,
   // NoC 0 routing +x/+y and NoC 1 -x/-y, so each direction of a neighbour
   // link is one NoC's link: one 256-bit flit = 32 B per cycle; router to
@@ -664,9 +674,11 @@ Chip wormholeChip(std::string name, double boardPower, int64_t asics) {
   c.noc = noc;
   // [S] TBP: n150 160 W, n300 300 W (two ASICs) -> per ASIC, 25% static.
   c.staticPower = kStaticFraction * boardPower / double(asics);
-  // ESTIMATE 2 us per op (tt-metal fast dispatch with traces; a calibration
-  // parameter, not fitted).
-  c.launchOverhead = 2 * us;
+  // [L] 4.5.5: "Typically tracing reduces the OP-to-OP gap below 6us" (the
+  // device-side dispatch gap between traced programs; 2-22 us measured in
+  // tt-metal issue #11386). Untraced programs wait for the host instead:
+  // see hostDispatch in the spatial calibration runner.
+  c.launchOverhead = 6 * us;
   return c;
 }
 

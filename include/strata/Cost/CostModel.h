@@ -348,6 +348,16 @@ public:
   /// larger. No launch overhead or latency: a floor, not an estimate.
   double rooflineBound(double flops, hw::DType t, bool matrix,
                        double homeBytes) const;
+
+  /// Why `e` (one execution of an op) takes longer than
+  /// its roofline floor `floor`, whose operands and results are
+  /// `compulsoryBytes`: the resource that bounds it and the mechanism the
+  /// model prices there (operand re-reads through a cache with no multicast
+  /// between cores, traffic above compulsory at home, matrix-unit time lost
+  /// to padding and wave quantisation, vector work between matrix blocks,
+  /// launch overhead). One line, for a remark.
+  std::string explainAboveFloor(const Estimate &e, double floor,
+                                double compulsoryBytes) const;
   /// The matrix unit a kernel issuing `path` instructions of dtype `t`
   /// runs on: the fastest matrix unit with a rate for `t` that the path
   /// reaches; nullptr when there is none.

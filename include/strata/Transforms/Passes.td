@@ -89,7 +89,12 @@ def StrataEstimatePass : Pass<"strata-estimate", "mlir::ModuleOp"> {
     Option<"output", "output", "std::string", /*default=*/"\"-\"",
            "Where to write the report ('-' for stdout)">,
     Option<"annotate", "annotate", "bool", /*default=*/"true",
-           "Attach a strata.cost dictionary to every priced op">
+           "Attach a strata.cost dictionary to every priced op">,
+    Option<"remarkAboveFloor", "remark-above-floor", "double",
+           /*default=*/"0",
+           "Remark on every op with arithmetic that is modelled above this "
+           "multiple of its roofline floor, naming why (0: none; else at "
+           "least 1)">
   ];
   let dependentDialects = ["::strata::arch::ArchDialect"];
 }
