@@ -197,7 +197,7 @@ Value TransformerBuilder::moe(Emitter &e, Value xn, LayerValues &lv) {
     row = a.irem(row, a.i(rows));
     return kept;
   };
-  return e.generic1(
+  Value combined = e.generic1(
       "moe.combine", {}, Out{kHidden, act},
       [&](Ar &a, ValueRange, IndexFn idx) {
         Value acc = a.f(act, 0.0);
@@ -217,9 +217,39 @@ Value TransformerBuilder::moe(Emitter &e, Value xn, LayerValues &lv) {
         return SmallVector<Value>{acc};
       },
       {{'b', B}, {'s', S}, {'h', H}});
+  if (!lv.w.lookup("layers.moe.shared.gate_proj.weight"))
+    return combined;
+  Value shared = sharedExperts(e, xn, lv);
+  return e.generic1("moe.shared.add", {{combined, kHidden}, {shared, kHidden}},
+                    Out{kHidden, act}, [&](Ar &a, ValueRange v, IndexFn) {
+                      return SmallVector<Value>{a.add(v[0], v[1])};
+                    });
 }
 
-
+Value TransformerBuilder::sharedExperts(Emitter &e, Value xn,
+                                        LayerValues &lv) {
+  // Every token through all n_shared_experts at once: one gated MLP of
+  // n_shared_experts x moe_intermediate_size (modeling_deepseek.py builds
+  // them so).
+  auto w = [&](llvm::StringRef n) { return lv.w.lookup(n); };
+  Value gate = linear(e, "moe.shared.gate_proj", "", xn, kHidden,
+                      w("layers.moe.shared.gate_proj.weight"), "hi", "bsi",
+                      nullptr, "");
+  Value up = linear(e, "moe.shared.up_proj", "", xn, kHidden,
+                    w("layers.moe.shared.up_proj.weight"), "hi", "bsi",
+                    nullptr, "");
+  Value h = e.generic1("moe.shared.act", {{gate, "bsi"}, {up, "bsi"}},
+                       Out{"bsi", act}, [&](Ar &a, ValueRange v, IndexFn) {
+                         return SmallVector<Value>{
+                             a.mul(activation(a, v[0]), v[1])};
+                       });
+  lv.saved.save("moe.shared.gate", gate);
+  lv.saved.save("moe.shared.up", up);
+  lv.saved.save("moe.shared.act", h);
+  return linear(e, "moe.shared.down_proj", "", h, "bsi",
+                w("layers.moe.shared.down_proj.weight"), "ih", kHidden,
+                nullptr, "");
+}
 
 Value TransformerBuilder::mlpBackward(Emitter &e, Value dOut,
                                       BackwardValues &bv) {
