@@ -507,6 +507,13 @@ private:
                        llvm::StringRef bias, llvm::StringRef biasDims,
                        BackwardValues &bv, Value dxAcc = nullptr);
   Value attentionBackward(Emitter &e, Value dOut, BackwardValues &bv);
+  Value mlaAttentionBackward(Emitter &e, Value dOut, BackwardValues &bv);
+  Value latentNormBackward(Emitter &e, llvm::StringRef block, Value dy,
+                           llvm::StringRef dims, BackwardValues &bv,
+                           llvm::StringRef weight);
+  /// sharedExperts()' backward; adds its input gradient to `dxAcc`.
+  Value sharedExpertsBackward(Emitter &e, Value dOut, BackwardValues &bv,
+                              Value dxAcc);
   Value ropeBackward(Emitter &e, llvm::StringRef name, Value d,
                      llvm::StringRef heads, Value rot);
   Value mlpBackward(Emitter &e, Value dOut, BackwardValues &bv);

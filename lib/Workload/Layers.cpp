@@ -139,7 +139,8 @@ func::FuncOp TransformerBuilder::buildLayerBackward() {
   } else {
     Value dxn2 = ffnBackward(dy);
     Value dh = normBackward(e, "norm2", dxn2, dy, bv, "layers.norm2");
-    Value dxn1 = attentionBackward(e, dh, bv);
+    Value dxn1 = cfg.mla ? mlaAttentionBackward(e, dh, bv)
+                         : attentionBackward(e, dh, bv);
     dx = normBackward(e, "norm1", dxn1, dh, bv, "layers.norm1");
   }
   SmallVector<Value> results{dx};

@@ -176,3 +176,111 @@ Value TransformerBuilder::mlaAttention(Emitter &e, Value xn, LayerValues &lv) {
 }
 
 } // namespace strata::workload::detail
+
+namespace strata::workload::detail {
+
+Value TransformerBuilder::latentNormBackward(Emitter &e, llvm::StringRef block,
+                                             Value dy, llvm::StringRef dims,
+                                             BackwardValues &bv,
+                                             llvm::StringRef weight) {
+  // latentNorm()'s RMSNorm backward over the last letter of `dims`.
+  std::string p = block.str();
+  std::string tokens = dims.drop_back().str(), last = dims.take_back().str();
+  Value x = bv.s.lookup(p + ".x"), rstd = bv.s.lookup(p + ".rstd");
+  Value gamma = bv.w.lookup(weight);
+  double inv = 1.0 / double(shapeOf(x).back());
+  bv.grads[weight] = e.generic1(
+      p + ".bwd_dw", {{dy, dims}, {x, dims}, {rstd, tokens}},
+      Out{last, act, 0.0}, [&](Ar &a, ValueRange v, IndexFn) {
+        return SmallVector<Value>{a.add(v[3], a.mul(a.mul(v[0], v[1]), v[2]))};
+      });
+  Value dot = e.generic1(
+      p + ".bwd_dot", {{dy, dims}, {x, dims}, {gamma, last}},
+      Out{tokens, act, 0.0}, [&](Ar &a, ValueRange v, IndexFn) {
+        return SmallVector<Value>{a.add(v[3], a.mul(a.mul(v[0], v[2]), v[1]))};
+      });
+  // dx = rstd * (dy * g - x * rstd^2 * sum(dy * g * x) / n)
+  return e.generic1(
+      p + ".bwd_dx",
+      {{dy, dims}, {x, dims}, {rstd, tokens}, {gamma, last}, {dot, tokens}},
+      Out{dims, act}, [&](Ar &a, ValueRange v, IndexFn) {
+        Value r = v[2];
+        Value proj =
+            a.mul(a.mul(a.mul(v[1], r), r), a.mul(v[4], a.f(act, inv)));
+        return SmallVector<Value>{a.mul(r, a.sub(a.mul(v[0], v[3]), proj))};
+      });
+}
+
+Value TransformerBuilder::mlaAttentionBackward(Emitter &e, Value dOut,
+                                               BackwardValues &bv) {
+  // The expanded form's backward (training never absorbs), op by op in
+  // reverse.
+  auto s = [&](llvm::StringRef n) { return bv.s.lookup(n); };
+  const MlaConfig &m = *cfg.mla;
+  Value dctx = linearBackward(e, "attn.o_proj", "", dOut, kHidden,
+                              s("attn.ctx"), "bsqu",
+                              "layers.attn.o_proj.weight", "quh", "", "", bv);
+  Value probs = s("attn.probs");
+  Value dp = e.contract("attn.av_matmul.bwd_dx", {s("attn.v"), "btqu"},
+                        {dctx, "bsqu"}, "bqst", act);
+  Value dv = e.contract("attn.av_matmul.bwd_dw", {probs, "bqst"},
+                        {dctx, "bsqu"}, "btqu", act);
+  Value ds = softmaxBackward(e, "attn.softmax", dp, probs, "bqst", "bqs");
+  double scale = 1.0 / std::sqrt(double(m.qkHeadDim()));
+  int64_t offset = positionOffset;
+  Value dsMasked =
+      e.generic1("attn.mask.bwd", {{ds, "bqst"}}, Out{"bqst", act},
+                 [&](Ar &a, ValueRange v, IndexFn idx) {
+                   Value visible = a.icmp(arith::CmpIPredicate::ule, idx('t'),
+                                          a.iadd(idx('s'), a.i(offset)));
+                   return SmallVector<Value>{a.sel(
+                       visible, a.mul(v[0], a.f(act, scale)), a.f(act, 0.0))};
+                 });
+  Value dqNope = e.contract("attn.qk_matmul.bwd_dx", {s("attn.k_nope"), "btqd"},
+                            {dsMasked, "bqst"}, "bsqd", act);
+  Value dkNope = e.contract("attn.qk_matmul.bwd_dw", {s("attn.q_nope"), "bsqd"},
+                            {dsMasked, "bqst"}, "btqd", act);
+  Value dqRope = e.contract("attn.qk_rope.bwd_dx", {s("attn.k_rope"), "btjp"},
+                            {dsMasked, "bqst"}, "bsqjp", act);
+  Value dkRope = e.contract("attn.qk_rope.bwd_dw", {s("attn.q_rope"), "bsqjp"},
+                            {dsMasked, "bqst"}, "btjp", act);
+  dqRope = ropeBackward(e, "attn.rope_q", dqRope, "q", bv.rot);
+  dkRope = ropeBackward(e, "attn.rope_k", dkRope, "", bv.rot);
+  // kv_b_proj: both halves read the latent.
+  Value latent = s("attn.latent");
+  Value dLatent = linearBackward(e, "attn.kv_b_proj.k", "", dkNope, "btqd",
+                                 latent, "btl", "layers.attn.kv_b_proj.k.weight",
+                                 "lqd", "", "", bv);
+  dLatent = linearBackward(e, "attn.kv_b_proj.v", "", dv, "btqu", latent, "btl",
+                           "layers.attn.kv_b_proj.v.weight", "lqu", "", "", bv,
+                           dLatent);
+  dLatent = latentNormBackward(e, "attn.kv_a_norm", dLatent, "bsl", bv,
+                               "layers.attn.kv_a_norm.weight");
+  Value xn = s("attn.in");
+  Value dxn = linearBackward(e, "attn.kv_a_proj", "", dLatent, "bsl", xn,
+                             kHidden, "layers.attn.kv_a_proj.weight", "hl", "",
+                             "", bv);
+  dxn = linearBackward(e, "attn.k_rope_proj", "", dkRope, "bsjp", xn, kHidden,
+                       "layers.attn.k_rope_proj.weight", "hjp", "", "", bv, dxn);
+  // Queries.
+  bool lora = m.qLoraRank > 0;
+  std::string q = lora ? "attn.q_b_proj" : "attn.q_proj";
+  std::string qw = lora ? "a" : "h";
+  Value qIn = lora ? s("attn.q_latent") : xn;
+  std::string qDims = lora ? "bsa" : kHidden.str();
+  Value dqIn = lora ? Value() : dxn;
+  dqIn = linearBackward(e, q + ".nope", "", dqNope, "bsqd", qIn, qDims,
+                        "layers." + q + ".nope.weight", qw + "qd", "", "", bv,
+                        dqIn);
+  dqIn = linearBackward(e, q + ".rope", "", dqRope, "bsqjp", qIn, qDims,
+                        "layers." + q + ".rope.weight", qw + "qjp", "", "", bv,
+                        dqIn);
+  if (!lora)
+    return dqIn;
+  Value dqa = latentNormBackward(e, "attn.q_a_norm", dqIn, "bsa", bv,
+                                 "layers.attn.q_a_norm.weight");
+  return linearBackward(e, "attn.q_a_proj", "", dqa, "bsa", xn, kHidden,
+                        "layers.attn.q_a_proj.weight", "ha", "", "", bv, dxn);
+}
+
+} // namespace strata::workload::detail

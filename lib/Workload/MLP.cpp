@@ -406,9 +406,36 @@ Value TransformerBuilder::moeBackward(Emitter &e, Value dOut,
       });
   Value dlogits = softmaxBackward(e, "moe.router_softmax", dprobs,
                                   s("moe.probs"), "bse", "bs");
+  if (bv.w.lookup("layers.moe.shared.gate_proj.weight"))
+    dxDispatch = sharedExpertsBackward(e, dOut, bv, dxDispatch);
   return linearBackward(e, "moe.router", "", dlogits, "bse", s("moe.in"),
                         kHidden, "layers.moe.router.weight", "he", "", "", bv,
                         dxDispatch);
+}
+
+Value TransformerBuilder::sharedExpertsBackward(Emitter &e, Value dOut,
+                                                BackwardValues &bv,
+                                                Value dxAcc) {
+  auto s = [&](llvm::StringRef n) { return bv.s.lookup(n); };
+  Value dh = linearBackward(e, "moe.shared.down_proj", "", dOut, kHidden,
+                            s("moe.shared.act"), "bsi",
+                            "layers.moe.shared.down_proj.weight", "ih", "", "",
+                            bv);
+  SmallVector<Value> d = e.generic(
+      "moe.shared.act.bwd",
+      {{dh, "bsi"}, {s("moe.shared.gate"), "bsi"}, {s("moe.shared.up"), "bsi"}},
+      {Out{"bsi", act}, Out{"bsi", act}}, [&](Ar &a, ValueRange v, IndexFn) {
+        Value dGate = a.mul(a.mul(v[0], v[2]), activationGrad(a, v[1]));
+        Value dUp = a.mul(v[0], activation(a, v[1]));
+        return SmallVector<Value>{dGate, dUp};
+      });
+  Value xn = s("moe.in");
+  Value dx = linearBackward(e, "moe.shared.gate_proj", "", d[0], "bsi", xn,
+                            kHidden, "layers.moe.shared.gate_proj.weight", "hi",
+                            "", "", bv, dxAcc);
+  return linearBackward(e, "moe.shared.up_proj", "", d[1], "bsi", xn, kHidden,
+                        "layers.moe.shared.up_proj.weight", "hi", "", "", bv,
+                        dx);
 }
 
 } // namespace strata::workload::detail

@@ -616,10 +616,10 @@ OwningOpRef<ModuleOp> TransformerBuilder::build() {
   }
   if (failed(validateModelConfig(cfg, fileLoc)))
     return nullptr;
-  if (cfg.mla && training()) {
-    emitError(fileLoc) << "training '" << cfg.name
-                       << "' is not generated: MLA's backward is not "
-                          "modelled yet (prefill and decode are)";
+  if (cfg.mla && training() && opts.mlaForm == MlaForm::Absorbed) {
+    emitError(fileLoc) << "--mla-attention=absorbed is for inference: "
+                          "training '"
+                       << cfg.name << "' uses the expanded form";
     return nullptr;
   }
   if (!cfg.mla && opts.mlaForm != MlaForm::Auto) {
