@@ -109,8 +109,9 @@ struct CostModel::Memo {
   using MatmulKey =
       std::tuple<int64_t, int64_t, int64_t, int64_t, int, double, double,
                  double>;
-  using AttentionKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t,
-                                  int64_t, bool, bool, bool, int, int>;
+  using AttentionKey =
+      std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool,
+                 bool, bool, int, int, int64_t, bool, bool>;
   absl::flat_hash_map<MatmulKey, MatmulPlan> matmuls;
   absl::flat_hash_map<AttentionKey, AttentionPlan> attentions;
 };
@@ -813,7 +814,8 @@ AttentionPlan CostModel::planAttention(const AttentionWork &w) const {
   Memo::AttentionKey key{w.batch,        w.heads,       w.kvHeads,
                          w.qLen,         w.kvLen,       w.headDim,
                          w.causal,       w.backward,    w.asyncOverlap,
-                         int(w.path),    int(w.dtype)};
+                         int(w.path),    int(w.dtype),  w.vHeadDim,
+                         w.valuesInKeys, w.packGroupedHeads};
   auto it = memo->attentions.find(key);
   if (it != memo->attentions.end())
     return it->second;
@@ -828,8 +830,11 @@ CostModel::attentionBuffers(const AttentionWork &w,
   const double elt = eltBytes(w.dtype);
   const double d = double(w.headDim), tm = double(t.tileM),
                tn = double(t.tileN);
+  const double dv = w.vHeadDim > 0 ? double(w.vHeadDim) : d;
+  // Columns of one cached position: K and V, or K alone when V is its prefix.
+  const double dkv = w.valuesInKeys ? d : d + dv;
   // Staging: the Q block and `stages` K and V blocks.
-  double staging = tm * d * elt + double(t.stages) * 2 * tn * d * elt;
+  double staging = tm * d * elt + double(t.stages) * tn * dkv * elt;
   // Innermost level: S (f32), P (input dtype), the f32 output accumulator,
   // five row vectors (running max, block max, correction, running sum,
   // block sum) and the 1x1 softmax scale. With split-KV the combine has its
@@ -837,10 +842,10 @@ CostModel::attentionBuffers(const AttentionWork &w,
   // sum straight into this level, double-buffered (they are used once, so
   // staging them would only take room from the K/V blocks), and converts
   // its result into an output block there.
-  double inner = tm * tn * 4 + tm * tn * elt + tm * d * 4 + (5 * tm + 1) * 4;
+  double inner = tm * tn * 4 + tm * tn * elt + tm * dv * 4 + (5 * tm + 1) * 4;
   if (t.splits > 1)
-    inner += tm * d * 4 + 5 * tm * 4 + 2 * (tm * d * 4 + 2 * tm * 4) +
-             tm * d * elt;
+    inner += tm * dv * 4 + 5 * tm * 4 + 2 * (tm * dv * 4 + 2 * tm * 4) +
+             tm * dv * elt;
   return {staging, inner};
 }
 
@@ -851,6 +856,13 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   const MemoryLevel &staging = stagingLevel();
   const double elt = eltBytes(w.dtype);
   const double d = double(w.headDim);
+  const double dv = w.vHeadDim > 0 ? double(w.vHeadDim) : d;
+  const double dkv = w.valuesInKeys ? d : d + dv;
+  // With packed heads a query block holds qLen x (heads per kv head) rows.
+  const int64_t rows =
+      w.packGroupedHeads ? w.qLen * (w.heads / std::max<int64_t>(1, w.kvHeads))
+                         : w.qLen;
+  const bool causal = w.causal && !w.packGroupedHeads;
   if (!unit || stagingIndex == homeIndex)
     return {}; // callers fall back to the unfused graph
   const double perCoreMatrix =
@@ -865,13 +877,14 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   // holds the accumulators).
   const int64_t m0 = unit->shape.empty() ? 1 : unit->shape[0];
   const double cores = double(chip.cores);
-  double groups = double(w.batch) * double(w.heads);
+  double groups = double(w.batch) *
+                  double(w.packGroupedHeads ? w.kvHeads : w.heads);
   auto splitsFor = [&](double qTiles, double kvBlocks) {
     // Split-KV (FlashDecoding): when there are fewer query tiles than
     // cores, each tile's K/V range is split over several cores and the
     // partial results combined (the combine is small and not charged).
     double s = 1;
-    if (!w.causal && groups * qTiles < cores)
+    if (!causal && groups * qTiles < cores)
       s = std::min(kvBlocks, std::floor(cores / (groups * qTiles)));
     return std::max(1.0, s);
   };
@@ -896,14 +909,15 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
 
   // Per K/V block: forward is 2 matmuls (QKᵀ, PV), backward 5 (QKᵀ
   // recomputed, dV, dP, dQ, dK) — the FlashAttention 2.5x convention.
-  const double matmuls = w.backward ? 5 : 2;
-  const double mmFlops = matmuls * 2 * tileM * tileN * d;
+  // Forward: QKᵀ over the key width, PV over the value width.
+  const double mmFlops = w.backward ? 5 * 2 * tileM * tileN * d
+                                    : 2 * tileM * tileN * (d + dv);
   // Softmax per score: one exp, and ~4 vector FLOPs (scale, max, subtract,
   // sum; backward: P∘(dP − D) and scale).
   const double scores = tileM * tileN;
   const double vecWork = scores * (kTranscendentalFlops + 4);
-  const double loadBytes =
-      (w.backward ? 4.0 : 2.0) * tileN * d * elt; // K,V (+ dK,dV partials)
+  const double loadBytes = (w.backward ? 2.0 : 1.0) * tileN * dkv *
+                           elt; // K,V (+ dK,dV partials)
   double tMm = mmFlops / perCoreMatrix;
   if (w.path == MatrixPath::Synchronous && !unit->asynchronous) {
     // Synchronous MMAs (mma.sync) take their operands from registers:
@@ -959,7 +973,7 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   double tileTimeSum = 0, maxTile = 0, blocks = 0;
   for (double i = 0; i < qTiles; ++i) {
     double b = kvBlocksFull;
-    if (w.causal) // rows up to (i+1)·tileM see keys up to that position
+    if (causal) // rows up to (i+1)·tileM see keys up to that position
       b = std::clamp(std::ceil(((i + 1) * tileM +
                                 double(w.kvLen - w.qLen)) / tileN),
                      0.0, kvBlocksFull);
@@ -970,17 +984,19 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   }
   const double tiles = groups * qTiles;
   double body;
-  if (!w.causal) // uniform tiles: wave quantisation
+  if (!causal) // uniform tiles: wave quantisation
     body = std::ceil(tiles / double(chip.cores)) * (tileTimeSum / qTiles);
   else // uneven tiles, scheduled longest first over the cores
     body = std::max(groups * tileTimeSum / double(chip.cores), maxTile);
 
   Estimate e;
   // Useful FLOPs in the FlashAttention convention: 4·s_q·s_kv·d per head
-  // forward, halved under a causal mask, 2.5x for backward.
+  // forward (2·s_q·s_kv·(d + dv) with a narrower V), halved under a causal
+  // mask, 2.5x for backward.
+  const double usefulHeads = double(w.batch) * double(w.heads);
   double useful =
-      4.0 * double(w.qLen) * double(w.kvLen) * d * usefulGroups;
-  if (w.causal)
+      2.0 * double(w.qLen) * double(w.kvLen) * (d + dv) * usefulHeads;
+  if (causal)
     useful /= 2;
   if (w.backward)
     useful *= 2.5;
@@ -989,10 +1005,10 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   // K and V are read from home once per KV head (grouped-query heads share
   // them through the staging level), Q read and O written once.
   const double homeBytesNeeded =
-      double(w.batch) * double(w.kvHeads) * double(w.kvLen) * d * elt * 2 *
+      double(w.batch) * double(w.kvHeads) * double(w.kvLen) * dkv * elt *
           (w.backward ? 2 : 1) +
-      double(w.batch) * double(w.heads) * double(w.qLen) * d * elt *
-          (w.backward ? 4 : 2);
+      double(w.batch) * double(w.heads) * double(w.qLen) * elt *
+          (w.backward ? 4 * d : d + dv);
   const double tHome = homeBytesNeeded /
                        (query.aggregateReadBandwidth(home) * home.efficiency);
   const bool homeBound = tHome > body;
@@ -1042,14 +1058,14 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   const bool searchBlocks = chip.grid.has_value();
   std::optional<AttentionPlan> best;
   for (int64_t tm = std::min(roundUp(128, m0),
-                             roundUp(std::max<int64_t>(1, w.qLen), m0));
+                             roundUp(std::max<int64_t>(1, rows), m0));
        tm >= m0;) {
     for (int64_t tn = 128; tn >= 16; tn /= 2) {
       AttentionTiling c;
       c.tileM = tm;
       c.tileN = tn;
       c.stages = 2;
-      c.qTiles = int64_t(std::ceil(double(w.qLen) / double(tm)));
+      c.qTiles = int64_t(std::ceil(double(rows) / double(tm)));
       double blocks = std::ceil(double(w.kvLen) / double(tn));
       c.splits = int64_t(splitsFor(double(c.qTiles), blocks));
       c.kvBlocks = int64_t(std::ceil(blocks / double(c.splits)));
