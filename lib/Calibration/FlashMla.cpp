@@ -1,4 +1,5 @@
-//===- FlashMla.cpp - FlashMLA's published decode throughput ---------------===//
+//===- FlashMla.cpp - FlashMLA's published decode throughput
+//---------------===//
 
 #include "strata/Calibration/FlashMla.h"
 
@@ -32,8 +33,8 @@ llvm::Expected<FileResult> evaluateFlashMlaFile(const std::string &path) {
   if (!cases)
     return cases.takeError();
   FileResult result{path, "GB/s or TFLOP/s (per case)", {}};
-  std::map<std::string, std::pair<std::unique_ptr<hw::System>,
-                                  std::unique_ptr<CostModel>>>
+  std::map<std::string,
+           std::pair<std::unique_ptr<hw::System>, std::unique_ptr<CostModel>>>
       models;
   for (const llvm::json::Value &v : *cases) {
     const llvm::json::Object *c = v.getAsObject();
@@ -98,13 +99,12 @@ llvm::Expected<FileResult> evaluateFlashMlaFile(const std::string &path) {
               if (!(e.time > 0))
                 continue;
               double total = double(b) * double(sk);
-              double value =
-                  gbps ? (total * double(*hkv) * double(*d) +
-                          double(b) * double(sq) * double(hq) *
-                              double(*d + *dv)) *
-                             2 / e.time / 1e9
-                       : double(sq) * total * double(hq) * double(*d + *dv) *
-                             2 / e.time / 1e12;
+              double value = gbps ? (total * double(*hkv) * double(*d) +
+                                     double(b) * double(sq) * double(hq) *
+                                         double(*d + *dv)) *
+                                        2 / e.time / 1e9
+                                  : double(sq) * total * double(hq) *
+                                        double(*d + *dv) * 2 / e.time / 1e12;
               best = std::max(best, value);
             }
       r.estimated = best;

@@ -811,10 +811,10 @@ Estimate CostModel::attention(const AttentionWork &w) const {
 }
 
 AttentionPlan CostModel::planAttention(const AttentionWork &w) const {
-  Memo::AttentionKey key{w.batch,        w.heads,       w.kvHeads,
-                         w.qLen,         w.kvLen,       w.headDim,
-                         w.causal,       w.backward,    w.asyncOverlap,
-                         int(w.path),    int(w.dtype),  w.vHeadDim,
+  Memo::AttentionKey key{w.batch,        w.heads,           w.kvHeads,
+                         w.qLen,         w.kvLen,           w.headDim,
+                         w.causal,       w.backward,        w.asyncOverlap,
+                         int(w.path),    int(w.dtype),      w.vHeadDim,
                          w.valuesInKeys, w.packGroupedHeads};
   auto it = memo->attentions.find(key);
   if (it != memo->attentions.end())
@@ -877,8 +877,8 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   // holds the accumulators).
   const int64_t m0 = unit->shape.empty() ? 1 : unit->shape[0];
   const double cores = double(chip.cores);
-  double groups = double(w.batch) *
-                  double(w.packGroupedHeads ? w.kvHeads : w.heads);
+  double groups =
+      double(w.batch) * double(w.packGroupedHeads ? w.kvHeads : w.heads);
   auto splitsFor = [&](double qTiles, double kvBlocks) {
     // Split-KV (FlashDecoding): when there are fewer query tiles than
     // cores, each tile's K/V range is split over several cores and the
@@ -910,14 +910,14 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   // Per K/V block: forward is 2 matmuls (QKᵀ, PV), backward 5 (QKᵀ
   // recomputed, dV, dP, dQ, dK) — the FlashAttention 2.5x convention.
   // Forward: QKᵀ over the key width, PV over the value width.
-  const double mmFlops = w.backward ? 5 * 2 * tileM * tileN * d
-                                    : 2 * tileM * tileN * (d + dv);
+  const double mmFlops =
+      w.backward ? 5 * 2 * tileM * tileN * d : 2 * tileM * tileN * (d + dv);
   // Softmax per score: one exp, and ~4 vector FLOPs (scale, max, subtract,
   // sum; backward: P∘(dP − D) and scale).
   const double scores = tileM * tileN;
   const double vecWork = scores * (kTranscendentalFlops + 4);
-  const double loadBytes = (w.backward ? 2.0 : 1.0) * tileN * dkv *
-                           elt; // K,V (+ dK,dV partials)
+  const double loadBytes =
+      (w.backward ? 2.0 : 1.0) * tileN * dkv * elt; // K,V (+ dK,dV partials)
   double tMm = mmFlops / perCoreMatrix;
   if (w.path == MatrixPath::Synchronous && !unit->asynchronous) {
     // Synchronous MMAs (mma.sync) take their operands from registers:
@@ -1057,8 +1057,8 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   // which a causal mask needs to keep the cores evenly busy.
   const bool searchBlocks = chip.grid.has_value();
   std::optional<AttentionPlan> best;
-  for (int64_t tm = std::min(roundUp(128, m0),
-                             roundUp(std::max<int64_t>(1, rows), m0));
+  for (int64_t tm =
+           std::min(roundUp(128, m0), roundUp(std::max<int64_t>(1, rows), m0));
        tm >= m0;) {
     for (int64_t tn = 128; tn >= 16; tn /= 2) {
       AttentionTiling c;

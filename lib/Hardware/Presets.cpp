@@ -660,11 +660,11 @@ std::optional<System> tpuSlice(llvm::StringRef dims) {
 } // namespace
 
 std::vector<std::string> strata::hw::presetNames() {
-  return {"a100-sxm-80g", "h100-sxm",   "h200",       "b200",
-          "tpu-v5p",      "mi300x",     "dgx-a100",   "dgx-h100",
-          "dgx-b200",     "dgx-a100x4", "dgx-h100x4", "tpu-v5p-4x4x4",
-          "mi300x-x8",    "mesh-sram",  "chiplet-2x", "wormhole-n150",
-          "wormhole-n300", "h800-sxm",  "hgx-h800"};
+  return {"a100-sxm-80g",  "h100-sxm",   "h200",       "b200",
+          "tpu-v5p",       "mi300x",     "dgx-a100",   "dgx-h100",
+          "dgx-b200",      "dgx-a100x4", "dgx-h100x4", "tpu-v5p-4x4x4",
+          "mi300x-x8",     "mesh-sram",  "chiplet-2x", "wormhole-n150",
+          "wormhole-n300", "h800-sxm",   "hgx-h800"};
 }
 
 std::optional<System> strata::hw::getPreset(std::string_view nameView) {

@@ -1,4 +1,5 @@
-//===- MLA.cpp - Multi-head latent attention (DeepSeek-V2/V3) ---------------===//
+//===- MLA.cpp - Multi-head latent attention (DeepSeek-V2/V3)
+//---------------===//
 //
 // The transformer generator: MLA as modeling_deepseek.py computes it, with
 // the projections split where the model slices their outputs (q_b_proj into
@@ -36,20 +37,20 @@ TransformerBuilder::MlaFlops TransformerBuilder::mlaFlops() const {
   return f;
 }
 
-Value TransformerBuilder::latentNorm(Emitter &e, llvm::StringRef block,
-                                     Value x, llvm::StringRef dims,
-                                     Value gamma, Saved &saved) {
+Value TransformerBuilder::latentNorm(Emitter &e, llvm::StringRef block, Value x,
+                                     llvm::StringRef dims, Value gamma,
+                                     Saved &saved) {
   // RMSNorm over the last letter of `dims` (the latent), as norm() does over
   // the hidden size.
   std::string p = block.str();
   std::string tokens = dims.drop_back().str(), last = dims.take_back().str();
   double inv = 1.0 / double(shapeOf(x).back()), eps = cfg.normEps;
   saved.save(p + ".x", x);
-  Value sumsq = e.generic1(p + ".sumsq", {{x, dims}}, Out{tokens, act, 0.0},
-                           [&](Ar &a, ValueRange v, IndexFn) {
-                             return SmallVector<Value>{
-                                 a.add(v[1], a.mul(v[0], v[0]))};
-                           });
+  Value sumsq =
+      e.generic1(p + ".sumsq", {{x, dims}}, Out{tokens, act, 0.0},
+                 [&](Ar &a, ValueRange v, IndexFn) {
+                   return SmallVector<Value>{a.add(v[1], a.mul(v[0], v[0]))};
+                 });
   Value rstd = e.generic1(p + ".rstd", {{sumsq, tokens}}, Out{tokens, act},
                           [&](Ar &a, ValueRange v, IndexFn) {
                             Value mean = a.mul(v[0], a.f(act, inv));
@@ -73,9 +74,9 @@ Value TransformerBuilder::mlaAttention(Emitter &e, Value xn, LayerValues &lv) {
   std::string qDims = kHidden.str(), qw = "h";
   std::string qProj = "attn.q_proj";
   if (m.qLoraRank > 0) {
-    Value qa = linear(e, "attn.q_a_proj", "", xn, kHidden,
-                      w("layers.attn.q_a_proj.weight"), "ha", "bsa", nullptr,
-                      "");
+    Value qa =
+        linear(e, "attn.q_a_proj", "", xn, kHidden,
+               w("layers.attn.q_a_proj.weight"), "ha", "bsa", nullptr, "");
     qIn = latentNorm(e, "attn.q_a_norm", qa, "bsa",
                      w("layers.attn.q_a_norm.weight"), lv.saved);
     lv.saved.save("attn.q_latent", qIn);
@@ -84,23 +85,23 @@ Value TransformerBuilder::mlaAttention(Emitter &e, Value xn, LayerValues &lv) {
     qProj = "attn.q_b_proj";
   }
   std::string qWeight = "layers." + qProj;
-  Value qNope = linear(e, qProj + ".nope", "", qIn, qDims,
-                       w(qWeight + ".nope.weight"), qw + "qd", "bsqd", nullptr,
-                       "");
-  Value qRope = linear(e, qProj + ".rope", "", qIn, qDims,
-                       w(qWeight + ".rope.weight"), qw + "qjp", "bsqjp",
-                       nullptr, "");
+  Value qNope =
+      linear(e, qProj + ".nope", "", qIn, qDims, w(qWeight + ".nope.weight"),
+             qw + "qd", "bsqd", nullptr, "");
+  Value qRope =
+      linear(e, qProj + ".rope", "", qIn, qDims, w(qWeight + ".rope.weight"),
+             qw + "qjp", "bsqjp", nullptr, "");
   qRope = rope(e, "attn.rope_q", qRope, "q", lv.rot);
   // The compressed KV: the latent (kv_a_proj_with_mqa's first kv_lora_rank
   // outputs, then kv_a_layernorm) and one RoPE key shared by all heads.
-  Value latent = linear(e, "attn.kv_a_proj", "", xn, kHidden,
-                        w("layers.attn.kv_a_proj.weight"), "hl", "bsl",
-                        nullptr, "");
+  Value latent =
+      linear(e, "attn.kv_a_proj", "", xn, kHidden,
+             w("layers.attn.kv_a_proj.weight"), "hl", "bsl", nullptr, "");
   latent = latentNorm(e, "attn.kv_a_norm", latent, "bsl",
                       w("layers.attn.kv_a_norm.weight"), lv.saved);
-  Value kRope = linear(e, "attn.k_rope_proj", "", xn, kHidden,
-                       w("layers.attn.k_rope_proj.weight"), "hjp", "bsjp",
-                       nullptr, "");
+  Value kRope =
+      linear(e, "attn.k_rope_proj", "", xn, kHidden,
+             w("layers.attn.k_rope_proj.weight"), "hjp", "bsjp", nullptr, "");
   kRope = rope(e, "attn.rope_k", kRope, "", lv.rot);
   Value latents = latent, keysRope = kRope;
   if (decoding()) {
@@ -131,11 +132,10 @@ Value TransformerBuilder::mlaAttention(Emitter &e, Value xn, LayerValues &lv) {
   Value scores, values;
   if (absorbed) {
     // q_nope . (W_k latent) = (q_nope W_k^T) . latent.
-    Value qLat = e.contract("attn.q_absorb", {qNope, "bsqd"}, {wk, "lqd"},
-                            "bsql", act);
-    scores =
-        e.contract("attn.qk_latent", {qLat, "bsql"}, {latents, "btl"}, "bqst",
-                   act);
+    Value qLat =
+        e.contract("attn.q_absorb", {qNope, "bsqd"}, {wk, "lqd"}, "bsql", act);
+    scores = e.contract("attn.qk_latent", {qLat, "bsql"}, {latents, "btl"},
+                        "bqst", act);
   } else {
     Value kNope = e.contract("attn.kv_b_proj.k", {latents, "btl"}, {wk, "lqd"},
                              "btqd", act);
@@ -164,8 +164,8 @@ Value TransformerBuilder::mlaAttention(Emitter &e, Value xn, LayerValues &lv) {
   if (absorbed) {
     Value ctxLat = e.contract("attn.av_latent", {probs, "bqst"},
                               {latents, "btl"}, "bsql", act);
-    ctxv = e.contract("attn.v_absorb", {ctxLat, "bsql"}, {wv, "lqu"}, "bsqu",
-                      act);
+    ctxv =
+        e.contract("attn.v_absorb", {ctxLat, "bsql"}, {wv, "lqu"}, "bsqu", act);
   } else {
     ctxv = e.contract("attn.av_matmul", {probs, "bqst"}, {values, "btqu"},
                       "bsqu", act);
@@ -217,9 +217,9 @@ Value TransformerBuilder::mlaAttentionBackward(Emitter &e, Value dOut,
   // reverse.
   auto s = [&](llvm::StringRef n) { return bv.s.lookup(n); };
   const MlaConfig &m = *cfg.mla;
-  Value dctx = linearBackward(e, "attn.o_proj", "", dOut, kHidden,
-                              s("attn.ctx"), "bsqu",
-                              "layers.attn.o_proj.weight", "quh", "", "", bv);
+  Value dctx =
+      linearBackward(e, "attn.o_proj", "", dOut, kHidden, s("attn.ctx"), "bsqu",
+                     "layers.attn.o_proj.weight", "quh", "", "", bv);
   Value probs = s("attn.probs");
   Value dp = e.contract("attn.av_matmul.bwd_dx", {s("attn.v"), "btqu"},
                         {dctx, "bsqu"}, "bqst", act);
@@ -248,20 +248,21 @@ Value TransformerBuilder::mlaAttentionBackward(Emitter &e, Value dOut,
   dkRope = ropeBackward(e, "attn.rope_k", dkRope, "", bv.rot);
   // kv_b_proj: both halves read the latent.
   Value latent = s("attn.latent");
-  Value dLatent = linearBackward(e, "attn.kv_b_proj.k", "", dkNope, "btqd",
-                                 latent, "btl", "layers.attn.kv_b_proj.k.weight",
-                                 "lqd", "", "", bv);
+  Value dLatent =
+      linearBackward(e, "attn.kv_b_proj.k", "", dkNope, "btqd", latent, "btl",
+                     "layers.attn.kv_b_proj.k.weight", "lqd", "", "", bv);
   dLatent = linearBackward(e, "attn.kv_b_proj.v", "", dv, "btqu", latent, "btl",
                            "layers.attn.kv_b_proj.v.weight", "lqu", "", "", bv,
                            dLatent);
   dLatent = latentNormBackward(e, "attn.kv_a_norm", dLatent, "bsl", bv,
                                "layers.attn.kv_a_norm.weight");
   Value xn = s("attn.in");
-  Value dxn = linearBackward(e, "attn.kv_a_proj", "", dLatent, "bsl", xn,
-                             kHidden, "layers.attn.kv_a_proj.weight", "hl", "",
-                             "", bv);
-  dxn = linearBackward(e, "attn.k_rope_proj", "", dkRope, "bsjp", xn, kHidden,
-                       "layers.attn.k_rope_proj.weight", "hjp", "", "", bv, dxn);
+  Value dxn =
+      linearBackward(e, "attn.kv_a_proj", "", dLatent, "bsl", xn, kHidden,
+                     "layers.attn.kv_a_proj.weight", "hl", "", "", bv);
+  dxn =
+      linearBackward(e, "attn.k_rope_proj", "", dkRope, "bsjp", xn, kHidden,
+                     "layers.attn.k_rope_proj.weight", "hjp", "", "", bv, dxn);
   // Queries.
   bool lora = m.qLoraRank > 0;
   std::string q = lora ? "attn.q_b_proj" : "attn.q_proj";

@@ -226,29 +226,28 @@ Value TransformerBuilder::moe(Emitter &e, Value xn, LayerValues &lv) {
                     });
 }
 
-Value TransformerBuilder::sharedExperts(Emitter &e, Value xn,
-                                        LayerValues &lv) {
+Value TransformerBuilder::sharedExperts(Emitter &e, Value xn, LayerValues &lv) {
   // Every token through all n_shared_experts at once: one gated MLP of
   // n_shared_experts x moe_intermediate_size (modeling_deepseek.py builds
   // them so).
   auto w = [&](llvm::StringRef n) { return lv.w.lookup(n); };
-  Value gate = linear(e, "moe.shared.gate_proj", "", xn, kHidden,
-                      w("layers.moe.shared.gate_proj.weight"), "hi", "bsi",
-                      nullptr, "");
-  Value up = linear(e, "moe.shared.up_proj", "", xn, kHidden,
-                    w("layers.moe.shared.up_proj.weight"), "hi", "bsi",
-                    nullptr, "");
-  Value h = e.generic1("moe.shared.act", {{gate, "bsi"}, {up, "bsi"}},
-                       Out{"bsi", act}, [&](Ar &a, ValueRange v, IndexFn) {
-                         return SmallVector<Value>{
-                             a.mul(activation(a, v[0]), v[1])};
-                       });
+  Value gate =
+      linear(e, "moe.shared.gate_proj", "", xn, kHidden,
+             w("layers.moe.shared.gate_proj.weight"), "hi", "bsi", nullptr, "");
+  Value up =
+      linear(e, "moe.shared.up_proj", "", xn, kHidden,
+             w("layers.moe.shared.up_proj.weight"), "hi", "bsi", nullptr, "");
+  Value h =
+      e.generic1("moe.shared.act", {{gate, "bsi"}, {up, "bsi"}},
+                 Out{"bsi", act}, [&](Ar &a, ValueRange v, IndexFn) {
+                   return SmallVector<Value>{a.mul(activation(a, v[0]), v[1])};
+                 });
   lv.saved.save("moe.shared.gate", gate);
   lv.saved.save("moe.shared.up", up);
   lv.saved.save("moe.shared.act", h);
   return linear(e, "moe.shared.down_proj", "", h, "bsi",
-                w("layers.moe.shared.down_proj.weight"), "ih", kHidden,
-                nullptr, "");
+                w("layers.moe.shared.down_proj.weight"), "ih", kHidden, nullptr,
+                "");
 }
 
 Value TransformerBuilder::mlpBackward(Emitter &e, Value dOut,
@@ -417,10 +416,9 @@ Value TransformerBuilder::sharedExpertsBackward(Emitter &e, Value dOut,
                                                 BackwardValues &bv,
                                                 Value dxAcc) {
   auto s = [&](llvm::StringRef n) { return bv.s.lookup(n); };
-  Value dh = linearBackward(e, "moe.shared.down_proj", "", dOut, kHidden,
-                            s("moe.shared.act"), "bsi",
-                            "layers.moe.shared.down_proj.weight", "ih", "", "",
-                            bv);
+  Value dh = linearBackward(
+      e, "moe.shared.down_proj", "", dOut, kHidden, s("moe.shared.act"), "bsi",
+      "layers.moe.shared.down_proj.weight", "ih", "", "", bv);
   SmallVector<Value> d = e.generic(
       "moe.shared.act.bwd",
       {{dh, "bsi"}, {s("moe.shared.gate"), "bsi"}, {s("moe.shared.up"), "bsi"}},

@@ -52,9 +52,9 @@ ModelConfig::Parameters deepSeekParameters(const ModelConfig &c) {
   const MlaConfig &m = *c.mla;
   const DeepSeekMoeConfig &moe = *c.deepseekMoe;
   const int64_t qHead = c.heads * m.qkHeadDim();
-  int64_t attention =
-      m.qLoraRank > 0 ? c.hidden * m.qLoraRank + m.qLoraRank + m.qLoraRank * qHead
-                      : c.hidden * qHead;
+  int64_t attention = m.qLoraRank > 0 ? c.hidden * m.qLoraRank + m.qLoraRank +
+                                            m.qLoraRank * qHead
+                                      : c.hidden * qHead;
   attention += c.hidden * m.cachedPerToken() + m.kvLoraRank +
                m.kvLoraRank * c.heads * (m.qkNopeHeadDim + m.vHeadDim) +
                c.heads * m.vHeadDim * c.hidden;
@@ -105,9 +105,9 @@ ModelConfig::Parameters ModelConfig::parameters() const {
 
 llvm::ArrayRef<llvm::StringLiteral> bundledModelNames() {
   static constexpr llvm::StringLiteral names[] = {
-      "llama-3-8b", "llama-3-70b", "llama-3.1-405b", "mixtral-8x7b",
-      "qwen2-7b",   "gpt2",        "gpt3-175b",
-      "deepseek-v2-lite", "deepseek-v2", "deepseek-v3"};
+      "llama-3-8b",  "llama-3-70b", "llama-3.1-405b", "mixtral-8x7b",
+      "qwen2-7b",    "gpt2",        "gpt3-175b",      "deepseek-v2-lite",
+      "deepseek-v2", "deepseek-v3"};
   return names;
 }
 
@@ -305,7 +305,8 @@ LogicalResult parseDeepSeek(FieldReader &r, ModelConfig &c,
       !readInt(m.vHeadDim, r.requireInt({"v_head_dim"})) ||
       !readInt(c.experts, r.requireInt({"n_routed_experts"})) ||
       !readInt(c.topK, r.requireInt({"num_experts_per_tok"})) ||
-      !readInt(moe.expertIntermediate, r.requireInt({"moe_intermediate_size"})) ||
+      !readInt(moe.expertIntermediate,
+               r.requireInt({"moe_intermediate_size"})) ||
       !readInt(moe.sharedExperts, r.optionalInt({"n_shared_experts"}, 0)) ||
       !readInt(moe.firstDenseLayers,
                r.optionalInt({"first_k_dense_replace"}, 0)) ||

@@ -213,7 +213,8 @@ SmallVector<WeightSpec> TransformerBuilder::layerWeights() const {
     const MlaConfig &m = *cfg.mla;
     int64_t dn = m.qkNopeHeadDim, pairs = m.qkRopeHeadDim / 2;
     int64_t qIn = m.qLoraRank > 0 ? m.qLoraRank : H;
-    std::string q = m.qLoraRank > 0 ? "layers.attn.q_b_proj" : "layers.attn.q_proj";
+    std::string q =
+        m.qLoraRank > 0 ? "layers.attn.q_b_proj" : "layers.attn.q_proj";
     std::string qd = m.qLoraRank > 0 ? "a" : "h";
     if (m.qLoraRank > 0) {
       add("layers.attn.q_a_proj.weight", {H, m.qLoraRank}, true, "ha");
@@ -369,10 +370,10 @@ void TransformerBuilder::buildEntry() {
     return shape;
   };
   if (decoding()) {
-    args.push_back({"k_cache", tensorOf(stacked(kCacheShape()), act),
-                    "kv_cache"});
-    args.push_back({"v_cache", tensorOf(stacked(vCacheShape()), act),
-                    "kv_cache"});
+    args.push_back(
+        {"k_cache", tensorOf(stacked(kCacheShape()), act), "kv_cache"});
+    args.push_back(
+        {"v_cache", tensorOf(stacked(vCacheShape()), act), "kv_cache"});
   }
   unsigned firstMoment = args.size();
   if (training()) {
@@ -436,12 +437,12 @@ void TransformerBuilder::buildEntry() {
     counts.push_back(cCount);
     SmallVector<Value> inits{x};
     if (decoding()) {
-      inits.push_back(newK ? newK
-                           : stackOf(seg.fwd.getResultTypes()[1],
-                                     "layers.kv_cache", L));
-      inits.push_back(newV ? newV
-                           : stackOf(seg.fwd.getResultTypes()[2],
-                                     "layers.kv_cache", L));
+      inits.push_back(
+          newK ? newK
+               : stackOf(seg.fwd.getResultTypes()[1], "layers.kv_cache", L));
+      inits.push_back(
+          newV ? newV
+               : stackOf(seg.fwd.getResultTypes()[2], "layers.kv_cache", L));
     }
     if (training())
       for (auto &[name, type] : seg.saved)
@@ -460,10 +461,10 @@ void TransformerBuilder::buildEntry() {
       Value layer = decoding() ? globalIndex(seg, l, loopLoc) : l;
       if (decoding()) {
         unsigned cacheArg = firstParam + params.size();
-        callArgs.push_back(e.sliceLeading(
-            "layers.kv_cache", fn.getArgument(cacheArg), layer));
-        callArgs.push_back(e.sliceLeading(
-            "layers.kv_cache", fn.getArgument(cacheArg + 1), layer));
+        callArgs.push_back(
+            e.sliceLeading("layers.kv_cache", fn.getArgument(cacheArg), layer));
+        callArgs.push_back(e.sliceLeading("layers.kv_cache",
+                                          fn.getArgument(cacheArg + 1), layer));
       }
       auto layerCall = func::CallOp::create(b, loopLoc, seg.fwd, callArgs);
       SmallVector<Value> yields{layerCall.getResult(0)};
@@ -541,8 +542,8 @@ void TransformerBuilder::buildEntry() {
       ValueRange iters = bwdLoop.getRegionIterArgs();
       SmallVector<Value> callArgs{iters[0]};
       for (unsigned i = 0; i < seg.saved.size(); ++i)
-        callArgs.push_back(e.sliceLeading(
-            "layers.bwd", savedStacks[savedBase[si] + i], l));
+        callArgs.push_back(
+            e.sliceLeading("layers.bwd", savedStacks[savedBase[si] + i], l));
       for (const WeightSpec &ws : seg.weights)
         callArgs.push_back(sliceWeight(seg, ws, l));
       if (rotTable)
@@ -694,17 +695,16 @@ OwningOpRef<ModuleOp> TransformerBuilder::build() {
     fields.push_back(b.getNamedAttr("kv_lora_rank", i64(cfg.mla->kvLoraRank)));
     fields.push_back(b.getNamedAttr(
         "mla_form", b.getStringAttr(mlaAbsorbed() ? "absorbed" : "expanded")));
-    fields.push_back(
-        b.getNamedAttr("mla_expanded_flops", b.getF64FloatAttr(flops.expanded)));
-    fields.push_back(
-        b.getNamedAttr("mla_absorbed_flops", b.getF64FloatAttr(flops.absorbed)));
+    fields.push_back(b.getNamedAttr("mla_expanded_flops",
+                                    b.getF64FloatAttr(flops.expanded)));
+    fields.push_back(b.getNamedAttr("mla_absorbed_flops",
+                                    b.getF64FloatAttr(flops.absorbed)));
   }
   if (cfg.deepseekMoe) {
-    fields.push_back(b.getNamedAttr(
-        "shared_experts", i64(cfg.deepseekMoe->sharedExperts)));
-    fields.push_back(b.getNamedAttr("moe_layers", i64(cfg.moeLayers())));
     fields.push_back(
-        b.getNamedAttr("expert_intermediate", i64(EI)));
+        b.getNamedAttr("shared_experts", i64(cfg.deepseekMoe->sharedExperts)));
+    fields.push_back(b.getNamedAttr("moe_layers", i64(cfg.moeLayers())));
+    fields.push_back(b.getNamedAttr("expert_intermediate", i64(EI)));
   }
   // The vocabulary as built, when padding changed it (Megatron-LM pads it
   // to a multiple of 128 x tp): embedding rows, LM-head columns, logits.

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "strata/Analysis/OpCounts.h"
 #include "strata/Workload/ModelConfig.h"
 #include "strata/Workload/TransformerBuilder.h"
 
@@ -115,6 +116,47 @@ TEST(DeepSeekTest, LiteDecodeKVBytesPerToken) {
   const int64_t positions = 1023 + 1;
   EXPECT_EQ(bytes % positions, 0);
   EXPECT_EQ(bytes / positions, 27 * (512 + 64) * 2);
+}
+
+// The generated prefill computes what the config defines: its weights are
+// the parameters counted above, and its matmul FLOPs are 2 x tokens x the
+// active matmul weights (active parameters less the embedding table and the
+// RMSNorm scales) plus attention's QK^T (no-RoPE and RoPE parts) and PV over
+// the full (masked) square. 2,048 tokens x top-6 fill the 64 experts'
+// 192 rows each exactly, so no capacity padding enters.
+TEST(DeepSeekTest, LitePrefillComputesTheConfig) {
+  DialectRegistry registry;
+  registerWorkloadDialects(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  ModelConfig c = load(ctx, "deepseek-v2-lite");
+  WorkloadOptions opts;
+  opts.seq = 2048;
+  OwningOpRef<ModuleOp> m = buildTransformerModule(c, opts, &ctx);
+  ASSERT_TRUE(m);
+  auto fn = m->lookupSymbol<func::FuncOp>(entryFunctionName(opts.mode));
+  ASSERT_TRUE(fn);
+  strata::analysis::ProgramCounts counts = strata::analysis::countProgram(fn);
+  EXPECT_TRUE(counts.unmodelled.empty());
+  EXPECT_EQ(int64_t(counts.parameters), c.parameters().total);
+
+  double matmul = 0;
+  strata::analysis::ProgramProfile profile(fn);
+  for (const strata::analysis::ProfileEntry &e : profile.entries())
+    if (e.counts.cls == strata::analysis::OpClass::Contraction)
+      matmul += e.counts.flops * e.times;
+  const MlaConfig &mla = *c.mla;
+  double tokens = 2048,
+         norms = double(c.layers) * (2 * c.hidden + mla.kvLoraRank) +
+                 double(c.hidden);
+  double activeMatmul =
+      double(c.parameters().active) - double(c.vocab) * c.hidden - norms;
+  double attention =
+      double(c.layers) * 2 * tokens * tokens * c.heads *
+      double(mla.qkNopeHeadDim + mla.qkRopeHeadDim + mla.vHeadDim);
+  double want = 2 * tokens * activeMatmul + attention;
+  EXPECT_LT(std::fabs(matmul - want) / want, 1e-9)
+      << "matmul FLOPs " << matmul << " want " << want;
 }
 
 } // namespace
