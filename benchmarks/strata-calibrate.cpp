@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "strata/Calibration/FlashMla.h"
 #include "strata/Calibration/Inference.h"
 #include "strata/Calibration/Spatial.h"
 #include "strata/Calibration/Training.h"
@@ -112,6 +113,19 @@ int main(int argc, char **argv) {
   {
     llvm::Expected<FileResult> r =
         strata::calibration::evaluateSpatialFile(STRATA_SPATIAL_REFERENCE);
+    if (!r) {
+      llvm::errs() << "strata-calibrate: " << llvm::toString(r.takeError())
+                   << "\n";
+      status = 1;
+    } else {
+      print(*r, allCases);
+    }
+  }
+  // Published kernels outside ../shared/reference, in the repository
+  // (test/data/kernel-reference): DeepSeek's FlashMLA decode on H800.
+  {
+    llvm::Expected<FileResult> r = strata::calibration::evaluateFlashMlaFile(
+        std::string(STRATA_KERNEL_REFERENCE_DIR) + "/flashmla.json");
     if (!r) {
       llvm::errs() << "strata-calibrate: " << llvm::toString(r.takeError())
                    << "\n";

@@ -112,8 +112,9 @@ struct CostModel::Memo {
   using MatmulKey =
       std::tuple<int64_t, int64_t, int64_t, int64_t, int, double, double,
                  double>;
-  using AttentionKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t,
-                                  int64_t, bool, bool, bool, int, int, int>;
+  using AttentionKey =
+      std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool,
+                 bool, bool, int, int, int64_t, bool, bool, int>;
   absl::flat_hash_map<MatmulKey, MatmulPlan> matmuls;
   absl::flat_hash_map<AttentionKey, AttentionPlan> attentions;
 };
@@ -911,10 +912,11 @@ Estimate CostModel::attention(const AttentionWork &w) const {
 }
 
 AttentionPlan CostModel::planAttention(const AttentionWork &w) const {
-  Memo::AttentionKey key{w.batch,        w.heads,       w.kvHeads,
-                         w.qLen,         w.kvLen,       w.headDim,
-                         w.causal,       w.backward,    w.asyncOverlap,
-                         int(w.path),    int(w.dtype),
+  Memo::AttentionKey key{w.batch,        w.heads,           w.kvHeads,
+                         w.qLen,         w.kvLen,           w.headDim,
+                         w.causal,       w.backward,        w.asyncOverlap,
+                         int(w.path),    int(w.dtype),      w.vHeadDim,
+                         w.valuesInKeys, w.packGroupedHeads,
                          w.kvDType ? int(*w.kvDType) : -1};
   auto it = memo->attentions.find(key);
   if (it != memo->attentions.end())
@@ -931,8 +933,11 @@ CostModel::attentionBuffers(const AttentionWork &w,
   const double kvElt = w.kvDType ? eltBytes(*w.kvDType) : elt;
   const double d = double(w.headDim), tm = double(t.tileM),
                tn = double(t.tileN);
+  const double dv = w.vHeadDim > 0 ? double(w.vHeadDim) : d;
+  // Columns of one cached position: K and V, or K alone when V is its prefix.
+  const double dkv = w.valuesInKeys ? d : d + dv;
   // Staging: the Q block and `stages` K and V blocks.
-  double staging = tm * d * elt + double(t.stages) * 2 * tn * d * kvElt;
+  double staging = tm * d * elt + double(t.stages) * tn * dkv * kvElt;
   // Innermost level: S (f32), P (input dtype), the f32 output accumulator,
   // five row vectors (running max, block max, correction, running sum,
   // block sum) and the 1x1 softmax scale. With split-KV the combine has its
@@ -940,13 +945,13 @@ CostModel::attentionBuffers(const AttentionWork &w,
   // sum straight into this level, double-buffered (they are used once, so
   // staging them would only take room from the K/V blocks), and converts
   // its result into an output block there.
-  double inner = tm * tn * 4 + tm * tn * elt + tm * d * 4 + (5 * tm + 1) * 4;
+  double inner = tm * tn * 4 + tm * tn * elt + tm * dv * 4 + (5 * tm + 1) * 4;
   if (t.splits > 1)
-    inner += tm * d * 4 + 5 * tm * 4 + 2 * (tm * d * 4 + 2 * tm * 4) +
-             tm * d * elt;
+    inner += tm * dv * 4 + 5 * tm * 4 + 2 * (tm * dv * 4 + 2 * tm * 4) +
+             tm * dv * elt;
   // A quantised cache's K and V blocks, dequantised into the queries' type.
   if (w.kvDType && *w.kvDType != w.dtype)
-    inner += 2 * tn * d * elt;
+    inner += tn * dkv * elt;
   return {staging, inner};
 }
 
@@ -981,6 +986,13 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
   // A quantised KV cache streams at its own width.
   const double kvElt = w.kvDType ? eltBytes(*w.kvDType) : elt;
   const double d = double(w.headDim);
+  const double dv = w.vHeadDim > 0 ? double(w.vHeadDim) : d;
+  const double dkv = w.valuesInKeys ? d : d + dv;
+  // With packed heads a query block holds qLen x (heads per kv head) rows.
+  const int64_t rows =
+      w.packGroupedHeads ? w.qLen * (w.heads / std::max<int64_t>(1, w.kvHeads))
+                         : w.qLen;
+  const bool causal = w.causal && !w.packGroupedHeads;
   const double perCoreMatrix =
       *unit->rate(w.dtype) * chip.clock * unit->efficiency;
   const double perCoreVector = vectorPeak(w.dtype) / double(chip.cores);
@@ -993,13 +1005,14 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
   // holds the accumulators).
   const int64_t m0 = unit->shape.empty() ? 1 : unit->shape[0];
   const double cores = double(chip.cores);
-  double groups = double(w.batch) * double(w.heads);
+  double groups =
+      double(w.batch) * double(w.packGroupedHeads ? w.kvHeads : w.heads);
   auto splitsFor = [&](double qTiles, double kvBlocks) {
     // Split-KV (FlashDecoding): when there are fewer query tiles than
     // cores, each tile's K/V range is split over several cores and the
     // partial results combined (the combine is small and not charged).
     double s = 1;
-    if (!w.causal && groups * qTiles < cores)
+    if (!causal && groups * qTiles < cores)
       s = std::min(kvBlocks, std::floor(cores / (groups * qTiles)));
     return std::max(1.0, s);
   };
@@ -1024,17 +1037,18 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
 
   // Per K/V block: forward is 2 matmuls (QKᵀ, PV), backward 5 (QKᵀ
   // recomputed, dV, dP, dQ, dK) — the FlashAttention 2.5x convention.
-  const double matmuls = w.backward ? 5 : 2;
-  const double mmFlops = matmuls * 2 * tileM * tileN * d;
+  // Forward: QKᵀ over the key width, PV over the value width.
+  const double mmFlops =
+      w.backward ? 5 * 2 * tileM * tileN * d : 2 * tileM * tileN * (d + dv);
   // Softmax per score: one exp, and ~4 vector FLOPs (scale, max, subtract,
   // sum; backward: P∘(dP − D) and scale).
   const double scores = tileM * tileN;
   // A quantised cache: one conversion per K and V element of the block.
   const bool dequant = w.kvDType && *w.kvDType != w.dtype;
   const double vecWork =
-      scores * (kTranscendentalFlops + 4) + (dequant ? 2 * tileN * d : 0);
-  const double loadBytes = 2.0 * tileN * d * kvElt + // K, V
-                           (w.backward ? 2.0 * tileN * d * elt : 0.0); // dK,dV
+      scores * (kTranscendentalFlops + 4) + (dequant ? tileN * dkv : 0);
+  const double loadBytes = tileN * dkv * kvElt + // K, V
+                           (w.backward ? tileN * dkv * elt : 0.0); // dK, dV
   double tMm = mmFlops / perCoreMatrix;
   if (w.path == MatrixPath::Synchronous && !unit->asynchronous) {
     // Synchronous MMAs (mma.sync) take their operands from registers:
@@ -1090,7 +1104,7 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
   double tileTimeSum = 0, maxTile = 0, blocks = 0;
   for (double i = 0; i < qTiles; ++i) {
     double b = kvBlocksFull;
-    if (w.causal) // rows up to (i+1)·tileM see keys up to that position
+    if (causal) // rows up to (i+1)·tileM see keys up to that position
       b = std::clamp(std::ceil(((i + 1) * tileM +
                                 double(w.kvLen - w.qLen)) / tileN),
                      0.0, kvBlocksFull);
@@ -1101,17 +1115,19 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
   }
   const double tiles = groups * qTiles;
   double body;
-  if (!w.causal) // uniform tiles: wave quantisation
+  if (!causal) // uniform tiles: wave quantisation
     body = std::ceil(tiles / double(chip.cores)) * (tileTimeSum / qTiles);
   else // uneven tiles, scheduled longest first over the cores
     body = std::max(groups * tileTimeSum / double(chip.cores), maxTile);
 
   Estimate e;
   // Useful FLOPs in the FlashAttention convention: 4·s_q·s_kv·d per head
-  // forward, halved under a causal mask, 2.5x for backward.
+  // forward (2·s_q·s_kv·(d + dv) with a narrower V), halved under a causal
+  // mask, 2.5x for backward.
+  const double usefulHeads = double(w.batch) * double(w.heads);
   double useful =
-      4.0 * double(w.qLen) * double(w.kvLen) * d * usefulGroups;
-  if (w.causal)
+      2.0 * double(w.qLen) * double(w.kvLen) * (d + dv) * usefulHeads;
+  if (causal)
     useful /= 2;
   if (w.backward)
     useful *= 2.5;
@@ -1120,10 +1136,10 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
   // K and V are read from home once per KV head (grouped-query heads share
   // them through the staging level), Q read and O written once.
   const double homeBytesNeeded =
-      double(w.batch) * double(w.kvHeads) * double(w.kvLen) * d * 2 *
+      double(w.batch) * double(w.kvHeads) * double(w.kvLen) * dkv *
           (kvElt + (w.backward ? elt : 0)) +
-      double(w.batch) * double(w.heads) * double(w.qLen) * d * elt *
-          (w.backward ? 4 : 2);
+      double(w.batch) * double(w.heads) * double(w.qLen) * elt *
+          (w.backward ? 4 * d : d + dv);
   const double tHome = homeBytesNeeded /
                        (query.aggregateReadBandwidth(home) * home.efficiency);
   const bool homeBound = tHome > body;
@@ -1172,15 +1188,15 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
   // which a causal mask needs to keep the cores evenly busy.
   const bool searchBlocks = chip.grid.has_value();
   std::optional<AttentionPlan> best;
-  for (int64_t tm = std::min(roundUp(128, m0),
-                             roundUp(std::max<int64_t>(1, w.qLen), m0));
+  for (int64_t tm =
+           std::min(roundUp(128, m0), roundUp(std::max<int64_t>(1, rows), m0));
        tm >= m0;) {
     for (int64_t tn = 128; tn >= 16; tn /= 2) {
       AttentionTiling c;
       c.tileM = tm;
       c.tileN = tn;
       c.stages = 2;
-      c.qTiles = int64_t(std::ceil(double(w.qLen) / double(tm)));
+      c.qTiles = int64_t(std::ceil(double(rows) / double(tm)));
       double blocks = std::ceil(double(w.kvLen) / double(tn));
       c.splits = int64_t(splitsFor(double(c.qTiles), blocks));
       c.kvBlocks = int64_t(std::ceil(blocks / double(c.splits)));

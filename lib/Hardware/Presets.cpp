@@ -224,6 +224,25 @@ Chip h100Chip(std::string name, uint64_t hbmCapacity, double hbmBandwidth) {
 
 // H100 SXM datasheet: 80GB HBM3, 3.35 TB/s.
 Chip h100SxmChip() { return h100Chip("h100-sxm", 80 * GiB, 3.35 * TBps); }
+// H800 SXM5: the H100 SXM5's GH100 part (132 SMs, clocks, tensor peaks, 80GB
+// HBM3 at 3.35 TB/s) with NVLink cut to 400 GB/s total, i.e. 200 GB/s per
+// direction (NVIDIA H800 specifications), and FP64 cut to 1 TFLOPS (the
+// FP64 tensor path is not listed; the CUDA-core FP64 rate is
+// 1e12 / (132 SMs x 1.83 GHz) = 4.14 FLOP/clk/SM).
+Chip h800SxmChip() {
+  Chip c = h100Chip("h800-sxm", 80 * GiB, 3.35 * TBps);
+  for (ComputeUnit &u : c.units) {
+    if (u.name != "cuda") {
+      llvm::erase_if(u.rates,
+                     [](const auto &r) { return r.first == DType::f64; });
+      continue;
+    }
+    for (auto &[dtype, rate] : u.rates)
+      if (dtype == DType::f64)
+        rate = 1e12 / (132 * kH100Clock);
+  }
+  return c;
+}
 // H200 datasheet: 141GB HBM3e, 4.8 TB/s; otherwise the same GH100 part
 // (same SMs, clocks, peaks and 700 W TDP).
 Chip h200Chip() { return h100Chip("h200", 141 * GiB, 4.8 * TBps); }
@@ -800,11 +819,12 @@ std::optional<System> tpuSlice(llvm::StringRef dims) {
 } // namespace
 
 std::vector<std::string> strata::hw::presetNames() {
-  return {"a100-sxm-80g", "h100-sxm",   "h200",       "b200",
-          "tpu-v5p",      "mi300x",     "dgx-a100",   "dgx-h100",
-          "dgx-b200",     "dgx-a100x4", "dgx-h100x4", "tpu-v5p-4x4x4",
-          "mi300x-x8",    "mesh-sram",  "chiplet-2x", "wormhole-n150",
-          "wormhole-n300", "tpu-v4",    "tpu-v4-4x4x4", "l40s"};
+  return {"a100-sxm-80g",  "h100-sxm",   "h200",       "b200",
+          "tpu-v5p",       "mi300x",     "dgx-a100",   "dgx-h100",
+          "dgx-b200",      "dgx-a100x4", "dgx-h100x4", "tpu-v5p-4x4x4",
+          "mi300x-x8",     "mesh-sram",  "chiplet-2x", "wormhole-n150",
+          "wormhole-n300", "tpu-v4",     "tpu-v4-4x4x4", "l40s",
+          "h800-sxm",      "hgx-h800"};
 }
 
 std::optional<System> strata::hw::getPreset(std::string_view nameView) {
@@ -815,6 +835,11 @@ std::optional<System> strata::hw::getPreset(std::string_view nameView) {
     return single("h100-sxm", h100SxmChip());
   if (name == "h200")
     return single("h200", h200Chip());
+  if (name == "h800-sxm")
+    return single("h800-sxm", h800SxmChip());
+  // HGX H800: 8 H800 SXM5 on NVSwitch at the H800's 200 GB/s per direction.
+  if (name == "hgx-h800")
+    return dgx("hgx-h800", h800SxmChip(), 200 * GBps, true, 0, 0);
   if (name == "b200")
     return single("b200", b200Chip());
   if (name == "l40s")

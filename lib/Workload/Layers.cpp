@@ -22,14 +22,12 @@ func::FuncOp TransformerBuilder::buildLayerForward() {
   for (const WeightSpec &ws : weights)
     args.push_back({ws.name, tensorOf(layerShape(ws), ws.elem), "weight"});
   if (hasRope())
-    args.push_back({"rope.table", tensorOf({S, D / 2, 2, 2}, act), ""});
+    args.push_back({"rope.table", tensorOf({S, ropePairs, 2, 2}, act), ""});
   if (decoding()) {
-    SmallVector<int64_t> kShape{B, T, KVH};
-    llvm::append_range(kShape, qkHeadShape());
-    args.push_back({"layers.k_cache", tensorOf(kShape, kvty), ""});
-    args.push_back({"layers.v_cache", tensorOf({B, T, KVH, D}, kvty), ""});
+    args.push_back({"layers.k_cache", tensorOf(kCacheShape(), kvty), ""});
+    args.push_back({"layers.v_cache", tensorOf(vCacheShape(), kvty), ""});
   }
-  func::FuncOp fn = makeFunc("decoder_layer", args, /*isPrivate=*/true);
+  func::FuncOp fn = makeFunc(layerFnName, args, /*isPrivate=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&fn.getBody().front());
   Emitter e(b, "layers.");
@@ -55,12 +53,12 @@ func::FuncOp TransformerBuilder::buildLayerForward() {
                       });
   };
   auto ffn = [&](Value xn) {
-    return cfg.isMoE() ? moe(e, xn, lv) : mlp(e, xn, lv);
+    return ffnIsMoE() ? moe(e, xn, lv) : mlp(e, xn, lv);
   };
-  llvm::StringRef ffnBlock = cfg.isMoE() ? "moe.residual" : "mlp.residual";
+  llvm::StringRef ffnBlock = ffnIsMoE() ? "moe.residual" : "mlp.residual";
   Value xn1 = norm(e, "norm1", x, w("layers.norm1.weight"),
                    w("layers.norm1.bias"), lv.saved);
-  Value attn = attention(e, xn1, lv);
+  Value attn = cfg.mla ? mlaAttention(e, xn1, lv) : attention(e, xn1, lv);
   Value out;
   if (cfg.parallelResidual) {
     Value xn2 = norm(e, "norm2", x, w("layers.norm2.weight"),
@@ -113,8 +111,8 @@ func::FuncOp TransformerBuilder::buildLayerBackward() {
   for (const WeightSpec &ws : weights)
     args.push_back({ws.name, tensorOf(layerShape(ws), ws.elem), "weight"});
   if (hasRope())
-    args.push_back({"rope.table", tensorOf({S, D / 2, 2, 2}, act), ""});
-  func::FuncOp fn = makeFunc("decoder_layer_bwd", args, /*isPrivate=*/true);
+    args.push_back({"rope.table", tensorOf({S, ropePairs, 2, 2}, act), ""});
+  func::FuncOp fn = makeFunc(layerFnName + "_bwd", args, /*isPrivate=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&fn.getBody().front());
   Emitter e(b, "layers.");
@@ -129,7 +127,7 @@ func::FuncOp TransformerBuilder::buildLayerBackward() {
   if (hasRope())
     bv.rot = fn.getArgument(argIndex++);
   auto ffnBackward = [&](Value d) {
-    return cfg.isMoE() ? moeBackward(e, d, bv) : mlpBackward(e, d, bv);
+    return ffnIsMoE() ? moeBackward(e, d, bv) : mlpBackward(e, d, bv);
   };
   Value dx;
   if (cfg.parallelResidual) {
@@ -141,7 +139,8 @@ func::FuncOp TransformerBuilder::buildLayerBackward() {
   } else {
     Value dxn2 = ffnBackward(dy);
     Value dh = normBackward(e, "norm2", dxn2, dy, bv, "layers.norm2");
-    Value dxn1 = attentionBackward(e, dh, bv);
+    Value dxn1 = cfg.mla ? mlaAttentionBackward(e, dh, bv)
+                         : attentionBackward(e, dh, bv);
     dx = normBackward(e, "norm1", dxn1, dh, bv, "layers.norm1");
   }
   SmallVector<Value> results{dx};

@@ -25,7 +25,58 @@ int64_t ModelConfig::rotaryDim() const {
   return dims - dims % 2;
 }
 
+int64_t ModelConfig::moeLayers() const {
+  if (!isMoE())
+    return 0;
+  if (!deepseekMoe)
+    return layers;
+  int64_t n = 0;
+  for (int64_t l = 0; l < layers; ++l)
+    n += deepseekMoe->isMoELayer(l);
+  return n;
+}
+
+int64_t ModelConfig::kvCacheElementsPerToken() const {
+  if (mla)
+    return layers * mla->cachedPerToken();
+  return layers * 2 * kvHeads * headDim;
+}
+
+namespace {
+
+/// DeepSeek-V2/V3 parameters, as modeling_deepseek.py defines them: MLA's
+/// (q_a_proj, q_a_layernorm, q_b_proj | q_proj), kv_a_proj_with_mqa,
+/// kv_a_layernorm, kv_b_proj, o_proj; dense layers' MLP; MoE layers' gate
+/// (plus V3's e_score_correction_bias), routed and shared experts.
+ModelConfig::Parameters deepSeekParameters(const ModelConfig &c) {
+  const MlaConfig &m = *c.mla;
+  const DeepSeekMoeConfig &moe = *c.deepseekMoe;
+  const int64_t qHead = c.heads * m.qkHeadDim();
+  int64_t attention = m.qLoraRank > 0 ? c.hidden * m.qLoraRank + m.qLoraRank +
+                                            m.qLoraRank * qHead
+                                      : c.hidden * qHead;
+  attention += c.hidden * m.cachedPerToken() + m.kvLoraRank +
+               m.kvLoraRank * c.heads * (m.qkNopeHeadDim + m.vHeadDim) +
+               c.heads * m.vHeadDim * c.hidden;
+  const int64_t perLayer = attention + 2 * c.hidden; // + two RMSNorms
+  const int64_t dense = 3 * c.hidden * c.intermediate;
+  const int64_t expert = 3 * c.hidden * moe.expertIntermediate;
+  const int64_t gate =
+      c.experts * c.hidden + (moe.scoreCorrectionBias ? c.experts : 0);
+  const int64_t moeLayers = c.moeLayers();
+  const int64_t denseLayers = c.layers - moeLayers;
+  const int64_t outside = 2 * c.vocab * c.hidden + c.hidden; // embed, head
+  const int64_t common = outside + c.layers * perLayer + denseLayers * dense +
+                         moeLayers * (gate + moe.sharedExperts * expert);
+  return {common + moeLayers * c.experts * expert,
+          common + moeLayers * c.topK * expert};
+}
+
+} // namespace
+
 ModelConfig::Parameters ModelConfig::parameters() const {
+  if (mla && deepseekMoe)
+    return deepSeekParameters(*this);
   const int64_t q = heads * headDim, kv = kvHeads * headDim;
   int64_t attention = hidden * q + 2 * hidden * kv + q * hidden;
   if (qkvBias)
@@ -54,8 +105,9 @@ ModelConfig::Parameters ModelConfig::parameters() const {
 
 llvm::ArrayRef<llvm::StringLiteral> bundledModelNames() {
   static constexpr llvm::StringLiteral names[] = {
-      "llama-3-8b", "llama-3-70b", "llama-3.1-405b", "mixtral-8x7b",
-      "qwen2-7b",   "gpt2",        "gpt3-175b"};
+      "llama-3-8b",  "llama-3-70b", "llama-3.1-405b", "mixtral-8x7b",
+      "qwen2-7b",    "gpt2",        "gpt3-175b",      "deepseek-v2-lite",
+      "deepseek-v2", "deepseek-v3"};
   return names;
 }
 
@@ -226,6 +278,123 @@ LogicalResult requirePositiveHeads(FieldReader &r, int64_t heads,
     return success();
   return emitError(r.locOf(field)) << "field '" << field << "' in " << path
                                    << " must be positive, got " << heads;
+}
+
+/// model_type deepseek_v2 / deepseek_v3: MLA attention and DeepSeekMoE.
+LogicalResult parseDeepSeek(FieldReader &r, ModelConfig &c,
+                            llvm::StringRef path) {
+  auto readInt = [&](int64_t &dst, FailureOr<int64_t> v) {
+    if (failed(v))
+      return false;
+    dst = *v;
+    return true;
+  };
+  MlaConfig m;
+  DeepSeekMoeConfig moe;
+  if (!readInt(c.hidden, r.requireInt({"hidden_size"})) ||
+      !readInt(c.intermediate, r.requireInt({"intermediate_size"})) ||
+      !readInt(c.heads, r.requireInt({"num_attention_heads"})) ||
+      !readInt(c.layers, r.requireInt({"num_hidden_layers"})) ||
+      !readInt(c.vocab, r.requireInt({"vocab_size"})) ||
+      !readInt(c.maxPositions,
+               r.optionalInt({"max_position_embeddings"}, 4096)) ||
+      !readInt(m.qLoraRank, r.optionalInt({"q_lora_rank"}, 0)) ||
+      !readInt(m.kvLoraRank, r.requireInt({"kv_lora_rank"})) ||
+      !readInt(m.qkNopeHeadDim, r.requireInt({"qk_nope_head_dim"})) ||
+      !readInt(m.qkRopeHeadDim, r.requireInt({"qk_rope_head_dim"})) ||
+      !readInt(m.vHeadDim, r.requireInt({"v_head_dim"})) ||
+      !readInt(c.experts, r.requireInt({"n_routed_experts"})) ||
+      !readInt(c.topK, r.requireInt({"num_experts_per_tok"})) ||
+      !readInt(moe.expertIntermediate,
+               r.requireInt({"moe_intermediate_size"})) ||
+      !readInt(moe.sharedExperts, r.optionalInt({"n_shared_experts"}, 0)) ||
+      !readInt(moe.firstDenseLayers,
+               r.optionalInt({"first_k_dense_replace"}, 0)) ||
+      !readInt(moe.layerFreq, r.optionalInt({"moe_layer_freq"}, 1)) ||
+      !readInt(moe.groups, r.optionalInt({"n_group"}, 1)) ||
+      !readInt(moe.topkGroups, r.optionalInt({"topk_group"}, 1)))
+    return failure();
+  if (failed(requirePositiveHeads(r, c.heads, "num_attention_heads", path)))
+    return failure();
+  // MLA has no kv heads of its own: every query head decompresses its K and
+  // V from the one latent (num_key_value_heads equals the heads).
+  c.kvHeads = c.heads;
+  c.headDim = m.qkHeadDim();
+  c.norm = NormKind::RMSNorm;
+  c.gatedMLP = true;
+  FailureOr<Activation> activation =
+      readActivation(r, {"hidden_act"}, "silu", path);
+  FailureOr<double> eps = r.optionalNumber({"rms_norm_eps"}, 1e-6);
+  FailureOr<double> theta = r.optionalNumber({"rope_theta"}, 10000.0);
+  FailureOr<bool> tie = r.optionalBool("tie_word_embeddings", false);
+  FailureOr<bool> attnBias = r.optionalBool("attention_bias", false);
+  llvm::StringRef scoringField, methodField;
+  FailureOr<std::string> scoring =
+      r.optionalString({"scoring_func"}, "softmax", scoringField);
+  FailureOr<std::string> method =
+      r.optionalString({"topk_method"}, "greedy", methodField);
+  if (failed(activation) || failed(eps) || failed(theta) || failed(tie) ||
+      failed(attnBias) || failed(scoring) || failed(method))
+    return failure();
+  c.activation = *activation;
+  c.normEps = *eps;
+  c.ropeTheta = *theta;
+  if (*tie || *attnBias)
+    return emitError(r.locOf(*tie ? "tie_word_embeddings" : "attention_bias"))
+           << "field '" << (*tie ? "tie_word_embeddings" : "attention_bias")
+           << "' of " << path
+           << " must be false: DeepSeek's MLA with tied embeddings or "
+              "attention biases is not modelled";
+  if (*scoring != "softmax" && *scoring != "sigmoid")
+    return emitError(r.locOf(scoringField))
+           << "unsupported scoring_func '" << *scoring << "' in " << path
+           << " (expected softmax or sigmoid)";
+  moe.sigmoidScoring = *scoring == "sigmoid";
+  moe.scoreCorrectionBias = *method == "noaux_tc";
+
+  auto positive = [&](int64_t v, llvm::StringRef field) -> LogicalResult {
+    if (v > 0)
+      return success();
+    return emitError(r.locOf(field)) << "field '" << field << "' in " << path
+                                     << " must be positive, got " << v;
+  };
+  if (failed(positive(m.kvLoraRank, "kv_lora_rank")) ||
+      failed(positive(m.qkNopeHeadDim, "qk_nope_head_dim")) ||
+      failed(positive(m.qkRopeHeadDim, "qk_rope_head_dim")) ||
+      failed(positive(m.vHeadDim, "v_head_dim")) ||
+      failed(positive(moe.expertIntermediate, "moe_intermediate_size")) ||
+      failed(positive(moe.layerFreq, "moe_layer_freq")) ||
+      failed(positive(moe.groups, "n_group")) ||
+      failed(positive(moe.topkGroups, "topk_group")))
+    return failure();
+  if (m.qLoraRank < 0)
+    return emitError(r.locOf("q_lora_rank"))
+           << "field 'q_lora_rank' in " << path
+           << " must be positive or null, got " << m.qLoraRank;
+  if (m.qkRopeHeadDim % 2 != 0)
+    return emitError(r.locOf("qk_rope_head_dim"))
+           << "field 'qk_rope_head_dim' in " << path
+           << " must be even (RoPE rotates pairs), got " << m.qkRopeHeadDim;
+  if (moe.sharedExperts < 0 || moe.firstDenseLayers < 0 ||
+      moe.firstDenseLayers > c.layers)
+    return emitError(r.locOf(moe.sharedExperts < 0 ? "n_shared_experts"
+                                                   : "first_k_dense_replace"))
+           << "inconsistent config " << path
+           << ": n_shared_experts must be non-negative and "
+              "first_k_dense_replace within [0, num_hidden_layers]";
+  if (c.experts % moe.groups != 0 || moe.topkGroups > moe.groups)
+    return emitError(r.locOf("n_group"))
+           << "inconsistent config " << path << ": n_group (" << moe.groups
+           << ") must divide n_routed_experts (" << c.experts
+           << ") and be at least topk_group (" << moe.topkGroups << ")";
+  if (c.topK > moe.topkGroups * (c.experts / moe.groups))
+    return emitError(r.locOf("num_experts_per_tok"))
+           << "inconsistent config " << path << ": num_experts_per_tok ("
+           << c.topK << ") exceeds the experts of the topk_group ("
+           << moe.topkGroups << ") groups routing may use";
+  c.mla = m;
+  c.deepseekMoe = moe;
+  return success();
 }
 
 /// The consistency checks, with errors located by field name.
@@ -453,10 +622,14 @@ FailureOr<ModelConfig> parseModelConfig(llvm::StringRef text,
     c.rotaryFraction = *rotary;
     c.tieEmbeddings = *tie;
     c.parallelResidual = *parallel;
+  } else if (c.modelType == "deepseek_v2" || c.modelType == "deepseek_v3") {
+    if (failed(parseDeepSeek(r, c, path)))
+      return failure();
   } else {
     emitError(r.locOf("model_type"))
         << "unsupported model_type '" << c.modelType << "' in " << path
-        << " (supported: llama, mistral, mixtral, qwen2, gpt2, gpt_neox)";
+        << " (supported: llama, mistral, mixtral, qwen2, gpt2, gpt_neox, "
+           "deepseek_v2, deepseek_v3)";
     return failure();
   }
 

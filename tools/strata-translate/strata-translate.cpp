@@ -79,6 +79,12 @@ static llvm::cl::opt<int64_t> modelPadVocab(
                    "x tp). Default: 128 for --mode=train, none otherwise; 1 "
                    "never pads"),
     llvm::cl::init(0), llvm::cl::cat(modelCategory));
+static llvm::cl::opt<std::string> modelMlaForm(
+    "mla-attention",
+    llvm::cl::desc("Multi-head latent attention (DeepSeek): 'auto' (the form "
+                   "with fewer FLOPs; expanded when training), 'expanded' or "
+                   "'absorbed'"),
+    llvm::cl::init("auto"), llvm::cl::cat(modelCategory));
 static llvm::cl::opt<std::string>
     modelsDir("models-dir",
               llvm::cl::desc("Directory of bundled <name>.json model configs"),
@@ -123,6 +129,13 @@ static OwningOpRef<Operation *> importModelConfig(llvm::SourceMgr &sourceMgr,
                    << "' (expected 'uniform' or a positive number)";
     return nullptr;
   }
+  std::optional<MlaForm> mlaForm = parseMlaForm(modelMlaForm);
+  if (!mlaForm) {
+    emitError(loc) << "unknown --mla-attention '" << modelMlaForm
+                   << "' (expected auto, expanded or absorbed)";
+    return nullptr;
+  }
+  options.mlaForm = *mlaForm;
   options.mode = *mode;
   options.dtype = *dtype;
   if (!modelKvDType.empty()) {
@@ -234,7 +247,9 @@ static void extractModelSpec(std::vector<char *> &args) {
                                               "--models-dir",
                                               "-models-dir",
                                               "--moe-load-balance",
-                                              "-moe-load-balance"};
+                                              "-moe-load-balance",
+                                              "--mla-attention",
+                                              "-mla-attention"};
   for (size_t i = 1; i < args.size(); ++i) {
     if (llvm::any_of(separateValue, [&](const char *opt) {
           return !std::strcmp(args[i], opt);

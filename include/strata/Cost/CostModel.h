@@ -192,6 +192,17 @@ std::optional<MatrixPath> parseMatrixPath(std::string_view s);
 struct AttentionWork {
   int64_t batch = 1, heads = 1, kvHeads = 1;
   int64_t qLen = 1, kvLen = 1, headDim = 64;
+  /// The value head dim when it differs from the query/key one (MLA's
+  /// weight-absorbed decode: 576-wide keys, 512-wide values); 0: headDim.
+  int64_t vHeadDim = 0;
+  /// The values are the first vHeadDim columns of the keys (MLA's latent
+  /// cache), so each cached position is read once, not twice.
+  bool valuesInKeys = false;
+  /// The heads sharing a kv head are rows of one query block (qLen x
+  /// heads / kvHeads rows), as decode kernels for few kv heads tile them
+  /// (FlashMLA, FlashInfer's GQA decode). A causal mask is then not applied:
+  /// a decode step's few new tokens hide at most qLen - 1 keys.
+  bool packGroupedHeads = false;
   bool causal = false;
   bool backward = false; ///< the backward pass (dQ, dK, dV) instead
   bool asyncOverlap = true;

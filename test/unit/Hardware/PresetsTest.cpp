@@ -70,11 +70,31 @@ TEST(Presets, NamesAreStableAndUnique) {
   for (const char *n :
        {"a100-sxm-80g", "h100-sxm", "h200", "b200", "tpu-v5p", "mi300x",
         "dgx-a100", "dgx-h100", "dgx-a100x4", "dgx-h100x4", "tpu-v5p-4x4x4",
-        "mesh-sram", "chiplet-2x"})
+        "mesh-sram", "chiplet-2x", "h800-sxm", "hgx-h800"})
     EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
   std::vector<std::string> sorted = names;
   std::sort(sorted.begin(), sorted.end());
   EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end());
+}
+
+// H800 SXM5: the H100 SXM5 but for NVLink (400 GB/s total, 200 per
+// direction) and FP64 (1 TFLOP/s).
+TEST(Presets, H800IsAnH100WithCutNVLinkAndFP64) {
+  System h800 = preset("hgx-h800");
+  System h100 = preset("dgx-h100");
+  ASSERT_EQ(h800.topology.size(), 1u);
+  EXPECT_DOUBLE_EQ(h800.topology[0].bandwidth, 200e9);
+  EXPECT_DOUBLE_EQ(h100.topology[0].bandwidth, 450e9);
+  EXPECT_EQ(h800.chip.cores, h100.chip.cores);
+  EXPECT_DOUBLE_EQ(h800.chip.clock, h100.chip.clock);
+  ASSERT_EQ(h800.chip.units.size(), h100.chip.units.size());
+  EXPECT_EQ(h800.chip.units[0].rate(DType::bf16),
+            h100.chip.units[0].rate(DType::bf16));
+  double f64 = 0;
+  for (const ComputeUnit &u : h800.chip.units)
+    if (std::optional<double> r = u.rate(DType::f64))
+      f64 += *r * h800.chip.clock * h800.chip.cores;
+  EXPECT_NEAR(f64, 1e12, 1e9);
 }
 
 TEST(Presets, UnknownAndMalformedNames) {
