@@ -120,10 +120,11 @@ void writeText(const ServeReport &r, llvm::raw_ostream &os) {
                         "% of requests (asked {2:f0} %, {3} simulations)\n",
                         r.maxRate->rate, r.maxRate->attainment * 100,
                         r.maxRate->required * 100, r.maxRate->iterations);
-  os << llvm::formatv("\nStep cost: {0} programs compiled once", s.programs);
+  os << llvm::formatv("\nStep cost: {0} programs compiled once{1}", s.programs,
+                      s.fromCache ? " (read from the cache)" : "");
   if (s.timings)
-    os << llvm::formatv(" in {0:f2} s; simulated in {1:f3} s", s.compileSeconds,
-                        s.simulateSeconds);
+    os << llvm::formatv(" in {0:f2} s; simulated in {1:f3} s\n  grid: {2}",
+                        s.compileSeconds, s.simulateSeconds, s.grid);
   os << "\n";
 }
 

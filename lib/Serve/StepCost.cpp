@@ -80,6 +80,8 @@ namespace {
 /// down to adjacent points).
 constexpr double kRefineTolerance = 0.01;
 constexpr int kRefineRounds = 16;
+/// Bumped when the grid or what it holds changes.
+constexpr int64_t kCacheVersion = 1;
 
 /// The ops of the attention core: what depends on the context rather than
 /// on the token count alone (the generator's names, docs/workloads.md).
@@ -432,8 +434,6 @@ StepCostModel::compile(MLIRContext &ctx, const workload::ModelConfig &config,
   s.chunkAttn = std::move(*chunkValues);
   s.activations = footprintRow(last.report, "activations");
   s.compiled = pc.count;
-  if (getenv("STRATA_SERVE_DEBUG"))
-    llvm::errs() << "grid: linear " << lin.xs.size() << ", decode " << dec.xs.size() << "x" << dec.ys.size() << ", chunk " << chunk.xs.size() << "x" << chunk.ys.size() << ", programs " << pc.count << "\n";
   return s;
 }
 
@@ -456,6 +456,108 @@ double StepCostModel::price(const StepShape &step) const {
   for (const auto &[n, c] : step.chunks)
     t += chunkAttention(double(n), double(c));
   return t;
+}
+
+/// What a cached grid was compiled for: the model, the system, the plan
+/// and the grid's limits. A cache is used only for the same key.
+static llvm::json::Value cacheKey(const workload::ModelConfig &config,
+                                  const hw::System &system,
+                                  const StepCostOptions &o) {
+  std::string sys;
+  llvm::raw_string_ostream os(sys);
+  os << hw::toJSON(system);
+  return llvm::json::Object{
+      {"version", kCacheVersion},
+      {"model", config.name},
+      {"model_file", config.path},
+      {"layers", config.layers},
+      {"hidden", config.hidden},
+      {"system", sys},
+      {"tp", o.tp},
+      {"dtype", workload::stringifyWorkloadDType(o.dtype)},
+      {"max_batch", o.maxBatch},
+      {"max_context", o.maxContext},
+      {"max_tokens", o.maxTokens},
+      {"decode_tokens", o.decodeTokens},
+      {"pipeline_options", o.pipelineOptions}};
+}
+
+llvm::json::Value StepCostModel::toJSON() const {
+  auto arr = [](const std::vector<double> &v) {
+    llvm::json::Array a;
+    for (double x : v)
+      a.push_back(x);
+    return a;
+  };
+  return llvm::json::Object{{"key", cacheKey(config, system, opts)},
+                            {"level", level},
+                            {"capacity", capacity},
+                            {"weights", weights},
+                            {"activations", activations},
+                            {"kv_per_token", kvPerToken},
+                            {"programs", int64_t(compiled)},
+                            {"token_axis", arr(tokenAxis)},
+                            {"linear", arr(linearTime)},
+                            {"batch_axis", arr(batchAxis)},
+                            {"context_axis", arr(contextAxis)},
+                            {"decode_attention", arr(decodeAttn)},
+                            {"chunk_axis", arr(chunkAxis)},
+                            {"chunk_context_axis", arr(chunkContextAxis)},
+                            {"chunk_attention", arr(chunkAttn)}};
+}
+
+std::optional<StepCostModel>
+StepCostModel::fromJSON(const llvm::json::Value &v, MLIRContext &ctx,
+                        const workload::ModelConfig &config,
+                        const hw::System &system, const StepCostOptions &opts) {
+  const llvm::json::Object *o = v.getAsObject();
+  if (!o || !o->get("key") || *o->get("key") != cacheKey(config, system, opts))
+    return std::nullopt;
+  StepCostModel s;
+  s.ctx = &ctx;
+  s.config = config;
+  s.system = system;
+  s.opts = opts;
+  auto num = [&](llvm::StringRef k, double &out) {
+    std::optional<double> d = o->getNumber(k);
+    if (d)
+      out = *d;
+    return d.has_value();
+  };
+  auto arr = [&](llvm::StringRef k, std::vector<double> &out) {
+    const llvm::json::Array *a = o->getArray(k);
+    if (!a)
+      return false;
+    for (const llvm::json::Value &x : *a) {
+      std::optional<double> d = x.getAsNumber();
+      if (!d)
+        return false;
+      out.push_back(*d);
+    }
+    return true;
+  };
+  double programs = 0;
+  std::optional<llvm::StringRef> level = o->getString("level");
+  if (!level || !num("capacity", s.capacity) || !num("weights", s.weights) ||
+      !num("activations", s.activations) ||
+      !num("kv_per_token", s.kvPerToken) || !num("programs", programs) ||
+      !arr("token_axis", s.tokenAxis) || !arr("linear", s.linearTime) ||
+      !arr("batch_axis", s.batchAxis) || !arr("context_axis", s.contextAxis) ||
+      !arr("decode_attention", s.decodeAttn) ||
+      !arr("chunk_axis", s.chunkAxis) ||
+      !arr("chunk_context_axis", s.chunkContextAxis) ||
+      !arr("chunk_attention", s.chunkAttn))
+    return std::nullopt;
+  if (s.tokenAxis.empty() || s.linearTime.size() != s.tokenAxis.size() ||
+      s.batchAxis.empty() || s.contextAxis.empty() ||
+      s.decodeAttn.size() != s.batchAxis.size() * s.contextAxis.size() ||
+      s.chunkAxis.empty() || s.chunkContextAxis.empty() ||
+      s.chunkAttn.size() != s.chunkAxis.size() * s.chunkContextAxis.size())
+    return std::nullopt;
+  s.level = level->str();
+  s.compiled = size_t(programs);
+  s.loaded = true;
+  return s;
 }
 
 llvm::Expected<double> StepCostModel::direct(int64_t batch,

@@ -139,6 +139,12 @@ static cl::opt<std::string> reportFile("report-file",
 static cl::opt<bool> printStats(
     "print-stats", cl::desc("Add compile and simulation times to the report"),
     cl::init(false), cl::cat(cat));
+static cl::opt<std::string> stepCostCache(
+    "step-cost-cache",
+    cl::desc("Read the compiled step cost from FILE when it was compiled for "
+             "the same model, system, plan and limits; else compile it and "
+             "write FILE (the draft's goes to FILE.draft)"),
+    cl::init(""), cl::cat(cat));
 static cl::opt<unsigned> checkInterpolation(
     "check-interpolation",
     cl::desc("Compare the interpolated step cost with strata-pipeline at N "
@@ -148,6 +154,35 @@ static cl::opt<unsigned> checkInterpolation(
 static int fail(const llvm::Twine &msg) {
   llvm::errs() << "strata-serve: error: " << msg << "\n";
   return 1;
+}
+
+/// The step cost from `cache` when it holds this grid, else compiled (and
+/// written to `cache` when one is named).
+static llvm::Expected<serve::StepCostModel>
+compileOrLoad(MLIRContext &ctx, const workload::ModelConfig &config,
+              const hw::System &sys, const serve::StepCostOptions &o,
+              const std::string &cache) {
+  if (!cache.empty())
+    if (auto buf = llvm::MemoryBuffer::getFile(cache))
+      if (llvm::Expected<llvm::json::Value> v =
+              llvm::json::parse((*buf)->getBuffer())) {
+        if (std::optional<serve::StepCostModel> m =
+                serve::StepCostModel::fromJSON(*v, ctx, config, sys, o))
+          return std::move(*m);
+      } else {
+        llvm::consumeError(v.takeError()); // not a cache: compile anew
+      }
+  llvm::Expected<serve::StepCostModel> m =
+      serve::StepCostModel::compile(ctx, config, sys, o);
+  if (!m || cache.empty())
+    return m;
+  std::error_code ec;
+  llvm::raw_fd_ostream os(cache, ec);
+  if (ec)
+    return llvm::createStringError(ec, "cannot write --step-cost-cache '" +
+                                           cache + "': " + ec.message());
+  os << m->toJSON() << "\n";
+  return m;
 }
 
 static llvm::Expected<hw::System> loadSystem(llvm::StringRef spec) {
@@ -345,7 +380,7 @@ int main(int argc, char **argv) {
   so.maxTokens = std::max(tokensPerStep, longestPrompt + longest / 16);
   so.decodeTokens = specTokens + 1;
   llvm::Expected<serve::StepCostModel> cost =
-      serve::StepCostModel::compile(ctx, *config, *sys, so);
+      compileOrLoad(ctx, *config, *sys, so, stepCostCache);
   if (!cost)
     return fail(llvm::toString(cost.takeError()));
   std::optional<serve::StepCostModel> draft;
@@ -364,8 +399,9 @@ int main(int argc, char **argv) {
     serve::StepCostOptions dso = so;
     dso.decodeTokens = 1;
     dso.maxTokens = 2; // the draft only decodes
-    llvm::Expected<serve::StepCostModel> d =
-        serve::StepCostModel::compile(ctx, *dc, *sys, dso);
+    llvm::Expected<serve::StepCostModel> d = compileOrLoad(
+        ctx, *dc, *sys, dso,
+        stepCostCache.empty() ? "" : stepCostCache + ".draft");
     if (!d)
       return fail("the draft: " + llvm::toString(d.takeError()));
     draft.emplace(std::move(*d));
@@ -404,6 +440,13 @@ int main(int argc, char **argv) {
                       setup.weightBytes - setup.activationBytes;
   setup.programs = cost->programsCompiled() +
                    (draft ? draft->programsCompiled() : 0);
+  setup.fromCache = cost->fromCache();
+  setup.grid = llvm::formatv("linear {0}, decode {1} x {2}, chunk {3} x {4}",
+                             cost->tokenGrid().size(), cost->batchGrid().size(),
+                             cost->contextGrid().size(),
+                             cost->chunkGrid().size(),
+                             cost->chunkContextGrid().size())
+                   .str();
   if (kvBlocksOpt > 0) {
     setup.kvBlocks = kvBlocksOpt;
   } else {

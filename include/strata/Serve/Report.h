@@ -35,6 +35,8 @@ struct ServeSetup {
   int64_t kvBlocks = 0;
   // The compiled step cost.
   size_t programs = 0;
+  bool fromCache = false;
+  std::string grid; ///< the grid's sizes, for --print-stats
   /// Wall-clock times, reported only when asked (--print-stats): the rest
   /// of the report is a function of the inputs.
   bool timings = false;

@@ -29,8 +29,10 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,6 +100,18 @@ public:
   compile(mlir::MLIRContext &ctx, const workload::ModelConfig &config,
           const hw::System &system, const StepCostOptions &options);
 
+  /// The compiled grid, to be read back by fromJSON (--step-cost-cache):
+  /// with what it was compiled for, so that another model, system, plan or
+  /// grid limits do not use it.
+  llvm::json::Value toJSON() const;
+  /// The grid `toJSON` wrote, if it was compiled for these inputs.
+  static std::optional<StepCostModel>
+  fromJSON(const llvm::json::Value &v, mlir::MLIRContext &ctx,
+           const workload::ModelConfig &config, const hw::System &system,
+           const StepCostOptions &options);
+  /// Read from a cache rather than compiled in this run.
+  bool fromCache() const { return loaded; }
+
   double price(const StepShape &step) const override;
   double linear(double tokens) const;
   double decodeAttention(double batch, double context) const;
@@ -121,6 +135,10 @@ public:
   const std::vector<double> &batchGrid() const { return batchAxis; }
   const std::vector<double> &contextGrid() const { return contextAxis; }
   const std::vector<double> &tokenGrid() const { return tokenAxis; }
+  const std::vector<double> &chunkGrid() const { return chunkAxis; }
+  const std::vector<double> &chunkContextGrid() const {
+    return chunkContextAxis;
+  }
 
 private:
   StepCostModel() = default;
@@ -134,6 +152,7 @@ private:
   double kvPerToken = 0, capacity = 0, weights = 0, activations = 0;
   std::string level;
   size_t compiled = 0;
+  bool loaded = false;
 };
 
 } // namespace strata::serve
