@@ -56,8 +56,12 @@ void writeText(const ServeReport &r, llvm::raw_ostream &os) {
   const SimulationResult &res = r.result;
   Totals t = totalsOf(res);
   os << "Serving report: " << s.model << " on " << s.system << " (tp=" << s.tp
-     << ", " << s.replicas << " replica" << (s.replicas == 1 ? "" : "s")
-     << "), " << s.scheduler << " batching\n\n";
+     << ", ";
+  if (s.prefillReplicas > 0)
+    os << s.prefillReplicas << " prefill + " << s.replicas << " decode engines";
+  else
+    os << s.replicas << " replica" << (s.replicas == 1 ? "" : "s");
+  os << "), " << s.scheduler << " batching\n\n";
   os << "Workload\n";
   os << llvm::formatv("  requests     {0}", res.requests.size());
   if (s.trace.empty())
@@ -86,6 +90,13 @@ void writeText(const ServeReport &r, llvm::raw_ostream &os) {
   os << llvm::formatv("  utilisation  {0:f1} % mean, {1:f1} % peak\n",
                       res.meanKvUtilization * 100, res.peakKvUtilization * 100);
   os << llvm::formatv("  preemptions  {0} (recompute)\n", res.preemptions);
+  if (s.prefillReplicas > 0)
+    os << llvm::formatv("  transfers    {0} prompts' caches over {1}, {2:f3} ms "
+                        "mean\n",
+                        res.kvTransfers, s.kvFabric,
+                        res.kvTransfers ? res.kvTransferTime /
+                                              double(res.kvTransfers) * 1e3
+                                        : 0.0);
   os << "\nThroughput\n";
   os << llvm::formatv("  duration     {0:f3} s\n", res.duration);
   os << llvm::formatv("  requests     {0:f3} req/s\n", t.requestsPerSecond);
@@ -148,6 +159,15 @@ llvm::json::Value toJSON(const ServeReport &r) {
     setup["rate"] = s.rate;
   else
     setup["trace"] = s.trace;
+  if (s.prefillReplicas > 0)
+    setup["disaggregated"] = llvm::json::Object{
+        {"prefill_replicas", s.prefillReplicas},
+        {"decode_replicas", s.replicas},
+        {"kv_fabric", s.kvFabric},
+        {"kv_bytes_per_element", s.kvBytesPerElement},
+        {"transfers", res.kvTransfers},
+        {"mean_transfer_s",
+         res.kvTransfers ? res.kvTransferTime / double(res.kvTransfers) : 0.0}};
   if (s.speculativeTokens > 0)
     setup["speculative"] = llvm::json::Object{
         {"k", s.speculativeTokens},

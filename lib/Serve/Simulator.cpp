@@ -85,7 +85,16 @@ public:
       : c(c), pricer(pricer), results(results), stats(stats), rng(seed),
         freeBlocks(c.kvBlocks) {}
 
-  llvm::Error run(const std::vector<size_t> &mine);
+  /// What an engine of a disaggregated server does.
+  enum class Role {
+    Both,    ///< prefill and decode (colocated)
+    Prefill, ///< prefill only; a request leaves after its first token
+    Decode,  ///< decode only; requests arrive with their prompt's KV cache
+  };
+  /// Runs the requests `mine` (result index, arrival at this engine).
+  /// A prefill engine records when each request leaves in `handoff`.
+  llvm::Error run(const std::vector<std::pair<size_t, double>> &mine,
+                  Role role, std::vector<double> *handoff = nullptr);
 
 private:
   int64_t blocksFor(int64_t tokens) const {
@@ -144,6 +153,18 @@ private:
   llvm::Error formStatic(std::vector<Member> &step);
   llvm::Error formContinuous(std::vector<Member> &step);
   llvm::Error formChunked(std::vector<Member> &step);
+  /// Admits the waiting sequences whose KV cache arrived from a prefill
+  /// engine (no prefill step: their blocks are allocated and they decode),
+  /// in order, while blocks are free.
+  void admitTransferred() {
+    while (!waiting.empty() && waiting.front().prefilled() &&
+           int64_t(running.size()) < c.maxBatch) {
+      Seq &s = waiting.front();
+      if (!admit(s, s.cached + 1))
+        break;
+      waiting.pop_front();
+    }
+  }
   /// Makes room for every running decode's next tokens, preempting the
   /// latest admitted when the pool is dry. Returns the decodes that fit.
   size_t reserveDecodes();
@@ -211,6 +232,7 @@ size_t Engine::reserveDecodes() {
 }
 
 llvm::Error Engine::formContinuous(std::vector<Member> &step) {
+  admitTransferred();
   // Prefills of newly admitted requests first, within the token budget.
   int64_t tokens = 0;
   while (!waiting.empty() && int64_t(running.size()) < c.maxBatch) {
@@ -235,6 +257,7 @@ llvm::Error Engine::formContinuous(std::vector<Member> &step) {
 }
 
 llvm::Error Engine::formChunked(std::vector<Member> &step) {
+  admitTransferred();
   reserveDecodes();
   int64_t budget = c.maxTokens;
   for (size_t i = 0; i < running.size(); ++i)
@@ -268,21 +291,26 @@ llvm::Error Engine::formChunked(std::vector<Member> &step) {
   return llvm::Error::success();
 }
 
-llvm::Error Engine::run(const std::vector<size_t> &mine) {
+llvm::Error Engine::run(const std::vector<std::pair<size_t, double>> &mine,
+                        Role role, std::vector<double> *handoff) {
   size_t next = 0;
   double t = 0;
   while (next < mine.size() || !waiting.empty() || !running.empty()) {
-    while (next < mine.size() &&
-           results[mine[next]].request.arrival <= t) {
+    while (next < mine.size() && mine[next].second <= t) {
       Seq s;
-      s.result = mine[next];
-      s.request = results[mine[next]].request;
+      s.result = mine[next].first;
+      s.request = results[s.result].request;
       s.target = s.request.promptTokens;
+      if (role == Role::Decode) {
+        // The prompt's KV cache came over the fabric with the first token.
+        s.cached = s.target;
+        s.generated = 1;
+      }
       waiting.push_back(s);
       ++next;
     }
     if (waiting.empty() && running.empty()) {
-      t = results[mine[next]].request.arrival;
+      t = mine[next].second;
       continue;
     }
     std::vector<Member> step;
@@ -380,6 +408,9 @@ llvm::Error Engine::run(const std::vector<size_t> &mine) {
       if (s.generated >= s.request.outputTokens) {
         s.done = true;
         r.finish = t;
+      } else if (role == Role::Prefill && s.prefilled()) {
+        s.done = true; // on to a decode engine
+        (*handoff)[s.result] = t;
       }
     }
     if (c.kind == SchedulerKind::Static) {
@@ -412,13 +443,54 @@ llvm::Expected<SimulationResult> simulate(const std::vector<Request> &requests,
   out.requests.resize(requests.size());
   for (size_t i = 0; i < requests.size(); ++i)
     out.requests[i].request = requests[i];
-  std::vector<std::vector<size_t>> assigned(std::max<int64_t>(replicas, 1));
-  for (size_t i = 0; i < requests.size(); ++i)
-    assigned[i % assigned.size()].push_back(i);
-  for (size_t k = 0; k < assigned.size(); ++k) {
-    Engine e(config, pricer, out.requests, out, config.seed * 7919 + k);
-    if (llvm::Error err = e.run(assigned[k]))
-      return std::move(err);
+  auto split = [&](int64_t engines, const std::vector<double> &arrival) {
+    std::vector<std::vector<std::pair<size_t, double>>> assigned(
+        std::max<int64_t>(engines, 1));
+    size_t k = 0;
+    for (size_t i = 0; i < requests.size(); ++i)
+      if (arrival[i] >= 0)
+        assigned[k++ % assigned.size()].push_back({i, arrival[i]});
+    for (auto &a : assigned)
+      std::stable_sort(a.begin(), a.end(), [](const auto &x, const auto &y) {
+        return x.second < y.second;
+      });
+    return assigned;
+  };
+  std::vector<double> arrival;
+  for (const Request &r : requests)
+    arrival.push_back(r.arrival);
+  uint64_t engineSeed = config.seed * 7919;
+  if (config.prefillReplicas <= 0) {
+    for (auto &mine : split(replicas, arrival)) {
+      Engine e(config, pricer, out.requests, out, engineSeed++);
+      if (llvm::Error err = e.run(mine, Engine::Role::Both))
+        return std::move(err);
+    }
+  } else {
+    // Disaggregated: prefill engines first (they do not wait on the decode
+    // pool), then each request's KV cache crosses the fabric and it joins
+    // a decode engine.
+    std::vector<double> handoff(requests.size(), -1.0);
+    for (auto &mine : split(config.prefillReplicas, arrival)) {
+      Engine e(config, pricer, out.requests, out, engineSeed++);
+      if (llvm::Error err = e.run(mine, Engine::Role::Prefill, &handoff))
+        return std::move(err);
+    }
+    for (size_t i = 0; i < requests.size(); ++i) {
+      if (handoff[i] < 0)
+        continue; // a one-token output finished at its prefill
+      double moved = config.kvTransfer
+                         ? config.kvTransfer(requests[i].promptTokens)
+                         : 0.0;
+      ++out.kvTransfers;
+      out.kvTransferTime += moved;
+      handoff[i] += moved;
+    }
+    for (auto &mine : split(replicas, handoff)) {
+      Engine e(config, pricer, out.requests, out, engineSeed++);
+      if (llvm::Error err = e.run(mine, Engine::Role::Decode))
+        return std::move(err);
+    }
   }
   if (out.busyTime > 0) {
     out.meanKvUtilization /= out.busyTime;

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "../ToolOptions.h"
+#include "strata/Cost/CostModel.h"
 #include "strata/Hardware/Json.h"
 #include "strata/Hardware/Presets.h"
 #include "strata/InitAll.h"
@@ -130,6 +131,16 @@ static cl::opt<double> acceptance(
 static cl::opt<std::string> draftModel(
     "draft", cl::desc("Speculative decoding: the draft model (as --model)"),
     cl::cat(cat));
+static cl::opt<int64_t> prefillReplicas(
+    "prefill-replicas",
+    cl::desc("Prefill/decode disaggregation: engines that only prefill "
+             "(0: off); --replicas are then the decode engines"),
+    cl::init(0), cl::cat(cat));
+static cl::opt<std::string> kvFabric(
+    "kv-fabric",
+    cl::desc("Disaggregation: the fabric a prompt's KV cache crosses "
+             "(default: the system's outermost)"),
+    cl::init(""), cl::cat(cat));
 static cl::opt<std::string> reportFormat("report",
                                          cl::desc("Report: text or json"),
                                          cl::init("text"), cl::cat(cat));
@@ -305,6 +316,11 @@ int main(int argc, char **argv) {
   if (specTokens > 0 && *kind == serve::SchedulerKind::Static)
     return fail("--speculative-tokens needs the continuous or chunked "
                 "scheduler");
+  if (prefillReplicas < 0)
+    return fail("--prefill-replicas must be >= 0");
+  if (prefillReplicas > 0 && *kind == serve::SchedulerKind::Static)
+    return fail("--prefill-replicas needs the continuous or chunked "
+                "scheduler");
   if (maxRate && !traceFile.empty())
     return fail("--max-rate searches the generator's rate; it does not apply "
                 "to --trace");
@@ -319,6 +335,26 @@ int main(int argc, char **argv) {
   llvm::Expected<hw::System> sys = loadSystem(systemSpec);
   if (!sys)
     return fail(llvm::toString(sys.takeError()));
+  // The fabric a disaggregated server moves KV caches over.
+  int fabric = -1;
+  if (prefillReplicas > 0) {
+    if (sys->topology.empty())
+      return fail("--prefill-replicas needs a system with a fabric between "
+                  "devices; '" + sys->name + "' has none");
+    fabric = int(sys->topology.size()) - 1;
+    if (!kvFabric.empty()) {
+      fabric = -1;
+      std::string names;
+      for (size_t i = 0; i < sys->topology.size(); ++i) {
+        names += (i ? ", " : "") + sys->topology[i].name;
+        if (sys->topology[i].name == kvFabric)
+          fabric = int(i);
+      }
+      if (fabric < 0)
+        return fail("--kv-fabric '" + kvFabric + "' is not a fabric of '" +
+                    sys->name + "' (" + names + ")");
+    }
+  }
 
   // The requests.
   serve::GeneratorOptions gen;
@@ -474,6 +510,27 @@ int main(int argc, char **argv) {
   sc.acceptance = acceptance;
   sc.draft = draft ? &*draft : nullptr;
   sc.seed = seed;
+  // Disaggregation: each tensor-parallel rank sends its shard of the
+  // prompt's KV cache to its peer, priced by the cost core as a send/recv
+  // on the fabric. The element size is the compiled cache's.
+  cost::CostModel fabricModel(*sys);
+  double bytesPerElement =
+      cost->kvBytesPerToken() * double(tp) / serve::kvCacheBytes(*config, 1, 1);
+  if (prefillReplicas > 0) {
+    sc.prefillReplicas = prefillReplicas;
+    sc.kvTransfer = [&](int64_t prompt) {
+      cost::CollectiveWork w;
+      w.kind = cost::CollectiveKind::SendRecv;
+      w.bytes = serve::kvCacheBytes(*config, double(prompt), bytesPerElement) /
+                double(tp);
+      w.groupSize = 2;
+      w.fabric = fabric;
+      return fabricModel.collective(w).estimate.time;
+    };
+    setup.prefillReplicas = prefillReplicas;
+    setup.kvFabric = sys->topology[fabric].name;
+    setup.kvBytesPerElement = bytesPerElement;
+  }
 
   auto simStart = std::chrono::steady_clock::now();
   serve::ServeReport report;

@@ -27,6 +27,11 @@ struct ServeSetup {
   uint64_t seed = 0;
   int64_t maxBatch = 0, maxTokens = 0, blockSize = 0;
   int64_t speculativeTokens = 0;
+  /// Disaggregation: prefill engines (0: off), the fabric KV caches cross
+  /// and the cache's bytes per element.
+  int64_t prefillReplicas = 0;
+  std::string kvFabric;
+  double kvBytesPerElement = 0;
   double acceptance = 0;
   std::string draft;
   // The KV pool of one replica (per device figures).

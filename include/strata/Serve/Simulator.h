@@ -7,7 +7,8 @@
 // holds ceil(cached tokens / block size) blocks of a fixed pool, and a
 // decode that needs a block when none is free preempts the most recently
 // admitted sequence, which is recomputed (its prompt and output so far
-// prefilled again) when it is readmitted.
+// prefilled again) when it is readmitted. Disaggregated, prefill engines
+// hand each request's KV cache over a priced transfer to decode engines.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +21,7 @@
 #include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,6 +65,12 @@ struct SchedulerConfig {
   double acceptance = 0;
   const StepPricer *draft = nullptr;
   uint64_t seed = 1;
+  /// Prefill/decode disaggregation (DistServe, Splitwise): engines that
+  /// only prefill (0: every engine does both), and the seconds a prompt's
+  /// KV cache takes from a prefill engine to a decode engine. The
+  /// `replicas` of simulate() are then the decode engines.
+  int64_t prefillReplicas = 0;
+  std::function<double(int64_t promptTokens)> kvTransfer;
 };
 
 struct RequestResult {
@@ -95,6 +103,10 @@ struct SimulationResult {
   /// (1 without speculative decoding).
   int64_t decodeSlots = 0, decodedTokens = 0;
   double tokensPerDecode = 1;
+  /// Disaggregated: KV caches moved from prefill to decode engines and the
+  /// seconds they took in all.
+  int64_t kvTransfers = 0;
+  double kvTransferTime = 0;
 };
 
 /// Simulates `requests` (sorted by arrival) on `replicas` engines.

@@ -278,6 +278,39 @@ TEST(ServeTest, DeterministicAndReplicasSplitTheLoad) {
   EXPECT_LT(two->meanBatch, a->meanBatch);
 }
 
+TEST(ServeTest, DisaggregatedPrefillHandsTheCacheOver) {
+  // One prefill and one decode engine; a prompt's cache takes 50 ms to
+  // move. Every request with more than one output token is moved once, its
+  // prompt length is what the transfer is priced on, and its second token
+  // comes at least 50 ms after its first.
+  std::vector<Request> trace = fixedTrace(40, 20, 300, 32);
+  trace[5].outputTokens = 1; // finishes at its prefill
+  SchedulerConfig c = config(SchedulerKind::Continuous);
+  c.prefillReplicas = 1;
+  std::vector<int64_t> prompts;
+  c.kvTransfer = [&](int64_t prompt) {
+    prompts.push_back(prompt);
+    return 0.05;
+  };
+  SyntheticPricer p;
+  llvm::Expected<SimulationResult> r = simulate(trace, c, p, 1);
+  ASSERT_TRUE(bool(r)) << llvm::toString(r.takeError());
+  EXPECT_EQ(r->kvTransfers, 39);
+  EXPECT_DOUBLE_EQ(r->kvTransferTime, 39 * 0.05);
+  EXPECT_EQ(prompts, std::vector<int64_t>(39, 300));
+  for (const RequestResult &q : r->requests) {
+    if (q.request.outputTokens == 1) {
+      EXPECT_EQ(q.finish, q.firstToken);
+      continue;
+    }
+    EXPECT_GE(q.finish - q.firstToken, 0.05);
+  }
+  // No decode ever waits behind a prefill: the decode engine's steps are
+  // decodes only, the prefill engine's prefills only.
+  EXPECT_EQ(r->mixedSteps, 0);
+  EXPECT_EQ(r->prefillSteps + r->decodeSteps, r->steps);
+}
+
 /// The compiled step cost's KV figure is the pipeline's footprint, which
 /// is the formula over the tensor-parallel devices.
 TEST(ServeTest, CompiledKvBytesMatchTheFormula) {
