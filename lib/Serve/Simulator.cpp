@@ -237,6 +237,8 @@ llvm::Error Engine::formContinuous(std::vector<Member> &step) {
   int64_t tokens = 0;
   while (!waiting.empty() && int64_t(running.size()) < c.maxBatch) {
     Seq &s = waiting.front();
+    if (s.prefilled())
+      break; // a transferred cache waiting for blocks
     int64_t n = s.target;
     if (tokens > 0 && tokens + n > c.maxTokens)
       break;
@@ -279,6 +281,8 @@ llvm::Error Engine::formChunked(std::vector<Member> &step) {
   while (budget > 0 && !waiting.empty() &&
          int64_t(running.size()) < c.maxBatch) {
     Seq &s = waiting.front();
+    if (s.prefilled())
+      break; // a transferred cache waiting for blocks
     if (blocksFor(s.target + 1) > c.kvBlocks)
       return neverFits(s, s.target + 1);
     int64_t n = std::min(s.target, budget);

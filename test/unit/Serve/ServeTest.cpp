@@ -311,6 +311,27 @@ TEST(ServeTest, DisaggregatedPrefillHandsTheCacheOver) {
   EXPECT_EQ(r->prefillSteps + r->decodeSteps, r->steps);
 }
 
+TEST(ServeTest, DisaggregatedDecodePoolRunsFull) {
+  // Decode engines whose pool cannot hold every transferred cache: a cache
+  // waits for blocks (it is not prefilled again), decodes that run dry
+  // preempt, and every request still completes.
+  std::vector<Request> trace = fixedTrace(30, 1000, 300, 200);
+  SchedulerConfig c = config(SchedulerKind::Continuous, 120);
+  c.prefillReplicas = 1;
+  c.kvTransfer = [](int64_t) { return 0.001; };
+  SyntheticPricer p;
+  llvm::Expected<SimulationResult> r = simulate(trace, c, p, 1);
+  ASSERT_TRUE(bool(r)) << llvm::toString(r.takeError());
+  EXPECT_GT(r->preemptions, 0);
+  EXPECT_EQ(r->kvTransfers, 30);
+  for (const RequestResult &q : r->requests)
+    EXPECT_GT(q.finish, q.firstToken);
+  // Prefill steps: at most one per prompt on the prefill engine (the pool
+  // of 120 blocks holds six 19-block prompts) and one per recomputation of
+  // a preempted sequence on the decode engine, never more.
+  EXPECT_LE(r->prefillSteps, 30 + r->preemptions);
+}
+
 /// The compiled step cost's KV figure is the pipeline's footprint, which
 /// is the formula over the tensor-parallel devices.
 TEST(ServeTest, CompiledKvBytesMatchTheFormula) {
