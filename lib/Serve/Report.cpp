@@ -218,6 +218,8 @@ llvm::json::Value toJSON(const ServeReport &r) {
     cost["simulate_s"] = s.simulateSeconds;
   }
   return llvm::json::Object{
+      {"schema", "strata.serve-report"},
+      {"version", kServeReportVersion},
       {"setup", std::move(setup)},
       {"requests", int64_t(res.requests.size())},
       {"kv_cache", std::move(kv)},

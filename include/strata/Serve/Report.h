@@ -62,6 +62,9 @@ struct ServeReport {
   std::optional<MaxRate> maxRate;
 };
 
+/// The JSON report's "version" (docs/serve-report.schema.json).
+constexpr int64_t kServeReportVersion = 1;
+
 void writeText(const ServeReport &r, llvm::raw_ostream &os);
 llvm::json::Value toJSON(const ServeReport &r);
 
