@@ -31,6 +31,23 @@ double Random::exponential(double rate) {
   return -std::log(1.0 - uniform()) / rate;
 }
 
+double Random::gamma(double shape) {
+  if (shape < 1.0) {
+    double u = uniform();
+    return gamma(shape + 1.0) * std::pow(1.0 - u, 1.0 / shape);
+  }
+  double d = shape - 1.0 / 3.0, c = 1.0 / std::sqrt(9.0 * d);
+  while (true) {
+    double x = normal(), v = 1.0 + c * x;
+    if (v <= 0)
+      continue;
+    v = v * v * v;
+    double u = 1.0 - uniform();
+    if (std::log(u) < 0.5 * x * x + d - d * v + d * std::log(v))
+      return d * v;
+  }
+}
+
 int64_t LengthDistribution::draw(Random &rng, int64_t max) const {
   double x = a;
   switch (kind) {
@@ -100,8 +117,14 @@ std::vector<Request> generateTrace(const GeneratorOptions &o) {
   for (int64_t i = 0; i < o.requests; ++i) {
     Request r;
     r.id = i;
-    if (i > 0)
-      t += arrivals.exponential(o.rate);
+    if (i > 0) {
+      if (o.burstiness == 1.0) {
+        t += arrivals.exponential(o.rate);
+      } else {
+        double shape = 1.0 / (o.burstiness * o.burstiness);
+        t += arrivals.gamma(shape) / (shape * o.rate);
+      }
+    }
     r.arrival = t;
     r.promptTokens = o.prompt.draw(lengths, o.maxLength);
     r.outputTokens = o.output.draw(lengths, o.maxLength);

@@ -71,6 +71,11 @@ static cl::opt<int64_t> numRequests("requests",
 static cl::opt<double> rate("rate",
                             cl::desc("Generator: Poisson arrival rate, req/s"),
                             cl::init(1.0), cl::cat(cat));
+static cl::opt<double> burstiness(
+    "burstiness",
+    cl::desc("Generator: coefficient of variation of the arrival gaps (1: "
+             "Poisson; above 1 bursty, Gamma-distributed gaps)"),
+    cl::init(1.0), cl::cat(cat));
 static cl::opt<uint64_t> seed("seed", cl::desc("Generator and sampling seed"),
                               cl::init(1), cl::cat(cat));
 static cl::opt<std::string> promptLen(
@@ -328,6 +333,8 @@ int main(int argc, char **argv) {
     return fail("--max-rate needs an SLO (--slo-ttft and/or --slo-tpot)");
   if (traceFile.empty() && (numRequests < 1 || !(rate > 0)))
     return fail("--requests must be >= 1 and --rate > 0");
+  if (!(burstiness > 0) || !std::isfinite(burstiness))
+    return fail("--burstiness must be > 0");
   int64_t tokensPerStep = maxTokens > 0 ? maxTokens
                           : *kind == serve::SchedulerKind::Chunked ? 512
                                                                    : 8192;
@@ -379,6 +386,7 @@ int main(int argc, char **argv) {
       return fail("--output-len " + llvm::toString(o.takeError()));
     gen.requests = numRequests;
     gen.rate = rate;
+    gen.burstiness = burstiness;
     gen.seed = seed;
     gen.prompt = *p;
     gen.output = *o;

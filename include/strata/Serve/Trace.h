@@ -1,8 +1,8 @@
 //===- Trace.h - Requests a serving simulation replays ----------*- C++ -*-===//
 //
 // A request trace (arrival time, prompt tokens, output tokens) read from
-// JSON or CSV, or drawn by a seeded generator: Poisson arrivals at a rate,
-// lengths fixed, uniform or lognormal. The generator draws from its own
+// JSON or CSV, or drawn by a seeded generator: Poisson or bursty (Gamma)
+// arrivals at a rate, lengths fixed, uniform or lognormal. The generator draws from its own
 // SplitMix64 stream and inverse transforms (no std:: distributions, whose
 // output differs between standard libraries), so a seed gives the same
 // trace everywhere.
@@ -36,6 +36,9 @@ public:
   double uniform(); ///< [0, 1)
   double normal();  ///< standard normal (Box-Muller)
   double exponential(double rate);
+  /// Gamma with shape k and scale 1 (Marsaglia and Tsang 2000; shape < 1
+  /// by boosting with U^(1/k)).
+  double gamma(double shape);
 
 private:
   uint64_t state;
@@ -53,6 +56,10 @@ llvm::Expected<LengthDistribution> parseLengthDistribution(llvm::StringRef s);
 struct GeneratorOptions {
   int64_t requests = 1000;
   double rate = 1.0; ///< requests per second (Poisson)
+  /// Coefficient of variation of the gaps between arrivals: 1 is Poisson
+  /// (exponential gaps), above 1 bursty, below 1 more regular; the gaps
+  /// are Gamma-distributed with shape 1 / cv^2 and mean 1 / rate.
+  double burstiness = 1.0;
   uint64_t seed = 1;
   LengthDistribution prompt, output;
   int64_t maxLength = 1 << 20; ///< lengths are clamped to [1, maxLength]

@@ -142,6 +142,30 @@ TEST(ServeTest, GeneratorIsDeterministicAndScalesWithTheRate) {
   EXPECT_NEAR(many.back().arrival / double(many.size() - 1), 0.2, 0.005);
 }
 
+TEST(ServeTest, BurstyArrivals) {
+  // Gamma gaps with cv 3 (shape 1/9): the mean gap is still 1 / rate, the
+  // gaps' coefficient of variation is 3; cv 1 is the Poisson stream itself.
+  GeneratorOptions g;
+  g.requests = 100000;
+  g.rate = 4;
+  g.seed = 9;
+  g.prompt = g.output = *parseLengthDistribution("fixed:8");
+  for (double cv : {0.5, 3.0}) {
+    g.burstiness = cv;
+    std::vector<Request> t = generateTrace(g);
+    double sum = 0, sq = 0;
+    for (size_t i = 1; i < t.size(); ++i) {
+      double gap = t[i].arrival - t[i - 1].arrival;
+      sum += gap;
+      sq += gap * gap;
+    }
+    double n = double(t.size() - 1), mean = sum / n;
+    double sd = std::sqrt(sq / n - mean * mean);
+    EXPECT_NEAR(mean, 0.25, 0.25 * 0.03) << cv;
+    EXPECT_NEAR(sd / mean, cv, cv * 0.05) << cv;
+  }
+}
+
 TEST(ServeTest, LengthDistributionErrors) {
   for (const char *bad : {"fixed:0", "uniform:5", "uniform:9,3", "normal:3",
                           "lognormal:-1,1", "fixed:x"}) {
