@@ -47,7 +47,7 @@ strata_build_sanitized() {
       -DLLVM_EXTERNAL_LIT="$LLVM_PREFIX/bin/lit"
   fi
   cmake --build "$SANITIZE_BUILD_DIR" --target \
-    strata-opt strata-translate strata-explore strata-calibrate StrataUnitTests \
+    strata-opt strata-translate strata-explore strata-serve strata-calibrate StrataUnitTests \
     strata-fuzz-ir strata-fuzz-json "$@"
 }
 

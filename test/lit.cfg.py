@@ -35,6 +35,7 @@ tools = [
     ToolSubst("strata-translate", unresolved="ignore"),
     ToolSubst("strata-explore", unresolved="ignore"),
     ToolSubst("strata-calibrate", unresolved="ignore"),
+    ToolSubst("strata-serve", unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.strata_tools_dir, append_path=True)
