@@ -69,6 +69,9 @@ Metrics fromReport(const report::CostReport &r) {
   m.tokensPerSecond = r.tokensPerSecond;
   m.energyPerToken = r.energyPerToken;
   m.mfu = r.mfu;
+  m.footprint = r.footprintTotal();
+  m.capacity = r.capacity;
+  m.capacityLevel = r.capacityLevel;
   double most = -1;
   for (const report::GroupRow &b : r.blocks)
     if (b.time > most) {
@@ -113,6 +116,10 @@ struct Lowered {
   /// program order of first appearance), computed once per lowering.
   std::vector<unsigned> blockOf;
   std::vector<std::string> blocks;
+  /// The footprint per device and what it is checked against: the
+  /// program's, not the rates' (capacities are part of the key).
+  double footprint = 0, capacity = 0;
+  std::string capacityLevel;
 };
 
 struct Engine::Impl {
@@ -202,6 +209,12 @@ struct Engine::Impl {
       l.blockOf.push_back(it->second);
     }
     l.composed = (*l.module)->hasAttr("strata.parallel");
+    llvm::Expected<Metrics> full = reportOf(*l.module, sys);
+    if (!full)
+      return full.takeError();
+    l.footprint = full->footprint;
+    l.capacity = full->capacity;
+    l.capacityLevel = full->capacityLevel;
     if (auto info = (*l.module)->getAttrOfType<DictionaryAttr>("strata.model"))
       if (auto t = info.getAs<IntegerAttr>("tokens"))
         l.tokens = double(t.getInt());
@@ -211,7 +224,8 @@ struct Engine::Impl {
   /// What a lowering depends on: the structural fields (cores, grid,
   /// capacities, unit shapes) and the mapping decisions the cost core
   /// makes on `sys`.
-  std::vector<double> keyOf(const hw::System &sys) {
+  std::vector<double> keyOf(const hw::System &sys,
+                            const cost::CostModel &model) {
     std::vector<double> k;
     k.push_back(double(sys.chip.cores));
     k.push_back(sys.chip.grid ? double((*sys.chip.grid)[0]) : 0);
@@ -223,7 +237,6 @@ struct Engine::Impl {
       for (int64_t d : u.shape)
         k.push_back(double(d));
     }
-    cost::CostModel model(sys);
     for (auto &w : matmuls) {
       cost::MatmulTiling t = model.planMatmul(w.first).tiling;
       k.insert(k.end(), {double(t.tileM), double(t.tileN), double(t.tileK),
@@ -240,8 +253,8 @@ struct Engine::Impl {
   }
 
   /// The fast path: the profile re-priced, rolled up as the report does.
-  Metrics price(const Lowered &l, const hw::System &sys) {
-    cost::CostModel model(sys);
+  Metrics price(const Lowered &l, const hw::System &sys,
+               const cost::CostModel &model) {
     const analysis::ProgramProfile *profile = l.profile.get();
     double tokens = l.tokens;
     if (l.composed) {
@@ -284,6 +297,9 @@ struct Engine::Impl {
       }
     double peak = hw::SystemQuery(sys).peakFlops(mainType).value_or(0);
     m.tokens = tokens;
+    m.footprint = l.footprint;
+    m.capacity = l.capacity;
+    m.capacityLevel = l.capacityLevel;
     if (m.latency > 0) {
       m.mfu = peak > 0 ? m.flops / (m.latency * peak) : 0;
       m.tokensPerSecond = m.tokens / m.latency;
@@ -409,7 +425,7 @@ llvm::Error Engine::compile(const hw::System &base) {
               .second)
         I.attentions.push_back({*w, model.planAttention(*w).tiling});
   });
-  I.byKey[I.keyOf(base)] = 0;
+  I.byKey[I.keyOf(base, model)] = 0;
   return llvm::Error::success();
 }
 
@@ -441,7 +457,10 @@ PointResult Engine::evaluate(const hw::System &sys) {
     r.why = "--exact lowers every point";
     return r;
   }
-  std::vector<double> key = I.keyOf(sys);
+  // One model for the key and the pricing: the plan searches the key runs
+  // are memoised in it, so pricing the contractions reuses them.
+  cost::CostModel model(sys);
+  std::vector<double> key = I.keyOf(sys, model);
   auto it = I.byKey.find(key);
   if (it == I.byKey.end()) {
     // A lowering no point had yet: run the pipeline for this system.
@@ -460,7 +479,7 @@ PointResult Engine::evaluate(const hw::System &sys) {
   r.relowered = it->second != 0;
   if (r.relowered)
     r.why = I.reasons[it->second - 1];
-  r.metrics = I.price(I.lowerings[it->second], sys);
+  r.metrics = I.price(I.lowerings[it->second], sys, model);
   return r;
 }
 

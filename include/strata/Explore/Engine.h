@@ -38,6 +38,9 @@ struct Metrics {
   double tokensPerSecond = 0;
   double energyPerToken = 0; ///< joules
   double mfu = 0;
+  double footprint = 0;      ///< bytes per device (weights, activations, ...)
+  double capacity = 0;       ///< bytes of the level it must fit in
+  std::string capacityLevel;
   std::string largestBlock;  ///< the block with the most time
   std::string boundBy;       ///< what bounds that block
 };
