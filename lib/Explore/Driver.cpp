@@ -13,7 +13,10 @@
 
 #include <chrono>
 #include <cmath>
+#include <map>
+#include <memory>
 #include <set>
+#include <thread>
 
 using namespace mlir;
 
@@ -68,6 +71,23 @@ private:
   bool enabled, shown = false;
 };
 
+/// f(0) ... f(n - 1) on `jobs` threads (contiguous slices).
+template <typename F> void parallelFor(uint64_t n, unsigned jobs, F f) {
+  if (jobs <= 1 || n < 2 * jobs) {
+    for (uint64_t i = 0; i < n; ++i)
+      f(i);
+    return;
+  }
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < jobs; ++t)
+    threads.emplace_back([&, t] {
+      for (uint64_t i = n * t / jobs, e = n * (t + 1) / jobs; i < e; ++i)
+        f(i);
+    });
+  for (std::thread &t : threads)
+    t.join();
+}
+
 llvm::Error emitPoint(llvm::StringRef dir, uint64_t index,
                       const hw::System &sys, const Plan *plan,
                       llvm::StringRef pipelineOptions) {
@@ -92,6 +112,49 @@ llvm::Error emitPoint(llvm::StringRef dir, uint64_t index,
 }
 
 } // namespace
+
+WorkloadBuilder modelWorkload(MLIRContext &ctx,
+                              const workload::ModelConfig &config,
+                              const workload::WorkloadOptions &options) {
+  auto built = std::make_shared<
+      std::map<std::pair<int64_t, std::string>, OwningOpRef<ModuleOp>>>();
+  return [&ctx, config, options, built](const Plan *plan,
+                                        std::string &error)
+             -> OwningOpRef<ModuleOp> {
+    int64_t batch = plan && plan->batch > 0 ? plan->batch : options.batch;
+    int64_t m = plan ? plan->microbatches : 1;
+    if (batch % m != 0) {
+      error = llvm::formatv("the batch of {0} is not a whole number of {1} "
+                            "microbatches",
+                            batch, m)
+                  .str();
+      return nullptr;
+    }
+    std::string precision = plan ? plan->precision : "";
+    auto key = std::make_pair(batch / m, precision);
+    auto it = built->find(key);
+    if (it == built->end()) {
+      workload::WorkloadOptions o = options;
+      o.batch = batch / m;
+      if (!precision.empty())
+        o.dtype = *workload::parseWorkloadDType(precision);
+      OwningOpRef<ModuleOp> mod =
+          workload::buildTransformerModule(config, o, &ctx);
+      if (!mod) {
+        error = "the workload generator failed";
+        return nullptr;
+      }
+      it = built->emplace(key, std::move(mod)).first;
+    }
+    return OwningOpRef<ModuleOp>(cast<ModuleOp>(it->second->clone()));
+  };
+}
+
+WorkloadBuilder moduleWorkload(ModuleOp module) {
+  return [module](const Plan *, std::string &) {
+    return OwningOpRef<ModuleOp>(cast<ModuleOp>(module->clone()));
+  };
+}
 
 llvm::Expected<DriverStats> runSweep(MLIRContext &ctx, const SweepSpec &spec,
                                      const hw::System &base,
@@ -138,7 +201,6 @@ llvm::Expected<DriverStats> runSweep(MLIRContext &ctx, const SweepSpec &spec,
   std::vector<Sensitivity> sens;
   bool sensDone = false;
   Progress progress(total, options.progress);
-  hw::System sys = base;
   for (uint64_t pi = 0; pi < numPlans; ++pi) {
     const Plan *plan = plans.empty() ? nullptr : &plans[pi];
     std::string problem;
@@ -177,53 +239,75 @@ llvm::Expected<DriverStats> runSweep(MLIRContext &ctx, const SweepSpec &spec,
       progress.update((pi + 1) * hwPoints);
       continue;
     }
-    for (uint64_t h = 0; h < hwPoints; ++h) {
-      SweepPoint p;
-      p.index = pi * hwPoints + h;
-      p.plan = plan;
-      p.values = spec.point(h);
-      sys = base;
-      sys.name = base.name + "@" + std::to_string(p.index);
-      for (size_t k = 0; k < spec.axes.size(); ++k)
-        if (llvm::Error e =
-                writeAxis(sys, spec.axes[k].path, p.values[k]))
-          return std::move(e);
-      if (!options.emitSystems.empty())
-        if (llvm::Error e = emitPoint(options.emitSystems, p.index, sys, plan,
-                                      options.pipelineOptions))
-          return std::move(e);
-      p.result = engine->evaluate(sys);
-      if (!p.result.valid) {
-        ++stats.invalid;
-        llvm::errs() << "strata-explore: point " << p.index
-                     << " is impossible hardware, skipped: "
-                     << p.result.problem << "\n";
+    // Chunks of points: their systems built in order, keys and prices on
+    // `jobs` threads, the new lowerings made on this one in point order,
+    // the rows written in order.
+    const uint64_t chunk = 4096;
+    std::vector<hw::System> systems;
+    std::vector<Engine::Prepared> prepared;
+    std::vector<SweepPoint> points;
+    for (uint64_t h0 = 0; h0 < hwPoints; h0 += chunk) {
+      uint64_t n = std::min(chunk, hwPoints - h0);
+      systems.assign(n, base);
+      points.assign(n, SweepPoint());
+      prepared.clear();
+      prepared.resize(n);
+      for (uint64_t k = 0; k < n; ++k) {
+        SweepPoint &p = points[k];
+        p.index = pi * hwPoints + h0 + k;
+        p.plan = plan;
+        p.values = spec.point(h0 + k);
+        hw::System &sys = systems[k];
+        sys.name = base.name + "@" + std::to_string(p.index);
+        for (size_t a = 0; a < spec.axes.size(); ++a)
+          if (llvm::Error e = writeAxis(sys, spec.axes[a].path, p.values[a]))
+            return std::move(e);
+        if (!options.emitSystems.empty())
+          if (llvm::Error e = emitPoint(options.emitSystems, p.index, sys,
+                                        plan, options.pipelineOptions))
+            return std::move(e);
       }
-      if (p.result.relowered) {
-        ++stats.relowered;
-        ++stats.reasons[p.result.why];
-      }
-      assess(spec, p);
-      if (p.result.valid && !p.infeasible.empty())
-        ++stats.infeasible;
-      if (checks.count(p.index) && p.result.valid) {
-        ++stats.verified;
-        llvm::Expected<Metrics> m = engine->lowerAndPrice(sys);
-        if (!m)
-          return m.takeError();
-        if (m->latency != p.result.metrics.latency ||
-            m->energy != p.result.metrics.energy) {
-          ++stats.mismatches;
-          llvm::errs() << llvm::formatv(
-              "strata-explore: point {0}: re-priced latency {1:e16} s "
-              "differs from the re-lowered pipeline's {2:e16} s (a mapping "
-              "decision the check does not see)\n",
-              p.index, p.result.metrics.latency, m->latency);
+      parallelFor(n, options.jobs, [&](uint64_t k) {
+        prepared[k] = engine->prepare(systems[k]);
+      });
+      for (uint64_t k = 0; k < n; ++k)
+        engine->lowerIfNew(prepared[k], systems[k]);
+      parallelFor(n, options.jobs, [&](uint64_t k) {
+        points[k].result = engine->finish(prepared[k], systems[k]);
+        assess(spec, points[k]);
+      });
+      for (uint64_t k = 0; k < n; ++k) {
+        SweepPoint &p = points[k];
+        if (!p.result.valid) {
+          ++stats.invalid;
+          llvm::errs() << "strata-explore: point " << p.index
+                       << " is impossible hardware, skipped: "
+                       << p.result.problem << "\n";
         }
+        if (p.result.relowered) {
+          ++stats.relowered;
+          ++stats.reasons[p.result.why];
+        }
+        if (p.result.valid && !p.infeasible.empty())
+          ++stats.infeasible;
+        if (checks.count(p.index) && p.result.valid) {
+          ++stats.verified;
+          llvm::Expected<Metrics> m = engine->lowerAndPrice(systems[k]);
+          if (!m)
+            return m.takeError();
+          if (m->latency != p.result.metrics.latency ||
+              m->energy != p.result.metrics.energy) {
+            ++stats.mismatches;
+            llvm::errs() << llvm::formatv(
+                "strata-explore: point {0}: re-priced latency {1:e16} s "
+                "differs from the re-lowered pipeline's {2:e16} s (a mapping "
+                "decision the check does not see)\n",
+                p.index, p.result.metrics.latency, m->latency);
+          }
+        }
+        (*writer)->add(p);
       }
-      (*writer)->add(p);
-      if ((h & 255) == 0)
-        progress.update(p.index + 1);
+      progress.update(pi * hwPoints + h0 + n);
     }
     // Elasticities of latency at the base system, by central differences
     // of ±1 %, on the first plan that compiles.

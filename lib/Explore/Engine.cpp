@@ -225,7 +225,7 @@ struct Engine::Impl {
   /// capacities, unit shapes) and the mapping decisions the cost core
   /// makes on `sys`.
   std::vector<double> keyOf(const hw::System &sys,
-                            const cost::CostModel &model) {
+                            const cost::CostModel &model) const {
     std::vector<double> k;
     k.push_back(double(sys.chip.cores));
     k.push_back(sys.chip.grid ? double((*sys.chip.grid)[0]) : 0);
@@ -254,7 +254,7 @@ struct Engine::Impl {
 
   /// The fast path: the profile re-priced, rolled up as the report does.
   Metrics price(const Lowered &l, const hw::System &sys,
-               const cost::CostModel &model) {
+               const cost::CostModel &model) const {
     const analysis::ProgramProfile *profile = l.profile.get();
     double tokens = l.tokens;
     if (l.composed) {
@@ -436,51 +436,81 @@ llvm::Expected<Metrics> Engine::lowerAndPrice(const hw::System &sys) {
   return impl->reportOf(**m, sys);
 }
 
-PointResult Engine::evaluate(const hw::System &sys) {
-  PointResult r;
+Engine::Prepared::Prepared() = default;
+Engine::Prepared::Prepared(Prepared &&) = default;
+Engine::Prepared &Engine::Prepared::operator=(Prepared &&) = default;
+Engine::Prepared::~Prepared() = default;
+
+Engine::Prepared Engine::prepare(const hw::System &sys) const {
+  Prepared p;
   std::vector<hw::Problem> problems = hw::validate(sys);
   if (!problems.empty()) {
-    r.valid = false;
-    r.problem = problems.front().path + ": " + problems.front().message;
-    return r;
+    p.done = true;
+    p.result.valid = false;
+    p.result.problem = problems.front().path + ": " + problems.front().message;
+    return p;
   }
+  if (impl->exact)
+    return p; // lowered in lowerIfNew
+  // One model for the key and the pricing: the plan searches the key runs
+  // are memoised in it, so pricing the contractions reuses them.
+  p.model = std::make_unique<cost::CostModel>(sys);
+  p.key = impl->keyOf(sys, *p.model);
+  return p;
+}
+
+void Engine::lowerIfNew(Prepared &p, const hw::System &sys) {
+  if (p.done)
+    return;
   Impl &I = *impl;
+  PointResult &r = p.result;
   if (I.exact) {
+    p.done = true;
     llvm::Expected<Metrics> m = lowerAndPrice(sys);
     if (!m) {
       r.valid = false;
       r.problem = llvm::toString(m.takeError());
-      return r;
+      return;
     }
     r.metrics = *m;
     r.relowered = r.lowered = true;
     r.why = "--exact lowers every point";
-    return r;
+    return;
   }
-  // One model for the key and the pricing: the plan searches the key runs
-  // are memoised in it, so pricing the contractions reuses them.
-  cost::CostModel model(sys);
-  std::vector<double> key = I.keyOf(sys, model);
-  auto it = I.byKey.find(key);
+  auto it = I.byKey.find(p.key);
   if (it == I.byKey.end()) {
     // A lowering no point had yet: run the pipeline for this system.
     llvm::Expected<Lowered> l = I.lowerProfiled(sys);
     if (!l) {
+      p.done = true;
       r.valid = false;
       r.problem = llvm::toString(l.takeError());
-      return r;
+      return;
     }
     I.lowerings.push_back(std::move(*l));
     I.reasons.push_back(I.whyNotBase(sys));
-    it = I.byKey.emplace(std::move(key), I.lowerings.size() - 1).first;
+    it = I.byKey.emplace(p.key, I.lowerings.size() - 1).first;
     r.lowered = true;
   }
   r.lowering = it->second;
-  r.relowered = it->second != 0;
+}
+
+PointResult Engine::finish(Prepared &p, const hw::System &sys) const {
+  if (p.done)
+    return std::move(p.result);
+  const Impl &I = *impl;
+  PointResult r = std::move(p.result);
+  r.relowered = r.lowering != 0;
   if (r.relowered)
-    r.why = I.reasons[it->second - 1];
-  r.metrics = I.price(I.lowerings[it->second], sys, model);
+    r.why = I.reasons[r.lowering - 1];
+  r.metrics = I.price(I.lowerings[r.lowering], sys, *p.model);
   return r;
+}
+
+PointResult Engine::evaluate(const hw::System &sys) {
+  Prepared p = prepare(sys);
+  lowerIfNew(p, sys);
+  return finish(p, sys);
 }
 
 } // namespace strata::explore

@@ -82,6 +82,9 @@ static cl::opt<unsigned> verifyPoints(
              "re-priced numbers; a mismatch is a warning by default and an "
              "error (exit 1) when --verify is given"),
     cl::init(4));
+static cl::opt<unsigned> jobs(
+    "j", cl::desc("Threads pricing the points (results do not depend on it)"),
+    cl::init(1));
 static cl::opt<bool> noProgress(
     "no-progress", cl::desc("No progress bar (it is drawn only on a "
                             "terminal, for sweeps over a second)"),
@@ -174,39 +177,9 @@ int main(int argc, char **argv) {
       return fail("cannot parse '" + inputFile + "'");
   }
 
-  std::map<std::pair<int64_t, std::string>, OwningOpRef<ModuleOp>> built;
   explore::WorkloadBuilder build =
-      [&](const explore::Plan *plan,
-          std::string &error) -> OwningOpRef<ModuleOp> {
-    if (!config)
-      return OwningOpRef<ModuleOp>(cast<ModuleOp>(input->clone()));
-    int64_t batch = plan && plan->batch > 0 ? plan->batch : int64_t(modelBatch);
-    int64_t m = plan ? plan->microbatches : 1;
-    if (batch % m != 0) {
-      error = llvm::formatv("the batch of {0} is not a whole number of {1} "
-                            "microbatches",
-                            batch, m);
-      return nullptr;
-    }
-    std::string precision = plan ? plan->precision : "";
-    auto key = std::make_pair(batch / m, precision);
-    auto it = built.find(key);
-    if (it == built.end()) {
-      workload::WorkloadOptions o = modelOptions;
-      o.batch = batch / m;
-      if (!precision.empty())
-        o.dtype = *workload::parseWorkloadDType(precision);
-      OwningOpRef<ModuleOp> mod =
-          workload::buildTransformerModule(*config, o, &ctx);
-      if (!mod) {
-        error = "the workload generator failed";
-        return nullptr;
-      }
-      it = built.emplace(key, std::move(mod)).first;
-    }
-    return OwningOpRef<ModuleOp>(cast<ModuleOp>(it->second->clone()));
-  };
-
+      config ? explore::modelWorkload(ctx, *config, modelOptions)
+             : explore::moduleWorkload(*input);
   explore::DriverOptions options;
   options.outDir = outDir;
   options.entry = entry;
@@ -216,6 +189,7 @@ int main(int argc, char **argv) {
   options.exact = exactMode;
   options.progress = !noProgress;
   options.batch = modelBatch;
+  options.jobs = std::max(1u, unsigned(jobs));
   llvm::Expected<explore::DriverStats> st =
       explore::runSweep(ctx, *spec, *base, build, options);
   if (!st)

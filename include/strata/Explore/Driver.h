@@ -15,6 +15,8 @@
 #include "strata/Explore/Plan.h"
 #include "strata/Explore/Sweep.h"
 #include "strata/Hardware/System.h"
+#include "strata/Workload/ModelConfig.h"
+#include "strata/Workload/TransformerBuilder.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -31,6 +33,15 @@ namespace strata::explore {
 using WorkloadBuilder = std::function<mlir::OwningOpRef<mlir::ModuleOp>(
     const Plan *plan, std::string &error)>;
 
+/// The generated model (`options` as for strata-translate
+/// --import-model-config, batch = the global batch), built once per batch
+/// per microbatch and precision the plans ask for.
+WorkloadBuilder modelWorkload(mlir::MLIRContext &ctx,
+                              const workload::ModelConfig &config,
+                              const workload::WorkloadOptions &options);
+/// Copies of a given module (plans may not change its batch or precision).
+WorkloadBuilder moduleWorkload(mlir::ModuleOp module);
+
 struct DriverOptions {
   std::string outDir;
   std::string entry;
@@ -43,6 +54,8 @@ struct DriverOptions {
   bool exact = false;
   /// A progress bar on stderr (when it is a terminal).
   bool progress = true;
+  /// Threads pricing the points (the results do not depend on it).
+  unsigned jobs = 1;
   /// The global batch when the spec does not sweep it (--batch).
   int64_t batch = 1;
 };

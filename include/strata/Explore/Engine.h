@@ -27,6 +27,10 @@
 #include <string>
 #include <vector>
 
+namespace strata::cost {
+class CostModel;
+} // namespace strata::cost
+
 namespace strata::explore {
 
 /// The headline numbers of one design point.
@@ -71,6 +75,25 @@ public:
   /// the cost core's mapping decisions on `sys`), lowering anew when no
   /// point had that key yet.
   PointResult evaluate(const hw::System &sys);
+
+  /// evaluate() in three steps, for many points at once: prepare() and
+  /// finish() may run on several threads at a time (they only read the
+  /// lowerings); lowerIfNew() must run on one, in point order, between
+  /// them, so the point that creates a lowering is the first in order
+  /// whatever the threads do (the sweep's results do not depend on them).
+  struct Prepared {
+    Prepared();
+    Prepared(Prepared &&);
+    Prepared &operator=(Prepared &&);
+    ~Prepared();
+    bool done = false; ///< `result` is final (impossible hardware, --exact)
+    PointResult result;
+    std::vector<double> key;
+    std::unique_ptr<cost::CostModel> model;
+  };
+  Prepared prepare(const hw::System &sys) const;
+  void lowerIfNew(Prepared &p, const hw::System &sys);
+  PointResult finish(Prepared &p, const hw::System &sys) const;
   /// Lower every point anew (the pipeline's numbers by construction; as
   /// slow as running strata-pipeline per point). The key does not yet see
   /// the vector-op block sizes strata-tile picks, fusion or placement
