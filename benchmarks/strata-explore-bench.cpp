@@ -15,7 +15,8 @@
 // Results stream to a temporary directory (removed afterwards), so memory
 // stays bounded; peak resident memory is printed.
 //
-//   build/bin/strata-explore-bench [--case=calculon|llama|all]
+//   build/benchmarks/strata-explore-bench [--case=calculon|llama|all]
+//       [--points=N] [-j THREADS]
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,6 +48,9 @@ static cl::opt<std::string> benchCase("case",
 static cl::opt<unsigned> llamaPoints(
     "points", cl::desc("Points of the Llama-3-8B sweep (a cube, rounded)"),
     cl::init(100000));
+
+static cl::opt<unsigned> jobs("j", cl::desc("Threads pricing the points"),
+                              cl::init(1));
 
 static double peakResidentMiB() {
   std::ifstream status("/proc/self/status");
@@ -87,6 +91,7 @@ static int run(MLIRContext &ctx, llvm::StringRef title, llvm::StringRef model,
   o.verify = 0;
   o.progress = false;
   o.batch = wo.batch;
+  o.jobs = std::max(1u, unsigned(jobs));
   llvm::Expected<explore::DriverStats> st = explore::runSweep(
       ctx, *spec, *base, explore::modelWorkload(ctx, *config, wo), o);
   llvm::sys::fs::remove_directories(dir);
@@ -108,8 +113,9 @@ static int run(MLIRContext &ctx, llvm::StringRef title, llvm::StringRef model,
   if (perCore)
     llvm::outs() << llvm::formatv("design points/s per core: {0:f0}\n", rate);
   else
-    llvm::outs() << llvm::formatv("  points/s: {0:f0} (wall), {1:f0} (CPU)\n",
-                                  st->points / st->sweepSeconds, rate);
+    llvm::outs() << llvm::formatv(
+        "  points/s: {0:f0} (wall, {1} thread(s)), {2:f0} per CPU second\n",
+        st->points / st->sweepSeconds, o.jobs, rate);
   return 0;
 }
 

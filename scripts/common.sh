@@ -15,6 +15,9 @@ STRATA_PACKAGES=(
   # The sanitizer + fuzzer build (build-asan/, docs/testing.md): clang and
   # its compiler-rt (ASan, UBSan, libFuzzer).
   clang-22 libclang-rt-22-dev
+  # strata-explore: MPI scale-out (mpirun, built when CMake finds MPI) and
+  # the headless-browser test of its report.html (test/Explore).
+  openmpi-bin libopenmpi-dev chromium
 )
 
 strata_ensure_deps() {

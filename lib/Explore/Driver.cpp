@@ -2,6 +2,7 @@
 
 #include "strata/Explore/Driver.h"
 #include "strata/Explore/Engine.h"
+#include "strata/Explore/Report.h"
 #include "strata/Explore/Results.h"
 #include "strata/Hardware/Json.h"
 
@@ -200,6 +201,10 @@ llvm::Expected<DriverStats> runSweep(MLIRContext &ctx, const SweepSpec &spec,
 
   std::vector<Sensitivity> sens;
   bool sensDone = false;
+  // What report.html draws: every stride-th feasible point (at most about
+  // 2000) and the front.
+  ReportData report;
+  const uint64_t stride = std::max<uint64_t>(1, total / 2000);
   Progress progress(total, options.progress);
   for (uint64_t pi = 0; pi < numPlans; ++pi) {
     const Plan *plan = plans.empty() ? nullptr : &plans[pi];
@@ -305,6 +310,10 @@ llvm::Expected<DriverStats> runSweep(MLIRContext &ctx, const SweepSpec &spec,
                 p.index, p.result.metrics.latency, m->latency);
           }
         }
+        if (p.result.valid && p.infeasible.empty() && p.index % stride == 0)
+          report.scatter.push_back(
+              {p.index, objectiveValue(p, spec.objectives[0]),
+               objectiveValue(p, spec.objectives[1]), false});
         (*writer)->add(p);
       }
       progress.update(pi * hwPoints + h0 + n);
@@ -313,6 +322,15 @@ llvm::Expected<DriverStats> runSweep(MLIRContext &ctx, const SweepSpec &spec,
     // of ±1 %, on the first plan that compiles.
     if (!sensDone) {
       sensDone = true;
+      const report::CostReport &r = engine->baseReport();
+      double bandwidth = 0;
+      for (const hw::MemoryLevel &l : base.chip.memory)
+        if (l.name == r.capacityLevel)
+          bandwidth = hw::SystemQuery(base).aggregateReadBandwidth(l);
+      addRoofline(report, r, bandwidth);
+      report.title = (r.model.empty() ? std::string("workload") : r.model) +
+                     (r.mode.empty() ? "" : " " + r.mode) + " on " +
+                     base.name + ": design-space sweep";
       PointResult baseResult = engine->evaluate(base);
       for (const Axis &a : spec.axes) {
         Sensitivity s;
@@ -346,6 +364,24 @@ llvm::Expected<DriverStats> runSweep(MLIRContext &ctx, const SweepSpec &spec,
   if (llvm::Error e = (*writer)->finish())
     return std::move(e);
   if (llvm::Error e = writeSensitivity(options.outDir, sens))
+    return std::move(e);
+  report.objectives[0] = spec.objectives[0];
+  report.objectives[1] = spec.objectives[1];
+  report.points = total;
+  report.sensitivities = sens;
+  std::vector<const SweepPoint *> front = (*writer)->front();
+  for (const SweepPoint *p : front) {
+    llvm::erase_if(report.scatter,
+                   [&](const ScatterPoint &s) { return s.index == p->index; });
+    report.scatter.push_back({p->index, objectiveValue(*p, spec.objectives[0]),
+                              objectiveValue(*p, spec.objectives[1]), true});
+  }
+  report.sampled = report.scatter.size();
+  // Up to 8 front points, evenly spaced along it.
+  for (size_t k = 0, n = std::min<size_t>(8, front.size()); k < n; ++k)
+    report.selected.push_back(
+        front[n == 1 ? 0 : k * (front.size() - 1) / (n - 1)]);
+  if (llvm::Error e = writeReportHtml(options.outDir, report))
     return std::move(e);
   stats.sweepSeconds = std::chrono::duration<double>(Clock::now() - start)
                            .count();

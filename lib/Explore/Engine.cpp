@@ -72,6 +72,13 @@ Metrics fromReport(const report::CostReport &r) {
   m.footprint = r.footprintTotal();
   m.capacity = r.capacity;
   m.capacityLevel = r.capacityLevel;
+  auto names = std::make_shared<std::vector<std::string>>();
+  for (const report::GroupRow &b : r.blocks) {
+    names->push_back(b.name);
+    m.blockTime.push_back(b.time);
+    m.blockEnergy.push_back(b.energy);
+  }
+  m.blockNames = std::move(names);
   double most = -1;
   for (const report::GroupRow &b : r.blocks)
     if (b.time > most) {
@@ -116,6 +123,7 @@ struct Lowered {
   /// program order of first appearance), computed once per lowering.
   std::vector<unsigned> blockOf;
   std::vector<std::string> blocks;
+  std::shared_ptr<const std::vector<std::string>> blockNames;
   /// The footprint per device and what it is checked against: the
   /// program's, not the rates' (capacities are part of the key).
   double footprint = 0, capacity = 0;
@@ -136,6 +144,7 @@ struct Engine::Impl {
   std::vector<std::pair<cost::MatmulWork, cost::MatmulTiling>> matmuls;
   std::vector<std::pair<cost::AttentionWork, cost::AttentionTiling>> attentions;
   bool exact = false;
+  report::CostReport baseReport;
   /// Why each lowering after the base's was needed.
   std::vector<std::string> reasons;
 
@@ -208,6 +217,7 @@ struct Engine::Impl {
         l.blocks.push_back(block);
       l.blockOf.push_back(it->second);
     }
+    l.blockNames = std::make_shared<std::vector<std::string>>(l.blocks);
     l.composed = (*l.module)->hasAttr("strata.parallel");
     llvm::Expected<Metrics> full = reportOf(*l.module, sys);
     if (!full)
@@ -264,6 +274,7 @@ struct Engine::Impl {
     }
     Metrics m;
     std::vector<double> blockTime(l.blocks.size(), 0.0);
+    std::vector<double> blockEnergy(l.blocks.size(), 0.0);
     // Per entry: its block, what bounds it, its time (for the largest
     // block's bound, found after the pass).
     std::vector<std::pair<std::string, double>> bound;
@@ -283,6 +294,7 @@ struct Engine::Impl {
       m.flops += est->flops * e.times;
       m.energy += est->energy * e.times;
       blockTime[l.blockOf[i]] += t;
+      blockEnergy[l.blockOf[i]] += est->energy * e.times;
       bound.push_back({std::move(est->boundBy), t});
       if (e.counts.cls == analysis::OpClass::Contraction ||
           e.counts.cls == analysis::OpClass::Kernel)
@@ -315,6 +327,9 @@ struct Engine::Impl {
         largest = blockTime[b];
         largestIndex = b;
       }
+    m.blockNames = l.blockNames;
+    m.blockTime = blockTime;
+    m.blockEnergy = std::move(blockEnergy);
     if (largest < 0)
       return m;
     m.largestBlock = l.blocks[largestIndex];
@@ -361,6 +376,10 @@ Engine::~Engine() = default;
 
 const hw::System &Engine::baseSystem() const { return impl->base; }
 
+const report::CostReport &Engine::baseReport() const {
+  return impl->baseReport;
+}
+
 size_t Engine::numLowerings() const { return impl->lowerings.size(); }
 
 void Engine::setExact(bool e) { impl->exact = e; }
@@ -372,6 +391,13 @@ llvm::Error Engine::compile(const hw::System &base) {
   if (!l)
     return l.takeError();
   I.lowerings.push_back(std::move(*l));
+  {
+    cost::CostModel baseModel(base);
+    analysis::ProgramCostOptions o;
+    o.maxTraceEvents = 0;
+    I.baseReport =
+        analysis::estimateProgram(I.lowerings[0].entry, baseModel, o);
+  }
   // The decisions: every contraction of the input as strata-tile asks the
   // cost core for it, but those the base lowering fused into an attention
   // kernel (their names are gone from it, or name the kernel), and every

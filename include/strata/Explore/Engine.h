@@ -17,6 +17,7 @@
 #define STRATA_EXPLORE_ENGINE_H
 
 #include "strata/Hardware/System.h"
+#include "strata/Report/CostReport.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -45,6 +46,10 @@ struct Metrics {
   double footprint = 0;      ///< bytes per device (weights, activations, ...)
   double capacity = 0;       ///< bytes of the level it must fit in
   std::string capacityLevel;
+  /// Time and energy per report block (one run of the program), in the
+  /// order of `blockNames` (shared by the points of a lowering).
+  std::shared_ptr<const std::vector<std::string>> blockNames;
+  std::vector<double> blockTime, blockEnergy;
   std::string largestBlock;  ///< the block with the most time
   std::string boundBy;       ///< what bounds that block
 };
@@ -104,6 +109,8 @@ public:
   llvm::Expected<Metrics> lowerAndPrice(const hw::System &sys);
 
   const hw::System &baseSystem() const;
+  /// The full report of the base lowering on the base system.
+  const report::CostReport &baseReport() const;
   /// Lowerings compiled so far (the base's included).
   size_t numLowerings() const;
 
