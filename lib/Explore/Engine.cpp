@@ -247,6 +247,11 @@ struct Engine::Impl {
       for (int64_t d : u.shape)
         k.push_back(double(d));
     }
+    // The unit each decision runs on: a sweep of one matrix unit's rate
+    // can make another the fastest (h100-sxm's `tensor` below
+    // `tensor-sync`), and the tile IR names its unit.
+    for (int unit : unitsOf(sys, model))
+      k.push_back(double(unit));
     for (auto &w : matmuls) {
       cost::MatmulTiling t = model.planMatmul(w.first).tiling;
       k.insert(k.end(), {double(t.tileM), double(t.tileN), double(t.tileK),
@@ -260,6 +265,23 @@ struct Engine::Impl {
                          double(t.splits), double(t.visitedBlocks)});
     }
     return k;
+  }
+
+  /// The matrix unit (index into the chip's units, -1: none) the cost
+  /// core runs each contraction and each attention group of the key on.
+  std::vector<int> unitsOf(const hw::System &sys,
+                           const cost::CostModel &model) const {
+    std::vector<int> out;
+    auto indexOf = [&](const hw::ComputeUnit *u) {
+      return u ? int(u - sys.chip.units.data()) : -1;
+    };
+    hw::SystemQuery query(sys);
+    for (auto &w : matmuls)
+      out.push_back(indexOf(query.bestUnit(w.first.dtype,
+                                           hw::UnitKind::Matrix)));
+    for (auto &w : attentions)
+      out.push_back(indexOf(model.matrixUnit(w.first.dtype, w.first.path)));
+    return out;
   }
 
   /// The fast path: the profile re-priced, rolled up as the report does.
@@ -354,6 +376,17 @@ struct Engine::Impl {
       if (a.units[i].shape != b.units[i].shape)
         return "the shape of unit " + a.units[i].name + " differs";
     cost::CostModel model(sys);
+    std::vector<int> units = unitsOf(sys, model);
+    cost::CostModel baseModel(base);
+    std::vector<int> baseUnits = unitsOf(base, baseModel);
+    for (size_t i = 0; i < units.size() && i < baseUnits.size(); ++i)
+      if (units[i] != baseUnits[i])
+        return "the matrix unit of " +
+               (i < matmuls.size() ? describe(matmuls[i].first)
+                                   : std::string("an attention group")) +
+               " changes to " +
+               (units[i] < 0 ? std::string("none")
+                             : sys.chip.units[units[i]].name);
     for (auto &[w, t] : matmuls)
       if (!sameTiling(model.planMatmul(w).tiling, t))
         return "the tiling of " + describe(w) + " changes";
