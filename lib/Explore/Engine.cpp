@@ -272,15 +272,18 @@ struct Engine::Impl {
   std::vector<int> unitsOf(const hw::System &sys,
                            const cost::CostModel &model) const {
     std::vector<int> out;
-    auto indexOf = [&](const hw::ComputeUnit *u) {
-      return u ? int(u - sys.chip.units.data()) : -1;
+    // By index into the system the pointer came from (the model holds a
+    // copy of `sys`).
+    auto indexOf = [](const hw::ComputeUnit *u, const hw::System &in) {
+      return u ? int(u - in.chip.units.data()) : -1;
     };
     hw::SystemQuery query(sys);
     for (auto &w : matmuls)
-      out.push_back(indexOf(query.bestUnit(w.first.dtype,
-                                           hw::UnitKind::Matrix)));
+      out.push_back(indexOf(
+          query.bestUnit(w.first.dtype, hw::UnitKind::Matrix), sys));
     for (auto &w : attentions)
-      out.push_back(indexOf(model.matrixUnit(w.first.dtype, w.first.path)));
+      out.push_back(indexOf(model.matrixUnit(w.first.dtype, w.first.path),
+                            model.system()));
     return out;
   }
 
