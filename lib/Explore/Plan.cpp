@@ -97,23 +97,6 @@ std::string Plan::pipelineOptions() const {
       .str();
 }
 
-std::string Plan::label() const {
-  std::string s = formatv("tp{0} pp{1} dp{2}", tp, pp, dp).str();
-  if (ep > 1)
-    s += formatv(" ep{0}", ep).str();
-  if (sp)
-    s += " sp";
-  s += formatv(" mb{0}", microbatches).str();
-  if (interleave > 1)
-    s += formatv(" v{0}", interleave).str();
-  s += formatv(" z{0} {1}", zero, recompute).str();
-  if (!precision.empty())
-    s += " " + precision;
-  if (batch > 0)
-    s += formatv(" b{0}", batch).str();
-  return s;
-}
-
 std::vector<Plan> PlanSpec::enumerate(int64_t devices, int64_t batch) const {
   std::vector<Plan> plans;
   std::vector<int64_t> byDevice = divisors(devices);

@@ -37,8 +37,6 @@ struct Plan {
   int64_t chips() const { return tp * pp * dp * ep * cp; }
   /// strata-pipeline options for it ("tp=2 pp=1 dp=4 ...").
   std::string pipelineOptions() const;
-  /// A short label ("tp2 pp1 dp4 mb1 v1 z0 none").
-  std::string label() const;
 };
 
 /// The plan axes of a spec: each a list or `auto` (an empty list).
