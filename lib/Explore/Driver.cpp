@@ -247,7 +247,7 @@ llvm::Expected<DriverStats> runSweep(MLIRContext &ctx, const SweepSpec &spec,
     // Chunks of points: their systems built in order, keys and prices on
     // `jobs` threads, the new lowerings made on this one in point order,
     // the rows written in order.
-    const uint64_t chunk = 4096;
+    const uint64_t chunk = 1024;
     std::vector<hw::System> systems;
     std::vector<Engine::Prepared> prepared;
     std::vector<SweepPoint> points;
