@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "strata/Calibration/FlashMla.h"
 #include "strata/Calibration/Inference.h"
 #include "strata/Calibration/Spatial.h"
 #include "strata/Calibration/Training.h"
@@ -42,6 +43,8 @@ static void print(const FileResult &f, bool allCases) {
           c.id.c_str(), c.measured, c.estimated,
           (c.unit.empty() ? f.unit : c.unit).c_str(), c.errorPct(),
           ok ? "" : "  (outside tolerance)");
+    if (allCases && !c.note.empty())
+      llvm::outs() << "      note: " << c.note << "\n";
   }
   const CaseResult *w = f.worst();
   llvm::outs() << llvm::format(
@@ -110,6 +113,19 @@ int main(int argc, char **argv) {
   {
     llvm::Expected<FileResult> r =
         strata::calibration::evaluateSpatialFile(STRATA_SPATIAL_REFERENCE);
+    if (!r) {
+      llvm::errs() << "strata-calibrate: " << llvm::toString(r.takeError())
+                   << "\n";
+      status = 1;
+    } else {
+      print(*r, allCases);
+    }
+  }
+  // Published kernels outside ../shared/reference, in the repository
+  // (test/data/kernel-reference): DeepSeek's FlashMLA decode on H800.
+  {
+    llvm::Expected<FileResult> r = strata::calibration::evaluateFlashMlaFile(
+        std::string(STRATA_KERNEL_REFERENCE_DIR) + "/flashmla.json");
     if (!r) {
       llvm::errs() << "strata-calibrate: " << llvm::toString(r.takeError())
                    << "\n";

@@ -15,6 +15,9 @@ STRATA_PACKAGES=(
   # The sanitizer + fuzzer build (build-asan/, docs/testing.md): clang and
   # its compiler-rt (ASan, UBSan, libFuzzer).
   clang-22 libclang-rt-22-dev
+  # strata-explore: OpenMPI for its MPI scale-out (planned, docs/explore.md)
+  # and Chromium for the headless-browser test of its report.html.
+  openmpi-bin libopenmpi-dev chromium
 )
 
 strata_ensure_deps() {
@@ -47,7 +50,7 @@ strata_build_sanitized() {
       -DLLVM_EXTERNAL_LIT="$LLVM_PREFIX/bin/lit"
   fi
   cmake --build "$SANITIZE_BUILD_DIR" --target \
-    strata-opt strata-translate strata-explore strata-calibrate StrataUnitTests \
+    strata-opt strata-translate strata-explore strata-serve strata-calibrate StrataUnitTests \
     strata-fuzz-ir strata-fuzz-json "$@"
 }
 

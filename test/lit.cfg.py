@@ -35,6 +35,7 @@ tools = [
     ToolSubst("strata-translate", unresolved="ignore"),
     ToolSubst("strata-explore", unresolved="ignore"),
     ToolSubst("strata-calibrate", unresolved="ignore"),
+    ToolSubst("strata-serve", unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.strata_tools_dir, append_path=True)
@@ -44,5 +45,10 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 # libFuzzer harnesses, built only in the sanitizer build (build-asan/).
 config.substitutions.append(("%strata_src_root", config.strata_src_root))
 config.substitutions.append(("%strata_obj_root", config.strata_obj_root))
+# Headless Chromium for the browser test of strata-explore's report.html
+# (Debian's chromium, in scripts/common.sh's package list).
+import shutil
+if shutil.which("chromium"):
+    config.available_features.add("chromium")
 if os.path.exists(os.path.join(config.strata_tools_dir, "strata-fuzz-ir")):
     config.available_features.add("strata-fuzz")

@@ -36,6 +36,29 @@ def Tile_KernelOp : Tile_Op<"kernel", [
 
     `name` identifies the op in reports (`"layers.attn.qk_matmul"`).
 
+    `resident([i, ...])` (on a chip with a core grid and an on-chip
+    network): operands `i` (numbered over `ins` then `outs`) live in the
+    grid's distributed SRAM rather than at home — an activation kept on
+    chip between consecutive kernels (layer fusion across cores, as Stream
+    does). Their body arguments are placed in the core-scoped staging level
+    (`!tile.buf<1024x768xbf16, "sram">`: the tensor spread over the cores'
+    scratchpads), so the copies that read or write them move bytes core to
+    core over the network, never through home. `spilled([i, ...])` lists
+    the activations a `strata-residency` pass wanted on chip but the grid's
+    free SRAM could not hold: they stay at home, and the IR says so.
+
+    ```mlir
+    %q = tile.kernel "attn.q_proj" ins(%x, %w : tensor<1024x768xbf16>,
+                                               tensor<768x768xbf16>)
+                                   outs(%e : tensor<1024x768xbf16>)
+                                   resident([0, 2]) {
+    ^bb0(%X: !tile.buf<1024x768xbf16, "sram">,
+         %W: !tile.buf<768x768xbf16, "dram">,
+         %Q: !tile.buf<1024x768xbf16, "sram">):
+      ...
+    } -> tensor<1024x768xbf16>
+    ```
+
     ```mlir
     %r = tile.kernel "mlp.up" ins(%a, %b : tensor<4096x8192xbf16>,
                                            tensor<8192x1280xbf16>)
@@ -50,16 +73,26 @@ def Tile_KernelOp : Tile_Op<"kernel", [
   let arguments = (ins
     StrAttr:$name,
     Variadic<AnyRankedTensor>:$inputs,
-    Variadic<AnyRankedTensor>:$outputs
+    Variadic<AnyRankedTensor>:$outputs,
+    OptionalAttr<DenseI64ArrayAttr>:$resident,
+    OptionalAttr<DenseI64ArrayAttr>:$spilled
   );
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
     $name (`ins` `(` $inputs^ `:` qualified(type($inputs)) `)`)?
     (`outs` `(` $outputs^ `:` qualified(type($outputs)) `)`)?
+    (`resident` `(` $resident^ `)`)? (`spilled` `(` $spilled^ `)`)?
     $body (`->` qualified(type($results))^)? attr-dict-with-keyword
   }];
   let hasVerifier = 1;
+  let builders = [
+    OpBuilder<(ins "::mlir::TypeRange":$resultTypes, "::mlir::StringAttr":$name,
+                   "::mlir::ValueRange":$inputs, "::mlir::ValueRange":$outputs), [{
+      build($_builder, $_state, resultTypes, name, inputs, outputs,
+            /*resident=*/nullptr, /*spilled=*/nullptr);
+    }]>
+  ];
   let extraClassDeclaration = [{
     /// The buffer standing for input `i` / output `i` inside the body.
     ::mlir::BlockArgument getInputBuffer(unsigned i) {
@@ -67,6 +100,11 @@ def Tile_KernelOp : Tile_Op<"kernel", [
     }
     ::mlir::BlockArgument getOutputBuffer(unsigned i) {
       return getBody().getArgument(getInputs().size() + i);
+    }
+    /// Whether operand `i` (over ins then outs) lives in the grid's SRAM.
+    bool isResident(unsigned i) {
+      std::optional<::llvm::ArrayRef<int64_t>> r = getResident();
+      return r && ::llvm::is_contained(*r, int64_t(i));
     }
   }];
 }

@@ -46,8 +46,6 @@ llvm::StringRef stringifyOpClass(OpClass cls) {
   return "?";
 }
 
-namespace {
-
 /// Maps an element type to the hardware dtype whose rate applies. Integer
 /// and index arithmetic (masks, top-k indices) runs at f32 vector rates;
 /// 4-bit integers (packed weights) at the int8 rate, the narrowest integer
@@ -74,7 +72,6 @@ hw::DType toDType(Type t) {
   return hw::DType::f32;
 }
 
-} // namespace
 
 /// Storage bytes of one element (sub-byte types are fractional: two i4 or
 /// f4 values pack into a byte, eight i1 — as tile buffers count them); 0
@@ -447,10 +444,14 @@ std::optional<OpCounts> countKernel(tile::KernelOp kernel) {
   c.cls = OpClass::Kernel;
   if (!kernel.getInputs().empty())
     c.dtype = toDType(getElementTypeOrSelf(kernel.getInputs()[0].getType()));
+  // An operand resident in the grid's SRAM crosses home not at all.
+  const unsigned numInputs = kernel.getInputs().size();
   for (auto [i, v] : llvm::enumerate(kernel.getInputs())) {
     std::optional<double> b = kernelTensorBytes(v, kernel.getInputBuffer(i));
     if (!b)
       return std::nullopt;
+    if (kernel.isResident(i))
+      b = 0;
     c.bytesRead += *b;
     c.inputBytes.push_back(*b);
   }
@@ -458,6 +459,8 @@ std::optional<OpCounts> countKernel(tile::KernelOp kernel) {
     std::optional<double> b = kernelTensorBytes(v, kernel.getOutputBuffer(i));
     if (!b)
       return std::nullopt;
+    if (kernel.isResident(numInputs + i))
+      b = 0;
     c.bytesWritten += *b;
   }
   // The useful work of the op the kernel replaced, when the lowering

@@ -19,6 +19,7 @@
 #include "mlir/IR/Location.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/CallInterfaces.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
@@ -35,8 +36,14 @@ namespace strata::analysis {
 /// spread's tiles and cores, the first loop's trips and pipelining, and
 /// every op's work per loop iteration (or per tile, before and after the
 /// loop), through TileCostOpInterface.
+/// A copy that reads or writes an operand the kernel keeps resident in the
+/// grid's SRAM moves it core to core over the network, re-laid from the
+/// layout another kernel left it in (priced as uniform traffic over the
+/// mean route), unless it is a multicast, which the network delivers
+/// already.
 static cost::KernelWork kernelWork(tile::KernelOp kernel,
-                                   const OpCounts &counts) {
+                                   const OpCounts &counts,
+                                   const cost::CostModel &model) {
   cost::KernelWork w;
   w.idealHomeBytes = counts.bytesRead + counts.bytesWritten;
   Block *phaseBlock = &kernel.getBody().front();
@@ -99,11 +106,22 @@ static cost::KernelWork kernelWork(tile::KernelOp kernel,
         cost::TransferWork t{from.str(), to.str(),
                              double(op.getBytesMoved()) * per};
         if (auto copy = dyn_cast<tile::CopyOp>(op.getOperation())) {
+          auto residentArg = [&](Value v) {
+            auto arg = dyn_cast<BlockArgument>(v);
+            return arg && arg.getOwner() == &kernel.getBody().front() &&
+                   kernel.isResident(arg.getArgNumber());
+          };
           if (std::optional<int64_t> axis = copy.getMulticast()) {
             t.share = copy.getMulticastShare();
             t.axis = int(*axis);
             t.hops = (*copy->getParentOfType<tile::SpreadOp>().getGrid())
                          [*axis] - 1;
+          } else if (residentArg(copy.getSource()) ||
+                     residentArg(copy.getDest())) {
+            t.overNetwork = true;
+            t.redistribute = true;
+            t.hops = std::max<int64_t>(
+                1, int64_t(std::llround(model.meanGridHops())));
           }
         } else if (auto noc = dyn_cast<tile::NocCopyOp>(op.getOperation())) {
           t.overNetwork = true;
@@ -273,6 +291,8 @@ fusedAttentionWork(Operation *op, const OpCounts &c, const hw::System &sys) {
   // own dtype is its first operand's).
   if (auto dtype = group.getAs<StringAttr>("dtype"))
     w.dtype = hw::parseDType(dtype.getValue().str()).value_or(c.dtype);
+  if (auto kv = group.getAs<StringAttr>("kv_dtype"))
+    w.kvDType = hw::parseDType(kv.getValue().str());
   return w;
 }
 
@@ -295,7 +315,7 @@ estimateUnfused(Operation *op, const OpCounts &c,
     }
   }
   if (auto kernel = dyn_cast<tile::KernelOp>(op)) {
-    cost::Estimate e = model.kernel(kernelWork(kernel, c));
+    cost::Estimate e = model.kernel(kernelWork(kernel, c, model));
     e.flops = c.flops;
     e.transcendentals = c.transcendentals;
     return e;
@@ -791,6 +811,13 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
       r.parameters = v.getInt();
     if (auto v = info.getAs<IntegerAttr>("active_parameters"))
       r.activeParameters = v.getInt();
+    if (auto v = info.getAs<IntegerAttr>("batch"))
+      r.batch = v.getInt();
+    if (auto v = info.getAs<IntegerAttr>("seq"))
+      r.seq = v.getInt();
+    if (r.mode == "decode")
+      if (auto v = info.getAs<IntegerAttr>("kv_len"))
+        r.context = v.getInt();
   }
   for (const hw::MemoryLevel &l : sys.chip.memory)
     r.levels.push_back(l.name);
@@ -868,10 +895,17 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
     const bool onMatrix = llvm::any_of(sys.chip.units, [&](const auto &u) {
       return u.name == est->unit && u.kind == hw::UnitKind::Matrix;
     });
-    row.bound += model.rooflineBound(est->flops, e.counts.dtype, onMatrix,
-                                     e.counts.bytesRead +
-                                         e.counts.bytesWritten) *
-                 e.times;
+    const double compulsory = e.counts.bytesRead + e.counts.bytesWritten;
+    const double floor =
+        model.rooflineBound(est->flops, e.counts.dtype, onMatrix, compulsory);
+    row.bound += floor * e.times;
+    if (options.remarkAboveFloor > 0 && floor > 0 && est->flops > 0 &&
+        est->time > options.remarkAboveFloor * floor)
+      e.op->emitRemark()
+          << "'" << name << "' modelled at "
+          << llvm::formatv("{0:F2}", est->time / floor).str()
+          << "x its roofline floor: "
+          << model.explainAboveFloor(*est, floor, compulsory);
     for (const cost::LevelTraffic &t : est->traffic)
       for (size_t i = 0; i < r.levels.size(); ++i)
         if (r.levels[i] == t.level)
@@ -1045,6 +1079,13 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
     r.energy = partEnergy[StepPart::Microbatch] * m +
                partEnergy[StepPart::GradSync] + partEnergy[StepPart::Optimizer];
     r.tokens = r.step->tokensPerStep;
+    // The generated batch is one microbatch over all data-parallel ranks
+    // (strata-translate --batch); a step runs m of them.
+    if (r.batch > 0) {
+      r.step->sequencesPerStep = r.batch * r.step->microbatches;
+      r.step->sequencesPerDevice =
+          r.batch / std::max<int64_t>(r.step->dataParallel, 1);
+    }
   }
 
   auto largestShare = [](const llvm::StringMap<double> &m) {

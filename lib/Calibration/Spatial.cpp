@@ -6,6 +6,10 @@
 // element, bf16 activations) and priced at the preset's fp8 matrix rate, the
 // engine's LoFi rate that tt-metal uses for its bfp4 layers (HiFi2, half of
 // it, for bfp8 ones).
+// tt_transformers traces decode but not prefill (a case's `trace`): an
+// untraced program waits for the host to dispatch each op, which the runner
+// prices as the host dispatch gap per decoder layer below in place of the
+// traced op-to-op gap (the preset's launch overhead).
 // test/data/spatial-reference/README.md says what each field means.
 //
 //===----------------------------------------------------------------------===//
@@ -91,6 +95,16 @@ std::optional<double> latency(MLIRContext &ctx, const workload::ModelConfig &m,
   return t;
 }
 
+/// Device idle time between the ops of one decoder layer when tt-metal runs
+/// it untraced, waiting for the host to dispatch each op: tt-metal
+/// tech_reports/LLMs/llms.md @ 0100dbfc, 4.5.4: in its untraced example
+/// "more time (756us) is spent in between OPs (OP-to-OP gap) than running
+/// OPs on device (362us)" for one layer (tt-metal issue #8264: "the main
+/// thread takes ~1.1ms to launch a python layer", i.e. 756 + 362 us). It
+/// replaces the traced op-to-op gap (the preset's launch overhead), which is
+/// part of it.
+constexpr double kUntracedGapPerLayer = 756e-6;
+
 } // namespace
 
 llvm::Expected<cost::FileResult> evaluateSpatialFile(const std::string &path) {
@@ -162,6 +176,18 @@ llvm::Expected<cost::FileResult> evaluateSpatialFile(const std::string &path) {
       continue;
     }
 
+    // Untraced (`trace: false`): the host's dispatch gap per layer instead
+    // of the per-op traced gap.
+    std::optional<bool> traced = c->getBoolean("trace");
+    if (!traced) {
+      skip("no trace (whether tt-metal runs the step as a trace)");
+      continue;
+    }
+    double hostGap = 0;
+    if (!*traced) {
+      sys.chip.launchOverhead = 0;
+      hostGap = kUntracedGapPerLayer * double(m->layers);
+    }
     cost::CostModel model(sys);
     workload::WorkloadOptions o;
     o.dtype = workload::WorkloadDType::fp8; // weights; see the file comment
@@ -177,7 +203,7 @@ llvm::Expected<cost::FileResult> evaluateSpatialFile(const std::string &path) {
         skip(why);
         continue;
       }
-      r.estimated = *t * 1e3;
+      r.estimated = (*t + hostGap) * 1e3;
     } else if (kind == "decode_tokens_per_s_per_user") {
       // A decode step's cost is affine in the cached length: the middle of
       // the decode_tokens steps stands for their mean.
@@ -191,7 +217,7 @@ llvm::Expected<cost::FileResult> evaluateSpatialFile(const std::string &path) {
         skip(why);
         continue;
       }
-      r.estimated = 1.0 / *t;
+      r.estimated = 1.0 / (*t + hostGap);
     } else {
       skip("unknown kind '" + kind.str() + "'");
       continue;

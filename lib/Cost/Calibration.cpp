@@ -42,12 +42,17 @@ int FileResult::ran() const {
 }
 
 std::string presetForChip(const std::string &chip) {
-  // H800 SXM5 has the H100 SXM5's SMs, clocks and HBM3; only NVLink is cut,
-  // which a single-GPU kernel does not use.
-  if (chip.rfind("H100-SXM", 0) == 0 || chip.rfind("H800-SXM", 0) == 0)
+  // H800 SXM5 has the H100 SXM5's SMs, clocks and HBM3; NVLink and FP64
+  // are cut (the h800-sxm preset), which the single-GPU kernels here do not
+  // use.
+  if (chip.rfind("H100-SXM", 0) == 0)
     return "h100-sxm";
+  if (chip.rfind("H800-SXM", 0) == 0)
+    return "h800-sxm";
   if (chip.rfind("A100-SXM4-80GB", 0) == 0 || chip == "A100-SXM")
     return "a100-sxm-80g";
+  if (chip == "L40S")
+    return "l40s";
   return "";
 }
 
@@ -193,7 +198,7 @@ llvm::Expected<FileResult> evaluateAttentionFile(const std::string &path) {
     // synchronous mma.sync on every chip (on Hopper it cannot reach the
     // wgmma-only rate); FlashAttention-3 with wgmma. The chip description
     // says which matrix unit each path reaches.
-    w.path = w.asyncOverlap ? MatrixPath::Any : MatrixPath::Synchronous;
+    w.path = w.asyncOverlap ? MatrixPath::Asynchronous : MatrixPath::Synchronous;
     Estimate e = model->attention(w);
     if (*direction == "fwd+bwd") {
       AttentionWork bwd = w;

@@ -9,6 +9,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -109,8 +112,9 @@ struct CostModel::Memo {
   using MatmulKey =
       std::tuple<int64_t, int64_t, int64_t, int64_t, int, double, double,
                  double>;
-  using AttentionKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t,
-                                  int64_t, bool, bool, bool, int, int>;
+  using AttentionKey =
+      std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool,
+                 bool, bool, int, int, int64_t, bool, bool, int>;
   absl::flat_hash_map<MatmulKey, MatmulPlan> matmuls;
   absl::flat_hash_map<AttentionKey, AttentionPlan> attentions;
 };
@@ -211,6 +215,83 @@ double CostModel::rooflineBound(double flops, DType t, bool matrix,
   double tHome =
       homeBytes / (query.aggregateReadBandwidth(home) * home.efficiency);
   return std::max(tCompute, tHome);
+}
+
+std::string CostModel::explainAboveFloor(const Estimate &e, double floor,
+                                         double compulsoryBytes) const {
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  auto times = [&](double x) { os << llvm::format("%.1fx", x); };
+  const hw::Chip &chip = sys.chip;
+  switch (e.boundKind) {
+  case BoundKind::Overhead:
+    os << "launch overhead: " << llvm::format("%.3g", chip.launchOverhead * 1e6)
+       << " us per op against a floor of "
+       << llvm::format("%.3g", floor * 1e6) << " us";
+    return out;
+  case BoundKind::Latency:
+    os << "latency: the first operands arrive after the home level's "
+          "latency and the pipeline fills and drains around a short body";
+    return out;
+  case BoundKind::Compute: {
+    const hw::ComputeUnit *unit = nullptr;
+    for (const hw::ComputeUnit &u : chip.units)
+      if (u.name == e.boundBy)
+        unit = &u;
+    if (unit && unit->kind == hw::UnitKind::Vector) {
+      os << "bound by " << e.boundBy << ", the vector unit: "
+         << (e.transcendentals > 0
+                 ? "the softmax's exponentials and row reductions per score "
+                   "take longer than the matrix unit's blocks"
+                 : "its elementwise work takes longer than the matrix "
+                   "unit's");
+      return out;
+    }
+    // computeTime is the matrix unit's busy time: useful FLOPs plus
+    // padding and the idle cores of the last wave.
+    os << "bound by " << e.boundBy << ": busy ";
+    times(floor > 0 ? e.computeTime / floor : 0);
+    os << " its roofline floor (tiles padded to the unit's shape, the last "
+          "wave's idle cores)";
+    if (e.transcendentals > 0)
+      os << ", and the vector unit's softmax between the matrix unit's "
+            "blocks adds to it";
+    return out;
+  }
+  case BoundKind::Link:
+    os << "bound by " << e.boundBy << ", an interconnect between devices";
+    return out;
+  case BoundKind::Memory:
+    break;
+  }
+  const double traffic = e.bytesAt(e.boundBy);
+  const hw::MemoryLevel *level = query.level(e.boundBy);
+  if (!level) { // the on-chip network
+    os << "bound by " << e.boundBy << ": operand panels moved between cores";
+    if (compulsoryBytes > 0 && traffic > 0) {
+      os << ", ";
+      times(traffic / compulsoryBytes);
+      os << " the compulsory bytes";
+    }
+    return out;
+  }
+  os << "bound by " << level->name << ": ";
+  if (compulsoryBytes > 0 && traffic > 0) {
+    times(traffic / compulsoryBytes);
+    os << " the compulsory bytes cross it";
+  } else {
+    os << "its bandwidth sets the time";
+  }
+  if (level->management == hw::Management::Cache)
+    os << ", each core loading its own operand tiles through it (no "
+          "multicast of a tile to several cores, such as TMA multicast "
+          "within a thread-block cluster, is modelled)";
+  else if (level == &homeLevel() && !e.unit.empty() &&
+           llvm::any_of(chip.units, [&](const hw::ComputeUnit &u) {
+             return u.name == e.unit && u.kind == hw::UnitKind::Matrix;
+           }))
+    os << " (operand panels re-read where tiles cannot stay resident)";
+  return out;
 }
 
 double CostModel::energyPerFlop(DType t) {
@@ -476,6 +557,7 @@ Estimate CostModel::kernel(const KernelWork &w) const {
   // Chip-wide: the traffic through each level against its bandwidth. A
   // multicast tile crosses home once per `share` cores that receive it.
   double staged = 0, stagedFromHome = 0, networkBytes = 0, linkBytes = 0;
+  double redistributed = 0;
   int64_t maxHops = 0;
   auto addStaged = [&](const std::vector<TransferWork> &ts, double times) {
     for (const TransferWork &t : ts) {
@@ -490,6 +572,8 @@ Estimate CostModel::kernel(const KernelWork &w) const {
         linkBytes += t.bytes * times *
                      (t.share > 1 ? 1.0 : double(std::max<int64_t>(1, t.hops)));
         maxHops = std::max(maxHops, t.hops);
+        if (t.redistribute)
+          redistributed += t.bytes * times;
       }
     }
   };
@@ -505,7 +589,9 @@ Estimate CostModel::kernel(const KernelWork &w) const {
   double tCache = 0;
   if (cache)
     tCache = staged / (query.aggregateReadBandwidth(*cache) * cache->efficiency);
-  const double body = std::max({tCores, tHome, tCache});
+  // Resident tensors re-laid between kernels load the whole network.
+  const double tSpread = gridRedistributionTime(redistributed);
+  const double body = std::max({tCores, tHome, tCache, tSpread});
   // Pipeline fill (the first transfers arrive after the home latency) and
   // drain (the last tile's results are written back).
   const double fillDrain = home.latency +
@@ -524,7 +610,7 @@ Estimate CostModel::kernel(const KernelWork &w) const {
   for (const UnitWork &u : w.epilogueCompute)
     flops += u.flops * w.tiles;
   e.flops = flops;
-  const double largest = std::max({tCompute, tFill, tHome, tCache});
+  const double largest = std::max({tCompute, tFill, tHome, tCache, tSpread});
   if (fillDrain + chip.launchOverhead > largest) {
     bool launch = chip.launchOverhead > fillDrain;
     e.boundKind = launch ? BoundKind::Overhead : BoundKind::Latency;
@@ -538,7 +624,7 @@ Estimate CostModel::kernel(const KernelWork &w) const {
   } else if (largest == tCache) {
     e.boundKind = BoundKind::Memory;
     e.boundBy = cache->name;
-  } else if (tNetwork > waves * tileWrite) {
+  } else if (largest == tSpread || tNetwork > waves * tileWrite) {
     // The fill is paced by the links, not by the scratchpad's write port.
     e.boundKind = BoundKind::Link;
     e.boundBy = kNetworkLevel;
@@ -552,7 +638,8 @@ Estimate CostModel::kernel(const KernelWork &w) const {
     e.traffic.push_back({cache->name, staged, tCache});
   e.traffic.push_back({home.name, homeBytes, tHome});
   if (networkBytes > 0) {
-    e.traffic.push_back({std::string(kNetworkLevel), networkBytes, tNetwork});
+    e.traffic.push_back({std::string(kNetworkLevel), networkBytes,
+                         std::max(tNetwork, tSpread)});
     e.energy += linkBytes * noc->energyPerByte;
   }
   for (const auto *list :
@@ -781,7 +868,15 @@ Estimate CostModel::move(const MoveWork &w) const {
 //===----------------------------------------------------------------------===//
 
 std::string_view toString(MatrixPath p) {
-  return p == MatrixPath::Synchronous ? "synchronous" : "any";
+  switch (p) {
+  case MatrixPath::Synchronous:
+    return "synchronous";
+  case MatrixPath::Asynchronous:
+    return "asynchronous";
+  case MatrixPath::Any:
+    break;
+  }
+  return "any";
 }
 
 std::optional<MatrixPath> parseMatrixPath(std::string_view s) {
@@ -789,6 +884,8 @@ std::optional<MatrixPath> parseMatrixPath(std::string_view s) {
     return MatrixPath::Any;
   if (s == "synchronous")
     return MatrixPath::Synchronous;
+  if (s == "asynchronous")
+    return MatrixPath::Asynchronous;
   return std::nullopt;
 }
 
@@ -796,12 +893,17 @@ const hw::ComputeUnit *CostModel::matrixUnit(DType t, MatrixPath path) const {
   const hw::ComputeUnit *best = nullptr;
   for (const hw::ComputeUnit &u : sys.chip.units) {
     if (u.kind != hw::UnitKind::Matrix ||
-        (path == MatrixPath::Synchronous && u.asynchronous))
+        (path == MatrixPath::Synchronous && u.asynchronous) ||
+        (path == MatrixPath::Asynchronous && !u.asynchronous))
       continue;
     std::optional<double> r = u.rate(t);
     if (r && (!best || *r > *best->rate(t)))
       best = &u;
   }
+  // A chip without an asynchronous path runs such a kernel's products on
+  // its fastest unit (the path is how the kernel is written, not a unit).
+  if (!best && path == MatrixPath::Asynchronous)
+    return matrixUnit(t, MatrixPath::Any);
   return best;
 }
 
@@ -810,10 +912,12 @@ Estimate CostModel::attention(const AttentionWork &w) const {
 }
 
 AttentionPlan CostModel::planAttention(const AttentionWork &w) const {
-  Memo::AttentionKey key{w.batch,        w.heads,       w.kvHeads,
-                         w.qLen,         w.kvLen,       w.headDim,
-                         w.causal,       w.backward,    w.asyncOverlap,
-                         int(w.path),    int(w.dtype)};
+  Memo::AttentionKey key{w.batch,        w.heads,           w.kvHeads,
+                         w.qLen,         w.kvLen,           w.headDim,
+                         w.causal,       w.backward,        w.asyncOverlap,
+                         int(w.path),    int(w.dtype),      w.vHeadDim,
+                         w.valuesInKeys, w.packGroupedHeads,
+                         w.kvDType ? int(*w.kvDType) : -1};
   auto it = memo->attentions.find(key);
   if (it != memo->attentions.end())
     return it->second;
@@ -826,10 +930,14 @@ std::pair<double, double>
 CostModel::attentionBuffers(const AttentionWork &w,
                             const AttentionTiling &t) const {
   const double elt = eltBytes(w.dtype);
+  const double kvElt = w.kvDType ? eltBytes(*w.kvDType) : elt;
   const double d = double(w.headDim), tm = double(t.tileM),
                tn = double(t.tileN);
+  const double dv = w.vHeadDim > 0 ? double(w.vHeadDim) : d;
+  // Columns of one cached position: K and V, or K alone when V is its prefix.
+  const double dkv = w.valuesInKeys ? d : d + dv;
   // Staging: the Q block and `stages` K and V blocks.
-  double staging = tm * d * elt + double(t.stages) * 2 * tn * d * elt;
+  double staging = tm * d * elt + double(t.stages) * tn * dkv * kvElt;
   // Innermost level: S (f32), P (input dtype), the f32 output accumulator,
   // five row vectors (running max, block max, correction, running sum,
   // block sum) and the 1x1 softmax scale. With split-KV the combine has its
@@ -837,22 +945,54 @@ CostModel::attentionBuffers(const AttentionWork &w,
   // sum straight into this level, double-buffered (they are used once, so
   // staging them would only take room from the K/V blocks), and converts
   // its result into an output block there.
-  double inner = tm * tn * 4 + tm * tn * elt + tm * d * 4 + (5 * tm + 1) * 4;
+  double inner = tm * tn * 4 + tm * tn * elt + tm * dv * 4 + (5 * tm + 1) * 4;
   if (t.splits > 1)
-    inner += tm * d * 4 + 5 * tm * 4 + 2 * (tm * d * 4 + 2 * tm * 4) +
-             tm * d * elt;
+    inner += tm * dv * 4 + 5 * tm * 4 + 2 * (tm * dv * 4 + 2 * tm * 4) +
+             tm * dv * elt;
+  // A quantised cache's K and V blocks, dequantised into the queries' type.
+  if (w.kvDType && *w.kvDType != w.dtype)
+    inner += tn * dkv * elt;
   return {staging, inner};
 }
 
 AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
+  if (stagingIndex == homeIndex)
+    return {}; // callers fall back to the unfused graph
+  if (w.path != MatrixPath::Any) {
+    const hw::ComputeUnit *unit = matrixUnit(w.dtype, w.path);
+    return unit ? planAttentionOn(w, *unit) : AttentionPlan{};
+  }
+  // The kernel is ours to choose: the cheapest matrix unit for the shape
+  // (ties to the first in the chip's order).
+  std::optional<AttentionPlan> best;
+  for (const hw::ComputeUnit &u : sys.chip.units) {
+    if (u.kind != hw::UnitKind::Matrix || !u.rate(w.dtype))
+      continue;
+    AttentionPlan p = planAttentionOn(w, u);
+    if (p.tiling.tileM > 0 &&
+        (!best || p.estimate.time < best->estimate.time))
+      best = p;
+  }
+  return best ? *best : AttentionPlan{};
+}
+
+AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
+                                         const hw::ComputeUnit &matrix) const {
   const hw::Chip &chip = sys.chip;
-  const hw::ComputeUnit *unit = matrixUnit(w.dtype, w.path);
+  const hw::ComputeUnit *unit = &matrix;
   const MemoryLevel &home = homeLevel();
   const MemoryLevel &staging = stagingLevel();
   const double elt = eltBytes(w.dtype);
+  // A quantised KV cache streams at its own width.
+  const double kvElt = w.kvDType ? eltBytes(*w.kvDType) : elt;
   const double d = double(w.headDim);
-  if (!unit || stagingIndex == homeIndex)
-    return {}; // callers fall back to the unfused graph
+  const double dv = w.vHeadDim > 0 ? double(w.vHeadDim) : d;
+  const double dkv = w.valuesInKeys ? d : d + dv;
+  // With packed heads a query block holds qLen x (heads per kv head) rows.
+  const int64_t rows =
+      w.packGroupedHeads ? w.qLen * (w.heads / std::max<int64_t>(1, w.kvHeads))
+                         : w.qLen;
+  const bool causal = w.causal && !w.packGroupedHeads;
   const double perCoreMatrix =
       *unit->rate(w.dtype) * chip.clock * unit->efficiency;
   const double perCoreVector = vectorPeak(w.dtype) / double(chip.cores);
@@ -865,13 +1005,14 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   // holds the accumulators).
   const int64_t m0 = unit->shape.empty() ? 1 : unit->shape[0];
   const double cores = double(chip.cores);
-  double groups = double(w.batch) * double(w.heads);
+  double groups =
+      double(w.batch) * double(w.packGroupedHeads ? w.kvHeads : w.heads);
   auto splitsFor = [&](double qTiles, double kvBlocks) {
     // Split-KV (FlashDecoding): when there are fewer query tiles than
     // cores, each tile's K/V range is split over several cores and the
     // partial results combined (the combine is small and not charged).
     double s = 1;
-    if (!w.causal && groups * qTiles < cores)
+    if (!causal && groups * qTiles < cores)
       s = std::min(kvBlocks, std::floor(cores / (groups * qTiles)));
     return std::max(1.0, s);
   };
@@ -896,14 +1037,18 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
 
   // Per K/V block: forward is 2 matmuls (QKᵀ, PV), backward 5 (QKᵀ
   // recomputed, dV, dP, dQ, dK) — the FlashAttention 2.5x convention.
-  const double matmuls = w.backward ? 5 : 2;
-  const double mmFlops = matmuls * 2 * tileM * tileN * d;
+  // Forward: QKᵀ over the key width, PV over the value width.
+  const double mmFlops =
+      w.backward ? 5 * 2 * tileM * tileN * d : 2 * tileM * tileN * (d + dv);
   // Softmax per score: one exp, and ~4 vector FLOPs (scale, max, subtract,
   // sum; backward: P∘(dP − D) and scale).
   const double scores = tileM * tileN;
-  const double vecWork = scores * (kTranscendentalFlops + 4);
-  const double loadBytes =
-      (w.backward ? 4.0 : 2.0) * tileN * d * elt; // K,V (+ dK,dV partials)
+  // A quantised cache: one conversion per K and V element of the block.
+  const bool dequant = w.kvDType && *w.kvDType != w.dtype;
+  const double vecWork =
+      scores * (kTranscendentalFlops + 4) + (dequant ? tileN * dkv : 0);
+  const double loadBytes = tileN * dkv * kvElt + // K, V
+                           (w.backward ? tileN * dkv * elt : 0.0); // dK, dV
   double tMm = mmFlops / perCoreMatrix;
   if (w.path == MatrixPath::Synchronous && !unit->asynchronous) {
     // Synchronous MMAs (mma.sync) take their operands from registers:
@@ -959,7 +1104,7 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   double tileTimeSum = 0, maxTile = 0, blocks = 0;
   for (double i = 0; i < qTiles; ++i) {
     double b = kvBlocksFull;
-    if (w.causal) // rows up to (i+1)·tileM see keys up to that position
+    if (causal) // rows up to (i+1)·tileM see keys up to that position
       b = std::clamp(std::ceil(((i + 1) * tileM +
                                 double(w.kvLen - w.qLen)) / tileN),
                      0.0, kvBlocksFull);
@@ -970,17 +1115,19 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   }
   const double tiles = groups * qTiles;
   double body;
-  if (!w.causal) // uniform tiles: wave quantisation
+  if (!causal) // uniform tiles: wave quantisation
     body = std::ceil(tiles / double(chip.cores)) * (tileTimeSum / qTiles);
   else // uneven tiles, scheduled longest first over the cores
     body = std::max(groups * tileTimeSum / double(chip.cores), maxTile);
 
   Estimate e;
   // Useful FLOPs in the FlashAttention convention: 4·s_q·s_kv·d per head
-  // forward, halved under a causal mask, 2.5x for backward.
+  // forward (2·s_q·s_kv·(d + dv) with a narrower V), halved under a causal
+  // mask, 2.5x for backward.
+  const double usefulHeads = double(w.batch) * double(w.heads);
   double useful =
-      4.0 * double(w.qLen) * double(w.kvLen) * d * usefulGroups;
-  if (w.causal)
+      2.0 * double(w.qLen) * double(w.kvLen) * (d + dv) * usefulHeads;
+  if (causal)
     useful /= 2;
   if (w.backward)
     useful *= 2.5;
@@ -989,10 +1136,10 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   // K and V are read from home once per KV head (grouped-query heads share
   // them through the staging level), Q read and O written once.
   const double homeBytesNeeded =
-      double(w.batch) * double(w.kvHeads) * double(w.kvLen) * d * elt * 2 *
-          (w.backward ? 2 : 1) +
-      double(w.batch) * double(w.heads) * double(w.qLen) * d * elt *
-          (w.backward ? 4 : 2);
+      double(w.batch) * double(w.kvHeads) * double(w.kvLen) * dkv *
+          (kvElt + (w.backward ? elt : 0)) +
+      double(w.batch) * double(w.heads) * double(w.qLen) * elt *
+          (w.backward ? 4 * d : d + dv);
   const double tHome = homeBytesNeeded /
                        (query.aggregateReadBandwidth(home) * home.efficiency);
   const bool homeBound = tHome > body;
@@ -1041,15 +1188,15 @@ AttentionPlan CostModel::planAttentionUncached(const AttentionWork &w) const {
   // which a causal mask needs to keep the cores evenly busy.
   const bool searchBlocks = chip.grid.has_value();
   std::optional<AttentionPlan> best;
-  for (int64_t tm = std::min(roundUp(128, m0),
-                             roundUp(std::max<int64_t>(1, w.qLen), m0));
+  for (int64_t tm =
+           std::min(roundUp(128, m0), roundUp(std::max<int64_t>(1, rows), m0));
        tm >= m0;) {
     for (int64_t tn = 128; tn >= 16; tn /= 2) {
       AttentionTiling c;
       c.tileM = tm;
       c.tileN = tn;
       c.stages = 2;
-      c.qTiles = int64_t(std::ceil(double(w.qLen) / double(tm)));
+      c.qTiles = int64_t(std::ceil(double(rows) / double(tm)));
       double blocks = std::ceil(double(w.kvLen) / double(tn));
       c.splits = int64_t(splitsFor(double(c.qTiles), blocks));
       c.kvBlocks = int64_t(std::ceil(blocks / double(c.splits)));

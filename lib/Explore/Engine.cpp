@@ -69,6 +69,16 @@ Metrics fromReport(const report::CostReport &r) {
   m.tokensPerSecond = r.tokensPerSecond;
   m.energyPerToken = r.energyPerToken;
   m.mfu = r.mfu;
+  m.footprint = r.footprintTotal();
+  m.capacity = r.capacity;
+  m.capacityLevel = r.capacityLevel;
+  auto names = std::make_shared<std::vector<std::string>>();
+  for (const report::GroupRow &b : r.blocks) {
+    names->push_back(b.name);
+    m.blockTime.push_back(b.time);
+    m.blockEnergy.push_back(b.energy);
+  }
+  m.blockNames = std::move(names);
   double most = -1;
   for (const report::GroupRow &b : r.blocks)
     if (b.time > most) {
@@ -113,6 +123,11 @@ struct Lowered {
   /// program order of first appearance), computed once per lowering.
   std::vector<unsigned> blockOf;
   std::vector<std::string> blocks;
+  std::shared_ptr<const std::vector<std::string>> blockNames;
+  /// The footprint per device and what it is checked against: the
+  /// program's, not the rates' (capacities are part of the key).
+  double footprint = 0, capacity = 0;
+  std::string capacityLevel;
 };
 
 struct Engine::Impl {
@@ -129,6 +144,7 @@ struct Engine::Impl {
   std::vector<std::pair<cost::MatmulWork, cost::MatmulTiling>> matmuls;
   std::vector<std::pair<cost::AttentionWork, cost::AttentionTiling>> attentions;
   bool exact = false;
+  report::CostReport baseReport;
   /// Why each lowering after the base's was needed.
   std::vector<std::string> reasons;
 
@@ -201,7 +217,14 @@ struct Engine::Impl {
         l.blocks.push_back(block);
       l.blockOf.push_back(it->second);
     }
+    l.blockNames = std::make_shared<std::vector<std::string>>(l.blocks);
     l.composed = (*l.module)->hasAttr("strata.parallel");
+    llvm::Expected<Metrics> full = reportOf(*l.module, sys);
+    if (!full)
+      return full.takeError();
+    l.footprint = full->footprint;
+    l.capacity = full->capacity;
+    l.capacityLevel = full->capacityLevel;
     if (auto info = (*l.module)->getAttrOfType<DictionaryAttr>("strata.model"))
       if (auto t = info.getAs<IntegerAttr>("tokens"))
         l.tokens = double(t.getInt());
@@ -211,7 +234,8 @@ struct Engine::Impl {
   /// What a lowering depends on: the structural fields (cores, grid,
   /// capacities, unit shapes) and the mapping decisions the cost core
   /// makes on `sys`.
-  std::vector<double> keyOf(const hw::System &sys) {
+  std::vector<double> keyOf(const hw::System &sys,
+                            const cost::CostModel &model) const {
     std::vector<double> k;
     k.push_back(double(sys.chip.cores));
     k.push_back(sys.chip.grid ? double((*sys.chip.grid)[0]) : 0);
@@ -223,7 +247,11 @@ struct Engine::Impl {
       for (int64_t d : u.shape)
         k.push_back(double(d));
     }
-    cost::CostModel model(sys);
+    // The unit each decision runs on: a sweep of one matrix unit's rate
+    // can make another the fastest (h100-sxm's `tensor` below
+    // `tensor-sync`), and the tile IR names its unit.
+    for (int unit : unitsOf(sys, model))
+      k.push_back(double(unit));
     for (auto &w : matmuls) {
       cost::MatmulTiling t = model.planMatmul(w.first).tiling;
       k.insert(k.end(), {double(t.tileM), double(t.tileN), double(t.tileK),
@@ -239,9 +267,29 @@ struct Engine::Impl {
     return k;
   }
 
+  /// The matrix unit (index into the chip's units, -1: none) the cost
+  /// core runs each contraction and each attention group of the key on.
+  std::vector<int> unitsOf(const hw::System &sys,
+                           const cost::CostModel &model) const {
+    std::vector<int> out;
+    // By index into the system the pointer came from (the model holds a
+    // copy of `sys`).
+    auto indexOf = [](const hw::ComputeUnit *u, const hw::System &in) {
+      return u ? int(u - in.chip.units.data()) : -1;
+    };
+    hw::SystemQuery query(sys);
+    for (auto &w : matmuls)
+      out.push_back(indexOf(
+          query.bestUnit(w.first.dtype, hw::UnitKind::Matrix), sys));
+    for (auto &w : attentions)
+      out.push_back(indexOf(model.matrixUnit(w.first.dtype, w.first.path),
+                            model.system()));
+    return out;
+  }
+
   /// The fast path: the profile re-priced, rolled up as the report does.
-  Metrics price(const Lowered &l, const hw::System &sys) {
-    cost::CostModel model(sys);
+  Metrics price(const Lowered &l, const hw::System &sys,
+               const cost::CostModel &model) const {
     const analysis::ProgramProfile *profile = l.profile.get();
     double tokens = l.tokens;
     if (l.composed) {
@@ -251,6 +299,7 @@ struct Engine::Impl {
     }
     Metrics m;
     std::vector<double> blockTime(l.blocks.size(), 0.0);
+    std::vector<double> blockEnergy(l.blocks.size(), 0.0);
     // Per entry: its block, what bounds it, its time (for the largest
     // block's bound, found after the pass).
     std::vector<std::pair<std::string, double>> bound;
@@ -270,6 +319,7 @@ struct Engine::Impl {
       m.flops += est->flops * e.times;
       m.energy += est->energy * e.times;
       blockTime[l.blockOf[i]] += t;
+      blockEnergy[l.blockOf[i]] += est->energy * e.times;
       bound.push_back({std::move(est->boundBy), t});
       if (e.counts.cls == analysis::OpClass::Contraction ||
           e.counts.cls == analysis::OpClass::Kernel)
@@ -284,6 +334,9 @@ struct Engine::Impl {
       }
     double peak = hw::SystemQuery(sys).peakFlops(mainType).value_or(0);
     m.tokens = tokens;
+    m.footprint = l.footprint;
+    m.capacity = l.capacity;
+    m.capacityLevel = l.capacityLevel;
     if (m.latency > 0) {
       m.mfu = peak > 0 ? m.flops / (m.latency * peak) : 0;
       m.tokensPerSecond = m.tokens / m.latency;
@@ -299,6 +352,9 @@ struct Engine::Impl {
         largest = blockTime[b];
         largestIndex = b;
       }
+    m.blockNames = l.blockNames;
+    m.blockTime = blockTime;
+    m.blockEnergy = std::move(blockEnergy);
     if (largest < 0)
       return m;
     m.largestBlock = l.blocks[largestIndex];
@@ -323,6 +379,17 @@ struct Engine::Impl {
       if (a.units[i].shape != b.units[i].shape)
         return "the shape of unit " + a.units[i].name + " differs";
     cost::CostModel model(sys);
+    std::vector<int> units = unitsOf(sys, model);
+    cost::CostModel baseModel(base);
+    std::vector<int> baseUnits = unitsOf(base, baseModel);
+    for (size_t i = 0; i < units.size() && i < baseUnits.size(); ++i)
+      if (units[i] != baseUnits[i])
+        return "the matrix unit of " +
+               (i < matmuls.size() ? describe(matmuls[i].first)
+                                   : std::string("an attention group")) +
+               " changes to " +
+               (units[i] < 0 ? std::string("none")
+                             : sys.chip.units[units[i]].name);
     for (auto &[w, t] : matmuls)
       if (!sameTiling(model.planMatmul(w).tiling, t))
         return "the tiling of " + describe(w) + " changes";
@@ -345,6 +412,10 @@ Engine::~Engine() = default;
 
 const hw::System &Engine::baseSystem() const { return impl->base; }
 
+const report::CostReport &Engine::baseReport() const {
+  return impl->baseReport;
+}
+
 size_t Engine::numLowerings() const { return impl->lowerings.size(); }
 
 void Engine::setExact(bool e) { impl->exact = e; }
@@ -356,6 +427,13 @@ llvm::Error Engine::compile(const hw::System &base) {
   if (!l)
     return l.takeError();
   I.lowerings.push_back(std::move(*l));
+  {
+    cost::CostModel baseModel(base);
+    analysis::ProgramCostOptions o;
+    o.maxTraceEvents = 0;
+    I.baseReport =
+        analysis::estimateProgram(I.lowerings[0].entry, baseModel, o);
+  }
   // The decisions: every contraction of the input as strata-tile asks the
   // cost core for it, but those the base lowering fused into an attention
   // kernel (their names are gone from it, or name the kernel), and every
@@ -409,7 +487,7 @@ llvm::Error Engine::compile(const hw::System &base) {
               .second)
         I.attentions.push_back({*w, model.planAttention(*w).tiling});
   });
-  I.byKey[I.keyOf(base)] = 0;
+  I.byKey[I.keyOf(base, model)] = 0;
   return llvm::Error::success();
 }
 
@@ -420,48 +498,81 @@ llvm::Expected<Metrics> Engine::lowerAndPrice(const hw::System &sys) {
   return impl->reportOf(**m, sys);
 }
 
-PointResult Engine::evaluate(const hw::System &sys) {
-  PointResult r;
+Engine::Prepared::Prepared() = default;
+Engine::Prepared::Prepared(Prepared &&) = default;
+Engine::Prepared &Engine::Prepared::operator=(Prepared &&) = default;
+Engine::Prepared::~Prepared() = default;
+
+Engine::Prepared Engine::prepare(const hw::System &sys) const {
+  Prepared p;
   std::vector<hw::Problem> problems = hw::validate(sys);
   if (!problems.empty()) {
-    r.valid = false;
-    r.problem = problems.front().path + ": " + problems.front().message;
-    return r;
+    p.done = true;
+    p.result.valid = false;
+    p.result.problem = problems.front().path + ": " + problems.front().message;
+    return p;
   }
+  if (impl->exact)
+    return p; // lowered in lowerIfNew
+  // One model for the key and the pricing: the plan searches the key runs
+  // are memoised in it, so pricing the contractions reuses them.
+  p.model = std::make_unique<cost::CostModel>(sys);
+  p.key = impl->keyOf(sys, *p.model);
+  return p;
+}
+
+void Engine::lowerIfNew(Prepared &p, const hw::System &sys) {
+  if (p.done)
+    return;
   Impl &I = *impl;
+  PointResult &r = p.result;
   if (I.exact) {
+    p.done = true;
     llvm::Expected<Metrics> m = lowerAndPrice(sys);
     if (!m) {
       r.valid = false;
       r.problem = llvm::toString(m.takeError());
-      return r;
+      return;
     }
     r.metrics = *m;
     r.relowered = r.lowered = true;
     r.why = "--exact lowers every point";
-    return r;
+    return;
   }
-  std::vector<double> key = I.keyOf(sys);
-  auto it = I.byKey.find(key);
+  auto it = I.byKey.find(p.key);
   if (it == I.byKey.end()) {
     // A lowering no point had yet: run the pipeline for this system.
     llvm::Expected<Lowered> l = I.lowerProfiled(sys);
     if (!l) {
+      p.done = true;
       r.valid = false;
       r.problem = llvm::toString(l.takeError());
-      return r;
+      return;
     }
     I.lowerings.push_back(std::move(*l));
     I.reasons.push_back(I.whyNotBase(sys));
-    it = I.byKey.emplace(std::move(key), I.lowerings.size() - 1).first;
+    it = I.byKey.emplace(p.key, I.lowerings.size() - 1).first;
     r.lowered = true;
   }
   r.lowering = it->second;
-  r.relowered = it->second != 0;
+}
+
+PointResult Engine::finish(Prepared &p, const hw::System &sys) const {
+  if (p.done)
+    return std::move(p.result);
+  const Impl &I = *impl;
+  PointResult r = std::move(p.result);
+  r.relowered = r.lowering != 0;
   if (r.relowered)
-    r.why = I.reasons[it->second - 1];
-  r.metrics = I.price(I.lowerings[it->second], sys);
+    r.why = I.reasons[r.lowering - 1];
+  r.metrics = I.price(I.lowerings[r.lowering], sys, *p.model);
   return r;
+}
+
+PointResult Engine::evaluate(const hw::System &sys) {
+  Prepared p = prepare(sys);
+  lowerIfNew(p, sys);
+  return finish(p, sys);
 }
 
 } // namespace strata::explore

@@ -276,18 +276,76 @@ static Expected<std::vector<double>> range(const json::Value &v,
   return out;
 }
 
+ArrayRef<StringRef> objectiveNames() {
+  static const StringRef names[] = {
+      "latency", "energy",         "energy_per_token", "throughput", "mfu",
+      "power",   "cost_per_token", "tco",              "capex"};
+  return names;
+}
+
+static Error parseConstraints(const json::Value &v, Constraints &c) {
+  const json::Object *o = v.getAsObject();
+  if (!o)
+    return err("constraints", "expected an object");
+  for (const auto &kv : *o) {
+    std::string at = "constraints." + kv.first.str();
+    if (kv.first == "fits_memory") {
+      std::optional<bool> b = kv.second.getAsBoolean();
+      if (!b)
+        return err(at, "expected true or false");
+      c.fitsMemory = *b;
+      continue;
+    }
+    std::optional<double> *limit =
+        StringSwitch<std::optional<double> *>(kv.first)
+            .Case("max_power_w", &c.maxPower)
+            .Case("max_capex_usd", &c.maxCapex)
+            .Case("max_tco_usd", &c.maxTco)
+            .Default(nullptr);
+    if (!limit)
+      return err(at, "unknown constraint (fits_memory, max_power_w, "
+                     "max_capex_usd, max_tco_usd)");
+    std::optional<double> x = kv.second.getAsNumber();
+    if (!x || !std::isfinite(*x) || *x <= 0)
+      return err(at, "expected a positive number");
+    *limit = *x;
+  }
+  return Error::success();
+}
+
 Expected<SweepSpec> parseSweepSpec(const json::Value &value,
-                                   const hw::System &base) {
+                                   const hw::System &base, bool fromModel) {
   SweepSpec spec;
   const json::Object *root = value.getAsObject();
   if (!root)
-    return err("(root)", "expected an object with \"axes\"");
+    return err("(root)", "expected an object with \"axes\" or \"plan\"");
   for (const auto &kv : *root)
-    if (kv.first != "axes" && kv.first != "objectives")
+    if (!is_contained(ArrayRef<StringRef>{"axes", "plan", "constraints",
+                                          "price", "objectives"},
+                      StringRef(kv.first)))
       return err(kv.first.str(),
-                 "unknown key (a spec has \"axes\" and \"objectives\")");
+                 "unknown key (a spec has \"axes\", \"plan\", "
+                 "\"constraints\", \"price\" and \"objectives\")");
+  if (const json::Value *p = root->get("plan")) {
+    Expected<PlanSpec> plan = parsePlanSpec(*p, fromModel);
+    if (!plan)
+      return plan.takeError();
+    spec.plan = std::move(*plan);
+  }
+  if (const json::Value *p = root->get("price")) {
+    Expected<PriceModel> price = parsePriceModel(*p);
+    if (!price)
+      return price.takeError();
+    spec.price = *price;
+  }
+  if (const json::Value *c = root->get("constraints"))
+    if (Error e = parseConstraints(*c, spec.constraints))
+      return std::move(e);
   const json::Array *axes = root->getArray("axes");
-  if (!axes || axes->empty())
+  static const json::Array none;
+  if (!axes && spec.plan.given && !root->get("axes"))
+    axes = &none;
+  if (!axes || (axes->empty() && !spec.plan.given))
     return err("axes", "expected a non-empty array of axes");
   for (auto [i, av] : enumerate(*axes)) {
     std::string at = formatv("axes[{0}]", i).str();
@@ -376,13 +434,9 @@ Expected<SweepSpec> parseSweepSpec(const json::Value &value,
       return err("objectives", "expected two objective names");
     for (int k = 0; k < 2; ++k) {
       std::optional<StringRef> s = (*o)[k].getAsString();
-      if (!s || !is_contained(ArrayRef<StringRef>{"latency", "energy",
-                                                  "energy_per_token",
-                                                  "throughput", "mfu"},
-                              *s))
+      if (!s || !is_contained(objectiveNames(), *s))
         return err(formatv("objectives[{0}]", k).str(),
-                   "expected latency, energy, energy_per_token, throughput "
-                   "or mfu");
+                   "expected one of " + join(objectiveNames(), ", "));
       spec.objectives[k] = s->str();
     }
   }
@@ -394,11 +448,12 @@ Expected<SweepSpec> parseSweepSpec(const json::Value &value,
   return spec;
 }
 
-Expected<SweepSpec> parseSweepSpecText(StringRef text, const hw::System &base) {
+Expected<SweepSpec> parseSweepSpecText(StringRef text, const hw::System &base,
+                                       bool fromModel) {
   Expected<json::Value> v = json::parse(text);
   if (!v)
     return err("(json)", toString(v.takeError()));
-  return parseSweepSpec(*v, base);
+  return parseSweepSpec(*v, base, fromModel);
 }
 
 } // namespace strata::explore

@@ -224,6 +224,25 @@ Chip h100Chip(std::string name, uint64_t hbmCapacity, double hbmBandwidth) {
 
 // H100 SXM datasheet: 80GB HBM3, 3.35 TB/s.
 Chip h100SxmChip() { return h100Chip("h100-sxm", 80 * GiB, 3.35 * TBps); }
+// H800 SXM5: the H100 SXM5's GH100 part (132 SMs, clocks, tensor peaks, 80GB
+// HBM3 at 3.35 TB/s) with NVLink cut to 400 GB/s total, i.e. 200 GB/s per
+// direction (NVIDIA H800 specifications), and FP64 cut to 1 TFLOPS (the
+// FP64 tensor path is not listed; the CUDA-core FP64 rate is
+// 1e12 / (132 SMs x 1.83 GHz) = 4.14 FLOP/clk/SM).
+Chip h800SxmChip() {
+  Chip c = h100Chip("h800-sxm", 80 * GiB, 3.35 * TBps);
+  for (ComputeUnit &u : c.units) {
+    if (u.name != "cuda") {
+      llvm::erase_if(u.rates,
+                     [](const auto &r) { return r.first == DType::f64; });
+      continue;
+    }
+    for (auto &[dtype, rate] : u.rates)
+      if (dtype == DType::f64)
+        rate = 1e12 / (132 * kH100Clock);
+  }
+  return c;
+}
 // H200 datasheet: 141GB HBM3e, 4.8 TB/s; otherwise the same GH100 part
 // (same SMs, clocks, peaks and 700 W TDP).
 Chip h200Chip() { return h100Chip("h200", 141 * GiB, 4.8 * TBps); }
@@ -294,6 +313,60 @@ constexpr double kNvlinkEnergy = 5 * 8 * pJ;
 constexpr double kIbLatency = 5 * us;
 constexpr double kIbEnergy = 20 * 8 * pJ;
 
+// NVIDIA L40S (Ada Lovelace, AD102) datasheet (L40S product brief, 2023):
+// 142 SMs (18,176 CUDA cores), FP32 91.6 TFLOPS -> 18,176 x 2 x clock, so
+// the clock is 2.52 GHz; dense tensor peaks FP8 733, BF16/FP16 362.05, TF32
+// 183 TFLOPS, INT8 733 TOPS (the datasheet's second figures are with
+// sparsity); 48 GB GDDR6 with ECC at 864 GB/s; 350 W max power; PCIe Gen4
+// x16, no NVLink. Ada has no wgmma: its tensor cores take mma.sync
+// (m16n8k16), so there is one matrix path.
+constexpr double kL40sClock = 91.6e12 / (18176.0 * 2);
+
+Chip l40sChip() {
+  Chip c;
+  c.name = "l40s";
+  c.clock = kL40sClock;
+  c.cores = 142;
+  const double perSm = 142 * kL40sClock; // FLOP/s per FLOP/clk/SM
+  c.units = {
+      // Per SM per clock from the dense datasheet peaks (DERIVED: 1011.8
+      // BF16/FP16, 2048 FP8/INT8, 511 TF32).
+      unit("tensor", UnitKind::Matrix, {16, 8, 16},
+           {{DType::tf32, 183e12 / perSm},
+            {DType::bf16, 362.05e12 / perSm},
+            {DType::fp16, 362.05e12 / perSm},
+            {DType::fp8, 733e12 / perSm},
+            {DType::int8, 733e12 / perSm}}),
+      // 128 FP32 lanes per SM (2 FLOP each); Ada runs FP16/BF16 non-tensor
+      // math at the FP32 rate (datasheet: FP32 91.6 TFLOPS).
+      unit("cuda", UnitKind::Vector, {32},
+           {{DType::f32, 256}, {DType::bf16, 256}, {DType::fp16, 256}}),
+  };
+  // The same tuned-kernel tensor efficiency as the other NVIDIA parts
+  // (CALIBRATED on A100/H100, docs/cost-model.md), not fitted to L40S rows.
+  c.units[0].efficiency = 0.8;
+  c.memory = {
+      nvidiaRf(c.clock),
+      // CUDA C Programming Guide, compute capability 8.9: 128 KB L1/shared
+      // per SM, at most 100 KB of it shared memory.
+      nvidiaSmem(100 * KiB, c.clock),
+      // Ada Lovelace architecture whitepaper: AD102 has 96 MB of L2 (the
+      // L40S brief does not state its L2; ESTIMATE: the full die's). Read
+      // bandwidth ESTIMATE 5120 B/clk as A100's; latency ESTIMATE ~200
+      // cycles.
+      level("l2", Scope::Chip, Management::Cache, 96 * MiB, 5120 * c.clock,
+            5120 * c.clock, 200 / c.clock, kL2Energy),
+      // Datasheet: 48 GB GDDR6, 864 GB/s. Latency ESTIMATE ~600 ns (GDDR6
+      // behind a large L2). Energy ESTIMATE: HBM's per byte (GDDR6 costs
+      // more per bit; not modelled separately).
+      level("gddr6", Scope::Chip, Management::Scratchpad, 48 * GiB, 864 * GBps,
+            864 * GBps, 600 * ns, kHbmEnergy),
+  };
+  c.staticPower = kStaticFraction * 350; // datasheet: 350 W max power
+  c.launchOverhead = kGpuLaunchOverhead;
+  return c;
+}
+
 System dgx(std::string name, Chip chip, double nvlinkBw, bool nvls,
            int64_t nodes, double ibBw) {
   System s;
@@ -351,6 +424,51 @@ Chip tpuV5pChip() {
   c.staticPower = kStaticFraction * 400;
   // XLA launches whole fused programs; per-op overhead ESTIMATE 2 us
   // (calibration parameter).
+  c.launchOverhead = 2 * us;
+  return c;
+}
+
+//===----------------------------------------------------------------------===//
+// Google TPU v4
+//===----------------------------------------------------------------------===//
+
+// Cloud TPU v4 documentation ("TPU v4", system architecture): 2 TensorCores
+// per chip, each with 4 MXUs, a vector unit and a scalar unit; 275 TFLOPS
+// peak per chip (bf16 or int8); 32 GiB HBM2 at 1200 GB/s; measured
+// min/mean/max power 90/170/192 W; 4096 chips per pod in a 3D mesh, a 3D
+// torus on slices whose sides are multiples of 4; per pod 1.1 PB/s
+// all-reduce and 24 TB/s bisection bandwidth. Jouppi et al., "TPU v4: An
+// Optically Reconfigurable Supercomputer for Machine Learning with Hardware
+// Support for Embeddings" (ISCA 2023): 128x128 MXUs, six ICI links per chip.
+// With 8 MXUs of 2 x 128 x 128 FLOP/clk the peak implies 275e12 / (8 x
+// 32768) = 1.05 GHz, the clock used.
+Chip tpuV4Chip() {
+  Chip c;
+  c.name = "tpu-v4";
+  c.clock = 275e12 / (8 * 32768.0);
+  c.cores = 2;
+  c.units = {
+      // 4 MXUs x 32768 = 131072 BF16 FLOP/clk per TensorCore -> 275 TFLOPS;
+      // INT8 at the same rate ("275 teraflops (bf16 or int8)").
+      unit("mxu", UnitKind::Matrix, {8, 128, 128},
+           {{DType::bf16, 4 * 32768.0}, {DType::int8, 4 * 32768.0}}),
+      // VPU: 8 sublanes x 128 lanes of 32-bit ALUs, as v5p. ESTIMATE 2 FLOP
+      // per lane per clock (not published).
+      unit("vpu", UnitKind::Vector, {1024}, {{DType::f32, 2048}}),
+  };
+  c.memory = {
+      // VMEM per TensorCore: UNCONFIRMED 16 MiB (the v4 paper's vector
+      // memory; 128 MiB of CMEM per chip is not modelled). Bandwidth
+      // ESTIMATE 8 KiB/clk read, 4 KiB/clk write, as v5p.
+      level("vmem", Scope::Core, Management::Scratchpad, 16 * MiB,
+            8192 * c.clock, 4096 * c.clock, 8 / c.clock, kSharedMemEnergy),
+      level("hbm", Scope::Chip, Management::Scratchpad, 32 * GiB, 1200 * GBps,
+            1200 * GBps, 500 * ns, kHbmEnergy),
+  };
+  // Measured maximum power 192 W (Cloud TPU v4 documentation).
+  c.staticPower = kStaticFraction * 192;
+  // XLA launches whole fused programs; per-op overhead ESTIMATE 2 us, as
+  // v5p.
   c.launchOverhead = 2 * us;
   return c;
 }
@@ -504,6 +622,10 @@ Chip chipletDie() {
 //  [E] tt-metal tech_reports/EthernetMultichip/BasicEthernetGuide.md @
 //      e804727c, "Ethernet Link", "N300", "Single Ethernet Link Round-Trip
 //      Latency".
+//  [L] tt-metal tech_reports/LLMs/llms.md @ 0100dbfc, sections 4.1
+//      "Tracing", 4.5 "Performance Analysis", 4.6.1 "Data movement".
+//  [D] tt-metal tech_reports/Saturating_DRAM_bandwidth/
+//      Saturating_DRAM_bandwidth.md @ 0c3eb94a, the bandwidth table.
 //
 // One Wormhole ASIC: 80 Tensix tiles (72 enabled on n150, 64 per ASIC on
 // n300 [S, I]), 12 GiB GDDR6, 16 x 100 GbE, two NoCs. The
@@ -552,6 +674,12 @@ Chip wormholeChip(std::string name, double boardPower, int64_t asics) {
       level("dram", Scope::Chip, Management::Scratchpad, 12 * GiB, 288 * GBps,
             288 * GBps, 600 * ns, 7.5 * 8 * pJ),
   };
+  // [L] 4.6.1: DRAM-sharded matmuls (weights sharded over the 12 banks, each
+  // read by the core next to its bank) achieve "around 240 GB/s on a
+  // Wormhole" of the 288 GB/s; [D]: 239-260 GB/s in Llama3-70B and
+  // Mixtral decode matmuls, 267 GB/s in a read micro-benchmark. The
+  // achievable fraction is 240 / 288.
+  c.memory.back().efficiency = 240.0 / 288.0;
   // [I] NoC/README.md: two NoCs, each a 2D torus over the 10x12 tile grid,
   // NoC 0 routing +x/+y and NoC 1 -x/-y, so each direction of a neighbour
   // link is one NoC's link: one 256-bit flit = 32 B per cycle; router to
@@ -565,9 +693,11 @@ Chip wormholeChip(std::string name, double boardPower, int64_t asics) {
   c.noc = noc;
   // [S] TBP: n150 160 W, n300 300 W (two ASICs) -> per ASIC, 25% static.
   c.staticPower = kStaticFraction * boardPower / double(asics);
-  // ESTIMATE 2 us per op (tt-metal fast dispatch with traces; a calibration
-  // parameter, not fitted).
-  c.launchOverhead = 2 * us;
+  // [L] 4.5.5: "Typically tracing reduces the OP-to-OP gap below 6us" (the
+  // device-side dispatch gap between traced programs; 2-22 us measured in
+  // tt-metal issue #11386). Untraced programs wait for the host instead:
+  // see hostDispatch in the spatial calibration runner.
+  c.launchOverhead = 6 * us;
   return c;
 }
 
@@ -607,7 +737,55 @@ std::optional<int64_t> parseCount(llvm::StringRef s, int64_t max) {
 // Largest sizes accepted: a v5p pod has 8960 chips; 4096 DGX nodes bound
 // any InfiniBand fat tree built so far.
 constexpr int64_t kMaxTpuChips = 8960;
+constexpr int64_t kMaxTpuV4Chips = 4096; // a TPU v4 pod
 constexpr int64_t kMaxDgxNodes = 4096;
+
+/// A TPU v4 slice `AxBxC` (a 3D torus of ICI), or `AxBxC-xN`: N such
+/// slices over the data-center network, as PaLM trained on two 3072-chip
+/// pods (Chowdhery et al. 2022, section 4).
+std::optional<System> tpuV4Slices(llvm::StringRef spec) {
+  auto [dims, count] = spec.split("-x");
+  int64_t slices = 1;
+  if (spec.contains("-x")) {
+    std::optional<int64_t> n = parseCount(count, 64);
+    if (!n)
+      return std::nullopt;
+    slices = *n;
+  }
+  llvm::SmallVector<llvm::StringRef, 3> parts;
+  dims.split(parts, 'x');
+  if (parts.size() != 3)
+    return std::nullopt;
+  std::vector<int64_t> shape;
+  int64_t n = 1;
+  for (llvm::StringRef p : parts) {
+    std::optional<int64_t> d = parseCount(p, kMaxTpuV4Chips);
+    if (!d)
+      return std::nullopt;
+    shape.push_back(*d);
+    n *= *d;
+    if (n > kMaxTpuV4Chips)
+      return std::nullopt;
+  }
+  System s;
+  s.name = ("tpu-v4-" + spec).str();
+  s.chip = tpuV4Chip();
+  s.devices = n * slices;
+  // Six ICI links per chip. Per link and direction the documented 24 TB/s
+  // bisection of a 4096-chip pod over the links that halving a 16x16x16
+  // torus cuts (2 x 16 x 16 = 512): 46.875 GB/s, 281.25 GB/s per chip (the
+  // documented 1.1 PB/s all-reduce bandwidth per pod is 269 GB/s per chip).
+  // Latency ESTIMATE 1 us, energy ESTIMATE 5 pJ/bit, as v5p.
+  s.topology.push_back(fabric("ici", FabricKind::Torus, shape, 6 * 46.875 * GBps,
+                              1 * us, 5 * 8 * pJ));
+  // Between slices: the data-center network. ESTIMATE 100 Gb/s per host of
+  // 4 chips (PaLM: 768 hosts per 3072-chip pod) = 3.125 GB/s per chip;
+  // latency ESTIMATE 10 us, energy ESTIMATE 20 pJ/bit.
+  if (slices > 1)
+    s.topology.push_back(fabric("dcn", FabricKind::FatTree, {slices},
+                                3.125 * GBps, 10 * us, 20 * 8 * pJ));
+  return s;
+}
 
 std::optional<System> tpuSlice(llvm::StringRef dims) {
   llvm::SmallVector<llvm::StringRef, 3> parts;
@@ -641,11 +819,12 @@ std::optional<System> tpuSlice(llvm::StringRef dims) {
 } // namespace
 
 std::vector<std::string> strata::hw::presetNames() {
-  return {"a100-sxm-80g", "h100-sxm",   "h200",       "b200",
-          "tpu-v5p",      "mi300x",     "dgx-a100",   "dgx-h100",
-          "dgx-b200",     "dgx-a100x4", "dgx-h100x4", "tpu-v5p-4x4x4",
-          "mi300x-x8",    "mesh-sram",  "chiplet-2x", "wormhole-n150",
-          "wormhole-n300"};
+  return {"a100-sxm-80g",  "h100-sxm",   "h200",       "b200",
+          "tpu-v5p",       "mi300x",     "dgx-a100",   "dgx-h100",
+          "dgx-b200",      "dgx-a100x4", "dgx-h100x4", "tpu-v5p-4x4x4",
+          "mi300x-x8",     "mesh-sram",  "chiplet-2x", "wormhole-n150",
+          "wormhole-n300", "tpu-v4",     "tpu-v4-4x4x4", "l40s",
+          "h800-sxm",      "hgx-h800"};
 }
 
 std::optional<System> strata::hw::getPreset(std::string_view nameView) {
@@ -656,10 +835,19 @@ std::optional<System> strata::hw::getPreset(std::string_view nameView) {
     return single("h100-sxm", h100SxmChip());
   if (name == "h200")
     return single("h200", h200Chip());
+  if (name == "h800-sxm")
+    return single("h800-sxm", h800SxmChip());
+  // HGX H800: 8 H800 SXM5 on NVSwitch at the H800's 200 GB/s per direction.
+  if (name == "hgx-h800")
+    return dgx("hgx-h800", h800SxmChip(), 200 * GBps, true, 0, 0);
   if (name == "b200")
     return single("b200", b200Chip());
+  if (name == "l40s")
+    return single("l40s", l40sChip());
   if (name == "tpu-v5p")
     return single("tpu-v5p", tpuV5pChip());
+  if (name == "tpu-v4")
+    return single("tpu-v4", tpuV4Chip());
   if (name == "mi300x")
     return single("mi300x", mi300xChip());
   if (name == "mesh-sram")
@@ -690,6 +878,9 @@ std::optional<System> strata::hw::getPreset(std::string_view nameView) {
   rest = name;
   if (rest.consume_front("tpu-v5p-"))
     return tpuSlice(rest);
+  rest = name;
+  if (rest.consume_front("tpu-v4-"))
+    return tpuV4Slices(rest);
 
   if (name == "mi300x-x8") {
     // AMD Instinct MI300X Platform: 8 OAMs fully connected by 7 Infinity

@@ -116,6 +116,27 @@ void writeText(const CostReport &r, llvm::raw_ostream &os) {
       params += ", " + billions(r.activeParameters) + " active";
     summary.push_back({"parameters", params});
   }
+  if (r.batch > 0) {
+    // Which batch was priced: the generator's --batch is one microbatch
+    // over all dp ranks, so with a plan the step's global batch is m times
+    // it (a common misreading of a published global batch).
+    std::string batch = std::to_string(r.batch) +
+                        (r.batch == 1 ? " sequence" : " sequences");
+    if (r.mode == "decode")
+      batch += ", 1 new token each after " + std::to_string(r.context) +
+               " cached";
+    else if (r.seq > 0)
+      batch += " x " + std::to_string(r.seq) + " tokens";
+    if (r.step && r.step->sequencesPerStep > 0)
+      batch += " per microbatch (" +
+               std::to_string(r.step->sequencesPerDevice) +
+               " per device over dp=" +
+               std::to_string(r.step->dataParallel) + "); " +
+               std::to_string(r.step->microbatches) +
+               " microbatches = " + std::to_string(r.step->sequencesPerStep) +
+               " sequences per step";
+    summary.push_back({"batch", batch});
+  }
   summary.push_back(
       {"program", r.lowered ? "lowered to tile IR (fused, tiled, placed)"
                             : "priced as given, not fused or tiled "
@@ -263,6 +284,12 @@ void writeJson(const CostReport &r, llvm::raw_ostream &os) {
         j.attribute("parameters", r.parameters);
         j.attribute("active_parameters", r.activeParameters);
       }
+      if (r.batch > 0) {
+        j.attribute("batch", r.batch);
+        j.attribute("seq", r.seq);
+        if (r.mode == "decode")
+          j.attribute("context", r.context);
+      }
     });
     if (r.step)
       j.attributeObject("step", [&] {
@@ -285,6 +312,10 @@ void writeJson(const CostReport &r, llvm::raw_ostream &os) {
         j.attribute("optimizer_s", st.optimizerTime);
         j.attribute("step_s", st.stepTime);
         j.attribute("tokens_per_step", st.tokensPerStep);
+        if (st.sequencesPerStep > 0) {
+          j.attribute("sequences_per_step", st.sequencesPerStep);
+          j.attribute("sequences_per_device", st.sequencesPerDevice);
+        }
         j.attribute("forward_s", st.forwardTime);
         j.attribute("backward_s", st.backwardTime);
       });

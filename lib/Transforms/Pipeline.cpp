@@ -6,7 +6,8 @@
 // collectives to the topology (strata-route);
 // fuse attention and epilogues (strata-fuse); tile the contractions
 // (strata-tile); check and record each kernel's buffers per level
-// (strata-place); estimate. docs/architecture.md, "The flow".
+// (strata-place); on a grid chip keep activations on chip between kernels
+// (strata-residency); estimate. docs/architecture.md, "The flow".
 //
 //===----------------------------------------------------------------------===//
 
@@ -46,6 +47,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                     llvm::cl::desc("Lower contractions to tile IR before "
                                    "estimating (strata-tile)"),
                     llvm::cl::init(true)};
+  Option<bool> residency{
+      *this, "residency",
+      llvm::cl::desc("On a grid chip, keep activations in the cores' SRAM "
+                     "between kernels where the cost model says it pays "
+                     "(strata-residency; needs tile)"),
+      llvm::cl::init(true)};
   Option<int64_t> tp{*this, "tp",
                      llvm::cl::desc("Tensor-parallel degree (0: 1 when dp, "
                                     "pp or ep ask for a plan, else no "
@@ -113,6 +120,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       *this, "bind-dims",
       llvm::cl::desc("Sizes for the entry's dynamic dims, one per '?' of its "
                      "argument types in order (strata-bind-dims)")};
+  Option<double> remarkAboveFloor{
+      *this, "remark-above-floor",
+      llvm::cl::desc("Remark on every op with arithmetic that is modelled "
+                     "above this multiple of its roofline floor, naming why "
+                     "(strata-estimate; 0: none)"),
+      llvm::cl::init(0)};
   Option<std::string> f32Matmul{
       *this, "f32-matmul",
       llvm::cl::desc("f32 contractions: f32 (PyTorch's default) or tf32 "
@@ -132,6 +145,7 @@ struct CheckPipelineOptions
     std::string system, entry, schedule, recompute, plan, report, reportFile,
         collectiveAlgorithm;
     int64_t tp, dp, pp, ep, microbatches, interleave, zero;
+    double remarkAboveFloor;
   };
   explicit CheckPipelineOptions(Values v) : v(std::move(v)) {}
   StringRef getArgument() const override {
@@ -159,6 +173,13 @@ struct CheckPipelineOptions
     if (std::optional<strata::OptionProblem> bad = strata::checkTrainingOptions(
             v.microbatches, v.interleave, v.schedule, v.zero, v.recompute)) {
       fail(bad->option) << bad->message;
+      return;
+    }
+    if (v.remarkAboveFloor != 0 && !(v.remarkAboveFloor >= 1)) {
+      fail("remark-above-floor")
+          << "remark-above-floor=" << v.remarkAboveFloor
+          << " must be at least 1 (no op runs faster than its roofline "
+             "floor; 0: no remarks)";
       return;
     }
     if (!v.plan.empty() && v.plan != "auto") {
@@ -247,7 +268,7 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
       options.plan, options.report, options.reportFile,
       options.collectiveAlgorithm, options.tp,
       options.dp, options.pp, options.ep, options.microbatches,
-      options.interleave, options.zero}));
+      options.interleave, options.zero, options.remarkAboveFloor}));
   if (!options.bindDims.empty()) {
     strata::StrataBindDimsPassOptions bind;
     bind.entry = options.entry;
@@ -283,6 +304,7 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
     estimate.entry = options.entry;
     estimate.format = options.report;
     estimate.output = options.reportFile;
+    estimate.remarkAboveFloor = options.remarkAboveFloor;
     pm.addPass(strata::createStrataEstimatePass(estimate));
     return;
   }
@@ -319,11 +341,14 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
   if (options.tile) {
     pm.addPass(strata::createStrataTilePass());
     pm.addPass(strata::createStrataPlacePass());
+    if (options.residency)
+      pm.addPass(strata::createStrataResidencyPass());
   }
   strata::StrataEstimatePassOptions estimate;
   estimate.entry = options.entry;
   estimate.format = options.report;
   estimate.output = options.reportFile;
+  estimate.remarkAboveFloor = options.remarkAboveFloor;
   pm.addPass(strata::createStrataEstimatePass(estimate));
 }
 

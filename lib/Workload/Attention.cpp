@@ -87,11 +87,11 @@ Value TransformerBuilder::attention(Emitter &e, Value xn, LayerValues &lv) {
     auto append = [&](Value fresh, Value cache, llvm::StringRef head) {
       std::string from = ("bsk" + head).str(), to = ("btk" + head).str();
       return e.generic1(
-          "attn.kv_append", {{fresh, from}}, Out{to, act, std::nullopt, cache},
+          "attn.kv_append", {{fresh, from}}, Out{to, kvty, std::nullopt, cache},
           [&](Ar &a, ValueRange v, IndexFn idx) {
             Value mine = a.icmp(arith::CmpIPredicate::eq, idx('t'),
                                 a.iadd(idx('s'), a.i(offset)));
-            return SmallVector<Value>{a.sel(mine, v[0], v[1])};
+            return SmallVector<Value>{a.sel(mine, a.conv(v[0], kvty), v[1])};
           });
     };
     keys = append(k, lv.kCache, hd);

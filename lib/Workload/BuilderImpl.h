@@ -98,6 +98,9 @@ struct Ar {
       return x;
     if (from < to || (from == to && type.isF32()))
       return arith::ExtFOp::create(b, l, type, x);
+    if (from == to) // bf16 <-> f16: through f32
+      return arith::TruncFOp::create(
+          b, l, type, arith::ExtFOp::create(b, l, b.getF32Type(), x));
     return arith::TruncFOp::create(b, l, type, x);
   }
   Value extract(Value tensor, ValueRange indices) {
@@ -434,7 +437,7 @@ private:
   func::FuncOp makeFunc(llvm::StringRef name, ArrayRef<ArgSpec> args,
                         bool isPrivate);
   void finishFunc(func::FuncOp fn, Location l, ValueRange results);
-  func::FuncOp buildLayerForward(llvm::StringRef name = "decoder_layer");
+  func::FuncOp buildLayerForward();
   func::FuncOp buildLayerBackward();
   func::FuncOp buildEmbed();
   func::FuncOp buildRopeTable();
@@ -442,7 +445,7 @@ private:
   func::FuncOp buildLMHeadLoss();
   func::FuncOp buildEmbedBackward();
   func::FuncOp buildAdam(ArrayRef<WeightSpec> params);
-  void buildEntry(func::FuncOp layerFwd, func::FuncOp layerBwd);
+  void buildEntry();
 
   // Layer pieces (forward). `w` maps weight names to values.
   struct LayerValues {
@@ -463,10 +466,35 @@ private:
                Value x, llvm::StringRef xDims, Value w, llvm::StringRef wDims,
                llvm::StringRef outDims, Value bias, llvm::StringRef biasDims);
   Value attention(Emitter &e, Value xn, LayerValues &lv);
+  /// DeepSeek's multi-head latent attention (MLA.cpp).
+  Value mlaAttention(Emitter &e, Value xn, LayerValues &lv);
+  /// RMSNorm over the last letter of `dims` (MLA's latents).
+  Value latentNorm(Emitter &e, llvm::StringRef block, Value x,
+                   llvm::StringRef dims, Value gamma, Saved &saved);
+  /// The matmul FLOPs in which MLA's two forms differ, per layer.
+  struct MlaFlops {
+    double expanded = 0, absorbed = 0;
+  };
+  MlaFlops mlaFlops() const;
+  /// Whether MLA is generated weight-absorbed: as the options say, or by
+  /// FLOPs (inference only; training keeps the expanded form).
+  bool mlaAbsorbed() const {
+    if (opts.mlaForm == MlaForm::Absorbed)
+      return true;
+    if (opts.mlaForm == MlaForm::Expanded || training())
+      return false;
+    MlaFlops f = mlaFlops();
+    return f.absorbed < f.expanded;
+  }
+  /// DeepSeekMoE's shared experts: a gated MLP every token uses.
+  Value sharedExperts(Emitter &e, Value xn, LayerValues &lv);
   Value rope(Emitter &e, llvm::StringRef name, Value x, llvm::StringRef heads,
              Value rot);
   Value mlp(Emitter &e, Value xn, LayerValues &lv);
   Value moe(Emitter &e, Value xn, LayerValues &lv);
+  /// Whether the layer function being built has routed experts (DeepSeek's
+  /// first_k_dense_replace layers get their own dense function).
+  bool ffnIsMoE() const { return layerIsMoE; }
   Value activation(Ar &a, Value x);
   Value activationGrad(Ar &a, Value x);
   Value softmaxLastDim(Emitter &e, llvm::StringRef name, Value x,
@@ -490,6 +518,13 @@ private:
                        llvm::StringRef bias, llvm::StringRef biasDims,
                        BackwardValues &bv, Value dxAcc = nullptr);
   Value attentionBackward(Emitter &e, Value dOut, BackwardValues &bv);
+  Value mlaAttentionBackward(Emitter &e, Value dOut, BackwardValues &bv);
+  Value latentNormBackward(Emitter &e, llvm::StringRef block, Value dy,
+                           llvm::StringRef dims, BackwardValues &bv,
+                           llvm::StringRef weight);
+  /// sharedExperts()' backward; adds its input gradient to `dxAcc`.
+  Value sharedExpertsBackward(Emitter &e, Value dOut, BackwardValues &bv,
+                              Value dxAcc);
   Value ropeBackward(Emitter &e, llvm::StringRef name, Value d,
                      llvm::StringRef heads, Value rot);
   Value mlpBackward(Emitter &e, Value dOut, BackwardValues &bv);
@@ -560,6 +595,11 @@ private:
   /// Embeddings, stacked layer weights, final norm, LM head.
   SmallVector<WeightSpec> parameters() const;
   bool hasRope() const { return !cfg.learnedPositions; }
+  /// Per-layer cache shapes [B, T, ...]: K and V per kv head, or MLA's
+  /// latent and RoPE key.
+  /// `slots` defaults to cacheLen (a window-cut cache).
+  SmallVector<int64_t> kCacheShape(int64_t slots = -1) const;
+  SmallVector<int64_t> vCacheShape(int64_t slots = -1) const;
   bool training() const { return opts.mode == WorkloadMode::Train; }
   bool decoding() const { return opts.mode == WorkloadMode::Decode; }
   /// The LM head's weight and its letters ("hv", or the tied table "vh").
@@ -572,8 +612,33 @@ private:
   ModuleOp module;
 
   Type act, wty, f32, i32;
+  Type kvty; ///< the KV cache's element type (WorkloadOptions::kvDType)
   int64_t B = 0, S = 0, T = 0, N = 0, H = 0, I = 0, NH = 0, KVH = 0, D = 0,
           G = 0, V = 0, L = 0, E = 0, K = 0, rot = 0, half = 0;
+  /// Rotary pairs of the RoPE table (MLA rotates qk_rope_head_dim only).
+  int64_t ropePairs = 0;
+  /// The routed experts' intermediate size (DeepSeek's
+  /// moe_intermediate_size) and the shared experts' (all of them at once).
+  int64_t EI = 0, SI = 0;
+  /// See ffnIsMoE().
+  bool layerIsMoE = false;
+  /// Consecutive layers that share one layer function: all of them, or
+  /// DeepSeek's first_k_dense_replace dense layers and then the MoE ones.
+  struct Segment {
+    int64_t first = 0, count = 0;
+    bool moe = false;
+    /// Prefix of the segment's stacked weights among the entry's arguments
+    /// ("" for the main stack, "dense." for DeepSeek's dense layers).
+    std::string paramPrefix;
+    /// The layer functions' names ("decoder_layer", "decoder_layer_dense").
+    std::string fnName;
+    func::FuncOp fwd, bwd;
+    SmallVector<WeightSpec> weights;
+    SmallVector<std::pair<std::string, Type>> saved;
+  };
+  SmallVector<Segment, 2> segments;
+  /// The name of the layer function being built.
+  std::string layerFnName = "decoder_layer";
   /// MoE: experts that receive tokens and rows each computes.
   int64_t activeExperts = 0, expertRows = 0;
   /// Position of the first new token (decode: the cached length).

@@ -4,15 +4,18 @@
 // past on purpose: they change values (token ids, RoPE frequencies, init),
 // training-time regularisers it does not model (dropouts, auxiliary losses),
 // or bookkeeping, but not the shapes, the FLOPs or the bytes of the program.
-// Every other field is either read by ModelConfig.cpp's parsers (modelled)
-// or warned about there, once, naming what was assumed. docs/workloads.md
-// lists the same names.
+// Every other field is either read by the parsers in ModelConfig.cpp and
+// ModelFamilies.cpp (modelled) or warned about here, once, naming what was
+// assumed. docs/workloads.md lists the same names.
 //
 //===----------------------------------------------------------------------===//
 
 #include "strata/Workload/ModelConfig.h"
 
+#include "ConfigReader.h"
+
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVector.h"
 
 namespace strata::workload {
 
@@ -79,5 +82,58 @@ llvm::ArrayRef<llvm::StringLiteral> costNeutralConfigFields() {
 bool isCostNeutralConfigField(llvm::StringRef field) {
   return llvm::is_contained(costNeutralConfigFields(), field);
 }
+
+namespace detail {
+
+/// Fields the generator does not model and says so, with what it assumed.
+struct Unmodelled {
+  llvm::StringLiteral field, assumed;
+};
+constexpr Unmodelled kUnmodelled[] = {
+    {"quantization_config",
+     "weights are built in --dtype; quantised storage and its dequantisation "
+     "are not priced"},
+    {"swiglu_limit", "the clamp of the SwiGLU inputs is not priced"},
+    // DeepSeek-V2/V3 fields the MLA/DeepSeekMoE builder does not build.
+    {"routed_scaling_factor",
+     "the routed experts' output scale (one multiply per hidden element) is "
+     "not priced"},
+    {"num_nextn_predict_layers",
+     "the multi-token-prediction module is not built; only the main model's "
+     "layers are priced"},
+    {"aux_loss_alpha",
+     "the auxiliary load-balancing loss (training) is not priced"},
+    {"seq_aux", "the sequence-wise auxiliary loss (training) is not priced"},
+    {"ep_size",
+     "the checkpoint's expert-parallel degree is ignored; expert parallelism "
+     "comes from the mapping options"},
+};
+
+/// One warning per top-level field that is neither read by the parser nor
+/// on the cost-neutral list (docs/workloads.md).
+void warnUnmodelledFields(const FieldReader &r, llvm::StringRef path) {
+  // Sorted, so the warnings come in a stable order.
+  llvm::SmallVector<llvm::StringRef> keys;
+  for (const auto &kv : r.fields())
+    keys.push_back(kv.first);
+  llvm::sort(keys);
+  for (llvm::StringRef key : keys) {
+    if (r.wasRead(key) || isCostNeutralConfigField(key))
+      continue;
+    const llvm::json::Value *v = r.fields().get(key);
+    if (v->kind() == llvm::json::Value::Null)
+      continue; // an absent feature
+    auto known = llvm::find_if(
+        kUnmodelled, [&](const Unmodelled &u) { return u.field == key; });
+    mlir::InFlightDiagnostic diag = mlir::emitWarning(r.locOf(key));
+    diag << "field '" << key << "' is not modelled: ";
+    if (known != std::end(kUnmodelled))
+      diag << known->assumed;
+    else
+      diag << "assumed it does not change the workload";
+  }
+}
+
+} // namespace detail
 
 } // namespace strata::workload

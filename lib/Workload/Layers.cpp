@@ -15,24 +15,21 @@ namespace strata::workload::detail {
 // Layer functions
 //===----------------------------------------------------------------------===//
 
-func::FuncOp TransformerBuilder::buildLayerForward(llvm::StringRef name) {
+func::FuncOp TransformerBuilder::buildLayerForward() {
   SmallVector<WeightSpec> weights = layerWeights();
   SmallVector<ArgSpec> args;
   args.push_back({"layers.in", tensorOf({B, S, H}, act), ""});
   for (const WeightSpec &ws : weights)
     args.push_back({ws.name, tensorOf(layerShape(ws), ws.elem), "weight"});
   if (hasRope())
-    args.push_back({"rope.table", tensorOf({S, D / 2, 2, 2}, act), ""});
+    args.push_back({"rope.table", tensorOf({S, ropePairs, 2, 2}, act), ""});
   if (windowArgument())
     args.push_back({"layers.window", b.getIndexType(), ""});
   if (decoding()) {
-    SmallVector<int64_t> kShape{B, cacheLen, KVH};
-    llvm::append_range(kShape, qkHeadShape());
-    args.push_back({"layers.k_cache", tensorOf(kShape, act), ""});
-    args.push_back(
-        {"layers.v_cache", tensorOf({B, cacheLen, KVH, D}, act), ""});
+    args.push_back({"layers.k_cache", tensorOf(kCacheShape(), kvty), ""});
+    args.push_back({"layers.v_cache", tensorOf(vCacheShape(), kvty), ""});
   }
-  func::FuncOp fn = makeFunc(name, args, /*isPrivate=*/true);
+  func::FuncOp fn = makeFunc(layerFnName, args, /*isPrivate=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&fn.getBody().front());
   Emitter e(b, "layers.");
@@ -60,9 +57,9 @@ func::FuncOp TransformerBuilder::buildLayerForward(llvm::StringRef name) {
                       });
   };
   auto ffn = [&](Value xn) {
-    return cfg.isMoE() ? moe(e, xn, lv) : mlp(e, xn, lv);
+    return ffnIsMoE() ? moe(e, xn, lv) : mlp(e, xn, lv);
   };
-  llvm::StringRef ffnBlock = cfg.isMoE() ? "moe.residual" : "mlp.residual";
+  llvm::StringRef ffnBlock = ffnIsMoE() ? "moe.residual" : "mlp.residual";
   // Pre-norms feed the blocks (OLMo 2 has none); post-norms (Gemma, OLMo 2)
   // normalise the blocks' outputs before the residual adds.
   auto layerNorm = [&](llvm::StringRef block, Value in) {
@@ -76,7 +73,8 @@ func::FuncOp TransformerBuilder::buildLayerForward(llvm::StringRef name) {
     return cfg.postNorms ? layerNorm(block, in) : in;
   };
   Value xn1 = preNorm("norm1", x);
-  Value attn = postNorm("post_attn_norm", attention(e, xn1, lv));
+  Value attn = postNorm("post_attn_norm", cfg.mla ? mlaAttention(e, xn1, lv)
+                                                  : attention(e, xn1, lv));
   Value out;
   if (cfg.parallelResidual) {
     // Falcon-7B feeds both branches from the one norm.
@@ -128,10 +126,10 @@ func::FuncOp TransformerBuilder::buildLayerBackward() {
   for (const WeightSpec &ws : weights)
     args.push_back({ws.name, tensorOf(layerShape(ws), ws.elem), "weight"});
   if (hasRope())
-    args.push_back({"rope.table", tensorOf({S, D / 2, 2, 2}, act), ""});
+    args.push_back({"rope.table", tensorOf({S, ropePairs, 2, 2}, act), ""});
   if (windowArgument())
     args.push_back({"layers.window", b.getIndexType(), ""});
-  func::FuncOp fn = makeFunc("decoder_layer_bwd", args, /*isPrivate=*/true);
+  func::FuncOp fn = makeFunc(layerFnName + "_bwd", args, /*isPrivate=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&fn.getBody().front());
   Emitter e(b, "layers.");
@@ -148,7 +146,7 @@ func::FuncOp TransformerBuilder::buildLayerBackward() {
   if (windowArgument())
     bv.window = fn.getArgument(argIndex++);
   auto ffnBackward = [&](Value d) {
-    return cfg.isMoE() ? moeBackward(e, d, bv) : mlpBackward(e, d, bv);
+    return ffnIsMoE() ? moeBackward(e, d, bv) : mlpBackward(e, d, bv);
   };
   auto add = [&](llvm::StringRef name, Value lhs, Value rhs) {
     return e.generic1(name, {{lhs, kHidden}, {rhs, kHidden}}, Out{kHidden, act},
@@ -168,12 +166,15 @@ func::FuncOp TransformerBuilder::buildLayerBackward() {
       return d;
     return normBackward(e, block, d, nullptr, bv, ("layers." + block).str());
   };
+  auto attnBackward = [&](Value d) {
+    return cfg.mla ? mlaAttentionBackward(e, d, bv)
+                   : attentionBackward(e, d, bv);
+  };
   Value dx;
   if (cfg.parallelResidual) {
     // out = x + attn(norm1(x)) + ffn(norm2(x)): three paths into dx.
     Value dxn2 = ffnBackward(postNormBackward("post_ffn_norm", dy));
-    Value dxn1 =
-        attentionBackward(e, postNormBackward("post_attn_norm", dy), bv);
+    Value dxn1 = attnBackward(postNormBackward("post_attn_norm", dy));
     if (cfg.sharedParallelNorm) {
       dx = normBackward(e, "norm1", add("norm1.join.bwd", dxn1, dxn2), dy, bv,
                         "layers.norm1");
@@ -184,8 +185,7 @@ func::FuncOp TransformerBuilder::buildLayerBackward() {
   } else {
     Value dxn2 = ffnBackward(postNormBackward("post_ffn_norm", dy));
     Value dh = preNormBackward("norm2", dxn2, dy);
-    Value dxn1 =
-        attentionBackward(e, postNormBackward("post_attn_norm", dh), bv);
+    Value dxn1 = attnBackward(postNormBackward("post_attn_norm", dh));
     dx = preNormBackward("norm1", dxn1, dh);
   }
   SmallVector<Value> results{dx};

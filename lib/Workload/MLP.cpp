@@ -197,7 +197,7 @@ Value TransformerBuilder::moe(Emitter &e, Value xn, LayerValues &lv) {
     row = a.irem(row, a.i(rows));
     return kept;
   };
-  return e.generic1(
+  Value combined = e.generic1(
       "moe.combine", {}, Out{kHidden, act},
       [&](Ar &a, ValueRange, IndexFn idx) {
         Value acc = a.f(act, 0.0);
@@ -217,9 +217,38 @@ Value TransformerBuilder::moe(Emitter &e, Value xn, LayerValues &lv) {
         return SmallVector<Value>{acc};
       },
       {{'b', B}, {'s', S}, {'h', H}});
+  if (!lv.w.lookup("layers.moe.shared.gate_proj.weight"))
+    return combined;
+  Value shared = sharedExperts(e, xn, lv);
+  return e.generic1("moe.shared.add", {{combined, kHidden}, {shared, kHidden}},
+                    Out{kHidden, act}, [&](Ar &a, ValueRange v, IndexFn) {
+                      return SmallVector<Value>{a.add(v[0], v[1])};
+                    });
 }
 
-
+Value TransformerBuilder::sharedExperts(Emitter &e, Value xn, LayerValues &lv) {
+  // Every token through all n_shared_experts at once: one gated MLP of
+  // n_shared_experts x moe_intermediate_size (modeling_deepseek.py builds
+  // them so).
+  auto w = [&](llvm::StringRef n) { return lv.w.lookup(n); };
+  Value gate =
+      linear(e, "moe.shared.gate_proj", "", xn, kHidden,
+             w("layers.moe.shared.gate_proj.weight"), "hi", "bsi", nullptr, "");
+  Value up =
+      linear(e, "moe.shared.up_proj", "", xn, kHidden,
+             w("layers.moe.shared.up_proj.weight"), "hi", "bsi", nullptr, "");
+  Value h =
+      e.generic1("moe.shared.act", {{gate, "bsi"}, {up, "bsi"}},
+                 Out{"bsi", act}, [&](Ar &a, ValueRange v, IndexFn) {
+                   return SmallVector<Value>{a.mul(activation(a, v[0]), v[1])};
+                 });
+  lv.saved.save("moe.shared.gate", gate);
+  lv.saved.save("moe.shared.up", up);
+  lv.saved.save("moe.shared.act", h);
+  return linear(e, "moe.shared.down_proj", "", h, "bsi",
+                w("layers.moe.shared.down_proj.weight"), "ih", kHidden, nullptr,
+                "");
+}
 
 Value TransformerBuilder::mlpBackward(Emitter &e, Value dOut,
                                       BackwardValues &bv) {
@@ -376,9 +405,35 @@ Value TransformerBuilder::moeBackward(Emitter &e, Value dOut,
       });
   Value dlogits = softmaxBackward(e, "moe.router_softmax", dprobs,
                                   s("moe.probs"), "bse", "bs");
+  if (bv.w.lookup("layers.moe.shared.gate_proj.weight"))
+    dxDispatch = sharedExpertsBackward(e, dOut, bv, dxDispatch);
   return linearBackward(e, "moe.router", "", dlogits, "bse", s("moe.in"),
                         kHidden, "layers.moe.router.weight", "he", "", "", bv,
                         dxDispatch);
+}
+
+Value TransformerBuilder::sharedExpertsBackward(Emitter &e, Value dOut,
+                                                BackwardValues &bv,
+                                                Value dxAcc) {
+  auto s = [&](llvm::StringRef n) { return bv.s.lookup(n); };
+  Value dh = linearBackward(
+      e, "moe.shared.down_proj", "", dOut, kHidden, s("moe.shared.act"), "bsi",
+      "layers.moe.shared.down_proj.weight", "ih", "", "", bv);
+  SmallVector<Value> d = e.generic(
+      "moe.shared.act.bwd",
+      {{dh, "bsi"}, {s("moe.shared.gate"), "bsi"}, {s("moe.shared.up"), "bsi"}},
+      {Out{"bsi", act}, Out{"bsi", act}}, [&](Ar &a, ValueRange v, IndexFn) {
+        Value dGate = a.mul(a.mul(v[0], v[2]), activationGrad(a, v[1]));
+        Value dUp = a.mul(v[0], activation(a, v[1]));
+        return SmallVector<Value>{dGate, dUp};
+      });
+  Value xn = s("moe.in");
+  Value dx = linearBackward(e, "moe.shared.gate_proj", "", d[0], "bsi", xn,
+                            kHidden, "layers.moe.shared.gate_proj.weight", "hi",
+                            "", "", bv, dxAcc);
+  return linearBackward(e, "moe.shared.up_proj", "", d[1], "bsi", xn, kHidden,
+                        "layers.moe.shared.up_proj.weight", "hi", "", "", bv,
+                        dx);
 }
 
 } // namespace strata::workload::detail

@@ -2,6 +2,8 @@
 
 #include "strata/Workload/ModelConfig.h"
 
+#include "ConfigReader.h"
+
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -17,6 +19,8 @@
 using namespace mlir;
 
 namespace strata::workload {
+
+using namespace detail;
 
 int64_t ModelConfig::rotaryDim() const {
   if (learnedPositions)
@@ -54,7 +58,58 @@ static int64_t variantAttentionParameters(const ModelConfig &c) {
   return extra;
 }
 
+int64_t ModelConfig::moeLayers() const {
+  if (!isMoE())
+    return 0;
+  if (!deepseekMoe)
+    return layers;
+  int64_t n = 0;
+  for (int64_t l = 0; l < layers; ++l)
+    n += deepseekMoe->isMoELayer(l);
+  return n;
+}
+
+int64_t ModelConfig::kvCacheElementsPerToken() const {
+  if (mla)
+    return layers * mla->cachedPerToken();
+  return layers * 2 * kvHeads * headDim;
+}
+
+namespace {
+
+/// DeepSeek-V2/V3 parameters, as modeling_deepseek.py defines them: MLA's
+/// (q_a_proj, q_a_layernorm, q_b_proj | q_proj), kv_a_proj_with_mqa,
+/// kv_a_layernorm, kv_b_proj, o_proj; dense layers' MLP; MoE layers' gate
+/// (plus V3's e_score_correction_bias), routed and shared experts.
+ModelConfig::Parameters deepSeekParameters(const ModelConfig &c) {
+  const MlaConfig &m = *c.mla;
+  const DeepSeekMoeConfig &moe = *c.deepseekMoe;
+  const int64_t qHead = c.heads * m.qkHeadDim();
+  int64_t attention = m.qLoraRank > 0 ? c.hidden * m.qLoraRank + m.qLoraRank +
+                                            m.qLoraRank * qHead
+                                      : c.hidden * qHead;
+  attention += c.hidden * m.cachedPerToken() + m.kvLoraRank +
+               m.kvLoraRank * c.heads * (m.qkNopeHeadDim + m.vHeadDim) +
+               c.heads * m.vHeadDim * c.hidden;
+  const int64_t perLayer = attention + 2 * c.hidden; // + two RMSNorms
+  const int64_t dense = 3 * c.hidden * c.intermediate;
+  const int64_t expert = 3 * c.hidden * moe.expertIntermediate;
+  const int64_t gate =
+      c.experts * c.hidden + (moe.scoreCorrectionBias ? c.experts : 0);
+  const int64_t moeLayers = c.moeLayers();
+  const int64_t denseLayers = c.layers - moeLayers;
+  const int64_t outside = 2 * c.vocab * c.hidden + c.hidden; // embed, head
+  const int64_t common = outside + c.layers * perLayer + denseLayers * dense +
+                         moeLayers * (gate + moe.sharedExperts * expert);
+  return {common + moeLayers * c.experts * expert,
+          common + moeLayers * c.topK * expert};
+}
+
+} // namespace
+
 ModelConfig::Parameters ModelConfig::parameters() const {
+  if (mla && deepseekMoe)
+    return deepSeekParameters(*this);
   const int64_t q = heads * headDim, kv = kvHeads * headDim;
   int64_t attention = hidden * q + 2 * hidden * kv + q * hidden;
   if (qkvBias)
@@ -92,218 +147,15 @@ ModelConfig::Parameters ModelConfig::parameters() const {
 
 llvm::ArrayRef<llvm::StringLiteral> bundledModelNames() {
   static constexpr llvm::StringLiteral names[] = {
-      "llama-3-8b", "llama-3-70b", "llama-3.1-405b", "mixtral-8x7b",
-      "qwen2-7b",   "gpt2",        "gpt3-175b",      "mistral-7b",
-      "gemma-2-9b", "gemma-3-1b",  "phi-3-mini-4k",  "olmo-2-7b",
-      "falcon-7b",  "qwen3-8b",    "qwen3-30b-a3b",  "gpt-oss-120b"};
+      "llama-3-8b",       "llama-3-70b", "llama-3.1-405b", "mixtral-8x7b",
+      "qwen2-7b",         "gpt2",        "gpt3-175b",      "mistral-7b",
+      "gemma-2-9b",       "gemma-3-1b",  "phi-3-mini-4k",  "olmo-2-7b",
+      "falcon-7b",        "qwen3-8b",    "qwen3-30b-a3b",  "gpt-oss-120b",
+      "deepseek-v2-lite", "deepseek-v2", "deepseek-v3"};
   return names;
 }
 
 namespace {
-
-/// Reads fields of one config object, reporting errors at the line of the
-/// field in the file (or the file's first line for missing fields).
-class FieldReader {
-public:
-  FieldReader(const llvm::json::Object &object, llvm::StringRef text,
-              llvm::StringRef path, MLIRContext *ctx)
-      : object(object), text(text), path(path), ctx(ctx) {}
-
-  /// Where `field` is written in the file; line 1 if it is not.
-  Location locOf(llvm::StringRef field) const {
-    std::string quoted = ("\"" + field + "\"").str();
-    size_t pos = text.find(quoted);
-    if (pos == llvm::StringRef::npos)
-      return FileLineColLoc::get(ctx, path, 1, 1);
-    llvm::StringRef before = text.take_front(pos);
-    unsigned line = 1 + before.count('\n');
-    size_t lineStart = before.rfind('\n');
-    unsigned col =
-        lineStart == llvm::StringRef::npos ? pos + 1 : pos - lineStart;
-    return FileLineColLoc::get(ctx, path, line, col);
-  }
-
-  /// The first of `names` present (and not null), or "" if none is.
-  /// Every name asked for counts as read (modelled), present or not.
-  llvm::StringRef present(llvm::ArrayRef<llvm::StringRef> names) const {
-    for (llvm::StringRef name : names)
-      read.insert(name);
-    for (llvm::StringRef name : names) {
-      const llvm::json::Value *v = object.get(name);
-      if (v && v->kind() != llvm::json::Value::Null)
-        return name;
-    }
-    return "";
-  }
-
-  /// Marks fields as modelled without reading them (read elsewhere, or
-  /// aliases of a field read).
-  void markRead(llvm::ArrayRef<llvm::StringRef> names) const {
-    for (llvm::StringRef name : names)
-      read.insert(name);
-  }
-  bool wasRead(llvm::StringRef name) const { return read.contains(name); }
-  const llvm::json::Object &fields() const { return object; }
-
-  /// A list of strings, or nullopt when absent; an error when malformed.
-  FailureOr<std::optional<std::vector<std::string>>>
-  optionalStringList(llvm::StringRef name) {
-    if (present({name}).empty())
-      return std::optional<std::vector<std::string>>();
-    const llvm::json::Array *list = object.get(name)->getAsArray();
-    std::vector<std::string> out;
-    for (size_t i = 0; list && i < list->size(); ++i) {
-      std::optional<llvm::StringRef> item = (*list)[i].getAsString();
-      if (!item) {
-        list = nullptr;
-        break;
-      }
-      out.push_back(item->str());
-    }
-    if (!list) {
-      emitError(locOf(name)) << "field '" << name << "' in " << path
-                             << " must be a list of strings";
-      return failure();
-    }
-    return std::optional<std::vector<std::string>>(std::move(out));
-  }
-
-  /// An integer field under any of `names`; an error if none is present.
-  FailureOr<int64_t> requireInt(llvm::ArrayRef<llvm::StringRef> names) {
-    llvm::StringRef name = present(names);
-    if (name.empty()) {
-      emitError(FileLineColLoc::get(ctx, path, 1, 1))
-          << "model config is missing required field '"
-          << llvm::join(names, "' (or '") << "'"
-          << (names.size() > 1 ? ")" : "") << " in " << path;
-      return failure();
-    }
-    return readInt(name);
-  }
-
-  /// An integer field under any of `names`, or `fallback` when absent.
-  FailureOr<int64_t> optionalInt(llvm::ArrayRef<llvm::StringRef> names,
-                                 int64_t fallback) {
-    llvm::StringRef name = present(names);
-    if (name.empty())
-      return fallback;
-    return readInt(name);
-  }
-
-  FailureOr<double> optionalNumber(llvm::ArrayRef<llvm::StringRef> names,
-                                   double fallback) {
-    llvm::StringRef name = present(names);
-    if (name.empty())
-      return fallback;
-    std::optional<double> v = object.get(name)->getAsNumber();
-    if (!v) {
-      emitError(locOf(name))
-          << "field '" << name << "' in " << path << " must be a number";
-      return failure();
-    }
-    return *v;
-  }
-
-  FailureOr<bool> optionalBool(llvm::StringRef name, bool fallback) {
-    if (present({name}).empty())
-      return fallback;
-    std::optional<bool> v = object.get(name)->getAsBoolean();
-    if (!v) {
-      emitError(locOf(name))
-          << "field '" << name << "' in " << path << " must be true or false";
-      return failure();
-    }
-    return *v;
-  }
-
-  /// A string field, or `fallback` when absent; the name read goes to
-  /// `fieldName` for later diagnostics.
-  FailureOr<std::string> optionalString(llvm::ArrayRef<llvm::StringRef> names,
-                                        llvm::StringRef fallback,
-                                        llvm::StringRef &fieldName) {
-    llvm::StringRef name = present(names);
-    fieldName = name.empty() ? names.front() : name;
-    if (name.empty())
-      return fallback.str();
-    std::optional<llvm::StringRef> v = object.get(name)->getAsString();
-    if (!v) {
-      emitError(locOf(name))
-          << "field '" << name << "' in " << path << " must be a string";
-      return failure();
-    }
-    return v->str();
-  }
-
-private:
-  FailureOr<int64_t> readInt(llvm::StringRef name) {
-    const llvm::json::Value *v = object.get(name);
-    std::optional<int64_t> i = v->getAsInteger();
-    if (!i) {
-      // Some configs write integers as 4096.0.
-      std::optional<double> d = v->getAsNumber();
-      // Only a value int64_t holds converts (3.3e109 would be undefined
-      // behaviour; found by fuzz/json-fuzzer.cpp).
-      if (d && std::floor(*d) == *d && std::fabs(*d) < 0x1p63)
-        i = static_cast<int64_t>(*d);
-    }
-    if (!i) {
-      emitError(locOf(name))
-          << "field '" << name << "' in " << path << " must be an integer";
-      return failure();
-    }
-    return *i;
-  }
-
-  const llvm::json::Object &object;
-  llvm::StringRef text;
-  llvm::StringRef path;
-  MLIRContext *ctx;
-  /// Fields the parser asked for: modelled (see warnUnmodelledFields).
-  mutable llvm::StringSet<> read;
-};
-
-FailureOr<Activation> parseActivation(llvm::StringRef name, Location loc,
-                                      llvm::StringRef field,
-                                      llvm::StringRef path) {
-  auto act = llvm::StringSwitch<std::optional<Activation>>(name)
-                 .Cases({"silu", "swish"}, Activation::SiLU)
-                 .Cases({"gelu_new", "gelu_pytorch_tanh", "gelu_fast"},
-                        Activation::GELUTanh)
-                 .Case("gelu", Activation::GELU)
-                 .Case("relu", Activation::ReLU)
-                 .Default(std::nullopt);
-  if (!act) {
-    emitError(loc) << "unsupported activation '" << name << "' in field '"
-                   << field << "' of " << path
-                   << " (expected silu, gelu, gelu_new, gelu_pytorch_tanh or "
-                      "relu)";
-    return failure();
-  }
-  return *act;
-}
-
-/// The activation named by the first of `names` present (`fallback` when
-/// none is), with an error located at that field if it is not supported.
-FailureOr<Activation> readActivation(FieldReader &r,
-                                     llvm::ArrayRef<llvm::StringRef> names,
-                                     llvm::StringRef fallback,
-                                     llvm::StringRef path) {
-  llvm::StringRef field;
-  FailureOr<std::string> act = r.optionalString(names, fallback, field);
-  if (failed(act))
-    return failure();
-  return parseActivation(*act, r.locOf(field), field, path);
-}
-
-/// Heads must be positive before the head dimension is derived from them.
-LogicalResult requirePositiveHeads(FieldReader &r, int64_t heads,
-                                   llvm::StringRef field,
-                                   llvm::StringRef path) {
-  if (heads > 0)
-    return success();
-  return emitError(r.locOf(field)) << "field '" << field << "' in " << path
-                                   << " must be positive, got " << heads;
-}
 
 /// The consistency checks, with errors located by field name.
 LogicalResult
@@ -368,6 +220,10 @@ validate(const ModelConfig &c,
     return emitError(locOf("layer_types"))
            << "inconsistent config " << path << ": " << c.slidingLayers.size()
            << " layer types for " << c.layers << " layers";
+  if (c.mla && c.slidingWindow > 0)
+    return emitError(locOf("sliding_window"))
+           << "sliding-window attention with DeepSeek's MLA is not modelled ("
+           << path << ")";
   if (c.attnSoftcap < 0 || c.finalSoftcap < 0 || c.queryScalar < 0)
     return emitError(locOf("attn_logit_softcapping"))
            << "soft-caps and query_pre_attn_scalar in " << path
@@ -377,275 +233,6 @@ validate(const ModelConfig &c,
            << "mixture-of-experts with an ungated MLP is not supported ("
            << path << ")";
   return success();
-}
-
-//===----------------------------------------------------------------------===//
-// Attention variants and the non-DeepSeek families (issue 19): sliding
-// windows (Mistral, Qwen2/3, Phi-3, Gemma 2/3, gpt-oss), Gemma 2/3, Phi-3,
-// OLMo 2, Qwen3 (dense and MoE) and gpt-oss, which share the llama field
-// names, and Falcon, which does not.
-//===----------------------------------------------------------------------===//
-
-/// The llama-shaped families beyond llama / mistral / mixtral / qwen2.
-bool isLlamaShapedVariant(llvm::StringRef type) {
-  return llvm::is_contained(
-      llvm::ArrayRef<llvm::StringRef>{"gemma2", "gemma3_text", "phi3", "olmo2",
-                                      "qwen3", "qwen3_moe", "gpt_oss"},
-      type);
-}
-
-/// Reads `layer_types` ("sliding_attention" / "full_attention"), when given,
-/// into c.slidingLayers.
-LogicalResult readLayerTypes(FieldReader &r, ModelConfig &c,
-                             llvm::StringRef path) {
-  FailureOr<std::optional<std::vector<std::string>>> types =
-      r.optionalStringList("layer_types");
-  if (failed(types))
-    return failure();
-  if (!*types)
-    return success();
-  if (int64_t((*types)->size()) != c.layers)
-    return emitError(r.locOf("layer_types"))
-           << "field 'layer_types' in " << path << " lists " << (*types)->size()
-           << " layers, but num_hidden_layers is " << c.layers;
-  c.slidingLayers.clear();
-  for (const std::string &t : **types) {
-    if (t != "sliding_attention" && t != "full_attention")
-      return emitError(r.locOf("layer_types"))
-             << "unsupported layer type '" << t << "' in field 'layer_types' "
-             << "of " << path << " (expected sliding_attention or "
-             << "full_attention)";
-    c.slidingLayers.push_back(t == "sliding_attention");
-  }
-  return success();
-}
-
-/// Every layer local but each `period`-th (Gemma 2: 2, Gemma 3: 6).
-void interleave(ModelConfig &c, int64_t period) {
-  c.slidingLayers.assign(c.layers, false);
-  for (int64_t l = 0; l < c.layers; ++l)
-    c.slidingLayers[l] = period <= 0 || (l + 1) % period != 0;
-}
-
-/// `sliding_window` as Mistral and Phi-3 use it (every layer), or as Qwen2
-/// and Qwen3 do (only with use_sliding_window, from max_window_layers on).
-LogicalResult readSlidingWindow(FieldReader &r, ModelConfig &c,
-                                llvm::StringRef path) {
-  FailureOr<int64_t> window = r.optionalInt({"sliding_window"}, 0);
-  if (failed(window))
-    return failure();
-  bool qwen = c.modelType == "qwen2" || c.modelType == "qwen3" ||
-              c.modelType == "qwen3_moe";
-  if (qwen) {
-    FailureOr<bool> use = r.optionalBool("use_sliding_window", false);
-    FailureOr<int64_t> from = r.optionalInt({"max_window_layers"}, c.layers);
-    if (failed(use) || failed(from))
-      return failure();
-    if (!*use || *window == 0)
-      return success();
-    c.slidingWindow = *window;
-    c.slidingLayers.assign(c.layers, false);
-    for (int64_t l = *from; l < c.layers; ++l)
-      c.slidingLayers[l] = true;
-    return success();
-  }
-  c.slidingWindow = *window;
-  return readLayerTypes(r, c, path);
-}
-
-/// Family-specific fields of the llama-shaped variants, read after the
-/// llama core (sizes, heads, norms, RoPE, biases).
-LogicalResult readLlamaVariant(FieldReader &r, ModelConfig &c,
-                               llvm::StringRef path) {
-  llvm::StringRef t = c.modelType;
-  auto readInt = [&](int64_t &dst, FailureOr<int64_t> v) {
-    if (failed(v))
-      return false;
-    dst = *v;
-    return true;
-  };
-  if (t == "gemma2" || t == "gemma3_text") {
-    FailureOr<double> scalar = r.optionalNumber({"query_pre_attn_scalar"}, 0);
-    FailureOr<double> attnCap = r.optionalNumber({"attn_logit_softcapping"}, 0);
-    FailureOr<double> finalCap =
-        r.optionalNumber({"final_logit_softcapping"}, 0);
-    FailureOr<int64_t> window = r.optionalInt(
-        {"sliding_window", "sliding_window_size"}, t == "gemma2" ? 4096 : 512);
-    FailureOr<int64_t> period =
-        r.optionalInt({"sliding_window_pattern"}, t == "gemma2" ? 2 : 6);
-    if (failed(scalar) || failed(attnCap) || failed(finalCap) ||
-        failed(window) || failed(period))
-      return failure();
-    r.markRead({"sliding_window", "sliding_window_size"});
-    c.queryScalar = *scalar;
-    c.attnSoftcap = *attnCap;
-    c.finalSoftcap = *finalCap;
-    c.slidingWindow = *window;
-    interleave(c, *period);
-    if (failed(readLayerTypes(r, c, path)))
-      return failure();
-    c.postNorms = true;
-    c.scaleEmbeddings = true;
-    if (t == "gemma3_text")
-      c.qkNorm = ModelConfig::QKNorm::PerHead;
-    return success();
-  }
-  if (t == "olmo2") {
-    c.preNorms = false;
-    c.postNorms = true;
-    c.qkNorm = ModelConfig::QKNorm::Whole;
-    return success();
-  }
-  if (t == "phi3") {
-    FailureOr<double> rotary = r.optionalNumber({"partial_rotary_factor"}, 1);
-    if (failed(rotary))
-      return failure();
-    c.rotaryFraction = *rotary;
-    return readSlidingWindow(r, c, path);
-  }
-  if (t == "qwen3" || t == "qwen3_moe") {
-    c.qkNorm = ModelConfig::QKNorm::PerHead;
-    if (t == "qwen3_moe") {
-      FailureOr<int64_t> step = r.optionalInt({"decoder_sparse_step"}, 1);
-      if (failed(step))
-        return failure();
-      r.markRead({"mlp_only_layers"});
-      // mlp_only_layers is a list of integers; only the empty list (every
-      // published Qwen3-MoE) is modelled.
-      const llvm::json::Value *only = r.fields().get("mlp_only_layers");
-      const llvm::json::Array *onlyList = only ? only->getAsArray() : nullptr;
-      if (*step != 1 || (onlyList && !onlyList->empty()))
-        return emitError(r.locOf(*step != 1 ? "decoder_sparse_step"
-                                            : "mlp_only_layers"))
-               << "Qwen3-MoE with dense layers between the sparse ones is not "
-                  "modelled ("
-               << path << "): decoder_sparse_step must be 1 and "
-               << "mlp_only_layers empty";
-      if (!readInt(c.experts, r.requireInt({"num_experts"})) ||
-          !readInt(c.topK, r.requireInt({"num_experts_per_tok"})) ||
-          !readInt(c.intermediate, r.requireInt({"moe_intermediate_size"})))
-        return failure();
-    }
-    return readSlidingWindow(r, c, path);
-  }
-  if (t == "gpt_oss") {
-    if (!readInt(c.experts, r.requireInt({"num_local_experts"})) ||
-        !readInt(c.topK,
-                 r.requireInt({"num_experts_per_tok", "experts_per_token"})))
-      return failure();
-    r.markRead({"experts_per_token"});
-    FailureOr<bool> bias = r.optionalBool("attention_bias", true);
-    if (failed(bias))
-      return failure();
-    c.qkvBias = c.outBias = *bias;
-    c.attentionSinks = true;
-    c.expertBias = true;
-    FailureOr<int64_t> window = r.optionalInt({"sliding_window"}, 128);
-    if (failed(window))
-      return failure();
-    c.slidingWindow = *window;
-    interleave(c, 2);
-    return readLayerTypes(r, c, path);
-  }
-  return success();
-}
-
-/// Falcon (falcon-7b/40b/180b): fused multi-query (or grouped, with
-/// new_decoder_architecture) attention in parallel with the MLP, LayerNorm,
-/// GELU, no biases by default, tied embeddings.
-LogicalResult readFalcon(FieldReader &r, ModelConfig &c, llvm::StringRef path) {
-  auto readInt = [&](int64_t &dst, FailureOr<int64_t> v) {
-    if (failed(v))
-      return false;
-    dst = *v;
-    return true;
-  };
-  if (!readInt(c.hidden, r.requireInt({"hidden_size"})) ||
-      !readInt(c.heads, r.requireInt({"num_attention_heads", "n_head"})) ||
-      !readInt(c.layers, r.requireInt({"num_hidden_layers", "n_layer"})) ||
-      !readInt(c.vocab, r.requireInt({"vocab_size"})) ||
-      !readInt(c.maxPositions,
-               r.optionalInt({"max_position_embeddings"}, 2048)) ||
-      !readInt(c.intermediate,
-               r.optionalInt({"ffn_hidden_size"}, 4 * c.hidden)))
-    return failure();
-  if (failed(requirePositiveHeads(r, c.heads, "num_attention_heads", path)))
-    return failure();
-  if (!readInt(c.headDim, r.optionalInt({"head_dim"}, c.hidden / c.heads)))
-    return failure();
-  FailureOr<bool> newArch = r.optionalBool("new_decoder_architecture", false);
-  FailureOr<bool> multiQuery = r.optionalBool("multi_query", true);
-  FailureOr<bool> parallel = r.optionalBool("parallel_attn", true);
-  FailureOr<bool> bias = r.optionalBool("bias", false);
-  FailureOr<bool> alibi = r.optionalBool("alibi", false);
-  FailureOr<bool> tie = r.optionalBool("tie_word_embeddings", true);
-  FailureOr<double> eps = r.optionalNumber({"layer_norm_epsilon"}, 1e-5);
-  FailureOr<double> theta = r.optionalNumber({"rope_theta"}, 10000.0);
-  FailureOr<Activation> activation =
-      readActivation(r, {"activation"}, "gelu", path);
-  if (failed(newArch) || failed(multiQuery) || failed(parallel) ||
-      failed(bias) || failed(alibi) || failed(tie) || failed(eps) ||
-      failed(theta) || failed(activation))
-    return failure();
-  if (*alibi)
-    return emitError(r.locOf("alibi"))
-           << "ALiBi position biases are not modelled (" << path
-           << "): only RoPE Falcon models are supported";
-  FailureOr<int64_t> kvHeads =
-      *newArch ? r.requireInt({"num_kv_heads"})
-               : FailureOr<int64_t>(*multiQuery ? 1 : c.heads);
-  FailureOr<int64_t> lns =
-      r.optionalInt({"num_ln_in_parallel_attn"}, *newArch ? 2 : 1);
-  if (failed(kvHeads) || failed(lns))
-    return failure();
-  r.markRead({"num_kv_heads"});
-  c.kvHeads = *kvHeads;
-  c.norm = NormKind::LayerNorm;
-  c.gatedMLP = false;
-  c.activation = *activation;
-  c.normEps = *eps;
-  c.ropeTheta = *theta;
-  c.tieEmbeddings = *tie;
-  c.qkvBias = c.outBias = c.mlpBias = *bias;
-  c.parallelResidual = *parallel;
-  c.sharedParallelNorm = *parallel && *lns == 1;
-  return success();
-}
-
-/// Fields the generator does not model and says so, with what it assumed.
-struct Unmodelled {
-  llvm::StringLiteral field, assumed;
-};
-constexpr Unmodelled kUnmodelled[] = {
-    {"quantization_config",
-     "weights are built in --dtype; quantised storage and its dequantisation "
-     "are not priced"},
-    {"swiglu_limit", "the clamp of the SwiGLU inputs is not priced"},
-};
-
-/// One warning per top-level field that is neither read by the parser nor
-/// on the cost-neutral list (docs/workloads.md).
-void warnUnmodelledFields(const FieldReader &r, llvm::StringRef path) {
-  // Sorted, so the warnings come in a stable order.
-  SmallVector<llvm::StringRef> keys;
-  for (const auto &kv : r.fields())
-    keys.push_back(kv.first);
-  llvm::sort(keys);
-  for (llvm::StringRef key : keys) {
-    if (r.wasRead(key) || isCostNeutralConfigField(key))
-      continue;
-    const llvm::json::Value *v = r.fields().get(key);
-    if (v->kind() == llvm::json::Value::Null)
-      continue; // an absent feature
-    auto known = llvm::find_if(
-        kUnmodelled, [&](const Unmodelled &u) { return u.field == key; });
-    InFlightDiagnostic diag = emitWarning(r.locOf(key));
-    diag << "field '" << key << "' is not modelled: ";
-    if (known != std::end(kUnmodelled))
-      diag << known->assumed;
-    else
-      diag << "assumed it does not change the workload";
-  }
 }
 
 } // namespace
@@ -826,12 +413,15 @@ FailureOr<ModelConfig> parseModelConfig(llvm::StringRef text,
     c.rotaryFraction = *rotary;
     c.tieEmbeddings = *tie;
     c.parallelResidual = *parallel;
+  } else if (c.modelType == "deepseek_v2" || c.modelType == "deepseek_v3") {
+    if (failed(parseDeepSeek(r, c, path)))
+      return failure();
   } else {
     emitError(r.locOf("model_type"))
         << "unsupported model_type '" << c.modelType << "' in " << path
         << " (supported: llama, mistral, mixtral, qwen2, qwen3, qwen3_moe, "
            "gemma2, gemma3_text, phi3, olmo2, falcon, gpt_oss, gpt2, "
-           "gpt_neox)";
+           "gpt_neox, deepseek_v2, deepseek_v3)";
     return failure();
   }
 

@@ -286,7 +286,7 @@ func::FuncOp TransformerBuilder::buildRopeTable() {
   double logTheta = std::log(cfg.ropeTheta);
   double rotDims = double(rot);
   int64_t offset = positionOffset, rotPairs = half;
-  bool partial = rot < D;
+  bool partial = rot < 2 * ropePairs;
   Value table = e.generic1(
       "rope.table", {}, Out{"sjpr", act},
       [&](Ar &a, ValueRange, IndexFn idx) {
@@ -306,7 +306,7 @@ func::FuncOp TransformerBuilder::buildRopeTable() {
         }
         return SmallVector<Value>{a.conv(value, act)};
       },
-      {{'s', S}, {'j', D / 2}, {'p', 2}, {'r', 2}});
+      {{'s', S}, {'j', ropePairs}, {'p', 2}, {'r', 2}});
   finishFunc(fn, e.loc("rope.table"), table);
   return fn;
 }

@@ -85,6 +85,26 @@ std::optional<WorkloadDType> parseWorkloadDType(llvm::StringRef text) {
       .Default(std::nullopt);
 }
 
+std::optional<MlaForm> parseMlaForm(llvm::StringRef text) {
+  return llvm::StringSwitch<std::optional<MlaForm>>(text)
+      .Case("auto", MlaForm::Auto)
+      .Case("expanded", MlaForm::Expanded)
+      .Case("absorbed", MlaForm::Absorbed)
+      .Default(std::nullopt);
+}
+
+llvm::StringRef stringifyMlaForm(MlaForm form) {
+  switch (form) {
+  case MlaForm::Auto:
+    return "auto";
+  case MlaForm::Expanded:
+    return "expanded";
+  case MlaForm::Absorbed:
+    return "absorbed";
+  }
+  return "?";
+}
+
 std::optional<double> parseMoELoadBalance(llvm::StringRef text) {
   if (text == "uniform")
     return 1.0;
@@ -132,6 +152,22 @@ void TransformerBuilder::initShapes() {
     act = wty = f32;
     break;
   }
+  kvty = act;
+  if (opts.kvDType)
+    switch (*opts.kvDType) {
+    case WorkloadDType::bf16:
+      kvty = BFloat16Type::get(ctx);
+      break;
+    case WorkloadDType::fp16:
+      kvty = Float16Type::get(ctx);
+      break;
+    case WorkloadDType::fp8:
+      kvty = Float8E4M3FNType::get(ctx);
+      break;
+    case WorkloadDType::f32:
+      kvty = f32;
+      break;
+    }
   B = opts.batch;
   S = seqLen;
   positionOffset = decoding() ? kvLen : 0;
@@ -164,6 +200,18 @@ void TransformerBuilder::initShapes() {
   K = cfg.topK;
   rot = cfg.rotaryDim();
   half = rot / 2;
+  ropePairs = D / 2;
+  EI = SI = I;
+  if (cfg.mla) {
+    // RoPE rotates only the qk_rope_head_dim part of each query and the
+    // shared key.
+    rot = cfg.mla->qkRopeHeadDim;
+    half = ropePairs = rot / 2;
+  }
+  if (cfg.deepseekMoe) {
+    EI = cfg.deepseekMoe->expertIntermediate;
+    SI = cfg.deepseekMoe->sharedExperts * EI;
+  }
   if (cfg.isMoE()) {
     activeExperts = std::min(E, N * K);
     expertRows = static_cast<int64_t>(
@@ -194,37 +242,67 @@ SmallVector<WeightSpec> TransformerBuilder::layerWeights() const {
   };
   if (cfg.preNorms)
     addNorm("norm1");
-  // Heads are written into the weights: Q [h, kv heads, group, head dim],
-  // K/V [h, kv heads, head dim], O [kv heads, group, head dim, h].
-  add("layers.attn.q_proj.weight", cat({H, KVH, G}, hs), true, "hkg" + hd);
-  if (cfg.qkvBias)
-    add("layers.attn.q_proj.bias", cat({KVH, G}, hs), false, "kg" + hd);
-  add("layers.attn.k_proj.weight", cat({H, KVH}, hs), true, "hk" + hd);
-  if (cfg.qkvBias)
-    add("layers.attn.k_proj.bias", cat({KVH}, hs), false, "k" + hd);
-  add("layers.attn.v_proj.weight", {H, KVH, D}, true, "hkd");
-  if (cfg.qkvBias)
-    add("layers.attn.v_proj.bias", {KVH, D}, false, "kd");
-  if (cfg.qkNorm != ModelConfig::QKNorm::None) {
-    add("layers.attn.q_norm.weight", {qkNormSize(true)}, false, "x");
-    add("layers.attn.k_norm.weight", {qkNormSize(false)}, false, "x");
+  if (cfg.mla) {
+    // MLA, split where modeling_deepseek.py slices the outputs (MLA.cpp).
+    const MlaConfig &m = *cfg.mla;
+    int64_t dn = m.qkNopeHeadDim, pairs = m.qkRopeHeadDim / 2;
+    int64_t qIn = m.qLoraRank > 0 ? m.qLoraRank : H;
+    std::string q =
+        m.qLoraRank > 0 ? "layers.attn.q_b_proj" : "layers.attn.q_proj";
+    std::string qd = m.qLoraRank > 0 ? "a" : "h";
+    if (m.qLoraRank > 0) {
+      add("layers.attn.q_a_proj.weight", {H, m.qLoraRank}, true, "ha");
+      add("layers.attn.q_a_norm.weight", {m.qLoraRank}, false, "a");
+    }
+    add(q + ".nope.weight", {qIn, NH, dn}, true, qd + "qd");
+    add(q + ".rope.weight", {qIn, NH, pairs, 2}, true, qd + "qjp");
+    add("layers.attn.kv_a_proj.weight", {H, m.kvLoraRank}, true, "hl");
+    add("layers.attn.k_rope_proj.weight", {H, pairs, 2}, true, "hjp");
+    add("layers.attn.kv_a_norm.weight", {m.kvLoraRank}, false, "l");
+    add("layers.attn.kv_b_proj.k.weight", {m.kvLoraRank, NH, dn}, true, "lqd");
+    add("layers.attn.kv_b_proj.v.weight", {m.kvLoraRank, NH, m.vHeadDim}, true,
+        "lqu");
+    add("layers.attn.o_proj.weight", {NH, m.vHeadDim, H}, true, "quh");
+  } else {
+    // Heads are written into the weights: Q [h, kv heads, group, head dim],
+    // K/V [h, kv heads, head dim], O [kv heads, group, head dim, h].
+    add("layers.attn.q_proj.weight", cat({H, KVH, G}, hs), true, "hkg" + hd);
+    if (cfg.qkvBias)
+      add("layers.attn.q_proj.bias", cat({KVH, G}, hs), false, "kg" + hd);
+    add("layers.attn.k_proj.weight", cat({H, KVH}, hs), true, "hk" + hd);
+    if (cfg.qkvBias)
+      add("layers.attn.k_proj.bias", cat({KVH}, hs), false, "k" + hd);
+    add("layers.attn.v_proj.weight", {H, KVH, D}, true, "hkd");
+    if (cfg.qkvBias)
+      add("layers.attn.v_proj.bias", {KVH, D}, false, "kd");
+    if (cfg.qkNorm != ModelConfig::QKNorm::None) {
+      add("layers.attn.q_norm.weight", {qkNormSize(true)}, false, "x");
+      add("layers.attn.k_norm.weight", {qkNormSize(false)}, false, "x");
+    }
+    if (cfg.attentionSinks)
+      add("layers.attn.sinks", {KVH, G}, false, "kg");
+    add("layers.attn.o_proj.weight", {KVH, G, D, H}, true, "kgdh");
+    if (cfg.outBias)
+      add("layers.attn.o_proj.bias", {H}, false, "h");
   }
-  if (cfg.attentionSinks)
-    add("layers.attn.sinks", {KVH, G}, false, "kg");
-  add("layers.attn.o_proj.weight", {KVH, G, D, H}, true, "kgdh");
-  if (cfg.outBias)
-    add("layers.attn.o_proj.bias", {H}, false, "h");
   if (cfg.postNorms)
     addNorm("post_attn_norm");
   if (cfg.preNorms && !cfg.sharedParallelNorm)
     addNorm("norm2");
   if (cfg.postNorms)
     addNorm("post_ffn_norm");
-  if (cfg.isMoE()) {
+  if (ffnIsMoE()) {
     add("layers.moe.router.weight", {H, E}, true, "he");
-    add("layers.moe.experts.gate_proj", {E, H, I}, true, "ehi");
-    add("layers.moe.experts.up_proj", {E, H, I}, true, "ehi");
-    add("layers.moe.experts.down_proj", {E, I, H}, true, "eih");
+    add("layers.moe.experts.gate_proj", {E, H, EI}, true, "ehi");
+    add("layers.moe.experts.up_proj", {E, H, EI}, true, "ehi");
+    add("layers.moe.experts.down_proj", {E, EI, H}, true, "eih");
+    if (SI > 0 && cfg.deepseekMoe && cfg.deepseekMoe->sharedExperts > 0) {
+      // DeepSeekMoE's shared experts, as one MLP of n_shared_experts x
+      // moe_intermediate_size.
+      add("layers.moe.shared.gate_proj.weight", {H, SI}, true, "hi");
+      add("layers.moe.shared.up_proj.weight", {H, SI}, true, "hi");
+      add("layers.moe.shared.down_proj.weight", {SI, H}, true, "ih");
+    }
   } else if (cfg.gatedMLP) {
     add("layers.mlp.gate_proj.weight", {H, I}, true, "hi");
     if (cfg.mlpBias)
@@ -259,17 +337,36 @@ SmallVector<WeightSpec> TransformerBuilder::parameters() const {
   params.push_back({"embed", {V, H}, wty, ""});
   if (cfg.learnedPositions)
     params.push_back({"embed.pos", {cfg.maxPositions, H}, act, ""});
-  for (const WeightSpec &ws : layerWeights()) {
-    SmallVector<int64_t> stacked{L};
-    stacked.append(ws.shape.begin(), ws.shape.end());
-    params.push_back({ws.name, stacked, ws.elem, ws.dims});
-  }
+  for (const Segment &seg : segments)
+    for (const WeightSpec &ws : seg.weights) {
+      SmallVector<int64_t> stacked{seg.count};
+      stacked.append(ws.shape.begin(), ws.shape.end());
+      params.push_back({seg.paramPrefix + ws.name, stacked, ws.elem, ws.dims});
+    }
   params.push_back({"final_norm.weight", {H}, act, "h"});
   if (cfg.norm == NormKind::LayerNorm)
     params.push_back({"final_norm.bias", {H}, act, "h"});
   if (!cfg.tieEmbeddings)
     params.push_back({"lm_head.weight", {H, V}, wty, "hv"});
   return params;
+}
+
+SmallVector<int64_t> TransformerBuilder::kCacheShape(int64_t slots) const {
+  if (slots < 0)
+    slots = cacheLen;
+  if (cfg.mla)
+    return {B, slots, cfg.mla->kvLoraRank};
+  SmallVector<int64_t> shape{B, slots, KVH};
+  llvm::append_range(shape, qkHeadShape());
+  return shape;
+}
+
+SmallVector<int64_t> TransformerBuilder::vCacheShape(int64_t slots) const {
+  if (slots < 0)
+    slots = cacheLen;
+  if (cfg.mla)
+    return {B, slots, cfg.mla->qkRopeHeadDim / 2, 2};
+  return {B, slots, KVH, D};
 }
 
 func::FuncOp TransformerBuilder::makeFunc(llvm::StringRef name,
@@ -390,9 +487,7 @@ SmallVector<Value> TransformerBuilder::buildSplitDecodeLayers(
   return state;
 }
 
-void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
-                                    func::FuncOp layerBwd) {
-  SmallVector<WeightSpec> lw = layerWeights();
+void TransformerBuilder::buildEntry() {
   SmallVector<WeightSpec> params = parameters();
   func::FuncOp embedFn = buildEmbed();
   func::FuncOp ropeFn = hasRope() ? buildRopeTable() : nullptr;
@@ -408,12 +503,13 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
   // the local layers' (cut to the window).
   int64_t localLayers = splitLayers() ? cfg.slidingLayerCount() : 0;
   auto addCaches = [&](int64_t layers, int64_t slots, llvm::StringRef suffix) {
-    SmallVector<int64_t> kShape{layers, B, slots, KVH};
-    llvm::append_range(kShape, qkHeadShape());
+    SmallVector<int64_t> kShape{layers}, vShape{layers};
+    llvm::append_range(kShape, kCacheShape(slots));
+    llvm::append_range(vShape, vCacheShape(slots));
     args.push_back(
-        {("k_cache" + suffix).str(), tensorOf(kShape, act), "kv_cache"});
-    args.push_back({("v_cache" + suffix).str(),
-                    tensorOf({layers, B, slots, KVH, D}, act), "kv_cache"});
+        {("k_cache" + suffix).str(), tensorOf(kShape, kvty), "kv_cache"});
+    args.push_back(
+        {("v_cache" + suffix).str(), tensorOf(vShape, kvty), "kv_cache"});
   };
   if (decoding())
     addCaches(L - localLayers, cacheLen, "");
@@ -448,71 +544,106 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
   if (ropeFn)
     rotTable = call(ropeFn, "rope.table", {}).getResult(0);
 
-  // The layer loop: static bounds 0..L, weights sliced from the stacks.
+  // One layer loop per segment: static bounds 0..count, weights sliced from
+  // the segment's stacks; the KV cache spans all layers (index first + l).
   Location loopLoc = e.loc("layers");
   Value c0 = arith::ConstantIndexOp::create(b, loopLoc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loopLoc, 1);
-  Value cL = arith::ConstantIndexOp::create(b, loopLoc, L);
-  SmallVector<Value> inits{x};
-  auto stackOf = [&](Type t, llvm::StringRef name) -> Value {
+  auto stackOf = [&](Type t, llvm::StringRef name, int64_t count) -> Value {
     auto type = cast<RankedTensorType>(t);
-    SmallVector<int64_t> shape{L};
+    SmallVector<int64_t> shape{count};
     shape.append(type.getShape().begin(), type.getShape().end());
     return tensor::EmptyOp::create(b, e.loc(name), shape,
                                    type.getElementType());
   };
-  if (decoding()) {
-    inits.push_back(stackOf(layerFwd.getResultTypes()[1], "layers.kv_cache"));
-    inits.push_back(stackOf(layerFwd.getResultTypes()[2], "layers.kv_cache"));
-  }
-  if (training())
-    for (auto &[name, type] : savedSpecs)
-      inits.push_back(stackOf(type, "layers.save"));
-  auto sliceWeight = [&](const WeightSpec &ws, Value l) {
-    return e.sliceLeading("layers", param.lookup(ws.name), l, layerShape(ws));
+  auto sliceWeight = [&](const Segment &seg, const WeightSpec &ws, Value l) {
+    return e.sliceLeading("layers", param.lookup(seg.paramPrefix + ws.name), l,
+                          layerShape(ws));
   };
-  SmallVector<Value> layerResults;
-  scf::ForOp loop;
-  if (localLayers) {
-    unsigned cacheArg = firstParam + params.size();
-    layerResults = buildSplitDecodeLayers(
-        e, inits,
-        [&](const WeightSpec &ws, Value l) { return sliceWeight(ws, l); },
-        rotTable, fn.getArguments().slice(cacheArg, 4), layerFwd);
-  } else {
-    loop = scf::ForOp::create(b, loopLoc, c0, cL, c1, inits);
-    layerResults.assign(loop.getResults().begin(), loop.getResults().end());
-  }
-  if (loop) {
-    OpBuilder::InsertionGuard bodyGuard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value l = loop.getInductionVar();
-    ValueRange iters = loop.getRegionIterArgs();
-    SmallVector<Value> callArgs{iters[0]};
-    for (const WeightSpec &ws : lw)
-      callArgs.push_back(sliceWeight(ws, l));
-    if (rotTable)
-      callArgs.push_back(rotTable);
-    if (windowArgument())
-      callArgs.push_back(layerWindow(b, loopLoc, l));
+  // The layer index in the whole model.
+  auto globalIndex = [&](const Segment &seg, Value l, Location at) -> Value {
+    if (seg.first == 0)
+      return l;
+    Value first = arith::ConstantIndexOp::create(b, at, seg.first);
+    return arith::AddIOp::create(b, at, l, first);
+  };
+  Value newK, newV; // decode: this step's cache entries, all layers
+  SmallVector<Value> savedStacks; // train: per segment, in order
+  SmallVector<unsigned> savedBase;
+  SmallVector<Value> counts;
+  for (Segment &seg : segments) {
+    layerIsMoE = seg.moe;
+    Value cCount = arith::ConstantIndexOp::create(b, loopLoc, seg.count);
+    counts.push_back(cCount);
+    SmallVector<Value> inits{x};
     if (decoding()) {
-      unsigned cacheArg = firstParam + params.size();
-      callArgs.push_back(
-          e.sliceLeading("layers.kv_cache", fn.getArgument(cacheArg), l));
-      callArgs.push_back(
-          e.sliceLeading("layers.kv_cache", fn.getArgument(cacheArg + 1), l));
+      inits.push_back(
+          newK ? newK
+               : stackOf(seg.fwd.getResultTypes()[1], "layers.kv_cache", L));
+      inits.push_back(
+          newV ? newV
+               : stackOf(seg.fwd.getResultTypes()[2], "layers.kv_cache", L));
     }
-    auto layerCall = func::CallOp::create(b, loopLoc, layerFwd, callArgs);
-    SmallVector<Value> yields{layerCall.getResult(0)};
-    for (unsigned i = 1; i < iters.size(); ++i)
-      yields.push_back(
-          e.insertLeading(decoding() ? "layers.kv_cache" : "layers.save",
-                          layerCall.getResult(i), iters[i], l));
-    scf::YieldOp::create(b, loopLoc, yields);
+    if (training())
+      for (auto &[name, type] : seg.saved)
+        inits.push_back(stackOf(type, "layers.save", seg.count));
+    if (localLayers) {
+      // Decode with local and global layers (one segment: see build()).
+      unsigned cacheArg = firstParam + params.size();
+      SmallVector<Value> results = buildSplitDecodeLayers(
+          e, inits,
+          [&](const WeightSpec &ws, Value l) {
+            return sliceWeight(seg, ws, l);
+          },
+          rotTable, fn.getArguments().slice(cacheArg, 4), seg.fwd);
+      x = results[0];
+      newK = results[1];
+      newV = results[2];
+      savedBase.push_back(savedStacks.size());
+      continue;
+    }
+    auto loop = scf::ForOp::create(b, loopLoc, c0, cCount, c1, inits);
+    {
+      OpBuilder::InsertionGuard bodyGuard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value l = loop.getInductionVar();
+      ValueRange iters = loop.getRegionIterArgs();
+      SmallVector<Value> callArgs{iters[0]};
+      for (const WeightSpec &ws : seg.weights)
+        callArgs.push_back(sliceWeight(seg, ws, l));
+      if (rotTable)
+        callArgs.push_back(rotTable);
+      if (windowArgument())
+        callArgs.push_back(
+            layerWindow(b, loopLoc, globalIndex(seg, l, loopLoc)));
+      Value layer = decoding() ? globalIndex(seg, l, loopLoc) : l;
+      if (decoding()) {
+        unsigned cacheArg = firstParam + params.size();
+        callArgs.push_back(
+            e.sliceLeading("layers.kv_cache", fn.getArgument(cacheArg), layer));
+        callArgs.push_back(e.sliceLeading("layers.kv_cache",
+                                          fn.getArgument(cacheArg + 1), layer));
+      }
+      auto layerCall = func::CallOp::create(b, loopLoc, seg.fwd, callArgs);
+      SmallVector<Value> yields{layerCall.getResult(0)};
+      for (unsigned i = 1; i < iters.size(); ++i)
+        yields.push_back(
+            e.insertLeading(decoding() ? "layers.kv_cache" : "layers.save",
+                            layerCall.getResult(i), iters[i], layer));
+      scf::YieldOp::create(b, loopLoc, yields);
+    }
+    x = loop.getResult(0);
+    if (decoding()) {
+      newK = loop.getResult(1);
+      newV = loop.getResult(2);
+    }
+    savedBase.push_back(savedStacks.size());
+    if (training())
+      for (unsigned i = 0; i < seg.saved.size(); ++i)
+        savedStacks.push_back(loop.getResult(1 + i));
   }
 
-  SmallVector<Value> headOperands{layerResults[0],
-                                  param.lookup("final_norm.weight")};
+  SmallVector<Value> headOperands{x, param.lookup("final_norm.weight")};
   if (cfg.norm == NormKind::LayerNorm)
     headOperands.push_back(param.lookup("final_norm.bias"));
   headOperands.push_back(cfg.tieEmbeddings ? param.lookup("embed")
@@ -521,8 +652,8 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
     Value logits = call(buildLMHead(), "lm_head", headOperands).getResult(0);
     SmallVector<Value> results{logits};
     if (decoding()) {
-      results.push_back(layerResults[1]);
-      results.push_back(layerResults[2]);
+      results.push_back(newK);
+      results.push_back(newV);
     }
     finishFunc(fn, e.loc("return"), results);
     return;
@@ -541,50 +672,56 @@ void TransformerBuilder::buildEntry(func::FuncOp layerFwd,
   if (!cfg.tieEmbeddings)
     grads["lm_head.weight"] = headGrad;
 
-  // Backward layer loop, last layer first.
+  // Backward layer loops, last segment and last layer first.
   Location bwdLoc = e.loc("layers.bwd");
-  Value cLast = arith::ConstantIndexOp::create(b, bwdLoc, L - 1);
-  SmallVector<Value> bwdInits{dx};
-  for (const WeightSpec &ws : lw) {
-    Type gradType = tensorOf(ws.shape, act);
-    if (layerShape(ws) == ws.shape) {
-      bwdInits.push_back(stackOf(gradType, "layers.bwd"));
-      continue;
+  for (unsigned si = segments.size(); si-- > 0;) {
+    Segment &seg = segments[si];
+    layerIsMoE = seg.moe;
+    Value cCount = counts[si];
+    Value cLast = arith::ConstantIndexOp::create(b, bwdLoc, seg.count - 1);
+    SmallVector<Value> bwdInits{dx};
+    for (const WeightSpec &ws : seg.weights) {
+      Type gradType = tensorOf(ws.shape, act);
+      if (layerShape(ws) == ws.shape) {
+        bwdInits.push_back(stackOf(gradType, "layers.bwd", seg.count));
+        continue;
+      }
+      // Experts that received no tokens get zero gradients.
+      SmallVector<int64_t> shape{seg.count};
+      shape.append(ws.shape.begin(), ws.shape.end());
+      bwdInits.push_back(e.zeros(e.loc("layers.bwd"), shape, act));
     }
-    // Experts that received no tokens get zero gradients.
-    SmallVector<int64_t> stacked{L};
-    stacked.append(ws.shape.begin(), ws.shape.end());
-    bwdInits.push_back(e.zeros(e.loc("layers.bwd"), stacked, act));
+    auto bwdLoop = scf::ForOp::create(b, bwdLoc, c0, cCount, c1, bwdInits);
+    {
+      OpBuilder::InsertionGuard bodyGuard(b);
+      b.setInsertionPointToStart(bwdLoop.getBody());
+      Value l =
+          arith::SubIOp::create(b, bwdLoc, cLast, bwdLoop.getInductionVar());
+      ValueRange iters = bwdLoop.getRegionIterArgs();
+      SmallVector<Value> callArgs{iters[0]};
+      for (unsigned i = 0; i < seg.saved.size(); ++i)
+        callArgs.push_back(
+            e.sliceLeading("layers.bwd", savedStacks[savedBase[si] + i], l));
+      for (const WeightSpec &ws : seg.weights)
+        callArgs.push_back(sliceWeight(seg, ws, l));
+      if (rotTable)
+        callArgs.push_back(rotTable);
+      if (windowArgument())
+        callArgs.push_back(layerWindow(b, bwdLoc, globalIndex(seg, l, bwdLoc)));
+      auto bwdCall = func::CallOp::create(b, bwdLoc, seg.bwd, callArgs);
+      SmallVector<Value> yields{bwdCall.getResult(0)};
+      for (unsigned i = 1; i < iters.size(); ++i)
+        yields.push_back(
+            e.insertLeading("layers.bwd", bwdCall.getResult(i), iters[i], l));
+      scf::YieldOp::create(b, bwdLoc, yields);
+    }
+    dx = bwdLoop.getResult(0);
+    for (auto [i, ws] : llvm::enumerate(seg.weights))
+      grads[seg.paramPrefix + ws.name] = bwdLoop.getResult(1 + i);
   }
-  auto bwdLoop = scf::ForOp::create(b, bwdLoc, c0, cL, c1, bwdInits);
-  {
-    OpBuilder::InsertionGuard bodyGuard(b);
-    b.setInsertionPointToStart(bwdLoop.getBody());
-    Value l =
-        arith::SubIOp::create(b, bwdLoc, cLast, bwdLoop.getInductionVar());
-    ValueRange iters = bwdLoop.getRegionIterArgs();
-    SmallVector<Value> callArgs{iters[0]};
-    for (unsigned i = 0; i < savedSpecs.size(); ++i)
-      callArgs.push_back(
-          e.sliceLeading("layers.bwd", loop.getResult(1 + i), l));
-    for (const WeightSpec &ws : lw)
-      callArgs.push_back(sliceWeight(ws, l));
-    if (rotTable)
-      callArgs.push_back(rotTable);
-    if (windowArgument())
-      callArgs.push_back(layerWindow(b, bwdLoc, l));
-    auto bwdCall = func::CallOp::create(b, bwdLoc, layerBwd, callArgs);
-    SmallVector<Value> yields{bwdCall.getResult(0)};
-    for (unsigned i = 1; i < iters.size(); ++i)
-      yields.push_back(
-          e.insertLeading("layers.bwd", bwdCall.getResult(i), iters[i], l));
-    scf::YieldOp::create(b, bwdLoc, yields);
-  }
-  for (auto [i, ws] : llvm::enumerate(lw))
-    grads[ws.name] = bwdLoop.getResult(1 + i);
 
   // Embedding backward.
-  SmallVector<Value> embOperands{fn.getArgument(0), bwdLoop.getResult(0)};
+  SmallVector<Value> embOperands{fn.getArgument(0), dx};
   if (cfg.tieEmbeddings)
     embOperands.push_back(headGrad);
   auto embGrads = call(buildEmbedBackward(), "embed.bwd", embOperands);
@@ -676,6 +813,30 @@ OwningOpRef<ModuleOp> TransformerBuilder::build() {
   }
   if (failed(validateModelConfig(cfg, fileLoc)))
     return nullptr;
+  if (cfg.mla && training() && opts.mlaForm == MlaForm::Absorbed) {
+    emitError(fileLoc) << "--mla-attention=absorbed is for inference: "
+                          "training '"
+                       << cfg.name << "' uses the expanded form";
+    return nullptr;
+  }
+  if (!cfg.mla && opts.mlaForm != MlaForm::Auto) {
+    emitError(fileLoc) << "--mla-attention applies to models with multi-head "
+                          "latent attention (deepseek_v2, deepseek_v3), not '"
+                       << cfg.name << "'";
+    return nullptr;
+  }
+  if (cfg.deepseekMoe) {
+    // Interleaved dense and MoE layers would need a layer function per
+    // run; DeepSeek's published configs all use moe_layer_freq 1.
+    const DeepSeekMoeConfig &moe = *cfg.deepseekMoe;
+    if (moe.layerFreq != 1) {
+      emitError(fileLoc) << "moe_layer_freq " << moe.layerFreq << " of '"
+                         << cfg.name
+                         << "' is not modelled (dense layers among the MoE "
+                            "ones); only 1 is";
+      return nullptr;
+    }
+  }
   if (training() && opts.dtype == WorkloadDType::fp8 && cfg.isMoE()) {
     emitError(fileLoc) << "fp8 training of MoE experts is not modelled (the "
                           "experts' backward reads bf16 gradients); use "
@@ -712,6 +873,11 @@ OwningOpRef<ModuleOp> TransformerBuilder::build() {
       b.getNamedAttr("kv_len", i64(kvLen)),
       b.getNamedAttr("dtype",
                      b.getStringAttr(stringifyWorkloadDType(opts.dtype))),
+      b.getNamedAttr("kv_dtype",
+                     b.getStringAttr(stringifyWorkloadDType(
+                         opts.kvDType.value_or(opts.dtype == WorkloadDType::fp8
+                                                   ? WorkloadDType::bf16
+                                                   : opts.dtype)))),
       b.getNamedAttr("layers", i64(L)),
       b.getNamedAttr("hidden", i64(H)),
       b.getNamedAttr("intermediate", i64(I)),
@@ -727,27 +893,75 @@ OwningOpRef<ModuleOp> TransformerBuilder::build() {
       b.getNamedAttr("tokens", i64(N)),
       b.getNamedAttr("parameters", i64(cfg.parameters().total)),
       b.getNamedAttr("active_parameters", i64(cfg.parameters().active))};
+  if (cfg.mla) {
+    // Both forms' FLOPs (those in which they differ) and the one generated.
+    MlaFlops flops = mlaFlops();
+    fields.push_back(b.getNamedAttr("kv_lora_rank", i64(cfg.mla->kvLoraRank)));
+    fields.push_back(b.getNamedAttr(
+        "mla_form", b.getStringAttr(mlaAbsorbed() ? "absorbed" : "expanded")));
+    fields.push_back(b.getNamedAttr("mla_expanded_flops",
+                                    b.getF64FloatAttr(flops.expanded)));
+    fields.push_back(b.getNamedAttr("mla_absorbed_flops",
+                                    b.getF64FloatAttr(flops.absorbed)));
+  }
+  if (cfg.deepseekMoe) {
+    fields.push_back(
+        b.getNamedAttr("shared_experts", i64(cfg.deepseekMoe->sharedExperts)));
+    fields.push_back(b.getNamedAttr("moe_layers", i64(cfg.moeLayers())));
+    fields.push_back(b.getNamedAttr("expert_intermediate", i64(EI)));
+  }
   // The vocabulary as built, when padding changed it (Megatron-LM pads it
   // to a multiple of 128 x tp): embedding rows, LM-head columns, logits.
   if (V != cfg.vocab)
     fields.push_back(b.getNamedAttr("padded_vocab", i64(V)));
   module->setAttr("strata.model", b.getDictionaryAttr(fields));
 
-  func::FuncOp forward = buildLayerForward();
-  if (splitLayers()) {
-    // The local layers' function: the window as a constant, the cache cut
-    // to it.
-    int64_t globalLen = cacheLen, globalBase = cacheBase;
-    cacheLen = localCacheLen;
-    cacheBase = localCacheBase;
-    constWindow = std::min(cfg.slidingWindow, T + 1);
-    localLayerFwd = buildLayerForward("decoder_layer_local");
-    cacheLen = globalLen;
-    cacheBase = globalBase;
-    constWindow = 0;
+  // The layer functions: one per segment of consecutive layers alike.
+  auto addSegment = [&](int64_t first, int64_t count, bool moe,
+                        llvm::StringRef prefix, llvm::StringRef fnName) {
+    Segment seg;
+    seg.first = first;
+    seg.count = count;
+    seg.moe = moe;
+    seg.paramPrefix = prefix.str();
+    seg.fnName = fnName.str();
+    segments.push_back(std::move(seg));
+  };
+  int64_t dense = cfg.deepseekMoe ? cfg.layers - cfg.moeLayers() : 0;
+  if (dense > 0 && dense < L) {
+    addSegment(0, dense, false, "dense.", "decoder_layer_dense");
+    addSegment(dense, L - dense, true, "", "decoder_layer");
+  } else {
+    addSegment(0, L, cfg.isMoE() && dense == 0, "", "decoder_layer");
   }
-  func::FuncOp backward = training() ? buildLayerBackward() : nullptr;
-  buildEntry(forward, backward);
+  // Local/global layers come in one segment: validateModelConfig refuses
+  // windows with DeepSeek's MLA (the only config with several segments).
+  assert((!interleavedWindow() || segments.size() == 1) &&
+         "local/global layers with several layer segments");
+  for (Segment &seg : segments) {
+    layerIsMoE = seg.moe;
+    layerFnName = seg.fnName;
+    savedSpecs.clear();
+    seg.weights = layerWeights();
+    seg.fwd = buildLayerForward();
+    if (splitLayers()) {
+      // The local layers' function: the window as a constant, the cache
+      // cut to it.
+      int64_t globalLen = cacheLen, globalBase = cacheBase;
+      cacheLen = localCacheLen;
+      cacheBase = localCacheBase;
+      constWindow = std::min(cfg.slidingWindow, T + 1);
+      layerFnName = seg.fnName + "_local";
+      localLayerFwd = buildLayerForward();
+      layerFnName = seg.fnName;
+      cacheLen = globalLen;
+      cacheBase = globalBase;
+      constWindow = 0;
+    }
+    seg.bwd = training() ? buildLayerBackward() : nullptr;
+    seg.saved = savedSpecs;
+  }
+  buildEntry();
   if (failed(verify(module))) {
     emitError(fileLoc) << "internal error: the generated module for '"
                        << cfg.name << "' does not verify";

@@ -6,6 +6,8 @@
 // RUN: strata-opt %t/h100x4.mlir --strata-set-system=system=dgx-h100x4 --strata-route | FileCheck %s --check-prefix=X4
 // RUN: strata-opt %t/h100x4.mlir --strata-set-system=system=dgx-h100x4 --strata-route=algorithm=hierarchical | FileCheck %s --check-prefix=HIER
 // RUN: strata-opt %t/ppinside.mlir --strata-set-system=system=dgx-h100x4 --strata-route | FileCheck %s --check-prefix=PPIN
+// RUN: strata-opt %t/spanning.mlir --strata-set-system=system=dgx-h100x4 --strata-route=hierarchical-spanning=true | FileCheck %s --check-prefix=SPAN
+// RUN: strata-opt %t/spanning.mlir --strata-set-system=system=dgx-h100x4 --strata-route | FileCheck %s --check-prefix=FLAT
 // RUN: strata-opt %t/torus.mlir --strata-set-system=system=tpu-v5p-4x4x1 --strata-route | FileCheck %s --check-prefix=TORUS
 // RUN: strata-opt %t/torus.mlir --strata-set-system=system=tpu-v5p-4x4x1 --strata-route=algorithm=torus_dim_ordered | FileCheck %s --check-prefix=DIMORD
 
@@ -219,6 +221,27 @@ module attributes {strata.parallel = {axis_fabrics = {dp = "ib", pp = "ib", tp =
   func.func @dp_with_pp(%x: tensor<2048x4096xbf16>) -> tensor<2048x4096xbf16> {
     %r = shard.all_reduce %x on @grid grid_axes = [0] : tensor<2048x4096xbf16> -> tensor<2048x4096xbf16>
     return %r : tensor<2048x4096xbf16>
+  }
+}
+
+//--- spanning.mlir
+
+// hierarchical-spanning=true: the dp all-reduce, whose group spans NVLink
+// and InfiniBand, runs hierarchically; the tp one, inside a node, keeps the
+// cost model's cheapest (NVLink SHARP in-network reduction). Without the
+// option the dp one is priced flat on InfiniBand.
+// SPAN-LABEL: func.func @dp_and_tp
+// SPAN: tile.collective all_reduce %arg0 over "ib" algorithm(hierarchical) group([2, 2]) {{.*}}{strata.axes = ["dp"]}
+// SPAN: tile.collective all_reduce %{{.*}} over "nvlink" algorithm(in_network) group([4]) {{.*}}{strata.axes = ["tp"]}
+// FLAT-LABEL: func.func @dp_and_tp
+// FLAT: tile.collective all_reduce %arg0 over "ib" algorithm(recursive_halving_doubling) group([2, 2])
+// FLAT: tile.collective all_reduce %{{.*}} over "nvlink" algorithm(in_network) group([4])
+module attributes {strata.parallel = {axis_fabrics = {dp = "ib", pp = "ib", tp = "nvlink"}, dp = 4 : i64, ep = 1 : i64, pp = 2 : i64, sp = false, tp = 4 : i64}} {
+  shard.grid @grid(shape = 4x4) {strata.axis_fabrics = {dp = "ib", tp = "nvlink"}, strata.axis_names = ["dp", "tp"]}
+  func.func @dp_and_tp(%x: tensor<2048x4096xbf16>) -> tensor<2048x4096xbf16> {
+    %r = shard.all_reduce %x on @grid grid_axes = [0] : tensor<2048x4096xbf16> -> tensor<2048x4096xbf16>
+    %t = shard.all_reduce %r on @grid grid_axes = [1] : tensor<2048x4096xbf16> -> tensor<2048x4096xbf16>
+    return %t : tensor<2048x4096xbf16>
   }
 }
 

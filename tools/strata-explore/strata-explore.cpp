@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "strata/Explore/Driver.h"
 #include "strata/Explore/Engine.h"
 #include "strata/Explore/Results.h"
 #include "strata/Explore/Sweep.h"
@@ -30,8 +31,8 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 
-#include <chrono>
 #include <cmath>
+#include <map>
 
 using namespace mlir;
 using namespace strata;
@@ -81,6 +82,13 @@ static cl::opt<unsigned> verifyPoints(
              "re-priced numbers; a mismatch is a warning by default and an "
              "error (exit 1) when --verify is given"),
     cl::init(4));
+static cl::opt<unsigned> jobs(
+    "j", cl::desc("Threads pricing the points (results do not depend on it)"),
+    cl::init(1));
+static cl::opt<bool> noProgress(
+    "no-progress", cl::desc("No progress bar (it is drawn only on a "
+                            "terminal, for sweeps over a second)"),
+    cl::init(false));
 static cl::opt<bool> exactMode(
     "exact", cl::desc("Lower every point through strata-pipeline (slow; "
                       "the mapping-decision key is not used)"),
@@ -118,7 +126,8 @@ int main(int argc, char **argv) {
   if (!specBuf)
     return fail("cannot read spec '" + specFile + "'");
   llvm::Expected<explore::SweepSpec> spec =
-      explore::parseSweepSpecText((*specBuf)->getBuffer(), *base);
+      explore::parseSweepSpecText((*specBuf)->getBuffer(), *base,
+                                  /*fromModel=*/!modelName.empty());
   if (!spec)
     return fail(specFile + ": " + llvm::toString(spec.takeError()));
 
@@ -136,28 +145,29 @@ int main(int argc, char **argv) {
     return failure(); // fall through to the default printer
   });
 
+  // The workload: a module given as is, or a generated model, built per
+  // plan at the plan's batch per microbatch and precision.
   OwningOpRef<ModuleOp> input;
   std::string entry = entryName;
+  std::optional<workload::ModelConfig> config;
+  workload::WorkloadOptions modelOptions;
   if (!modelName.empty() == !inputFile.empty())
     return fail("give a workload: an .mlir file or --model NAME (one)");
   if (!modelName.empty()) {
-    FailureOr<workload::ModelConfig> config =
+    FailureOr<workload::ModelConfig> c =
         workload::loadModelConfig(modelName, modelsDir, &ctx);
-    if (failed(config))
+    if (failed(c))
       return 1;
-    workload::WorkloadOptions o;
+    config = *c;
     std::optional<workload::WorkloadMode> mode =
         workload::parseWorkloadMode(modelMode);
     if (!mode)
       return fail("unknown --mode '" + modelMode +
                   "' (expected prefill, decode or train)");
-    o.mode = *mode;
-    o.batch = modelBatch;
+    modelOptions.mode = *mode;
+    modelOptions.batch = modelBatch;
     if (modelSeq > 0)
-      o.seq = modelSeq;
-    input = workload::buildTransformerModule(*config, o, &ctx);
-    if (!input)
-      return 1;
+      modelOptions.seq = modelSeq;
     if (entry.empty())
       entry = workload::entryFunctionName(*mode).str();
   } else {
@@ -167,127 +177,35 @@ int main(int argc, char **argv) {
       return fail("cannot parse '" + inputFile + "'");
   }
 
-  auto start = std::chrono::steady_clock::now();
-  explore::Engine engine(ctx, std::move(input), entry, pipelineOptions);
-  engine.setExact(exactMode);
-  if (llvm::Error e = engine.compile(*base))
-    return fail(llvm::toString(std::move(e)));
-  auto compiled = std::chrono::steady_clock::now();
-
-  if (!emitSystems.empty())
-    if (std::error_code ec = llvm::sys::fs::create_directories(emitSystems))
-      return fail("cannot create '" + emitSystems + "'");
-
-  std::vector<double> baseValues;
-  for (const explore::Axis &a : spec->axes)
-    baseValues.push_back(*explore::readAxis(*base, a.path));
-
-  uint64_t n = spec->numPoints();
-  std::vector<explore::SweepPoint> points;
-  points.reserve(n);
-  llvm::StringMap<unsigned> reasons;
-  unsigned relowered = 0, invalid = 0;
-  for (uint64_t i = 0; i < n; ++i) {
-    explore::SweepPoint p;
-    p.values = spec->point(i);
-    hw::System sys = *base;
-    sys.name = base->name + "@" + std::to_string(i);
-    for (size_t k = 0; k < spec->axes.size(); ++k)
-      if (llvm::Error e = explore::writeAxis(sys, spec->axes[k].path,
-                                             p.values[k]))
-        return fail(llvm::toString(std::move(e)));
-    if (!emitSystems.empty()) {
-      llvm::SmallString<256> path(emitSystems);
-      llvm::sys::path::append(path, "point-" + std::to_string(i) + ".json");
-      std::error_code ec;
-      llvm::raw_fd_ostream os(path, ec);
-      if (ec)
-        return fail("cannot write '" + path + "'");
-      os << llvm::formatv("{0:2}", hw::toJSON(sys)) << "\n";
-    }
-    p.result = engine.evaluate(sys);
-    if (!p.result.valid) {
-      ++invalid;
-      llvm::errs() << "strata-explore: point " << i
-                   << " is impossible hardware, skipped: " << p.result.problem
-                   << "\n";
-    }
-    if (p.result.relowered) {
-      ++relowered;
-      ++reasons[p.result.why];
-    }
-    points.push_back(std::move(p));
-  }
-  auto swept = std::chrono::steady_clock::now();
-
-  // Elasticities of latency at the base, by central differences of ±1 %.
-  std::vector<explore::Sensitivity> sens;
-  explore::PointResult baseResult = engine.evaluate(*base);
-  for (const explore::Axis &a : spec->axes) {
-    explore::Sensitivity s;
-    s.path = a.path;
-    s.base = *explore::readAxis(*base, a.path);
-    s.boundBy = baseResult.metrics.boundBy;
-    hw::System up = *base, down = *base;
-    if (llvm::Error e = explore::writeAxis(up, a.path, s.base * 1.01))
-      return fail(llvm::toString(std::move(e)));
-    if (llvm::Error e = explore::writeAxis(down, a.path, s.base * 0.99))
-      return fail(llvm::toString(std::move(e)));
-    double xu = *explore::readAxis(up, a.path);
-    double xd = *explore::readAxis(down, a.path);
-    if (xu == xd || s.base <= 0) {
-      s.elasticity = NAN; // an integer too small to move by 1 %
-    } else {
-      explore::PointResult ru = engine.evaluate(up);
-      explore::PointResult rd = engine.evaluate(down);
-      s.relowered = ru.relowered || rd.relowered;
-      s.elasticity = ru.valid && rd.valid
-                         ? explore::elasticity(ru.metrics.latency,
-                                               rd.metrics.latency, xu, xd)
-                         : NAN;
-    }
-    sens.push_back(s);
-  }
-
-  if (llvm::Error e = explore::writePoints(outDir, *spec, points))
-    return fail(llvm::toString(std::move(e)));
-  if (llvm::Error e = explore::writeSensitivity(outDir, sens))
-    return fail(llvm::toString(std::move(e)));
+  explore::WorkloadBuilder build =
+      config ? explore::modelWorkload(ctx, *config, modelOptions)
+             : explore::moduleWorkload(*input);
+  explore::DriverOptions options;
+  options.outDir = outDir;
+  options.entry = entry;
+  options.pipelineOptions = pipelineOptions;
+  options.emitSystems = emitSystems;
+  options.verify = verifyPoints;
+  options.exact = exactMode;
+  options.progress = !noProgress;
+  options.batch = modelBatch;
+  options.jobs = std::max(1u, unsigned(jobs));
+  llvm::Expected<explore::DriverStats> st =
+      explore::runSweep(ctx, *spec, *base, build, options);
+  if (!st)
+    return fail(llvm::toString(st.takeError()));
 
   int rc = 0;
-  if (verifyPoints > 0 && n > 0 && !exactMode) {
-    unsigned checks = std::min<uint64_t>(verifyPoints, n), mismatches = 0;
-    for (unsigned c = 0; c < checks; ++c) {
-      uint64_t i = checks == 1 ? 0 : c * (n - 1) / (checks - 1);
-      const explore::SweepPoint &p = points[i];
-      if (!p.result.valid)
-        continue;
-      hw::System sys = *base;
-      sys.name = base->name + "@" + std::to_string(i);
-      for (size_t k = 0; k < spec->axes.size(); ++k)
-        llvm::cantFail(explore::writeAxis(sys, spec->axes[k].path,
-                                          p.values[k]));
-      llvm::Expected<explore::Metrics> m = engine.lowerAndPrice(sys);
-      if (!m)
-        return fail(llvm::toString(m.takeError()));
-      if (m->latency != p.result.metrics.latency ||
-          m->energy != p.result.metrics.energy) {
-        ++mismatches;
-        llvm::errs() << llvm::formatv(
-            "strata-explore: point {0}: re-priced latency {1:e16} s differs from "
-            "the re-lowered pipeline's {2:e16} s (a mapping decision the check "
-            "does not see)\n",
-            i, p.result.metrics.latency, m->latency);
-      }
-    }
-    if (verifyPoints.getNumOccurrences() || mismatches || stats)
-      llvm::outs() << "verified " << checks << " points against a re-lowering: "
-                 << mismatches << " mismatches\n";
-    if (mismatches && verifyPoints.getNumOccurrences())
+  if (st->verified > 0 || verifyPoints.getNumOccurrences()) {
+    if (verifyPoints.getNumOccurrences() || st->mismatches || stats)
+      llvm::outs() << "verified " << st->verified
+                   << " points against a re-lowering: " << st->mismatches
+                   << " mismatches\n";
+    if (st->mismatches && verifyPoints.getNumOccurrences())
       rc = 1;
-    else if (mismatches)
-      llvm::errs() << "strata-explore: warning: " << mismatches << " of "
-                   << checks
+    else if (st->mismatches)
+      llvm::errs() << "strata-explore: warning: " << st->mismatches << " of "
+                   << st->verified
                    << " sampled points differ from a re-lowering (a "
                       "vector-op block size, fusion or placement choice the "
                       "decision key does not see); use --exact for the "
@@ -295,19 +213,24 @@ int main(int argc, char **argv) {
   }
 
   if (stats) {
-    double compileS =
-        std::chrono::duration<double>(compiled - start).count();
-    double sweepS = std::chrono::duration<double>(swept - compiled).count();
+    if (spec->plan.given)
+      llvm::outs() << llvm::formatv("plans: {0} ({1} rejected)\n", st->plans,
+                                    st->plansRejected);
     llvm::outs() << llvm::formatv(
         "points: {0} ({1} impossible, {2} not on the base lowering, {3} "
         "lowerings compiled)\n",
-        n, invalid, relowered, engine.numLowerings());
-    for (const auto &kv : reasons)
+        st->points, st->invalid, st->relowered, st->lowerings);
+    if (st->infeasible)
+      llvm::outs() << llvm::formatv("infeasible: {0}\n", st->infeasible);
+    for (const auto &kv : st->reasons)
       llvm::outs() << "  re-lowered " << kv.second << ": " << kv.first()
                    << "\n";
-    llvm::outs() << llvm::formatv("compile once: {0:f3} s\n", compileS);
+    llvm::outs() << llvm::formatv("compile once: {0:f3} s\n",
+                                  st->compileSeconds);
+    double sweepS = st->sweepSeconds - st->compileSeconds;
     llvm::outs() << llvm::formatv("sweep: {0:f3} s, {1:f0} points/s\n",
-                                  sweepS, sweepS > 0 ? n / sweepS : 0.0);
+                                  sweepS,
+                                  sweepS > 0 ? st->points / sweepS : 0.0);
   }
   return rc;
 }

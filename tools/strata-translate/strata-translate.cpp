@@ -47,7 +47,7 @@ static llvm::cl::opt<std::string>
     modelMode("mode", llvm::cl::desc("prefill, decode or train"),
               llvm::cl::init("prefill"), llvm::cl::cat(modelCategory));
 static llvm::cl::opt<int64_t> modelBatch("batch",
-                                         llvm::cl::desc("Sequences per step"),
+                                         llvm::cl::desc("Sequences per run: with a parallel plan, one microbatch over all dp ranks (global batch = N x microbatches)"),
                                          llvm::cl::init(1),
                                          llvm::cl::cat(modelCategory));
 static llvm::cl::opt<int64_t>
@@ -63,6 +63,11 @@ static llvm::cl::opt<int64_t>
 static llvm::cl::opt<std::string>
     modelDType("dtype", llvm::cl::desc("bf16, fp16, fp8 or f32"),
                llvm::cl::init("bf16"), llvm::cl::cat(modelCategory));
+static llvm::cl::opt<std::string> modelKvDType(
+    "kv-dtype",
+    llvm::cl::desc("KV cache element type (decode): bf16, fp16, fp8 or f32 "
+                   "(default: the activations' type)"),
+    llvm::cl::init(""), llvm::cl::cat(modelCategory));
 static llvm::cl::opt<std::string> modelLoadBalance(
     "moe-load-balance",
     llvm::cl::desc("Rows per active expert: 'uniform' (tokens*top_k/experts) "
@@ -74,6 +79,12 @@ static llvm::cl::opt<int64_t> modelPadVocab(
                    "x tp). Default: 128 for --mode=train, none otherwise; 1 "
                    "never pads"),
     llvm::cl::init(0), llvm::cl::cat(modelCategory));
+static llvm::cl::opt<std::string> modelMlaForm(
+    "mla-attention",
+    llvm::cl::desc("Multi-head latent attention (DeepSeek): 'auto' (the form "
+                   "with fewer FLOPs; expanded when training), 'expanded' or "
+                   "'absorbed'"),
+    llvm::cl::init("auto"), llvm::cl::cat(modelCategory));
 static llvm::cl::opt<std::string>
     modelsDir("models-dir",
               llvm::cl::desc("Directory of bundled <name>.json model configs"),
@@ -118,8 +129,23 @@ static OwningOpRef<Operation *> importModelConfig(llvm::SourceMgr &sourceMgr,
                    << "' (expected 'uniform' or a positive number)";
     return nullptr;
   }
+  std::optional<MlaForm> mlaForm = parseMlaForm(modelMlaForm);
+  if (!mlaForm) {
+    emitError(loc) << "unknown --mla-attention '" << modelMlaForm
+                   << "' (expected auto, expanded or absorbed)";
+    return nullptr;
+  }
+  options.mlaForm = *mlaForm;
   options.mode = *mode;
   options.dtype = *dtype;
+  if (!modelKvDType.empty()) {
+    options.kvDType = parseWorkloadDType(modelKvDType);
+    if (!options.kvDType) {
+      emitError(loc) << "unknown --kv-dtype '" << modelKvDType
+                     << "' (expected bf16, fp16, fp8 or f32)";
+      return nullptr;
+    }
+  }
   options.moeCapacityFactor = *factor;
   options.vocabMultiple = modelPadVocab;
   options.batch = modelBatch;
@@ -216,10 +242,14 @@ static void extractModelSpec(std::vector<char *> &args) {
                                               "-kv-len",
                                               "--dtype",
                                               "-dtype",
+                                              "--kv-dtype",
+                                              "-kv-dtype",
                                               "--models-dir",
                                               "-models-dir",
                                               "--moe-load-balance",
-                                              "-moe-load-balance"};
+                                              "-moe-load-balance",
+                                              "--mla-attention",
+                                              "-mla-attention"};
   for (size_t i = 1; i < args.size(); ++i) {
     if (llvm::any_of(separateValue, [&](const char *opt) {
           return !std::strcmp(args[i], opt);

@@ -87,6 +87,9 @@ struct OpCounts {
 /// Storage bytes of one element of type `t` (sub-byte types fractional,
 /// complex twice its part, index 8); 0 for types without a size.
 double elementBytes(mlir::Type t);
+/// The hardware dtype whose rates apply to an element type (integers at f32
+/// vector rates, i4/i8 at int8, complex at its parts').
+hw::DType toDType(mlir::Type t);
 
 /// Counts one op, or std::nullopt if it is not something Strata models
 /// (an op with dynamic shapes, or an unknown op with tensor results).

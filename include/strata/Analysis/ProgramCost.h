@@ -65,6 +65,10 @@ struct ProgramCostOptions {
   size_t maxTraceEvents = report::kMaxTraceEvents;
   /// Called once per distinct op with its single-execution estimate.
   llvm::function_ref<void(mlir::Operation *, const cost::Estimate &)> onOp;
+  /// Above 0: a remark on every distinct op with arithmetic whose estimate
+  /// exceeds this multiple of its roofline floor, naming the op, the ratio
+  /// and why (cost::CostModel::explainAboveFloor).
+  double remarkAboveFloor = 0;
 };
 
 /// The headline numbers of a program on a system, without a report: what a

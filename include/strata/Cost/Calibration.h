@@ -28,6 +28,9 @@ struct CaseResult {
   std::string unit;
   /// Why the case was not run (empty when it ran).
   std::string skipped;
+  /// Assumptions the runner made where the source is silent (e.g. the
+  /// framework defaults of a published recipe), printed with the case.
+  std::string note;
 
   double errorPct() const { return (estimated - measured) / measured * 100.0; }
   bool withinTolerance() const {

@@ -121,6 +121,11 @@ struct TransferWork {
   int axis = -1;
   int64_t hops = 0;
   bool overNetwork = false;
+  /// A read or write of a tensor resident in the grid's SRAM (tile.kernel
+  /// `resident`), laid out by another kernel: the bytes cross the whole
+  /// grid as uniform traffic, so besides each core's link they load the
+  /// bisection and every link (CostModel::gridRedistributionTime).
+  bool redistribute = false;
 };
 
 /// A tiled schedule, as tile IR expresses it: `tiles` independent tiles
@@ -167,7 +172,15 @@ struct MoveWork {
 /// warp-level synchronous MMAs (mma.sync, what FlashAttention-2 issues on
 /// every NVIDIA chip), which cannot reach a unit marked
 /// `ComputeUnit::asynchronous` (Hopper's wgmma path).
-enum class MatrixPath { Any, Synchronous };
+/// The instructions a kernel's matrix products issue. `Any`: the kernel is
+/// the compiler's (or the engine library's) to choose, so attention is
+/// priced on whichever matrix unit is cheapest for its shape (wgmma's
+/// 64-row tiles pad a decode step's few query rows 4x more than mma.sync's
+/// 16); `Asynchronous`: a kernel written for the asynchronous path
+/// (FlashAttention-3: wgmma, TMA); `Synchronous`: mma.sync
+/// (FlashAttention-2 on every chip). For a plain matmul `Any` is the fastest
+/// unit.
+enum class MatrixPath { Any, Synchronous, Asynchronous };
 std::string_view toString(MatrixPath p);
 std::optional<MatrixPath> parseMatrixPath(std::string_view s);
 
@@ -179,6 +192,17 @@ std::optional<MatrixPath> parseMatrixPath(std::string_view s);
 struct AttentionWork {
   int64_t batch = 1, heads = 1, kvHeads = 1;
   int64_t qLen = 1, kvLen = 1, headDim = 64;
+  /// The value head dim when it differs from the query/key one (MLA's
+  /// weight-absorbed decode: 576-wide keys, 512-wide values); 0: headDim.
+  int64_t vHeadDim = 0;
+  /// The values are the first vHeadDim columns of the keys (MLA's latent
+  /// cache), so each cached position is read once, not twice.
+  bool valuesInKeys = false;
+  /// The heads sharing a kv head are rows of one query block (qLen x
+  /// heads / kvHeads rows), as decode kernels for few kv heads tile them
+  /// (FlashMLA, FlashInfer's GQA decode). A causal mask is then not applied:
+  /// a decode step's few new tokens hide at most qLen - 1 keys.
+  bool packGroupedHeads = false;
   bool causal = false;
   bool backward = false; ///< the backward pass (dQ, dK, dV) instead
   bool asyncOverlap = true;
@@ -186,6 +210,10 @@ struct AttentionWork {
   /// (CostModel::matrixUnit).
   MatrixPath path = MatrixPath::Any;
   hw::DType dtype = hw::DType::bf16;
+  /// The K/V element type when the cache is stored narrower than the
+  /// queries (an fp8 KV cache under bf16 attention): K/V stream at its
+  /// width and are dequantised per block on the vector unit.
+  std::optional<hw::DType> kvDType;
 };
 
 /// The flash schedule the attention estimate assumes, for the tile pass to
@@ -231,6 +259,17 @@ struct CollectiveWork {
   /// -1: the group lies on `fabric` alone.
   int innerFabric = -1;
   int64_t innerGroupSize = 1;
+};
+
+/// Whether an activation should live in a grid chip's distributed SRAM
+/// between the kernel that writes it and those that read it, in seconds:
+/// its round trip through home (written once, read `reads` times at the
+/// home level's bandwidth) against re-laying it over the on-chip network
+/// for each read (CostModel::gridRedistributionTime).
+struct ResidencyQuote {
+  double homeTime = 0;
+  double networkTime = 0;
+  bool pays() const { return networkTime < homeTime; }
 };
 
 struct CollectiveEstimate {
@@ -286,6 +325,28 @@ public:
                                              const AttentionTiling &t) const;
   CollectiveEstimate collective(const CollectiveWork &w) const;
 
+  /// Grid chips (lib/Cost/GridMapping.cpp). What the cores' staging
+  /// scratchpads hold together (0 without a core grid and a network).
+  double distributedCapacity() const;
+  /// Mean router hops between two cores of the grid under uniform traffic:
+  /// (rows + cols) / 3 on a mesh, (rows + cols) / 4 on a torus, 1 on a
+  /// crossbar, cores / 4 on a ring. 0 without a grid.
+  double meanGridHops() const;
+  /// Seconds to re-lay `bytes`, spread evenly over the grid's cores, into
+  /// another layout over the network with uniform traffic: the slowest of
+  /// each core's receive link, the bisection (half the bytes cross the
+  /// middle cut of the longer axis) and every link (bytes x mean hops over
+  /// all directed links); the route's hop latency is not included.
+  double gridRedistributionTime(double bytes) const;
+  /// Keeping an activation of `bytes` read `reads` times on chip, priced.
+  ResidencyQuote residency(double bytes, int64_t reads) const;
+  /// Keeping a weight of `bytes` on chip across the `reads` kernel
+  /// executions that read it (decode steps, layers of a loop), priced:
+  /// `reads` home reads against one fill from home (a kernel: its launch
+  /// and the home latency too) plus `reads` redistributions over the
+  /// network.
+  ResidencyQuote residentWeight(double bytes, double reads) const;
+
   /// The level where tensors live between ops (the outermost chip-scoped
   /// level, e.g. HBM), and the scratchpad tiles are staged in (the largest
   /// core-scoped scratchpad, e.g. shared memory or SRAM).
@@ -298,6 +359,16 @@ public:
   /// larger. No launch overhead or latency: a floor, not an estimate.
   double rooflineBound(double flops, hw::DType t, bool matrix,
                        double homeBytes) const;
+
+  /// Why `e` (one execution of an op) takes longer than
+  /// its roofline floor `floor`, whose operands and results are
+  /// `compulsoryBytes`: the resource that bounds it and the mechanism the
+  /// model prices there (operand re-reads through a cache with no multicast
+  /// between cores, traffic above compulsory at home, matrix-unit time lost
+  /// to padding and wave quantisation, vector work between matrix blocks,
+  /// launch overhead). One line, for a remark.
+  std::string explainAboveFloor(const Estimate &e, double floor,
+                                double compulsoryBytes) const;
   /// The matrix unit a kernel issuing `path` instructions of dtype `t`
   /// runs on: the fastest matrix unit with a rate for `t` that the path
   /// reaches; nullptr when there is none.
@@ -328,6 +399,9 @@ private:
   /// fits the staging level).
   std::optional<MatmulPlan> planMatmulOnGrid(const MatmulWork &w) const;
   AttentionPlan planAttentionUncached(const AttentionWork &w) const;
+  /// The flash schedule of `w` with its matrix products on `unit`.
+  AttentionPlan planAttentionOn(const AttentionWork &w,
+                                const hw::ComputeUnit &unit) const;
   void finish(Estimate &e, double peak) const;
 };
 

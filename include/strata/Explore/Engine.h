@@ -17,6 +17,7 @@
 #define STRATA_EXPLORE_ENGINE_H
 
 #include "strata/Hardware/System.h"
+#include "strata/Report/CostReport.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -26,6 +27,10 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+namespace strata::cost {
+class CostModel;
+} // namespace strata::cost
 
 namespace strata::explore {
 
@@ -38,6 +43,13 @@ struct Metrics {
   double tokensPerSecond = 0;
   double energyPerToken = 0; ///< joules
   double mfu = 0;
+  double footprint = 0;      ///< bytes per device (weights, activations, ...)
+  double capacity = 0;       ///< bytes of the level it must fit in
+  std::string capacityLevel;
+  /// Time and energy per report block (one run of the program), in the
+  /// order of `blockNames` (shared by the points of a lowering).
+  std::shared_ptr<const std::vector<std::string>> blockNames;
+  std::vector<double> blockTime, blockEnergy;
   std::string largestBlock;  ///< the block with the most time
   std::string boundBy;       ///< what bounds that block
 };
@@ -68,6 +80,25 @@ public:
   /// the cost core's mapping decisions on `sys`), lowering anew when no
   /// point had that key yet.
   PointResult evaluate(const hw::System &sys);
+
+  /// evaluate() in three steps, for many points at once: prepare() and
+  /// finish() may run on several threads at a time (they only read the
+  /// lowerings); lowerIfNew() must run on one, in point order, between
+  /// them, so the point that creates a lowering is the first in order
+  /// whatever the threads do (the sweep's results do not depend on them).
+  struct Prepared {
+    Prepared();
+    Prepared(Prepared &&);
+    Prepared &operator=(Prepared &&);
+    ~Prepared();
+    bool done = false; ///< `result` is final (impossible hardware, --exact)
+    PointResult result;
+    std::vector<double> key;
+    std::unique_ptr<cost::CostModel> model;
+  };
+  Prepared prepare(const hw::System &sys) const;
+  void lowerIfNew(Prepared &p, const hw::System &sys);
+  PointResult finish(Prepared &p, const hw::System &sys) const;
   /// Lower every point anew (the pipeline's numbers by construction; as
   /// slow as running strata-pipeline per point). The key does not yet see
   /// the vector-op block sizes strata-tile picks, fusion or placement
@@ -78,6 +109,8 @@ public:
   llvm::Expected<Metrics> lowerAndPrice(const hw::System &sys);
 
   const hw::System &baseSystem() const;
+  /// The full report of the base lowering on the base system.
+  const report::CostReport &baseReport() const;
   /// Lowerings compiled so far (the base's included).
   size_t numLowerings() const;
 

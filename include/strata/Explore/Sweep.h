@@ -11,6 +11,8 @@
 #ifndef STRATA_EXPLORE_SWEEP_H
 #define STRATA_EXPLORE_SWEEP_H
 
+#include "strata/Explore/Plan.h"
+#include "strata/Explore/Price.h"
 #include "strata/Hardware/System.h"
 
 #include "llvm/Support/Error.h"
@@ -31,13 +33,27 @@ struct Axis {
   bool structural = false;
 };
 
+/// Limits a point must meet to be feasible (on the Pareto front). An
+/// infeasible point is still priced and listed, with the limit it breaks.
+struct Constraints {
+  bool fitsMemory = true;            ///< footprint <= the device's capacity
+  std::optional<double> maxPower;    ///< W, all chips the point uses
+  std::optional<double> maxCapex;    ///< USD, the chips
+  std::optional<double> maxTco;      ///< USD, over the amortisation
+};
+
+/// The objective names a spec may give (objectiveValue in Results.h).
+llvm::ArrayRef<llvm::StringRef> objectiveNames();
+
 struct SweepSpec {
   std::vector<Axis> axes;
-  /// The two objectives of the Pareto front: latency, energy,
-  /// energy_per_token, throughput or mfu.
+  PlanSpec plan;
+  PriceModel price;
+  Constraints constraints;
+  /// The two objectives of the Pareto front (objectiveNames()).
   std::string objectives[2] = {"latency", "energy"};
 
-  /// Points in the cartesian product.
+  /// Hardware points in the cartesian product (of every plan).
   uint64_t numPoints() const;
   /// The axis values of point `index` (the last axis varies fastest).
   std::vector<double> point(uint64_t index) const;
@@ -51,12 +67,15 @@ llvm::Error writeAxis(hw::System &sys, llvm::StringRef path, double value);
 bool isStructuralPath(llvm::StringRef path);
 
 /// Parses a spec against the base system: every path must resolve in it.
-/// Errors are one line: "<json path>: <message>".
+/// Errors are one line: "<json path>: <message>". `fromModel`: the
+/// workload is generated (plan.batch and plan.precision may be swept).
 llvm::Expected<SweepSpec> parseSweepSpec(const llvm::json::Value &spec,
-                                         const hw::System &base);
+                                         const hw::System &base,
+                                         bool fromModel = true);
 /// The same, from text.
 llvm::Expected<SweepSpec> parseSweepSpecText(llvm::StringRef text,
-                                             const hw::System &base);
+                                             const hw::System &base,
+                                             bool fromModel = true);
 
 } // namespace strata::explore
 

@@ -117,6 +117,10 @@ struct StepRow {
   double optimizerTime = 0;
   double stepTime = 0;
   double tokensPerStep = 0;
+  /// Sequences one step processes (the global batch: the generated batch ×
+  /// microbatches) and those one device holds per microbatch (batch / dp);
+  /// 0 when the program does not say its batch.
+  int64_t sequencesPerStep = 0, sequencesPerDevice = 0;
   /// Microbatches whose activations the first stage holds at its peak
   /// (GPipe m, 1F1B min(p, m), interleaved more): the activation memory
   /// multiplier of the footprint.
@@ -147,6 +151,11 @@ struct CostReport {
   /// reads (top_k experts of a MoE); 0 when the program does not say.
   int64_t parameters = 0, activeParameters = 0;
   double tokens = 0; ///< tokens processed by one run of the entry
+  /// The batch the generator built (strata.model): sequences per run of the
+  /// entry (one microbatch, over all dp ranks with a plan), the tokens of
+  /// each (1 in decode) and the cached context a decode attends to; 0 when
+  /// the program does not say.
+  int64_t batch = 0, seq = 0, context = 0;
 
   // Summary.
   /// Whether the program was lowered to tile IR (strata-pipeline, or

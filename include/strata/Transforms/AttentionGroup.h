@@ -27,6 +27,9 @@ struct AttentionGroup {
   cost::AttentionWork work;
   /// Q·Kᵀ's loop that walks query positions (an M dim).
   unsigned positionDim = 0;
+  /// A decode step (one query position) whose grouped query heads share
+  /// each K/V head as the rows of one block (`work.qLen` = the group size).
+  bool decodeGroup = false;
 };
 
 /// The group whose P·V is `pv`, walking back from P through linalg ops and

@@ -89,7 +89,12 @@ def StrataEstimatePass : Pass<"strata-estimate", "mlir::ModuleOp"> {
     Option<"output", "output", "std::string", /*default=*/"\"-\"",
            "Where to write the report ('-' for stdout)">,
     Option<"annotate", "annotate", "bool", /*default=*/"true",
-           "Attach a strata.cost dictionary to every priced op">
+           "Attach a strata.cost dictionary to every priced op">,
+    Option<"remarkAboveFloor", "remark-above-floor", "double",
+           /*default=*/"0",
+           "Remark on every op with arithmetic that is modelled above this "
+           "multiple of its roofline floor, naming why (0: none; else at "
+           "least 1)">
   ];
   let dependentDialects = ["::strata::arch::ArchDialect"];
 }
@@ -187,6 +192,34 @@ def StrataParallelizePass : Pass<"strata-parallelize", "mlir::ModuleOp"> {
                            "::mlir::shard::ShardDialect"];
 }
 
+def StrataResidencyPass : Pass<"strata-residency", "mlir::ModuleOp"> {
+  let summary = "Keep activations in a grid chip's distributed SRAM between kernels";
+  let description = [{
+    On a chip with a core grid and an on-chip network, decides for every
+    activation passed between `tile.kernel`s (through reshapes, fused
+    epilogues, calls and loop-carried values) whether it lives in the
+    cores' SRAM instead of at home: layer fusion across cores, as Stream
+    does. An activation qualifies when no program input, output or weight
+    and no op the pass does not understand touches it; it is kept when the
+    cost model's residency quote says its home round trip costs more than
+    re-laying it over the network, and when at every kernel of its live
+    range the resident activations fit in the SRAM the kernels' own buffers
+    leave free (`strata.placement`, so run after `strata-place`). Greedy in
+    program order; deterministic.
+
+    A kept activation is listed in `resident(...)` of each kernel touching
+    it and its body argument moves to the staging level; one that does not
+    fit is listed in `spilled(...)` and stays at home, and a remark names
+    the bytes needed and free. Chips without a grid are left unchanged.
+  }];
+  let options = [
+    Option<"system", "system", "std::string", /*default=*/"\"\"",
+           "Preset name, or path to a .json or .mlir system description">
+  ];
+  let dependentDialects = ["::strata::arch::ArchDialect",
+                           "::strata::tile::TileDialect"];
+}
+
 def StrataFusePass : Pass<"strata-fuse", "mlir::ModuleOp"> {
   let summary = "Fuse attention flash-style where the cost model says it pays";
   let description = [{
@@ -226,7 +259,13 @@ def StrataFusePass : Pass<"strata-fuse", "mlir::ModuleOp"> {
            "Fuse attention blocks">,
     Option<"epilogues", "epilogues", "bool", /*default=*/"true",
            "Fuse elementwise consumers (bias, activation, residual) into "
-           "the contraction producing their input">
+           "the contraction producing their input">,
+    Option<"decodeKvSharing", "decode-kv-sharing", "std::string",
+           /*default=*/"\"group\"",
+           "How a decode step's attention reads K/V under grouped-query "
+           "attention: 'group' (once per KV head, its query heads the rows "
+           "of one block: FlashDecoding, XQA, vLLM) or 'head' (once per "
+           "query head: TensorRT-LLM's masked MHA kernel)">
   ];
   let dependentDialects = ["::strata::arch::ArchDialect"];
 }
@@ -249,8 +288,9 @@ def StrataPlacePass : Pass<"strata-place", "mlir::ModuleOp"> {
     the plans the cost model picks the cheaper. Spills are listed in
     `strata.spilled`, and a remark names the levels and bytes before and
     after. A kernel no plan fits is an error listing its allocations, never
-    a silent overflow. Tensors between kernels live in the home level; their
-    footprint is checked by `strata-estimate`.
+    a silent overflow. Tensors between kernels live in the home level (on a
+    grid chip `strata-residency`, run after this pass, may keep them in the
+    cores' SRAM); their footprint is checked by `strata-estimate`.
   }];
   let options = [
     Option<"system", "system", "std::string", /*default=*/"\"\"",
@@ -351,7 +391,13 @@ def StrataRoutePass : Pass<"strata-route", "mlir::ModuleOp"> {
            "in_network, direct">,
     Option<"reduceScatter", "reduce-scatter", "bool", /*default=*/"true",
            "Fuse all_reduce + all_slice over the same axes into one "
-           "reduce_scatter when no slower">
+           "reduce_scatter when no slower">,
+    Option<"hierarchicalSpanning", "hierarchical-spanning", "bool",
+           /*default=*/"false",
+           "Run a collective whose group spans two fabrics hierarchically "
+           "(reduce inside each inner group, exchange the shares across, "
+           "gather inside) where it can, other collectives as `algorithm` "
+           "says">
   ];
   let dependentDialects = ["::strata::tile::TileDialect",
                            "::mlir::shard::ShardDialect"];

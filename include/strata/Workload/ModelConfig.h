@@ -29,6 +29,45 @@ enum class NormKind { RMSNorm, LayerNorm };
 /// the GELUs are used ungated by gpt2 / gpt_neox.
 enum class Activation { SiLU, GELUTanh, GELU, ReLU };
 
+/// Multi-head latent attention (DeepSeek-V2/V3): keys and values are
+/// decompressed per head from a shared kv_lora_rank latent, which the KV
+/// cache holds together with one RoPE key of qk_rope_head_dim shared by all
+/// heads; queries go through an optional q_lora_rank bottleneck.
+struct MlaConfig {
+  /// 0: queries are projected directly (q_lora_rank null, DeepSeek-V2-Lite).
+  int64_t qLoraRank = 0;
+  int64_t kvLoraRank = 0;
+  int64_t qkNopeHeadDim = 0;
+  int64_t qkRopeHeadDim = 0;
+  int64_t vHeadDim = 0;
+  int64_t qkHeadDim() const { return qkNopeHeadDim + qkRopeHeadDim; }
+  /// Elements one token adds to one layer's cache: latent plus RoPE key.
+  int64_t cachedPerToken() const { return kvLoraRank + qkRopeHeadDim; }
+};
+
+/// DeepSeekMoE: fine-grained routed experts (ModelConfig::experts of
+/// `expertIntermediate`, top ModelConfig::topK per token) beside
+/// `sharedExperts` experts every token uses, in the layers from
+/// `firstDenseLayers` on at every `layerFreq`-th layer (the others keep a
+/// dense MLP of ModelConfig::intermediate). Routing is limited to the
+/// `topkGroups` best of `groups` expert groups.
+struct DeepSeekMoeConfig {
+  int64_t sharedExperts = 0;
+  int64_t expertIntermediate = 0;
+  int64_t firstDenseLayers = 0;
+  int64_t layerFreq = 1;
+  int64_t groups = 1;
+  int64_t topkGroups = 1;
+  /// V3 scores experts with a sigmoid (and a learned per-expert correction
+  /// bias for noaux_tc routing); V2 with a softmax.
+  bool sigmoidScoring = false;
+  bool scoreCorrectionBias = false;
+  /// Layer `l` (0-based) has routed experts, as modeling_deepseek decides.
+  bool isMoELayer(int64_t l) const {
+    return l >= firstDenseLayers && l % layerFreq == 0;
+  }
+};
+
 /// One decoder-only transformer. All sizes are element counts.
 struct ModelConfig {
   /// Bundled name or file stem (e.g. "llama-3-8b").
@@ -75,10 +114,14 @@ struct ModelConfig {
   int64_t experts = 0;
   int64_t topK = 0;
 
+  /// DeepSeek-V2/V3 (model_type deepseek_v2, deepseek_v3).
+  std::optional<MlaConfig> mla;
+  std::optional<DeepSeekMoeConfig> deepseekMoe;
+
   //===--- Attention variants and the non-DeepSeek families (issue 19) ---===//
   // gemma2, gemma3_text, phi3, olmo2, falcon, qwen3, qwen3_moe, gpt_oss and
   // Mistral's / Qwen2's sliding windows. Parsed by the per-family functions
-  // of lib/Workload/ModelConfig.cpp.
+  // of lib/Workload/ModelFamilies.cpp.
 
   /// Sliding-window attention: each query sees the `slidingWindow` most
   /// recent positions (itself included) in the layers `slidingLayers` marks;
@@ -119,6 +162,12 @@ struct ModelConfig {
   int64_t slidingLayerCount() const;
 
   bool isMoE() const { return experts > 0; }
+  /// Layers with routed experts: all of them for Mixtral-style MoE, those
+  /// DeepSeekMoeConfig::isMoELayer picks for DeepSeek, none when dense.
+  int64_t moeLayers() const;
+  /// Elements one token adds to the KV cache over all layers: K and V of
+  /// every kv head, or MLA's latent plus RoPE key.
+  int64_t kvCacheElementsPerToken() const;
   /// Head dimensions RoPE rotates (even; 0 with learned positions).
   int64_t rotaryDim() const;
   /// Parameters of the model as its config defines it (the unpadded

@@ -52,6 +52,20 @@ std::optional<WorkloadDType> parseWorkloadDType(llvm::StringRef text);
 /// factor that multiplies the rows each active expert computes.
 std::optional<double> parseMoELoadBalance(llvm::StringRef text);
 
+/// Which form of DeepSeek's multi-head latent attention to generate.
+enum class MlaForm {
+  /// The one with fewer FLOPs (inference), expanded when training.
+  Auto,
+  /// K and V decompressed from the latent per head.
+  Expanded,
+  /// kv_b_proj folded into the query and the output: attention over the
+  /// latent cache (inference only).
+  Absorbed,
+};
+
+std::optional<MlaForm> parseMlaForm(llvm::StringRef text);
+llvm::StringRef stringifyMlaForm(MlaForm form);
+
 struct WorkloadOptions {
   WorkloadMode mode = WorkloadMode::Prefill;
   int64_t batch = 1;
@@ -64,6 +78,11 @@ struct WorkloadOptions {
   /// seq).
   std::optional<int64_t> kvLen;
   WorkloadDType dtype = WorkloadDType::bf16;
+  /// Element type of the KV cache (decode); unset: the activations' type.
+  /// fp8 stores E4M3, as TensorRT-LLM's and vLLM's FP8 KV caches do: the
+  /// append quantises this step's K/V, the attention dequantises on read,
+  /// and the cache's bytes (what decode streams) halve against bf16.
+  std::optional<WorkloadDType> kvDType;
   /// Rows each active expert computes, as a multiple of the uniform share
   /// tokens * top_k / active_experts (1 = perfectly balanced).
   double moeCapacityFactor = 1.0;
@@ -75,6 +94,8 @@ struct WorkloadOptions {
   /// their vocabulary as is). 1: never pad. The module records the padded
   /// size as strata.model.padded_vocab next to the config's vocab.
   int64_t vocabMultiple = 0;
+  /// MLA models only (DeepSeek-V2/V3).
+  MlaForm mlaForm = MlaForm::Auto;
 };
 
 /// The vocabulary the generator builds for `config` under `options`:

@@ -90,6 +90,12 @@ struct EstimatePass
       return signalPassFailure();
     }
 
+    if (remarkAboveFloor != 0 && !(remarkAboveFloor >= 1)) {
+      module.emitError() << "remark-above-floor=" << remarkAboveFloor
+                         << " is below 1: no op runs faster than its "
+                            "roofline floor (0 turns the remarks off)";
+      return signalPassFailure();
+    }
     hw::System sys = std::move(*resolved);
     cost::CostModel model(sys);
     Builder b(&getContext());
@@ -105,6 +111,7 @@ struct EstimatePass
                   }));
     };
     options.onOp = onOp;
+    options.remarkAboveFloor = remarkAboveFloor;
     std::vector<report::CostReport> reports;
     for (FunctionOpInterface entryFn : *entries) {
       reports.push_back(analysis::estimateProgram(entryFn, model, options));

@@ -66,7 +66,8 @@ bool isMasked(const llvm::SetVector<Operation *> &chain) {
 /// The attention a score-shaped contraction (Q·Kᵀ, or dO·Vᵀ in the
 /// backward) computes: its batch dims are (batch x KV heads); its M dims
 /// the grouped query heads and the query positions (last in its result's
-/// map); N the keys, K the head dim. Also returns the position loop.
+/// map); N the keys, K the head dim. Also returns the position loop; a
+/// decode step's shape has qLen = the query heads per KV head.
 std::optional<std::pair<cost::AttentionWork, unsigned>>
 scoreShape(linalg::LinalgOp scores, bool masked, unsigned queryOperand = 0) {
   FailureOr<linalg::ContractionDimensions> dims =
@@ -103,6 +104,11 @@ scoreShape(linalg::LinalgOp scores, bool masked, unsigned queryOperand = 0) {
   w.headDim = product(dims->k);
   w.kvLen = product(dims->n);
   w.dtype = counts->dtype;
+  // A cache stored narrower than the queries (fp8 K under bf16 Q).
+  Type keyElt = getElementTypeOrSelf(
+      scores.getDpsInputOperand(1 - queryOperand)->get().getType());
+  if (hw::DType k = analysis::toDType(keyElt); k != w.dtype)
+    w.kvDType = k;
   if (qLen == 1) {
     // Decode: the grouped heads' single queries share K/V: one block.
     w.heads = kvGroups;
@@ -114,6 +120,10 @@ scoreShape(linalg::LinalgOp scores, bool masked, unsigned queryOperand = 0) {
     w.causal = masked;
   }
   return std::make_pair(w, posDim);
+}
+
+int64_t ranges(linalg::LinalgOp op, unsigned loop) {
+  return op.getStaticLoopRanges()[loop];
 }
 
 /// Saved for the backward: returned by the function (the training step's
@@ -209,6 +219,7 @@ std::optional<AttentionGroup> strata::matchAttentionGroup(linalg::LinalgOp pv,
     return std::nullopt;
   g.work = shape->first;
   g.positionDim = shape->second;
+  g.decodeGroup = ranges(g.scores, g.positionDim) == 1;
   return g;
 }
 
@@ -375,6 +386,11 @@ struct FusePass : strata::impl::StrataFusePassBase<FusePass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (decodeKvSharing != "group" && decodeKvSharing != "head") {
+      module.emitError() << "unknown decode-kv-sharing '" << decodeKvSharing
+                         << "' (expected group or head)";
+      return signalPassFailure();
+    }
     FailureOr<hw::System> resolved = arch::resolveSystemModel(module, system);
     if (failed(resolved))
       return signalPassFailure();
@@ -457,6 +473,9 @@ struct FusePass : strata::impl::StrataFusePassBase<FusePass> {
         b.getNamedAttr("kv_len", b.getI64IntegerAttr(w.kvLen)),
         b.getNamedAttr("q_len", b.getI64IntegerAttr(w.qLen)),
     };
+    if (w.kvDType)
+      fields.push_back(b.getNamedAttr(
+          "kv_dtype", b.getStringAttr(std::string(hw::toString(*w.kvDType)))));
     if (w.backward) {
       fields.push_back(b.getNamedAttr("backward", b.getBoolAttr(true)));
       // FlashAttention-2's backward: S and P recomputed per tile from Q, K
@@ -606,18 +625,36 @@ struct FusePass : strata::impl::StrataFusePassBase<FusePass> {
       // f32 scores at TF32 where the module allows it (f32-matmul=tf32).
       if (std::optional<analysis::OpCounts> c = analysis::countOp(g->scores))
         g->work.dtype = analysis::pricedDType(g->scores, *c, model.system());
+      // A decode kernel that reads K/V once per query head (TensorRT-LLM's
+      // masked MHA on grouped-query models, before its XQA kernel): the
+      // group's query heads are separate blocks, each streaming the cache.
+      bool perHead = decodeKvSharing == "head" && g->decodeGroup &&
+                     g->work.qLen > 1;
+      if (perHead) {
+        g->work.heads *= g->work.qLen;
+        g->work.kvHeads = g->work.heads;
+        g->work.qLen = 1;
+      }
       // Ask the cost model: fused flash-style kernel vs the ops as they are.
       cost::Estimate fused = model.attention(g->work);
       SmallVector<Operation *> members = {g->scores, g->output};
       members.append(g->chain.begin(), g->chain.end());
       double unfused = unfusedTime(members, model);
-      if (fused.time <= 0 || fused.time >= unfused) {
+      // The engine's own decode kernel is not a choice: it runs whether or
+      // not the ops apart would be cheaper.
+      if (fused.time <= 0 || (!perHead && fused.time >= unfused)) {
         pv->emitRemark() << "attention left unfused: fused "
                          << fused.time * 1e6 << " us vs unfused "
                          << unfused * 1e6 << " us";
         continue;
       }
-      pv->setAttr(analysis::kFusedAttentionAttrName, record(b, g->work));
+      DictionaryAttr rec = record(b, g->work);
+      if (perHead) {
+        NamedAttrList fields(rec);
+        fields.set("kv_sharing", b.getStringAttr("head"));
+        rec = fields.getDictionary(b.getContext());
+      }
+      pv->setAttr(analysis::kFusedAttentionAttrName, rec);
       StringAttr root = b.getStringAttr(analysis::reportName(pv));
       g->scores->setAttr(analysis::kFusedIntoAttrName, root);
       for (Operation *op : g->chain)

@@ -44,6 +44,18 @@ using namespace strata;
 
 namespace {
 
+/// The chip's compute unit named `name` (the one an estimate priced).
+const hw::ComputeUnit *unitNamed(const hw::Chip &chip, llvm::StringRef name) {
+  for (const hw::ComputeUnit &u : chip.units)
+    if (u.name == name)
+      return &u;
+  return nullptr;
+}
+
+} // namespace
+
+namespace {
+
 /// Loop dims of an operand's map, or failure if it is not a projection.
 FailureOr<SmallVector<unsigned>> projectionDims(AffineMap map) {
   SmallVector<unsigned> dims;
@@ -318,7 +330,7 @@ struct Lowering {
                         : SmallVector<int64_t>{rows, cols};
   }
   UnitAttr padded(int64_t m, int64_t n, int64_t k) {
-    const hw::ComputeUnit *u = model.matrixUnit(g.work.dtype, g.work.path);
+    const hw::ComputeUnit *u = unitNamed(sys.chip, matrixUnit);
     auto native = [&](size_t i) {
       return u && u->shape.size() > i ? u->shape[i] : 1;
     };
@@ -390,12 +402,17 @@ struct Lowering {
     // Per core: Q block and K/V stages in staging; scores, probabilities,
     // accumulator and the softmax's row vectors in the innermost level.
     Value qs = alloc(shapeOf(l.q, tm, d), qElt, staging);
-    Value ks = alloc(shapeOf(l.k, tn, d),
-                     cast<ShapedType>(l.k.tensor.getType()).getElementType(),
-                     staging, t.stages);
+    Type kElt = cast<ShapedType>(l.k.tensor.getType()).getElementType();
+    Value ks = alloc(shapeOf(l.k, tn, d), kElt, staging, t.stages);
     Value vs = alloc(shapeOf(l.v, tn, d), vElt, staging, t.stages);
+    // A quantised KV cache (e.g. fp8 under bf16 queries) is dequantised
+    // tile by tile into the queries' type after its load, on the vector
+    // unit, as TensorRT-LLM's and vLLM's fp8-KV attention kernels do; the
+    // cache streams at its own width.
+    Value kd = kElt != qElt ? alloc(shapeOf(l.k, tn, d), qElt, inner) : ks;
+    Value vd = vElt != qElt ? alloc(shapeOf(l.v, tn, d), qElt, inner) : vs;
     Value s = alloc({tm, tn}, f32, inner);
-    Value p = alloc({tm, tn}, vElt, inner);
+    Value p = alloc({tm, tn}, qElt, inner);
     Value acc = alloc({tm, d}, f32, inner);
     Value m = alloc({tm, 1}, f32, inner);    // running row max
     Value mn = alloc({tm, 1}, f32, inner);   // this block's, then the new max
@@ -441,11 +458,13 @@ struct Lowering {
     Value tk = copy(l.k, K, ks, kvIndex, true);
     Value tv = copy(l.v, V, vs, kvIndex, true);
     tile::WaitOp::create(b, loc, ValueRange{tk});
+    if (kd != ks)
+      map(tile::MapKind::Cast, {ks}, kd);
     // S = Q Kᵀ, scaled; under a causal mask the diagonal block also masks
     // the keys after each row's position (strata.causal_mask: the tile
     // indices say which elements, so no mask tensor is read).
     fill(s, 0);
-    tile::MmaOp::create(b, loc, qs, ks, s, b.getStringAttr(matrixUnit),
+    tile::MmaOp::create(b, loc, qs, kd, s, b.getStringAttr(matrixUnit),
                         l.q.transposed ? b.getUnitAttr() : UnitAttr(),
                         l.k.transposed ? UnitAttr() : b.getUnitAttr(),
                         padded(tm, tn, d));
@@ -468,8 +487,10 @@ struct Lowering {
     map(tile::MapKind::Cast, {mn}, m);
     map(tile::MapKind::Cast, {s}, p);
     tile::WaitOp::create(b, loc, ValueRange{tv});
+    if (vd != vs)
+      map(tile::MapKind::Cast, {vs}, vd);
     tile::MmaOp::create(
-        b, loc, p, vs, acc, b.getStringAttr(matrixUnit), UnitAttr(),
+        b, loc, p, vd, acc, b.getStringAttr(matrixUnit), UnitAttr(),
         l.v.transposed ? b.getUnitAttr() : UnitAttr(), padded(tm, d, tn));
     b.setInsertionPointAfter(loop);
 
@@ -565,9 +586,16 @@ void strata::lowerFusedAttention(ModuleOp module, const cost::CostModel &model,
     if (u.kind == hw::UnitKind::Vector && !vector)
       vector = &u;
   for (linalg::LinalgOp pv : roots) {
-    auto backward = pv->getAttrOfType<DictionaryAttr>(
-                          analysis::kFusedAttentionAttrName)
-                        .getAs<BoolAttr>("backward");
+    auto record =
+        pv->getAttrOfType<DictionaryAttr>(analysis::kFusedAttentionAttrName);
+    if (auto sharing = record.getAs<StringAttr>("kv_sharing");
+        sharing && sharing.getValue() == "head") {
+      pv->emitRemark() << "decode attention reading K/V per query head "
+                          "(decode-kv-sharing=head) left as linalg: priced "
+                          "from strata.fused_attention";
+      continue;
+    }
+    auto backward = record.getAs<BoolAttr>("backward");
     if (backward && backward.getValue()) {
       pv->emitRemark() << "fused attention backward left as linalg: priced "
                           "from strata.fused_attention (no tile schedule for "
@@ -602,8 +630,9 @@ void strata::lowerFusedAttention(ModuleOp module, const cost::CostModel &model,
     if (counts)
       work.dtype = counts->dtype;
     cost::AttentionPlan plan = model.planAttention(work);
-    // The unit the kernel's instructions reach, as the estimate priced it.
-    const hw::ComputeUnit *matrix = model.matrixUnit(work.dtype, work.path);
+    // The unit the kernel's instructions reach, as the estimate priced it
+    // (the cheapest for the shape when the path is ours to choose).
+    const hw::ComputeUnit *matrix = unitNamed(sys.chip, plan.estimate.unit);
     int64_t points = plan.tiling.qTiles * plan.tiling.splits;
     for (unsigned gl : layout->groupLoops)
       points *= layout->ranges[gl];
@@ -649,8 +678,6 @@ void strata::lowerFusedAttention(ModuleOp module, const cost::CostModel &model,
     tile::KernelOp kernel = lower.build(pv);
     // What the estimate needs: the AttentionWork (the group's record plus
     // its dtype) and the useful FLOPs.
-    auto record =
-        pv->getAttrOfType<DictionaryAttr>(analysis::kFusedAttentionAttrName);
     NamedAttrList fields(record);
     fields.set("dtype", b.getStringAttr(std::string(hw::toString(work.dtype))));
     kernel->setAttr(analysis::kFusedAttentionAttrName,

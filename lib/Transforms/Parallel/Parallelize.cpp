@@ -8,6 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ProjectionMatch.h"
+
 #include "strata/Dialect/Arch/IR/ArchAttrs.h"
 #include "strata/Dialect/Arch/Utils/SystemLoader.h"
 #include "strata/Hardware/System.h"
@@ -35,6 +37,7 @@ namespace strata {
 } // namespace strata
 
 using namespace mlir;
+using namespace strata::parallel;
 namespace hw = strata::hw;
 
 namespace {
@@ -43,8 +46,6 @@ constexpr llvm::StringLiteral kGridName = "grid";
 constexpr llvm::StringLiteral kAxisFabricsAttr = "strata.axis_fabrics";
 constexpr llvm::StringLiteral kAxisNamesAttr = "strata.axis_names";
 constexpr llvm::StringLiteral kPlanAttr = "strata.parallel";
-constexpr llvm::StringLiteral kModelAttr = "strata.model";
-constexpr llvm::StringLiteral kRoleAttr = "strata.role";
 constexpr llvm::StringLiteral kProjectionAttr = "strata.projection";
 
 /// One parallel dimension of the plan laid on the topology.
@@ -58,80 +59,6 @@ struct PlanAxis {
   /// (pp, size-1 axes).
   int gridAxis = -1;
 };
-
-/// The model dimensions the plan must respect, from `strata.model`.
-struct ModelDims {
-  std::optional<int64_t> heads, kvHeads, layers, experts;
-};
-
-ModelDims readModelDims(ModuleOp module) {
-  ModelDims dims;
-  auto dict = module->getAttrOfType<DictionaryAttr>(kModelAttr);
-  if (!dict)
-    return dims;
-  auto get = [&](StringRef key) -> std::optional<int64_t> {
-    if (auto attr = dict.getAs<IntegerAttr>(key))
-      return attr.getInt();
-    return std::nullopt;
-  };
-  dims.heads = get("heads");
-  dims.kvHeads = get("kv_heads");
-  dims.layers = get("layers");
-  dims.experts = get("experts");
-  return dims;
-}
-
-/// A contraction whose second input is a weight: `act x weight -> out`.
-struct Projection {
-  linalg::LinalgOp op;
-  unsigned weightInput = 1;
-  bool rowParallel = false;
-  /// The weight dimension tp splits when an earlier projection on the same
-  /// weight fixed it.
-  std::optional<unsigned> splitWeightDim;
-};
-
-/// Whether `proj` runs per expert: a parallel loop indexing its activation,
-/// its weight and its result (the MoE experts' batch matmuls over
-/// [experts, capacity, ...]). Their operands are the dispatched tokens, not
-/// the residual stream, so sequence parallelism does not split them.
-bool hasExpertLoop(const Projection &proj) {
-  linalg::LinalgOp op = proj.op;
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
-  auto uses = [](AffineMap map, unsigned d) {
-    return llvm::any_of(map.getResults(), [&](AffineExpr e) {
-      auto dim = dyn_cast<AffineDimExpr>(e);
-      return dim && dim.getPosition() == d;
-    });
-  };
-  for (unsigned d = 0; d < op.getNumLoops(); ++d)
-    if (iters[d] == utils::IteratorType::parallel &&
-        uses(maps[proj.weightInput], d) &&
-        uses(maps[1 - proj.weightInput], d) && uses(maps[2], d))
-      return true;
-  return false;
-}
-
-/// The weight input of `op`, if it has one: a two-input linalg contraction
-/// (at least one reduction loop) one of whose inputs is an argument of the
-/// enclosing function marked `strata.role = "weight"`; in functions whose
-/// arguments carry no role, the second input when it is an argument.
-std::optional<unsigned>
-findWeightInput(linalg::LinalgOp op, FunctionOpInterface fn, bool fnHasRoles) {
-  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      op.getNumReductionLoops() == 0 || op->getNumResults() != 1)
-    return std::nullopt;
-  for (unsigned i = 0; i < 2; ++i) {
-    auto arg = dyn_cast<BlockArgument>(op.getDpsInputs()[i]);
-    if (!arg || arg.getOwner() != &fn.getFunctionBody().front())
-      continue;
-    auto role = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(), kRoleAttr);
-    if (role ? role.getValue() == "weight" : (!fnHasRoles && i == 1))
-      return i;
-  }
-  return std::nullopt;
-}
 
 struct ParallelizePass
     : strata::impl::StrataParallelizePassBase<ParallelizePass> {
@@ -157,6 +84,8 @@ private:
   FlatSymbolRefAttr gridRef;
   int64_t dpDegree = 1;
   int64_t modelExperts = 0;
+  /// Attention heads and KV heads of the model (0 when not recorded).
+  int64_t modelHeads = 0, modelKvHeads = 0;
   llvm::SmallPtrSet<Value, 8> annotatedArgs;
   /// The layout each annotated projection reads its weight in.
   llvm::DenseMap<Operation *, SmallVector<shard::GridAxesAttr>> weightSplits;
@@ -232,7 +161,8 @@ LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
   if (model.heads && *model.heads % tp != 0)
     return fail() << "tp=" << int64_t(tp) << " does not divide the model's "
                   << *model.heads << " attention heads";
-  if (model.kvHeads && *model.kvHeads % tp != 0)
+  // One KV head (multi-query attention) is replicated over tp.
+  if (model.kvHeads && *model.kvHeads != 1 && *model.kvHeads % tp != 0)
     return fail() << "tp=" << int64_t(tp) << " does not divide the model's "
                   << *model.kvHeads << " KV heads";
   // Stages may differ in depth (the deepest sets the pace, see
@@ -476,6 +406,24 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
       break;
     }
   }
+  // Multi-query attention under tensor parallelism (PaLM: one KV head,
+  // 12-way model parallelism): the single KV-head dimension cannot carry
+  // the split. The query heads split on their group dimension, the one
+  // after it ([hidden, kv, group, head_dim]); a projection without one (K,
+  // V) is replicated on every tp rank, as Megatron-LM and PaLM replicate
+  // them (their input and weight gradients are then reduced over tp).
+  bool replicatedKV = false;
+  if (splitLoop && !proj.splitWeightDim && tp > 1 && modelKvHeads == 1 &&
+      modelHeads > 1 && op.getStaticLoopRanges()[*splitLoop] == 1) {
+    unsigned next = splitWeightDim + 1;
+    int64_t d = next < wPos.size() ? wPos[next] : -1;
+    if (d >= 0 && op.getStaticLoopRanges()[d] == modelHeads) {
+      splitLoop = d;
+      splitWeightDim = next;
+    } else {
+      replicatedKV = true;
+    }
+  }
 
   SmallVector<SmallVector<int16_t>> loopAxes(numLoops);
   bool expertSplit = expertLoop && !epAxes.empty();
@@ -488,7 +436,7 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
   // score of a token, and the weight is tiny.
   bool router = !expertLoop && splitLoop && modelExperts > 0 &&
                 op.getStaticLoopRanges()[*splitLoop] == modelExperts;
-  if (!tpAxes.empty() && !router) {
+  if (!tpAxes.empty() && !router && !replicatedKV) {
     if (!splitLoop)
       return mlir::emitError(op->getLoc())
              << "strata-parallelize: cannot find the "
@@ -645,7 +593,7 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
   }
 
   weightSplits[op.getOperation()] = splitAxesFor(ctx, wMap, loopAxes);
-  if (splitLoop)
+  if (splitLoop && !replicatedKV)
     if (Value root = weightRoot(op.getDpsInputs()[proj.weightInput]))
       weightSplitDim.try_emplace(root, splitWeightDim);
 
@@ -656,12 +604,6 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
   return success();
 }
 
-/// The value `v` annotations were put on, looking through them.
-static Value unannotated(Value v) {
-  while (auto shardOp = v.getDefiningOp<shard::ShardOp>())
-    v = shardOp.getSrc();
-  return v;
-}
 
 /// A weight gradient (`dW = X^T dY`, a norm's `sum dY * x_hat`) is computed
 /// in its weight's layout: split over tp like the weight (no
@@ -679,13 +621,18 @@ LogicalResult ParallelizePass::annotateWeightGradient(
   SmallVector<SmallVector<int16_t>> loopAxes(numLoops);
 
   // The weight's tp layout, from the projection computing the input
-  // gradient from the same output gradient (dX = dY W^T shares dY).
-  Type gradType = op->getResult(0).getType();
+  // gradient from the same output gradient (dX = dY W^T shares dY). By
+  // shape: in FP8 training the weight is FP8 and its gradient BF16.
+  auto shape = [](Type t) {
+    auto r = dyn_cast<RankedTensorType>(t);
+    return r ? r.getShape() : ArrayRef<int64_t>();
+  };
+  ArrayRef<int64_t> gradShape = shape(op->getResult(0).getType());
   bool paired = false;
   for (Projection &proj : projections) {
-    if (proj.op->getOperand(proj.weightInput).getType() != gradType &&
-        unannotated(proj.op->getOperand(proj.weightInput)).getType() !=
-            gradType)
+    if (shape(proj.op->getOperand(proj.weightInput).getType()) != gradShape &&
+        shape(unannotated(proj.op->getOperand(proj.weightInput)).getType()) !=
+            gradShape)
       continue;
     Value dy = unannotated(proj.op.getDpsInputs()[1 - proj.weightInput]);
     if (llvm::none_of(op.getDpsInputs(),
@@ -736,23 +683,6 @@ LogicalResult ParallelizePass::annotateWeightGradient(
   result.replaceAllUsesExcept(annotation, annotation);
   op->setAttr(kProjectionAttr, StringAttr::get(ctx, "weight_gradient"));
   return success();
-}
-
-/// Why upstream shard-partition cannot partition `op`, or empty if it can.
-std::string unpartitionableReason(Operation *op) {
-  bool touchesTensors =
-      llvm::any_of(op->getOperandTypes(), llvm::IsaPred<RankedTensorType>) ||
-      llvm::any_of(op->getResultTypes(), llvm::IsaPred<RankedTensorType>);
-  if (!touchesTensors || isa<shard::ShardOp, shard::ShardingOp>(op))
-    return "";
-  if (!isa<shard::ShardingInterface>(op))
-    return "it has no ShardingInterface model in MLIR 22";
-  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
-    if (!llvm::all_of(linalgOp.getIndexingMapsArray(),
-                      [](AffineMap m) { return m.isProjectedPermutation(); }))
-      return "upstream partitions linalg ops only when every indexing map is "
-             "a projected permutation";
-  return "";
 }
 
 LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
@@ -834,22 +764,29 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
       if (auto info = module->getAttrOfType<DictionaryAttr>("strata.model"))
         if (auto h = info.getAs<IntegerAttr>("hidden"))
           hidden = h.getInt();
+    // In FP8 training a projection reads the FP8 cast of the BF16 residual
+    // stream; the stream itself (what crosses the layer boundary) is the
+    // BF16 type of that shape. The FP8 casts saved for the weight
+    // gradients stay in the layout they are computed in.
     llvm::DenseSet<Type> actTypes;
     for (Projection &proj : projections) {
       auto t = dyn_cast<RankedTensorType>(
           proj.op.getDpsInputs()[1 - proj.weightInput].getType());
-      if (t && t.getRank() == 3 && !hasExpertLoop(proj) &&
-          (hidden == 0 || t.getDimSize(2) == hidden))
-        actTypes.insert(t);
+      if (!t || t.getRank() != 3 || hasExpertLoop(proj) ||
+          (hidden != 0 && t.getDimSize(2) != hidden))
+        continue;
+      if (isa<Float8E4M3FNType, Float8E5M2Type>(t.getElementType()))
+        t = t.clone(BFloat16Type::get(ctx));
+      actTypes.insert(t);
     }
+    auto isActType = [&](Type t) { return actTypes.contains(t); };
     SmallVector<shard::GridAxesAttr> split = {
         DenseI16ArrayAttr::get(ctx, dataAxes),
         DenseI16ArrayAttr::get(ctx, tpAxes)};
     Block &entry = body.front();
     OpBuilder b = OpBuilder::atBlockBegin(&entry);
     for (BlockArgument arg : entry.getArguments()) {
-      if (!actTypes.contains(arg.getType()) ||
-          !annotatedArgs.insert(arg).second)
+      if (!isActType(arg.getType()) || !annotatedArgs.insert(arg).second)
         continue;
       int64_t seq = cast<RankedTensorType>(arg.getType()).getDimSize(1);
       if (ShapedType::isDynamic(seq) || seq % tp != 0)
@@ -863,7 +800,7 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
     }
     Operation *ret = entry.getTerminator();
     for (OpOperand &operand : ret->getOpOperands()) {
-      if (!actTypes.contains(operand.get().getType()))
+      if (!isActType(operand.get().getType()))
         continue;
       b.setInsertionPoint(ret);
       Value s = shard::ShardingOp::create(b, ret->getLoc(), gridRef, split);
@@ -915,6 +852,8 @@ void ParallelizePass::runOnOperation() {
   hw::System sys = strata::arch::toModel(*systemAttr);
   ModelDims model = readModelDims(module);
   modelExperts = model.experts.value_or(0);
+  modelHeads = model.heads.value_or(0);
+  modelKvHeads = model.kvHeads.value_or(0);
 
   if (failed(validateDegrees(module, sys, model)))
     return signalPassFailure();

@@ -207,6 +207,14 @@ bool RoutePass::route(Operation *op, const cost::CostModel &model,
                                                          : counts->bytesRead;
   cost::CollectiveWork work = group->work(kind, bytes);
   work.algorithm = forced;
+  // A group spanning two fabrics, hierarchically where asked and possible.
+  if (hierarchicalSpanning && forced == cost::CollectiveAlgorithm::Auto &&
+      work.innerFabric >= 0) {
+    cost::CollectiveWork h = work;
+    h.algorithm = cost::CollectiveAlgorithm::Hierarchical;
+    if (std::isfinite(model.collective(h).estimate.time))
+      work = h;
+  }
 
   // Upstream's form of a reduce-scatter (Megatron sequence parallelism):
   // all_reduce whose only use slices the result over the same axes. One

@@ -639,6 +639,36 @@ func.func @multicast_bad_axis(%A: !tile.buf<64x64xbf16, "dram">) {
   return
 }
 
+// -----
+
+func.func @resident_out_of_range(%x: tensor<64xf32>) {
+  // expected-error @+1 {{resident operand 1 is out of range (the kernel has 1 ins and outs)}}
+  %r = tile.kernel "k" outs(%x : tensor<64xf32>) resident([1]) {
+  ^bb0(%X: !tile.buf<64xf32, "sram">):
+  } -> tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @resident_unordered(%x: tensor<64xf32>, %y: tensor<64xf32>) {
+  // expected-error @+1 {{resident operands must be strictly increasing}}
+  %r = tile.kernel "k" ins(%x : tensor<64xf32>) outs(%y : tensor<64xf32>) resident([1, 0]) {
+  ^bb0(%X: !tile.buf<64xf32, "sram">, %Y: !tile.buf<64xf32, "sram">):
+  } -> tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @resident_and_spilled(%x: tensor<64xf32>) {
+  // expected-error @+1 {{operand 0 is both resident and spilled}}
+  %r = tile.kernel "k" outs(%x : tensor<64xf32>) resident([0]) spilled([0]) {
+  ^bb0(%X: !tile.buf<64xf32, "sram">):
+  } -> tensor<64xf32>
+  return
+}
+
 //--- h100.mlir
 
 // Checked against dgx-h100: eight h100-sxm chips on one NVLink switch.
@@ -837,6 +867,16 @@ func.func @grid_on_gpu() {
   return
 }
 
+// -----
+
+func.func @resident_without_grid(%x: tensor<64xf32>) {
+  // expected-error @+1 {{keeps operands resident in the grid's SRAM, but chip 'h100-sxm' has no core grid with an on-chip network}}
+  %r = tile.kernel "k" outs(%x : tensor<64xf32>) resident([0]) {
+  ^bb0(%X: !tile.buf<64xf32, "smem">):
+  } -> tensor<64xf32>
+  return
+}
+
 //--- mesh.mlir
 
 // Checked against mesh-sram: 64 x 64 cores on a mesh NoC, "sram" per core,
@@ -879,6 +919,27 @@ func.func @grid_beyond_chip() {
   // expected-error @+1 {{grid(2, 128) does not fit chip 'mesh-sram''s 64x64 core grid}}
   tile.spread cores(256) over (%i, %j) in (2, 128) grid(2, 128) {
   }
+  return
+}
+
+
+// -----
+
+func.func @resident_at_home(%x: tensor<64xf32>) {
+  // expected-error @+1 {{resident operand 0 must be placed in a core-scoped level (the grid's SRAM), got 'dram'}}
+  %r = tile.kernel "k" outs(%x : tensor<64xf32>) resident([0]) {
+  ^bb0(%X: !tile.buf<64xf32, "dram">):
+  } -> tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @on_chip_not_listed(%x: tensor<64xf32>) {
+  // expected-error @+1 {{operand 0 is placed in core-scoped level 'sram' but is not listed in resident(...)}}
+  %r = tile.kernel "k" outs(%x : tensor<64xf32>) {
+  ^bb0(%X: !tile.buf<64xf32, "sram">):
+  } -> tensor<64xf32>
   return
 }
 

@@ -319,6 +319,32 @@ func.func @row_all_gather(%w: tensor<1x4096xbf16>) -> tensor<1x4096xbf16> {
   return %r : tensor<1x4096xbf16>
 }
 
+// An activation kept in the grid's SRAM between two kernels: the producer
+// writes its output operand (#1) on chip, the consumer reads its input (#0)
+// there; the other operands live at home, one activation stayed there.
+// MESH-LABEL: func.func @resident_activation
+// MESH:       tile.kernel "act.scale" ins(%{{.*}} : tensor<64x64xbf16>) outs(%{{.*}} : tensor<64x64xbf16>) resident([1]) {
+// MESH-NEXT:  ^bb0(%{{.*}}: !tile.buf<64x64xbf16, "dram">, %{{.*}}: !tile.buf<64x64xbf16, "sram">):
+// MESH:       tile.kernel "act.next" ins(%{{.*}} : tensor<64x64xbf16>) outs(%{{.*}} : tensor<64x64xbf16>) resident([0]) spilled([1]) {
+// MESH-NEXT:  ^bb0(%{{.*}}: !tile.buf<64x64xbf16, "sram">, %{{.*}}: !tile.buf<64x64xbf16, "dram">):
+func.func @resident_activation(%x: tensor<64x64xbf16>, %e: tensor<64x64xbf16>) -> tensor<64x64xbf16> {
+  %a = tile.kernel "act.scale" ins(%x : tensor<64x64xbf16>) outs(%e : tensor<64x64xbf16>) resident([1]) {
+  ^bb0(%X: !tile.buf<64x64xbf16, "dram">, %A: !tile.buf<64x64xbf16, "sram">):
+    tile.spread cores(64) over (%i) in (64) {
+      %row = tile.alloc : !tile.buf<1x64xbf16, "sram">
+      %c0 = arith.constant 0 : index
+      %t0 = tile.copy %X[%i, %c0] -> %row bytes(128) : !tile.buf<64x64xbf16, "dram"> -> !tile.buf<1x64xbf16, "sram">
+      tile.wait %t0
+      %t1 = tile.copy %row -> %A[%i, %c0] bytes(128) : !tile.buf<1x64xbf16, "sram"> -> !tile.buf<64x64xbf16, "sram">
+      tile.wait %t1
+    }
+  } -> tensor<64x64xbf16>
+  %b = tile.kernel "act.next" ins(%a : tensor<64x64xbf16>) outs(%e : tensor<64x64xbf16>) resident([0]) spilled([1]) {
+  ^bb0(%A: !tile.buf<64x64xbf16, "sram">, %B: !tile.buf<64x64xbf16, "dram">):
+  } -> tensor<64x64xbf16>
+  return %b : tensor<64x64xbf16>
+}
+
 //--- multichip.mlir
 
 // Tensor- and pipeline-parallel traffic on 4 DGX H100 nodes (NVLink inside a

@@ -4,10 +4,11 @@
 // source's rules (Narayanan et al. 2021, Tables 1 and 2, on up to 3,072
 // A100s; Llama 3 405B on 8,192 and 16,384 H100s) through the user path:
 // generate the training step, strata-parallelize + strata-partition (upstream
-// shard) + strata-stage, fuse, tile, estimate the step. Target of the
-// many-chips issue: MAPE
-// <= 10 %, worst case <= 25 %. The number of cases run is pinned so a case
-// cannot quietly drop out; benchmarks/strata-calibrate --cases prints each.
+// shard) + strata-stage, fuse, tile, estimate the step; NeMo's FP8 rows
+// with the published recipes' settings (lib/Calibration/NeMoRecipes.cpp).
+// Target of issue 15: MAPE <= 8 %, worst case <= 20 %. The number of cases
+// run is pinned so a case cannot quietly drop out;
+// benchmarks/strata-calibrate --cases prints each.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,32 +31,74 @@ TEST(TrainingCalibrationTest, FullyStatedRunsWithinTarget) {
   std::string path = std::string(dir ? dir : STRATA_REFERENCE_DIR) + "/training.json";
   llvm::Expected<cost::FileResult> r = calibration::evaluateTrainingFile(path);
   ASSERT_TRUE(bool(r)) << llvm::toString(r.takeError());
-  double worst = 0;
-  int llama3 = 0;
+  // Megatron-LM and Llama 3 rows (BF16, plans stated by the papers) and
+  // NeMo's FP8 rows (plans completed from NeMo's published recipes) are
+  // held to their own figures, so the FP8 rows cannot hide a regression of
+  // the others.
+  double worstBf16 = 0, worstNeMo = 0, sumBf16 = 0, sumNeMo = 0;
+  int llama3 = 0, bf16 = 0, nemo = 0, palm = 0;
   for (const cost::CaseResult &c : r->cases) {
     if (!c.skipped.empty())
       continue;
     std::printf("%s measured %.1f model %.1f (%+.1f%%)\n", c.id.c_str(),
                 c.measured, c.estimated, c.errorPct());
+    double e = std::fabs(c.errorPct());
+    if (llvm::StringRef(c.id).starts_with("nemo")) {
+      // Each NeMo row says which published recipe filled in what the
+      // summary does not state.
+      EXPECT_TRUE(llvm::StringRef(c.note).contains(
+          "NVIDIA/NeMo-Framework-Launcher@"))
+          << c.id << ": " << c.note;
+      EXPECT_TRUE(llvm::StringRef(c.note).contains("launcher_scripts/conf/"))
+          << c.id << ": " << c.note;
+      ++nemo;
+      sumNeMo += e;
+      worstNeMo = std::max(worstNeMo, e);
+      continue;
+    }
+    if (llvm::StringRef(c.id).starts_with("palm-")) {
+      // PaLM 540B on two TPU v4 pods, MFU in appendix B's convention:
+      // 34.1 % against 46.2 % (-26.2 %) when it first ran. The TPU v4 chip
+      // is uncalibrated: its GEMMs come out HBM-bound at 55 % of peak under
+      // the UNCONFIRMED 16 MiB VMEM (docs/hardware-presets.md), where PaLM
+      // reports 57.8 % hardware FLOPs utilisation for the whole step.
+      EXPECT_LE(std::fabs(c.errorPct()), 27.0);
+      ++palm;
+      continue;
+    }
     if (llvm::StringRef(c.id).starts_with("llama3-"))
       // Llama 3 405B under Meta's plan (Table 4): interleaved 1F1B on
       // uneven stages, FSDP (ZeRO-2), model-FLOPs MFU, fused attention
-      // forward and backward: +11.0 % and +4.9 % when this was written,
-      // held to the file's 25 % bound like every other row.
+      // forward and backward: +11.0 % and +4.9 % when this was written.
       ++llama3;
-    worst = std::max(worst, std::fabs(c.errorPct()));
+    ++bf16;
+    sumBf16 += e;
+    worstBf16 = std::max(worstBf16, e);
   }
-  std::printf("training.json: %d run, MAPE %.1f%%, worst %.1f%%\n",
-              r->ran(), r->mape(), worst);
+  std::printf("training.json: %d run, MAPE %.1f%% (Megatron-LM and Llama 3 "
+              "rows %.1f%%, NeMo "
+              "FP8 rows %.1f%%)\n",
+              r->ran(), r->mape(), sumBf16 / bf16, sumNeMo / nemo);
   // 39 cases: the 22 Narayanan et al. rows (Table 1, and Table 2's ZeRO-3
   // and PTD-P rows, the latter with tp = 8 and pp = mp / 8 as the paper's
-  // rule gives) and Llama 3's two 8K-context rows run; skipped are the
-  // 131K-context Llama 3 row (context parallelism), PaLM (TPU v4) and the
-  // 13 NeMo rows (FP8 training).
+  // rule gives), Llama 3's two 8K-context rows, PaLM and 11 of NeMo's 13
+  // FP8 rows run; skipped are the 131K-context Llama 3 row and NeMo's two
+  // Llama 3 rows (context parallelism, cp = 16 and 2).
   EXPECT_EQ(int(r->cases.size()), 39);
-  EXPECT_EQ(r->ran(), 24);
+  EXPECT_EQ(r->ran(), 36);
+  EXPECT_EQ(bf16, 24);
+  EXPECT_EQ(palm, 1);
   EXPECT_EQ(llama3, 2);
-  // Issue 15's goal; 5.4 % when the fused training attention landed.
-  EXPECT_LE(r->mape(), 8.0);
-  EXPECT_LE(worst, 25.0);
+  EXPECT_EQ(nemo, 11);
+  // The Megatron-LM and Llama 3 rows: 5.4 % MAPE, worst 17.3 % when the
+  // NeMo and PaLM rows were added (unchanged by them); issue 15's goal is
+  // MAPE <= 8 %, worst <= 20 %.
+  EXPECT_LE(sumBf16 / bf16, 8.0);
+  EXPECT_LE(worstBf16, 20.0);
+  // The NeMo FP8 rows: 14.0 % MAPE, worst +30.6 % (Llama 2 7B on one
+  // DGX) when they were first run, short of issue 15's goal: tp = 1 rows
+  // come out fast, GPT3-20B's tp = 2 over 8 nodes slow (docs/parallelism.md).
+  // Pinned so they can only get better.
+  EXPECT_LE(sumNeMo / nemo, 14.5);
+  EXPECT_LE(worstNeMo, 31.0);
 }

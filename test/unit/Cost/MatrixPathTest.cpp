@@ -97,8 +97,80 @@ TEST(MatrixPathTest, AttentionPricedOnTheUnitItsPathReaches) {
   }
 }
 
+// A path that is ours to choose is priced on the cheapest unit for the
+// shape: a long prefill on wgmma (the faster unit), a multi-head decode step
+// (one query row per KV head) on mma.sync, whose 16-row tiles pad 4x less
+// than wgmma's 64 — what decode kernels (FlashDecoding, TensorRT-LLM's MMHA
+// and XQA) do instead of a 64-row wgmma tile.
+TEST(MatrixPathTest, AnyPathTakesTheCheapestUnitForTheShape) {
+  hw::System h100 = preset("h100-sxm");
+  CostModel model(h100);
+  const hw::ComputeUnit *wgmma =
+      model.matrixUnit(hw::DType::bf16, MatrixPath::Asynchronous);
+  const hw::ComputeUnit *mmaSync =
+      model.matrixUnit(hw::DType::bf16, MatrixPath::Synchronous);
+  ASSERT_TRUE(wgmma && mmaSync);
+  EXPECT_TRUE(wgmma->asynchronous);
+
+  AttentionWork prefill = fa(false);
+  prefill.path = MatrixPath::Any;
+  AttentionWork prefillAsync = prefill;
+  prefillAsync.path = MatrixPath::Asynchronous;
+  EXPECT_EQ(model.attention(prefill).unit, wgmma->name);
+  EXPECT_EQ(model.attention(prefill).time, model.attention(prefillAsync).time);
+
+  AttentionWork decode;
+  decode.batch = 1;
+  decode.heads = decode.kvHeads = 64 * 32; // 64 sequences x 32 heads (MHA)
+  decode.qLen = 1;
+  decode.kvLen = 4096;
+  decode.headDim = 128;
+  decode.path = MatrixPath::Any;
+  AttentionWork onWgmma = decode, onSync = decode;
+  onWgmma.path = MatrixPath::Asynchronous;
+  onSync.path = MatrixPath::Synchronous;
+  Estimate chosen = model.attention(decode);
+  EXPECT_EQ(chosen.time, std::min(model.attention(onWgmma).time,
+                                  model.attention(onSync).time));
+  EXPECT_LE(chosen.time, model.attention(onWgmma).time);
+}
+
+// An fp8 KV cache under bf16 attention streams K/V at one byte: a decode
+// step, bound by reading the cache, moves half the HBM bytes (Q and O stay
+// bf16) and takes about half the time; the dequantisation is vector work.
+TEST(MatrixPathTest, QuantisedKvCacheStreamsAtItsWidth) {
+  hw::System h100 = preset("h100-sxm");
+  CostModel model(h100);
+  AttentionWork bf16;
+  bf16.batch = 1;
+  bf16.heads = 64 * 8; // 64 sequences x 8 KV heads, 4 query heads each
+  bf16.kvHeads = 64 * 8;
+  bf16.qLen = 4;
+  bf16.kvLen = 8192;
+  bf16.headDim = 128;
+  AttentionWork fp8 = bf16;
+  fp8.kvDType = hw::DType::fp8;
+  Estimate a = model.attention(bf16), b = model.attention(fp8);
+  auto hbm = [](const Estimate &e) {
+    for (const auto &t : e.traffic)
+      if (t.level == "hbm")
+        return t.bytes;
+    return 0.0;
+  };
+  double kv = 64.0 * 8 * 8192 * 128 * 2; // K and V elements
+  double qo = 64.0 * 8 * 4 * 128 * 2 * 2; // Q read and O written, bf16
+  EXPECT_DOUBLE_EQ(hbm(a), kv * 2 + qo);
+  EXPECT_DOUBLE_EQ(hbm(b), kv * 1 + qo);
+  EXPECT_EQ(a.boundBy, "hbm");
+  EXPECT_EQ(b.boundBy, "hbm");
+  EXPECT_NEAR(b.time / a.time, 0.5, 0.05);
+  // The plan is memoised per cache dtype.
+  EXPECT_EQ(model.attention(bf16).time, a.time);
+}
+
 TEST(MatrixPathTest, PathNamesRoundTrip) {
-  for (MatrixPath p : {MatrixPath::Any, MatrixPath::Synchronous})
+  for (MatrixPath p :
+       {MatrixPath::Any, MatrixPath::Synchronous, MatrixPath::Asynchronous})
     EXPECT_EQ(parseMatrixPath(toString(p)), p);
   EXPECT_FALSE(parseMatrixPath("wgmma").has_value());
 }

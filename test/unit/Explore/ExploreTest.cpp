@@ -107,4 +107,86 @@ TEST(ExploreTest, SpecErrorsNameTheEntry) {
             "axes[0].values[1]: value -1 must be non-negative");
 }
 
+TEST(ExploreTest, StreamedFrontEqualsTheBatchFront) {
+  // The front kept while points stream by is the front of the whole set,
+  // on a hand-made set (duplicates, ties) and on random ones.
+  std::vector<std::array<double, 2>> v = {
+      {1, 9}, {2, 9}, {3, 4}, {3.5, 5}, {6, 1}, {3, 4}, {6, 2}};
+  for (std::array<bool, 2> max : {std::array<bool, 2>{false, false},
+                                  {false, true}, {true, true}}) {
+    ParetoFront f(max);
+    for (size_t i = 0; i < v.size(); ++i)
+      f.add(i, v[i]);
+    EXPECT_EQ(f.front(), paretoFront(v, max));
+  }
+  uint64_t state = 7;
+  auto next = [&] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return double(state >> 40 & 63); // few distinct values: many ties
+  };
+  for (int trial = 0; trial < 50; ++trial) {
+    std::vector<std::array<double, 2>> r;
+    for (int i = 0; i < 200; ++i)
+      r.push_back({next(), next()});
+    ParetoFront f;
+    for (size_t i = 0; i < r.size(); ++i)
+      f.add(i, r[i]);
+    ASSERT_EQ(f.front(), paretoFront(r)) << "trial " << trial;
+  }
+}
+
+TEST(ExploreTest, PriceModel) {
+  // 64 chips at 400 W each for a 10 s step of 1e6 tokens: capex 64 x
+  // 10,000; energy 25.6 kW x PUE 1.5 x 0.10 USD/kWh = 3.84 USD/h; capex
+  // over 3 years = 640,000 / 26,298 h = 24.336 USD/h.
+  PriceModel m;
+  m.chipPrice = 10000;
+  m.pue = 1.5;
+  m.electricityPerKWh = 0.10;
+  m.amortizationYears = 3;
+  Costs c = priceOf(m, 64, 10, 4000, 1e6); // 4000 J per chip in 10 s
+  EXPECT_DOUBLE_EQ(c.power, 25600);
+  EXPECT_DOUBLE_EQ(c.capex, 640000);
+  double hours = 3 * 365.25 * 24;
+  EXPECT_DOUBLE_EQ(c.costPerHour, 640000 / hours + 3.84);
+  EXPECT_DOUBLE_EQ(c.tco, 640000 + 3.84 * hours);
+  EXPECT_DOUBLE_EQ(c.costPerToken, (640000 / hours + 3.84) * 10 / 3600 / 1e6);
+  // A given wall power per chip replaces the modelled one.
+  m.chipPower = 700;
+  EXPECT_DOUBLE_EQ(priceOf(m, 64, 10, 4000, 1e6).power, 64 * 700);
+}
+
+TEST(ExploreTest, PlanEnumeration) {
+  llvm::Expected<llvm::json::Value> v = llvm::json::parse(
+      R"({"tp": "auto", "pp": [1, 2], "microbatches": "auto",
+          "recompute": ["none", "full"]})");
+  ASSERT_TRUE(bool(v));
+  llvm::Expected<PlanSpec> spec = parsePlanSpec(*v, true);
+  ASSERT_TRUE(bool(spec)) << llvm::toString(spec.takeError());
+  // 8 devices, batch 8: tp in {1, 2, 4, 8}, pp in {1, 2}, dp the rest,
+  // microbatches every m with 8 = m x dp x (microbatch size).
+  std::vector<Plan> plans = spec->enumerate(8, 8);
+  size_t expected = 0;
+  for (int64_t tp : {1, 2, 4, 8})
+    for (int64_t pp : {1, 2}) {
+      if (8 % (tp * pp))
+        continue;
+      int64_t dp = 8 / (tp * pp);
+      for (int64_t m = 1; m <= 8; ++m)
+        if (8 % (m * dp) == 0)
+          expected += 2;
+    }
+  EXPECT_EQ(plans.size(), expected);
+  for (const Plan &p : plans) {
+    EXPECT_EQ(p.chips(), 8);
+    EXPECT_EQ(8 % (p.microbatches * p.dp), 0);
+  }
+  EXPECT_EQ(plans.front().pipelineOptions(),
+            "tp=1 pp=1 dp=8 ep=1 sp=false microbatches=1 interleave=1 "
+            "zero=0 recompute=none");
+  // The last axis varies fastest.
+  EXPECT_EQ(plans[0].recompute, "none");
+  EXPECT_EQ(plans[1].recompute, "full");
+}
+
 } // namespace

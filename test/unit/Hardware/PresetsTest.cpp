@@ -70,11 +70,31 @@ TEST(Presets, NamesAreStableAndUnique) {
   for (const char *n :
        {"a100-sxm-80g", "h100-sxm", "h200", "b200", "tpu-v5p", "mi300x",
         "dgx-a100", "dgx-h100", "dgx-a100x4", "dgx-h100x4", "tpu-v5p-4x4x4",
-        "mesh-sram", "chiplet-2x"})
+        "mesh-sram", "chiplet-2x", "h800-sxm", "hgx-h800"})
     EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
   std::vector<std::string> sorted = names;
   std::sort(sorted.begin(), sorted.end());
   EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end());
+}
+
+// H800 SXM5: the H100 SXM5 but for NVLink (400 GB/s total, 200 per
+// direction) and FP64 (1 TFLOP/s).
+TEST(Presets, H800IsAnH100WithCutNVLinkAndFP64) {
+  System h800 = preset("hgx-h800");
+  System h100 = preset("dgx-h100");
+  ASSERT_EQ(h800.topology.size(), 1u);
+  EXPECT_DOUBLE_EQ(h800.topology[0].bandwidth, 200e9);
+  EXPECT_DOUBLE_EQ(h100.topology[0].bandwidth, 450e9);
+  EXPECT_EQ(h800.chip.cores, h100.chip.cores);
+  EXPECT_DOUBLE_EQ(h800.chip.clock, h100.chip.clock);
+  ASSERT_EQ(h800.chip.units.size(), h100.chip.units.size());
+  EXPECT_EQ(h800.chip.units[0].rate(DType::bf16),
+            h100.chip.units[0].rate(DType::bf16));
+  double f64 = 0;
+  for (const ComputeUnit &u : h800.chip.units)
+    if (std::optional<double> r = u.rate(DType::f64))
+      f64 += *r * h800.chip.clock * h800.chip.cores;
+  EXPECT_NEAR(f64, 1e12, 1e9);
 }
 
 TEST(Presets, UnknownAndMalformedNames) {
@@ -179,6 +199,32 @@ TEST(Presets, TpuV5pSlice) {
   System odd = preset("tpu-v5p-2x4x8");
   EXPECT_EQ(odd.devices, 64);
   EXPECT_EQ(odd.topology[0].shape, (std::vector<int64_t>{2, 4, 8}));
+}
+
+// Cloud TPU v4 documentation: 275 TFLOPS (bf16 or int8), 32 GiB HBM2 at
+// 1200 GB/s, 4096-chip pods with 24 TB/s bisection bandwidth in a 3D torus.
+TEST(Presets, TpuV4) {
+  System s = preset("tpu-v4");
+  EXPECT_WITHIN_1PCT(peak(s, DType::bf16), 275 * T);
+  EXPECT_WITHIN_1PCT(peak(s, DType::int8), 275 * T);
+  EXPECT_WITHIN_1PCT(s.chip.clock, 1.05 * G); // the published 1050 MHz
+  EXPECT_EQ(lvl(s, "hbm").capacity, 32 * GiB);
+  EXPECT_WITHIN_1PCT(lvl(s, "hbm").readBandwidth, 1200 * G);
+  EXPECT_EQ(s.devices, 1);
+  System pod = preset("tpu-v4-16x16x16");
+  EXPECT_EQ(pod.devices, 4096);
+  ASSERT_EQ(pod.topology.size(), 1u);
+  EXPECT_EQ(pod.topology[0].kind, FabricKind::Torus);
+  EXPECT_WITHIN_1PCT(SystemQuery(pod).bisectionBandwidth(), 24 * T);
+  // PaLM's two 3072-chip pods over the data-center network.
+  System palm = preset("tpu-v4-12x16x16-x2");
+  EXPECT_EQ(palm.devices, 6144);
+  ASSERT_EQ(palm.topology.size(), 2u);
+  EXPECT_EQ(palm.topology[1].name, "dcn");
+  EXPECT_EQ(palm.topology[1].size(), 2);
+  for (const char *bad : {"tpu-v4-", "tpu-v4-4x4", "tpu-v4-32x32x32",
+                          "tpu-v4-4x4x4-x", "tpu-v4-4x4x4-x0"})
+    EXPECT_FALSE(getPreset(bad).has_value()) << bad;
 }
 
 TEST(Presets, Mi300x) {

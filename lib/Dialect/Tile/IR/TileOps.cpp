@@ -270,6 +270,63 @@ int64_t strata::tile::getStaticExecutionCount(Operation *op) {
 // KernelOp
 //===----------------------------------------------------------------------===//
 
+/// `resident` and `spilled` name distinct operands, in increasing order, and
+/// no operand is both. With a system: resident operands need a chip with a
+/// core grid and an on-chip network (the tensor is spread over the cores'
+/// scratchpads), and their buffers a core-scoped level; every other operand
+/// lives in a chip-scoped level.
+static LogicalResult verifyResidency(KernelOp kernel) {
+  unsigned numOperands = kernel->getNumOperands();
+  auto checkList = [&](std::optional<ArrayRef<int64_t>> list,
+                       StringRef what) -> LogicalResult {
+    if (!list)
+      return success();
+    for (auto [i, index] : llvm::enumerate(*list)) {
+      if (index < 0 || index >= int64_t(numOperands))
+        return kernel.emitOpError()
+               << what << " operand " << index << " is out of range (the "
+               << "kernel has " << numOperands << " ins and outs)";
+      if (i > 0 && index <= (*list)[i - 1])
+        return kernel.emitOpError()
+               << what << " operands must be strictly increasing";
+    }
+    return success();
+  };
+  if (failed(checkList(kernel.getResident(), "resident")) ||
+      failed(checkList(kernel.getSpilled(), "spilled")))
+    return failure();
+  if (std::optional<ArrayRef<int64_t>> spilled = kernel.getSpilled())
+    for (int64_t index : *spilled)
+      if (kernel.isResident(unsigned(index)))
+        return kernel.emitOpError()
+               << "operand " << index << " is both resident and spilled";
+  arch::ChipAttr chip = getTargetChip(kernel);
+  if (!chip)
+    return success();
+  if (kernel.getResident() && !kernel.getResident()->empty() &&
+      (chip.getGrid().empty() || !chip.getNoc()))
+    return kernel.emitOpError()
+           << "keeps operands resident in the grid's SRAM, but chip '"
+           << chip.getName() << "' has no core grid with an on-chip network";
+  for (auto [i, arg] : llvm::enumerate(kernel.getBody().getArguments())) {
+    auto buf = cast<BufType>(arg.getType());
+    arch::LevelAttr level = findLevel(chip, buf.getLevel());
+    if (!level)
+      continue; // verifyBufferLevels names it
+    bool coreScoped = level.getScope() == hw::Scope::Core;
+    if (kernel.isResident(i) && !coreScoped)
+      return kernel.emitOpError()
+             << "resident operand " << i << " must be placed in a "
+             << "core-scoped level (the grid's SRAM), got '"
+             << buf.getLevel() << "'";
+    if (!kernel.isResident(i) && coreScoped)
+      return kernel.emitOpError()
+             << "operand " << i << " is placed in core-scoped level '"
+             << buf.getLevel() << "' but is not listed in resident(...)";
+  }
+  return success();
+}
+
 LogicalResult KernelOp::verify() {
   if (getOutputs().size() != getResults().size())
     return emitOpError() << "has " << getOutputs().size() << " outs but "
@@ -298,6 +355,8 @@ LogicalResult KernelOp::verify() {
                                          tensor.getElementType())
                            << " (the operand's), got " << arg.getType();
   }
+  if (failed(verifyResidency(*this)))
+    return failure();
   return verifyBufferLevels(*this);
 }
 

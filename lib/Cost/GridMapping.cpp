@@ -1,0 +1,107 @@
+//===- GridMapping.cpp - Residency and redistribution on a core grid ------===//
+//
+// The part of the cost core that only grid chips (a mesh of cores with their
+// own scratchpads and an on-chip network) use: the SRAM the cores hold
+// together, the network's mean route, the time to re-lay a tensor spread
+// over the grid into another layout, and the residency quote the
+// strata-residency pass asks before keeping an activation on chip. The
+// formulas are documented in docs/cost-model.md ("Residency on a core
+// grid").
+//
+//===----------------------------------------------------------------------===//
+
+#include "strata/Cost/CostModel.h"
+
+#include <algorithm>
+
+namespace strata::cost {
+
+double CostModel::distributedCapacity() const {
+  if (!sys.chip.grid || !sys.chip.noc)
+    return 0;
+  return double(sys.chip.cores) * double(stagingLevel().capacity);
+}
+
+double CostModel::meanGridHops() const {
+  if (!sys.chip.grid || !sys.chip.noc)
+    return 0;
+  const double rows = double((*sys.chip.grid)[0]);
+  const double cols = double((*sys.chip.grid)[1]);
+  switch (sys.chip.noc->kind) {
+  case hw::NocKind::Mesh:
+    return (rows + cols) / 3;
+  case hw::NocKind::Torus:
+    return (rows + cols) / 4;
+  case hw::NocKind::Crossbar:
+    return 1;
+  case hw::NocKind::Ring:
+    return rows * cols / 4;
+  }
+  return (rows + cols) / 3;
+}
+
+double CostModel::gridRedistributionTime(double bytes) const {
+  if (!sys.chip.grid || !sys.chip.noc || sys.chip.noc->linkBandwidth <= 0 ||
+      bytes <= 0)
+    return 0;
+  const hw::OnChipNetwork &noc = *sys.chip.noc;
+  const double rows = double((*sys.chip.grid)[0]);
+  const double cols = double((*sys.chip.grid)[1]);
+  const double cores = rows * cols;
+  // Each core receives its share over one link.
+  const double receive = bytes / cores / noc.linkBandwidth;
+  // Directed links of the topology, and those crossing the middle cut of
+  // the longer axis (both directions).
+  double links = 2 * (rows * (cols - 1) + cols * (rows - 1));
+  double cut = 2 * std::min(rows, cols);
+  if (noc.kind == hw::NocKind::Torus) {
+    links = 4 * cores;
+    cut *= 2;
+  } else if (noc.kind == hw::NocKind::Crossbar) {
+    links = cores;
+    cut = cores;
+  } else if (noc.kind == hw::NocKind::Ring) {
+    links = 2 * cores;
+    cut = 4;
+  }
+  const double bisection = bytes / 2 / (cut * noc.linkBandwidth);
+  const double allLinks =
+      bytes * meanGridHops() / (std::max(1.0, links) * noc.linkBandwidth);
+  return std::max({receive, bisection, allLinks});
+}
+
+ResidencyQuote CostModel::residency(double bytes, int64_t reads) const {
+  ResidencyQuote q;
+  const hw::MemoryLevel &home = homeLevel();
+  q.homeTime = bytes * double(1 + std::max<int64_t>(0, reads)) /
+               (query.aggregateReadBandwidth(home) * home.efficiency);
+  if (!sys.chip.grid || !sys.chip.noc) {
+    q.networkTime = q.homeTime; // nowhere else to keep it: never pays
+    return q;
+  }
+  q.networkTime =
+      double(std::max<int64_t>(1, reads)) *
+      (gridRedistributionTime(bytes) +
+       meanGridHops() * sys.chip.noc->hopLatency);
+  return q;
+}
+
+ResidencyQuote CostModel::residentWeight(double bytes, double reads) const {
+  ResidencyQuote q;
+  const hw::MemoryLevel &home = homeLevel();
+  const double homeRead =
+      bytes / (query.aggregateReadBandwidth(home) * home.efficiency);
+  q.homeTime = std::max(0.0, reads) * homeRead;
+  if (!sys.chip.grid || !sys.chip.noc) {
+    q.networkTime = q.homeTime;
+    return q;
+  }
+  // The fill is a kernel of its own: a launch and the home latency.
+  q.networkTime = homeRead + sys.chip.launchOverhead + home.latency +
+                  std::max(0.0, reads) *
+                                 (gridRedistributionTime(bytes) +
+                                  meanGridHops() * sys.chip.noc->hopLatency);
+  return q;
+}
+
+} // namespace strata::cost

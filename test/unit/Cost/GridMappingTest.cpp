@@ -1,0 +1,97 @@
+//===- GridMappingTest.cpp - Residency and redistribution on a core grid --===//
+//
+// The grid-chip part of the cost core (lib/Cost/GridMapping.cpp), checked
+// against hand-derived figures of the bundled mesh-sram preset (64 x 64
+// cores, 48 KiB of SRAM each, mesh links of 35.2 GB/s with 0.909 ns hops,
+// 512 GB/s DRAM) and against a chip without a grid.
+//
+//===----------------------------------------------------------------------===//
+
+#include "strata/Cost/CostModel.h"
+#include "strata/Hardware/Presets.h"
+
+#include <gtest/gtest.h>
+
+using namespace strata;
+using namespace strata::cost;
+
+namespace {
+
+TEST(GridMapping, DistributedCapacityIsEveryCoresScratchpad) {
+  hw::System mesh = *hw::getPreset("mesh-sram");
+  CostModel model(mesh);
+  EXPECT_DOUBLE_EQ(model.distributedCapacity(), 4096.0 * 48 * 1024); // 192 MiB
+  hw::System gpu = *hw::getPreset("h100-sxm");
+  CostModel gpuModel(gpu);
+  EXPECT_EQ(gpuModel.distributedCapacity(), 0);
+  EXPECT_EQ(gpuModel.meanGridHops(), 0);
+}
+
+TEST(GridMapping, MeanRouteOfAMeshIsAThirdOfItsPerimeterHalf) {
+  hw::System mesh = *hw::getPreset("mesh-sram");
+  CostModel model(mesh);
+  // Uniform traffic on a k x k mesh: E|x1 - x2| = (k^2 - 1) / 3k per axis,
+  // about k / 3; two axes: (64 + 64) / 3.
+  EXPECT_NEAR(model.meanGridHops(), 128.0 / 3, 1e-12);
+  mesh.chip.noc->kind = hw::NocKind::Torus;
+  CostModel torus(mesh);
+  EXPECT_NEAR(torus.meanGridHops(), 128.0 / 4, 1e-12);
+}
+
+TEST(GridMapping, RedistributionIsBoundByTheBisection) {
+  hw::System mesh = *hw::getPreset("mesh-sram");
+  CostModel model(mesh);
+  const double link = mesh.chip.noc->linkBandwidth; // 35.2 GB/s
+  const double bytes = 1024.0 * 768 * 2;             // GPT-2's hidden state
+  // Half the bytes cross the middle cut of 64 links in each direction;
+  // that beats every core's own link (bytes / 4096 per link) and the mean
+  // route over all 16,128 directed links.
+  const double bisection = bytes / 2 / (128 * link);
+  const double perCore = bytes / 4096 / link;
+  const double allLinks = bytes * (128.0 / 3) / (2 * (64 * 63 * 2) * link);
+  EXPECT_GT(bisection, perCore);
+  EXPECT_GT(bisection, allLinks);
+  EXPECT_NEAR(model.gridRedistributionTime(bytes), bisection, 1e-15);
+  EXPECT_NEAR(model.gridRedistributionTime(bytes), 174.5e-9, 0.1e-9);
+  EXPECT_EQ(model.gridRedistributionTime(0), 0);
+}
+
+TEST(GridMapping, ResidencyPaysOnAGridAndNeverWithoutOne) {
+  hw::System mesh = *hw::getPreset("mesh-sram");
+  CostModel model(mesh);
+  const double bytes = 1024.0 * 768 * 2;
+  ResidencyQuote q = model.residency(bytes, 3);
+  // A write and three reads at 512 GB/s against three re-layouts.
+  EXPECT_NEAR(q.homeTime, 4 * bytes / 512e9, 1e-12);
+  EXPECT_NEAR(q.networkTime,
+              3 * (model.gridRedistributionTime(bytes) +
+                   (128.0 / 3) * mesh.chip.noc->hopLatency),
+              1e-15);
+  EXPECT_TRUE(q.pays());
+  hw::System gpu = *hw::getPreset("h100-sxm");
+  CostModel gpuModel(gpu);
+  EXPECT_FALSE(gpuModel.residency(bytes, 3).pays());
+}
+
+TEST(GridMapping, AWeightPaysToKeepWhenReadMoreThanOnce) {
+  hw::System mesh = *hw::getPreset("mesh-sram");
+  CostModel model(mesh);
+  const double bytes = 4096.0 * 4096 * 2; // 32 MiB
+  const double read = bytes / 512e9;      // 65.5 us from DRAM
+  const double net = model.gridRedistributionTime(bytes) +
+                     (128.0 / 3) * mesh.chip.noc->hopLatency;
+  // One step: the fill costs a DRAM read and a launch more than reading it.
+  ResidencyQuote once = model.residentWeight(bytes, 1);
+  EXPECT_NEAR(once.homeTime, read, 1e-12);
+  EXPECT_NEAR(once.networkTime,
+              read + mesh.chip.launchOverhead +
+                  mesh.chip.memory.back().latency + net,
+              1e-12);
+  EXPECT_FALSE(once.pays());
+  // Two decode steps: one fill instead of two reads.
+  ResidencyQuote twice = model.residentWeight(bytes, 2);
+  EXPECT_NEAR(twice.homeTime, 2 * read, 1e-12);
+  EXPECT_TRUE(twice.pays());
+}
+
+} // namespace
