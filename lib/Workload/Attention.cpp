@@ -49,6 +49,21 @@ Value TransformerBuilder::softmaxLastDim(Emitter &e, llvm::StringRef name,
                     });
 }
 
+Value TransformerBuilder::appendToCache(Emitter &e, Value fresh, Value cache,
+                                        llvm::StringRef inner) {
+  // `fresh` [b, s, inner...] goes to positions positionOffset.. of `cache`
+  // [b, t, inner...], quantised to the cache's type (kvty).
+  std::string from = ("bs" + inner).str(), to = ("bt" + inner).str();
+  int64_t offset = positionOffset;
+  return e.generic1(
+      "attn.kv_append", {{fresh, from}}, Out{to, kvty, std::nullopt, cache},
+      [&](Ar &a, ValueRange v, IndexFn idx) {
+        Value mine = a.icmp(arith::CmpIPredicate::eq, idx('t'),
+                            a.iadd(idx('s'), a.i(offset)));
+        return SmallVector<Value>{a.sel(mine, a.conv(v[0], kvty), v[1])};
+      });
+}
+
 Value TransformerBuilder::attention(Emitter &e, Value xn, LayerValues &lv) {
   auto w = [&](llvm::StringRef n) { return lv.w.lookup(n); };
   std::string hd = qkHead();
@@ -75,19 +90,8 @@ Value TransformerBuilder::attention(Emitter &e, Value xn, LayerValues &lv) {
     // no slice: every map is a projected permutation).
     lv.kNew = k;
     lv.vNew = v;
-    int64_t offset = positionOffset;
-    auto append = [&](Value fresh, Value cache, llvm::StringRef head) {
-      std::string from = ("bsk" + head).str(), to = ("btk" + head).str();
-      return e.generic1(
-          "attn.kv_append", {{fresh, from}}, Out{to, kvty, std::nullopt, cache},
-          [&](Ar &a, ValueRange v, IndexFn idx) {
-            Value mine = a.icmp(arith::CmpIPredicate::eq, idx('t'),
-                                a.iadd(idx('s'), a.i(offset)));
-            return SmallVector<Value>{a.sel(mine, a.conv(v[0], kvty), v[1])};
-          });
-    };
-    keys = append(k, lv.kCache, hd);
-    values = append(v, lv.vCache, "d");
+    keys = appendToCache(e, k, lv.kCache, "k" + hd);
+    values = appendToCache(e, v, lv.vCache, "kd");
   }
   lv.saved.save("attn.q", q);
   lv.saved.save("attn.k", keys);

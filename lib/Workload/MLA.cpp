@@ -108,19 +108,8 @@ Value TransformerBuilder::mlaAttention(Emitter &e, Value xn, LayerValues &lv) {
     // The cache holds the latent and the RoPE key, nothing per head.
     lv.kNew = latent;
     lv.vNew = kRope;
-    int64_t offset = positionOffset;
-    auto append = [&](Value fresh, Value cache, llvm::StringRef tail) {
-      std::string from = ("bs" + tail).str(), to = ("bt" + tail).str();
-      return e.generic1(
-          "attn.kv_append", {{fresh, from}}, Out{to, kvty, std::nullopt, cache},
-          [&](Ar &a, ValueRange v, IndexFn idx) {
-            Value mine = a.icmp(arith::CmpIPredicate::eq, idx('t'),
-                                a.iadd(idx('s'), a.i(offset)));
-            return SmallVector<Value>{a.sel(mine, a.conv(v[0], kvty), v[1])};
-          });
-    };
-    latents = append(latent, lv.kCache, "l");
-    keysRope = append(kRope, lv.vCache, "jp");
+    latents = appendToCache(e, latent, lv.kCache, "l");
+    keysRope = appendToCache(e, kRope, lv.vCache, "jp");
   }
   lv.saved.save("attn.q_nope", qNope);
   lv.saved.save("attn.q_rope", qRope);
