@@ -49,6 +49,25 @@ Value TransformerBuilder::softmaxLastDim(Emitter &e, llvm::StringRef name,
                     });
 }
 
+Value TransformerBuilder::appendToCache(Emitter &e, Value fresh, Value cache,
+                                        llvm::StringRef inner) {
+  // `fresh` [b, s, inner...] goes to positions positionOffset.. of `cache`
+  // [b, t, inner...], quantised to the cache's type (kvty). Under a window
+  // the cache keeps only the slots the window can still see: slot t holds
+  // position t + cacheBase.
+  std::string from = ("bs" + inner).str(), to = ("bt" + inner).str();
+  int64_t offset = positionOffset - cacheBase;
+  return e.generic1(
+      "attn.kv_append", {{fresh, from}}, Out{to, kvty, std::nullopt, cache},
+      [&](Ar &a, ValueRange v, IndexFn idx) {
+        Value slot = idx('t');
+        Value s = idx('s');
+        Value at = a.iadd(s, a.i(offset));
+        Value mine = a.icmp(arith::CmpIPredicate::eq, slot, at);
+        return SmallVector<Value>{a.sel(mine, a.conv(v[0], kvty), v[1])};
+      });
+}
+
 Value TransformerBuilder::attention(Emitter &e, Value xn, LayerValues &lv) {
   auto w = [&](llvm::StringRef n) { return lv.w.lookup(n); };
   std::string hd = qkHead();
@@ -81,21 +100,8 @@ Value TransformerBuilder::attention(Emitter &e, Value xn, LayerValues &lv) {
     // no slice: every map is a projected permutation).
     lv.kNew = k;
     lv.vNew = v;
-    // Under a window the cache keeps only the slots the window can still
-    // see: slot t holds position t + cacheBase.
-    int64_t offset = positionOffset - cacheBase;
-    auto append = [&](Value fresh, Value cache, llvm::StringRef head) {
-      std::string from = ("bsk" + head).str(), to = ("btk" + head).str();
-      return e.generic1(
-          "attn.kv_append", {{fresh, from}}, Out{to, kvty, std::nullopt, cache},
-          [&](Ar &a, ValueRange v, IndexFn idx) {
-            Value mine = a.icmp(arith::CmpIPredicate::eq, idx('t'),
-                                a.iadd(idx('s'), a.i(offset)));
-            return SmallVector<Value>{a.sel(mine, a.conv(v[0], kvty), v[1])};
-          });
-    };
-    keys = append(k, lv.kCache, hd);
-    values = append(v, lv.vCache, "d");
+    keys = appendToCache(e, k, lv.kCache, "k" + hd);
+    values = appendToCache(e, v, lv.vCache, "kd");
   }
   lv.saved.save("attn.q", q);
   lv.saved.save("attn.k", keys);
@@ -115,8 +121,10 @@ Value TransformerBuilder::attention(Emitter &e, Value xn, LayerValues &lv) {
       cfg.attnSoftcap > 0 ? "attn.softcap_mask" : "attn.mask",
       {{scores, "bkgst"}}, Out{"bkgst", act},
       [&](Ar &a, ValueRange v, IndexFn idx) {
-        return SmallVector<Value>{a.sel(
-            visible(a, idx, window), scaledScore(a, v[0]), a.f(act, kLowest))};
+        Value score = scaledScore(a, v[0]);
+        Value seen = visible(a, idx, window);
+        Value hidden = a.f(act, kLowest);
+        return SmallVector<Value>{a.sel(seen, score, hidden)};
       });
   Value probs =
       cfg.attentionSinks
@@ -201,9 +209,10 @@ Value TransformerBuilder::attentionBackward(Emitter &e, Value dOut,
       cfg.attnSoftcap > 0 ? "attn.softcap_mask.bwd" : "attn.mask.bwd", maskIns,
       Out{"bkgst", act}, [&](Ar &a, ValueRange v, IndexFn idx) {
         Value raw = cfg.attnSoftcap > 0 ? v[1] : Value();
-        return SmallVector<Value>{a.sel(visible(a, idx, window),
-                                        scaledScoreGrad(a, raw, v[0]),
-                                        a.f(act, 0.0))};
+        Value grad = scaledScoreGrad(a, raw, v[0]);
+        Value seen = visible(a, idx, window);
+        Value zero = a.f(act, 0.0);
+        return SmallVector<Value>{a.sel(seen, grad, zero)};
       });
   // dQ = dS * K; dK = dS^T * Q.
   Value dq = e.contract("attn.qk_matmul.bwd_dx", {keys, "btk" + hd},

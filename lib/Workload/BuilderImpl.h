@@ -466,6 +466,10 @@ private:
                Value x, llvm::StringRef xDims, Value w, llvm::StringRef wDims,
                llvm::StringRef outDims, Value bias, llvm::StringRef biasDims);
   Value attention(Emitter &e, Value xn, LayerValues &lv);
+  /// A decode step's K/V (or MLA latent) written into its cache at
+  /// positionOffset by a select on the position (attn.kv_append).
+  Value appendToCache(Emitter &e, Value fresh, Value cache,
+                      llvm::StringRef inner);
   /// DeepSeek's multi-head latent attention (MLA.cpp).
   Value mlaAttention(Emitter &e, Value xn, LayerValues &lv);
   /// RMSNorm over the last letter of `dims` (MLA's latents).

@@ -108,21 +108,9 @@ Value TransformerBuilder::mlaAttention(Emitter &e, Value xn, LayerValues &lv) {
     // The cache holds the latent and the RoPE key, nothing per head.
     lv.kNew = latent;
     lv.vNew = kRope;
-    // Slot t holds position t + cacheBase (0: validateModelConfig refuses
-    // windows with MLA, so the cache is never cut).
-    int64_t offset = positionOffset - cacheBase;
-    auto append = [&](Value fresh, Value cache, llvm::StringRef tail) {
-      std::string from = ("bs" + tail).str(), to = ("bt" + tail).str();
-      return e.generic1(
-          "attn.kv_append", {{fresh, from}}, Out{to, kvty, std::nullopt, cache},
-          [&](Ar &a, ValueRange v, IndexFn idx) {
-            Value mine = a.icmp(arith::CmpIPredicate::eq, idx('t'),
-                                a.iadd(idx('s'), a.i(offset)));
-            return SmallVector<Value>{a.sel(mine, a.conv(v[0], kvty), v[1])};
-          });
-    };
-    latents = append(latent, lv.kCache, "l");
-    keysRope = append(kRope, lv.vCache, "jp");
+    // cacheBase is 0: validateModelConfig refuses windows with MLA.
+    latents = appendToCache(e, latent, lv.kCache, "l");
+    keysRope = appendToCache(e, kRope, lv.vCache, "jp");
   }
   lv.saved.save("attn.q_nope", qNope);
   lv.saved.save("attn.q_rope", qRope);
@@ -151,14 +139,13 @@ Value TransformerBuilder::mlaAttention(Emitter &e, Value xn, LayerValues &lv) {
   scores = e.contract("attn.qk_rope", {qRope, "bsqjp"}, {keysRope, "btjp"},
                       "bqst", act, scores);
   double scale = 1.0 / std::sqrt(double(m.qkHeadDim()));
-  int64_t offset = positionOffset;
   Value masked = e.generic1(
       "attn.mask", {{scores, "bqst"}}, Out{"bqst", act},
       [&](Ar &a, ValueRange v, IndexFn idx) {
-        Value visible = a.icmp(arith::CmpIPredicate::ule, idx('t'),
-                               a.iadd(idx('s'), a.i(offset)));
-        return SmallVector<Value>{
-            a.sel(visible, a.mul(v[0], a.f(act, scale)), a.f(act, kLowest))};
+        Value score = a.mul(v[0], a.f(act, scale));
+        Value seen = visible(a, idx, Value());
+        Value hidden = a.f(act, kLowest);
+        return SmallVector<Value>{a.sel(seen, score, hidden)};
       });
   Value probs = softmaxLastDim(e, "attn.softmax", masked, "bqst", "bqs");
   lv.saved.save("attn.probs", probs);
@@ -207,8 +194,9 @@ Value TransformerBuilder::latentNormBackward(Emitter &e, llvm::StringRef block,
       {{dy, dims}, {x, dims}, {rstd, tokens}, {gamma, last}, {dot, tokens}},
       Out{dims, act}, [&](Ar &a, ValueRange v, IndexFn) {
         Value r = v[2];
-        Value proj =
-            a.mul(a.mul(a.mul(v[1], r), r), a.mul(v[4], a.f(act, inv)));
+        Value xr2 = a.mul(a.mul(v[1], r), r);
+        Value dotN = a.mul(v[4], a.f(act, inv));
+        Value proj = a.mul(xr2, dotN);
         return SmallVector<Value>{a.mul(r, a.sub(a.mul(v[0], v[3]), proj))};
       });
 }
@@ -229,14 +217,13 @@ Value TransformerBuilder::mlaAttentionBackward(Emitter &e, Value dOut,
                         {dctx, "bsqu"}, "btqu", act);
   Value ds = softmaxBackward(e, "attn.softmax", dp, probs, "bqst", "bqs");
   double scale = 1.0 / std::sqrt(double(m.qkHeadDim()));
-  int64_t offset = positionOffset;
   Value dsMasked =
       e.generic1("attn.mask.bwd", {{ds, "bqst"}}, Out{"bqst", act},
                  [&](Ar &a, ValueRange v, IndexFn idx) {
-                   Value visible = a.icmp(arith::CmpIPredicate::ule, idx('t'),
-                                          a.iadd(idx('s'), a.i(offset)));
-                   return SmallVector<Value>{a.sel(
-                       visible, a.mul(v[0], a.f(act, scale)), a.f(act, 0.0))};
+                   Value grad = a.mul(v[0], a.f(act, scale));
+                   Value seen = visible(a, idx, Value());
+                   Value zero = a.f(act, 0.0);
+                   return SmallVector<Value>{a.sel(seen, grad, zero)};
                  });
   Value dqNope = e.contract("attn.qk_matmul.bwd_dx", {s("attn.k_nope"), "btqd"},
                             {dsMasked, "bqst"}, "bsqd", act);

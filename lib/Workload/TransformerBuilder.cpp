@@ -460,9 +460,11 @@ SmallVector<Value> TransformerBuilder::buildSplitDecodeLayers(
     int64_t seen[2] = {0, 0};
     for (auto [j, local] : llvm::enumerate(run.local)) {
       int64_t width = run.local.size();
-      Value l = a.iadd(a.imul(i, a.i(width)), a.i(run.start + int64_t(j)));
-      Value rank = a.iadd(a.imul(i, a.i(perIter[local])),
-                          a.i(done[local] + seen[local]));
+      // One op per statement: argument evaluation order is unspecified.
+      Value l = a.imul(i, a.i(width));
+      l = a.iadd(l, a.i(run.start + int64_t(j)));
+      Value rank = a.imul(i, a.i(perIter[local]));
+      rank = a.iadd(rank, a.i(done[local] + seen[local]));
       ++seen[local];
       SmallVector<Value> callArgs{iters[0]};
       for (const WeightSpec &ws : lw)

@@ -97,8 +97,9 @@ Value TransformerBuilder::rmsNormOverBackward(Emitter &e, llvm::StringRef name,
       {{dyc, c.dims}, {x, c.dims}, {rstd, rest}, {gamma, "x"}, {dot, rest}},
       Out{c.dims, act}, [&](Ar &a, ValueRange v, IndexFn) {
         Value r = v[2];
-        Value proj =
-            a.mul(a.mul(a.mul(v[1], r), r), a.mul(v[4], a.f(act, invN)));
+        Value xr2 = a.mul(a.mul(v[1], r), r);
+        Value dotN = a.mul(v[4], a.f(act, invN));
+        Value proj = a.mul(xr2, dotN);
         return SmallVector<Value>{a.mul(r, a.sub(a.mul(v[0], v[3]), proj))};
       });
   return e.reshape(p + ".bwd_view", dx, shape);
@@ -119,14 +120,24 @@ int64_t TransformerBuilder::qkNormSize(bool query) const {
 
 Value TransformerBuilder::visible(Ar &a, IndexFn idx, Value window) const {
   // Key slot t holds position t + cacheBase; query s is at s + offset.
-  Value key = cacheBase ? a.iadd(idx('t'), a.i(cacheBase)) : idx('t');
-  Value query = a.iadd(idx('s'), a.i(positionOffset));
+  // Operands are built one statement at a time: C++ leaves the order of
+  // argument evaluation unspecified, and the IR must not depend on the
+  // compiler that built Strata.
+  Value key = idx('t');
+  if (cacheBase) {
+    Value base = a.i(cacheBase);
+    key = a.iadd(key, base);
+  }
+  Value s = idx('s');
+  Value offset = a.i(positionOffset);
+  Value query = a.iadd(s, offset);
   Value causal = a.icmp(arith::CmpIPredicate::ule, key, query);
   if (!window && !constWindow)
     return causal;
   // Within the window: query - window < key, i.e. key + window > query.
   Value w = window ? window : a.i(constWindow);
-  Value inWindow = a.icmp(arith::CmpIPredicate::ugt, a.iadd(key, w), query);
+  Value reach = a.iadd(key, w);
+  Value inWindow = a.icmp(arith::CmpIPredicate::ugt, reach, query);
   return a.band(causal, inWindow);
 }
 
@@ -137,7 +148,10 @@ Value TransformerBuilder::scaledScore(Ar &a, Value raw) const {
   if (cfg.attnSoftcap <= 0)
     return x;
   double cap = cfg.attnSoftcap;
-  return a.mul(a.f(act, cap), a.tanh(a.mul(x, a.f(act, 1.0 / cap))));
+  Value invCap = a.f(act, 1.0 / cap);
+  Value t = a.tanh(a.mul(x, invCap));
+  Value capV = a.f(act, cap);
+  return a.mul(capV, t);
 }
 
 Value TransformerBuilder::scaledScoreGrad(Ar &a, Value raw, Value d) const {
@@ -148,7 +162,9 @@ Value TransformerBuilder::scaledScoreGrad(Ar &a, Value raw, Value d) const {
     return ds;
   // d/dx cap * tanh(x / cap) = 1 - tanh(x / cap)^2
   Value t = a.tanh(a.mul(raw, a.f(act, scale / cfg.attnSoftcap)));
-  return a.mul(ds, a.sub(a.f(act, 1.0), a.mul(t, t)));
+  Value t2 = a.mul(t, t);
+  Value one = a.f(act, 1.0);
+  return a.mul(ds, a.sub(one, t2));
 }
 
 Value TransformerBuilder::softmaxWithSinks(Emitter &e, Value x, Value sinks) {
@@ -198,8 +214,9 @@ Value TransformerBuilder::softcapLogitsBackward(Emitter &e, Value dlogits,
   return e.generic1("lm_head.softcap.bwd", {{dlogits, "bsv"}, {capped, "bsv"}},
                     Out{"bsv", act}, [&](Ar &a, ValueRange v, IndexFn) {
                       Value t = a.mul(v[1], a.f(act, 1.0 / cap));
-                      return SmallVector<Value>{
-                          a.mul(v[0], a.sub(a.f(act, 1.0), a.mul(t, t)))};
+                      Value t2 = a.mul(t, t);
+                      Value one = a.f(act, 1.0);
+                      return SmallVector<Value>{a.mul(v[0], a.sub(one, t2))};
                     });
 }
 
