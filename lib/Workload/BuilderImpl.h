@@ -26,6 +26,7 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSwitch.h"
 
@@ -126,6 +127,34 @@ struct Out {
   std::optional<double> fill = std::nullopt;
   Value init = nullptr;
 };
+
+/// Orders a generic's body by its dataflow: a post-order walk from the
+/// yield, operands left to right. The emitters write bodies as nested
+/// expressions (`a.mul(a.f(c), a.tanh(x))`), whose creation order C++ leaves
+/// to the compiler; after this the IR is the same whichever compiler built
+/// Strata. Ops the yield does not reach keep their place, first.
+inline void orderBodyByDataflow(Block &body) {
+  Operation *yield = body.getTerminator();
+  llvm::SmallPtrSet<Operation *, 32> placed;
+  llvm::SmallVector<Operation *> order;
+  // Iterative post-order: (op, next operand to visit).
+  llvm::SmallVector<std::pair<Operation *, unsigned>> stack{{yield, 0}};
+  placed.insert(yield);
+  while (!stack.empty()) {
+    auto &[op, next] = stack.back();
+    if (next < op->getNumOperands()) {
+      Operation *def = op->getOperand(next++).getDefiningOp();
+      if (def && def->getBlock() == &body && placed.insert(def).second)
+        stack.push_back({def, 0});
+      continue;
+    }
+    order.push_back(op);
+    stack.pop_back();
+  }
+  for (Operation *op : order)
+    if (op != yield)
+      op->moveBefore(yield);
+}
 
 inline ArrayRef<int64_t> shapeOf(Value v) {
   return cast<RankedTensorType>(v.getType()).getShape();
@@ -235,7 +264,8 @@ public:
             return linalg::IndexOp::create(nb, nl, letters.find(c));
           };
           SmallVector<Value> results = body(a, args, index);
-          linalg::YieldOp::create(nb, nl, results);
+          auto yield = linalg::YieldOp::create(nb, nl, results);
+          orderBodyByDataflow(*yield->getBlock());
         });
     return SmallVector<Value>(op.getResults());
   }
