@@ -262,19 +262,24 @@ bool readsOtherTensors(const AttentionGroup &g, const Layout &l) {
 /// the key position, and-ed with the causal one) would be lost; a decode
 /// step's single query row needs no mask, and a window cut to the cache
 /// masks nothing there.
-llvm::StringRef unreproducedScoreOps(const AttentionGroup &g) {
+/// Names every such op, in a fixed order.
+std::string unreproducedScoreOps(const AttentionGroup &g) {
+  bool softcap = false, window = false;
   for (Operation *op : g.chain) {
     auto l = dyn_cast<linalg::LinalgOp>(op);
     if (!l)
       continue;
     for (Operation &inner : l.getBlock()->getOperations()) {
-      if (isa<math::TanhOp>(inner))
-        return "a soft-cap of its scores";
-      if (g.work.causal && isa<arith::AndIOp>(inner))
-        return "a sliding window on its mask";
+      softcap |= isa<math::TanhOp>(inner);
+      window |= g.work.causal && isa<arith::AndIOp>(inner);
     }
   }
-  return "";
+  llvm::SmallVector<llvm::StringRef, 2> what;
+  if (softcap)
+    what.push_back("a soft-cap of its scores");
+  if (window)
+    what.push_back("a sliding window on its mask");
+  return llvm::join(what, " and ");
 }
 
 struct Lowering {
@@ -616,7 +621,7 @@ void strata::lowerFusedAttention(ModuleOp module, const cost::CostModel &model,
                           "can cut (priced from strata.fused_attention)";
       continue;
     }
-    if (llvm::StringRef what = unreproducedScoreOps(*g); !what.empty()) {
+    if (std::string what = unreproducedScoreOps(*g); !what.empty()) {
       pv->emitRemark() << "fused attention left as linalg: it has " << what
                        << ", which the flash schedule's causal tile mask "
                           "does not reproduce (priced from "
