@@ -844,8 +844,10 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   double backwardTime = 0, boundaryTime = 0;
   double firstStageTime = 0, lastStageTime = 0, layersTime = 0;
   double edgeStageFlops = 0, layersFlops = 0;
-  double layerForwardTime = 0, layerForwardFlops = 0;
-  double attentionCoreTime = 0, attentionCoreFlops = 0;
+  double edgeStageEnergy = 0, layersEnergy = 0;
+  double layerForwardTime = 0, layerForwardFlops = 0, layerForwardEnergy = 0;
+  double attentionCoreTime = 0, attentionCoreFlops = 0,
+         attentionCoreEnergy = 0;
   for (const ProfileEntry &e : entries) {
     std::optional<cost::Estimate> est = estimateOp(e.op, e.counts, model);
     priced.push_back(est);
@@ -948,12 +950,15 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
         if (blk == "embed") {
           firstStageTime += est->time * e.times;
           edgeStageFlops += est->flops * e.times;
+          edgeStageEnergy += est->energy * e.times;
         } else if (blk == "final_norm" || blk == "lm_head" || blk == "loss") {
           lastStageTime += est->time * e.times;
           edgeStageFlops += est->flops * e.times;
+          edgeStageEnergy += est->energy * e.times;
         } else if (n.starts_with("layers.")) {
           layersTime += est->time * e.times;
           layersFlops += est->flops * e.times;
+          layersEnergy += est->energy * e.times;
         }
       }
       // What recomputation re-runs: every forward op of the layers (full),
@@ -962,6 +967,7 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
           !n.contains(".bwd") && !n.contains(".saved")) {
         layerForwardTime += est->time * e.times;
         layerForwardFlops += est->flops * e.times;
+        layerForwardEnergy += est->energy * e.times;
         if (e.op->hasAttr(kFusedAttentionAttrName) ||
             llvm::any_of(llvm::ArrayRef<llvm::StringRef>{"attn.qk_matmul",
                                                          "attn.mask",
@@ -970,6 +976,7 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
                          [&](llvm::StringRef k) { return n.contains(k); })) {
           attentionCoreTime += est->time * e.times;
           attentionCoreFlops += est->flops * e.times;
+          attentionCoreEnergy += est->energy * e.times;
         }
       }
     }
@@ -1003,7 +1010,7 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
       }
   // Activation recomputation (train only): the backward runs the forward
   // of each layer again (full) or its attention core (selective) first.
-  double recomputeTime = 0, recomputeFlops = 0;
+  double recomputeTime = 0, recomputeFlops = 0, recomputeEnergy = 0;
   if (auto module = entry->getParentOfType<ModuleOp>())
     if (auto plan = module->getAttrOfType<DictionaryAttr>("strata.parallel"))
       if (auto rc = plan.getAs<StringAttr>("recompute");
@@ -1011,13 +1018,16 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
         if (rc.getValue() == "full") {
           recomputeTime = layerForwardTime;
           recomputeFlops = layerForwardFlops;
+          recomputeEnergy = layerForwardEnergy;
         } else if (rc.getValue() == "selective") {
           recomputeTime = attentionCoreTime;
           recomputeFlops = attentionCoreFlops;
+          recomputeEnergy = attentionCoreEnergy;
         }
       }
   partTime[StepPart::Microbatch] += recomputeTime;
   partFlops[StepPart::Microbatch] += recomputeFlops;
+  partEnergy[StepPart::Microbatch] += recomputeEnergy;
   backwardTime += recomputeTime;
   // The program holds the deepest stage's layers, the embedding and the
   // head; the pipeline moves at the pace of its slowest stage: the first
@@ -1055,11 +1065,16 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
       auto pp = plan ? plan.getAs<IntegerAttr>("pp") : nullptr;
       if (modelLayers && pp && pp.getInt() > 1) {
         double perLayerFlops = (layersFlops + recomputeFlops) / double(deepest);
+        double perLayerEnergy =
+            (layersEnergy + recomputeEnergy) / double(deepest);
         double ppD = double(pp.getInt());
+        double extraLayers =
+            double(modelLayers.getInt()) / ppD - double(deepest);
         partFlops[StepPart::Microbatch] +=
-            perLayerFlops *
-                (double(modelLayers.getInt()) / ppD - double(deepest)) -
-            edgeStageFlops * (1 - 1 / ppD);
+            perLayerFlops * extraLayers - edgeStageFlops * (1 - 1 / ppD);
+        // Energy, like the FLOPs, of the average device.
+        partEnergy[StepPart::Microbatch] +=
+            perLayerEnergy * extraLayers - edgeStageEnergy * (1 - 1 / ppD);
       }
     }
   }
