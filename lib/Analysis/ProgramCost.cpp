@@ -1028,6 +1028,9 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   partTime[StepPart::Microbatch] += recomputeTime;
   partFlops[StepPart::Microbatch] += recomputeFlops;
   partEnergy[StepPart::Microbatch] += recomputeEnergy;
+  // Recomputation's FLOPs in one microbatch of the average device: not
+  // model FLOPs (MFU leaves them out, as Megatron-LM and PaLM define it).
+  double recomputeMicrobatchFlops = recomputeFlops;
   backwardTime += recomputeTime;
   // The program holds the deepest stage's layers, the embedding and the
   // head; the pipeline moves at the pace of its slowest stage: the first
@@ -1072,6 +1075,8 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
             double(modelLayers.getInt()) / ppD - double(deepest);
         partFlops[StepPart::Microbatch] +=
             perLayerFlops * extraLayers - edgeStageFlops * (1 - 1 / ppD);
+        recomputeMicrobatchFlops = recomputeFlops / double(deepest) *
+                                   double(modelLayers.getInt()) / ppD;
         // Energy, like the FLOPs, of the average device.
         partEnergy[StepPart::Microbatch] +=
             perLayerEnergy * extraLayers - edgeStageEnergy * (1 - 1 / ppD);
@@ -1091,6 +1096,7 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
     r.latency = r.step->stepTime;
     r.flops = partFlops[StepPart::Microbatch] * m +
               partFlops[StepPart::GradSync] + partFlops[StepPart::Optimizer];
+    r.recomputeFlops = recomputeMicrobatchFlops * m;
     r.energy = partEnergy[StepPart::Microbatch] * m +
                partEnergy[StepPart::GradSync] + partEnergy[StepPart::Optimizer];
     r.tokens = r.step->tokensPerStep;
@@ -1141,7 +1147,10 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   r.peakDType = std::string(hw::toString(mainType));
   r.peakFlops = query.peakFlops(mainType).value_or(0);
   if (r.latency > 0) {
-    r.mfu = r.peakFlops > 0 ? r.flops / (r.latency * r.peakFlops) : 0;
+    r.mfu = r.peakFlops > 0 ? (r.flops - r.recomputeFlops) /
+                                  (r.latency * r.peakFlops)
+                            : 0;
+    r.hfu = r.peakFlops > 0 ? r.flops / (r.latency * r.peakFlops) : 0;
     r.tokensPerSecond = r.tokens / r.latency;
   }
   if (r.tokens > 0)

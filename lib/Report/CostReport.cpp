@@ -95,9 +95,11 @@ void writeText(const CostReport &r, llvm::raw_ostream &os) {
     summary.push_back({"throughput", si(r.tokensPerSecond, "tokens/s")});
   }
   summary.push_back({"FLOPs", si(r.flops, "FLOP")});
-  summary.push_back({"MFU", percent(r.mfu) + " of " +
-                                hw::formatFlopsApprox(r.peakFlops) + " " +
-                                r.peakDType});
+  std::string mfu = percent(r.mfu) + " of " +
+                    hw::formatFlopsApprox(r.peakFlops) + " " + r.peakDType;
+  if (r.recomputeFlops > 0)
+    mfu += " (" + percent(r.hfu) + " counting recomputation)";
+  summary.push_back({"MFU", mfu});
   std::string energy = si(r.energy, "J");
   if (r.tokens > 0)
     energy += " (" + si(r.energyPerToken, "J") + "/token)";
@@ -273,7 +275,9 @@ void writeJson(const CostReport &r, llvm::raw_ostream &os) {
       j.attribute("flops", r.flops);
       j.attribute("tokens", r.tokens);
       j.attribute("tokens_per_s", r.tokensPerSecond);
+      j.attribute("recompute_flops", r.recomputeFlops);
       j.attribute("mfu", r.mfu);
+      j.attribute("hfu", r.hfu);
       j.attribute("peak_flops", r.peakFlops);
       j.attribute("peak_dtype", r.peakDType);
       j.attribute("energy_j", r.energy);

@@ -24,7 +24,7 @@ func.func @add(%a: tensor<1024x1024xf32>, %b: tensor<1024x1024xf32>,
   return %r : tensor<1024x1024xf32>
 }
 // JSON: "schema": "strata.cost-report",
-// JSON: "version": 2,
+// JSON: "version": 3,
 // JSON: "system": "h100-sxm",
 // JSON: "entry": "add",
 // JSON: "summary": {

@@ -136,7 +136,7 @@ struct PlanRow {
 };
 
 struct CostReport {
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   std::string system; ///< system name
   std::string chip;
@@ -166,7 +166,11 @@ struct CostReport {
   double programTime = 0; ///< one run of the entry, the sum of its ops
   double flops = 0;
   double tokensPerSecond = 0;
-  double mfu = 0;        ///< flops / (latency × peak of peakDType)
+  /// FLOPs executed again by activation recomputation (in `flops`).
+  double recomputeFlops = 0;
+  /// Model FLOPs utilisation: (flops − recomputeFlops) / (latency × peak of
+  /// peakDType); hfu counts the recomputation too.
+  double mfu = 0, hfu = 0;
   double peakFlops = 0;  ///< the peak MFU is measured against
   std::string peakDType; ///< dtype of that peak
   double energy = 0;     ///< joules
