@@ -1186,31 +1186,43 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
   // choose, and the cheapest wins, ties to the larger query block: with
   // thousands of small cores, smaller blocks make more independent tiles,
   // which a causal mask needs to keep the cores evenly busy.
+  //
+  // Split-KV's combine keeps a second accumulator beside the flash tile's
+  // (attentionBuffers). When no split schedule fits (a decode step's query
+  // block padded to a 128-row native M on Blackwell, or a 256-wide head in
+  // a 48 KiB core), the search runs again with each query block walking
+  // all of its keys on one core, as FlashAttention's non-split decode path
+  // does, instead of giving up on the fused kernel.
   const bool searchBlocks = chip.grid.has_value();
   std::optional<AttentionPlan> best;
-  for (int64_t tm =
-           std::min(roundUp(128, m0), roundUp(std::max<int64_t>(1, rows), m0));
-       tm >= m0;) {
-    for (int64_t tn = 128; tn >= 16; tn /= 2) {
-      AttentionTiling c;
-      c.tileM = tm;
-      c.tileN = tn;
-      c.stages = 2;
-      c.qTiles = int64_t(std::ceil(double(rows) / double(tm)));
-      double blocks = std::ceil(double(w.kvLen) / double(tn));
-      c.splits = int64_t(splitsFor(double(c.qTiles), blocks));
-      c.kvBlocks = int64_t(std::ceil(blocks / double(c.splits)));
-      if (!fits(c))
-        continue;
-      AttentionPlan p = price(c);
-      if (!best || p.estimate.time < best->estimate.time)
-        best = p;
-      break;
+  for (bool splitKv : {true, false}) {
+    for (int64_t tm = std::min(roundUp(128, m0),
+                               roundUp(std::max<int64_t>(1, rows), m0));
+         tm >= m0;) {
+      for (int64_t tn = 128; tn >= 16; tn /= 2) {
+        AttentionTiling c;
+        c.tileM = tm;
+        c.tileN = tn;
+        c.stages = 2;
+        c.qTiles = int64_t(std::ceil(double(rows) / double(tm)));
+        double blocks = std::ceil(double(w.kvLen) / double(tn));
+        c.splits =
+            splitKv ? int64_t(splitsFor(double(c.qTiles), blocks)) : 1;
+        c.kvBlocks = int64_t(std::ceil(blocks / double(c.splits)));
+        if (!fits(c))
+          continue;
+        AttentionPlan p = price(c);
+        if (!best || p.estimate.time < best->estimate.time)
+          best = p;
+        break;
+      }
+      int64_t next = roundUp(tm / 2, m0);
+      if (next >= tm || (best && !searchBlocks))
+        break;
+      tm = next;
     }
-    int64_t next = roundUp(tm / 2, m0);
-    if (next >= tm || (best && !searchBlocks))
+    if (best)
       break;
-    tm = next;
   }
   if (!best)
     return {}; // no flash tiling fits: the unfused graph is priced

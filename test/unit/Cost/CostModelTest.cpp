@@ -318,3 +318,45 @@ TEST(CostModelTest, RooflineBoundIsTheLargerOfComputeAndTraffic) {
 }
 
 } // namespace
+
+namespace {
+
+// A decode step's fused attention on chips where split-KV's combine
+// buffers do not fit beside the flash tile: B200 (a 128-row native M pads
+// the 4 grouped query rows to 128, whose f32 accumulators twice over
+// exceed the 256 KiB register file) at head_dim 128 and 256, and the
+// 48 KiB-per-core mesh at head_dim 256. The schedule then runs without
+// split-KV (it used to be priced 0 s, and strata-fuse left the attention
+// unfused). H100's split-KV plan is unchanged.
+TEST(CostModelTest, DecodeAttentionFallsBackToUnsplitKv) {
+  AttentionWork w;
+  w.batch = 8;
+  w.heads = 8;
+  w.kvHeads = 2;
+  w.qLen = 1;
+  w.kvLen = 4097;
+  w.packGroupedHeads = true;
+  for (const char *name : {"b200", "mesh-sram", "h100-sxm"}) {
+    for (int64_t d : {128, 256}) {
+      w.headDim = d;
+      hw::System sys = preset(name);
+      CostModel model(sys);
+      AttentionPlan plan = model.planAttention(w);
+      ASSERT_GT(plan.tiling.tileM, 0) << name << " d=" << d;
+      EXPECT_GT(plan.estimate.time, 0) << name << " d=" << d;
+      // Useful FLOPs: 4 x q x kv x d per head.
+      EXPECT_DOUBLE_EQ(plan.estimate.flops, 4.0 * 4097 * d * 8 * 8);
+      // Every key block is visited once per group (and split).
+      EXPECT_EQ(plan.tiling.splits * plan.tiling.kvBlocks * plan.tiling.tileN >=
+                    4097,
+                true);
+      auto [staging, inner] = model.attentionBuffers(w, plan.tiling);
+      EXPECT_LE(staging, double(model.stagingLevel().capacity)) << name;
+      bool unsplit = std::string(name) != "h100-sxm" &&
+                     !(std::string(name) == "mesh-sram" && d == 128);
+      EXPECT_EQ(plan.tiling.splits == 1, unsplit) << name << " d=" << d;
+    }
+  }
+}
+
+} // namespace
