@@ -286,6 +286,8 @@ fusedAttentionWork(Operation *op, const OpCounts &c, const hw::System &sys) {
   w.causal = causal && causal.getValue();
   auto backward = group.getAs<BoolAttr>("backward");
   w.backward = backward && backward.getValue();
+  if (auto window = group.getAs<IntegerAttr>("window"))
+    w.window = window.getInt();
   w.dtype = pricedDType(op, c, sys);
   // A lowered group records the P·V dtype it was priced with (a kernel's
   // own dtype is its first operand's).

@@ -114,7 +114,7 @@ struct CostModel::Memo {
                  double>;
   using AttentionKey =
       std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool,
-                 bool, bool, int, int, int64_t, bool, bool, int>;
+                 bool, bool, int, int, int64_t, bool, bool, int, int64_t>;
   absl::flat_hash_map<MatmulKey, MatmulPlan> matmuls;
   absl::flat_hash_map<AttentionKey, AttentionPlan> attentions;
 };
@@ -912,12 +912,22 @@ Estimate CostModel::attention(const AttentionWork &w) const {
 }
 
 AttentionPlan CostModel::planAttention(const AttentionWork &w) const {
-  Memo::AttentionKey key{w.batch,        w.heads,           w.kvHeads,
-                         w.qLen,         w.kvLen,           w.headDim,
-                         w.causal,       w.backward,        w.asyncOverlap,
-                         int(w.path),    int(w.dtype),      w.vHeadDim,
-                         w.valuesInKeys, w.packGroupedHeads,
-                         w.kvDType ? int(*w.kvDType) : -1};
+  Memo::AttentionKey key{w.batch,
+                         w.heads,
+                         w.kvHeads,
+                         w.qLen,
+                         w.kvLen,
+                         w.headDim,
+                         w.causal,
+                         w.backward,
+                         w.asyncOverlap,
+                         int(w.path),
+                         int(w.dtype),
+                         w.vHeadDim,
+                         w.valuesInKeys,
+                         w.packGroupedHeads,
+                         w.kvDType ? int(*w.kvDType) : -1,
+                         w.window};
   auto it = memo->attentions.find(key);
   if (it != memo->attentions.end())
     return it->second;
@@ -993,6 +1003,10 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
       w.packGroupedHeads ? w.qLen * (w.heads / std::max<int64_t>(1, w.kvHeads))
                          : w.qLen;
   const bool causal = w.causal && !w.packGroupedHeads;
+  // A window that hides keys from some query (a global layer's window
+  // covers every position and changes nothing).
+  const double window =
+      causal && w.window > 0 && w.window < w.kvLen ? double(w.window) : 0;
   const double perCoreMatrix =
       *unit->rate(w.dtype) * chip.clock * unit->efficiency;
   const double perCoreVector = vectorPeak(w.dtype) / double(chip.cores);
@@ -1104,10 +1118,18 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
   double tileTimeSum = 0, maxTile = 0, blocks = 0;
   for (double i = 0; i < qTiles; ++i) {
     double b = kvBlocksFull;
-    if (causal) // rows up to (i+1)·tileM see keys up to that position
+    if (causal) { // rows up to (i+1)·tileM see keys up to that position
       b = std::clamp(std::ceil(((i + 1) * tileM +
                                 double(w.kvLen - w.qLen)) / tileN),
                      0.0, kvBlocksFull);
+      // Under a window the tile's first row sees nothing before
+      // i·tileM + offset - window + 1: blocks wholly before it are skipped.
+      if (window > 0)
+        b -= std::floor(
+            std::max(0.0, i * tileM + double(w.kvLen - w.qLen) - window + 1) /
+            tileN);
+      b = std::max(b, 0.0);
+    }
     blocks += b;
     double tile = tileFixed + b * tBlock;
     tileTimeSum += tile;
@@ -1129,6 +1151,14 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
       2.0 * double(w.qLen) * double(w.kvLen) * (d + dv) * usefulHeads;
   if (causal)
     useful /= 2;
+  if (window > 0) {
+    // Exact visible pairs: query r (offset o = kvLen - qLen) sees
+    // min(window, r + o + 1) keys; the first n rows see fewer than window.
+    const double q = double(w.qLen), o = double(w.kvLen - w.qLen);
+    const double n = std::clamp(window - o, 0.0, q);
+    const double pairs = n * o + n * (n + 1) / 2 + (q - n) * window;
+    useful = 2.0 * pairs * (d + dv) * usefulHeads;
+  }
   if (w.backward)
     useful *= 2.5;
   e.flops = useful;
@@ -1186,31 +1216,42 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
   // choose, and the cheapest wins, ties to the larger query block: with
   // thousands of small cores, smaller blocks make more independent tiles,
   // which a causal mask needs to keep the cores evenly busy.
+  //
+  // Split-KV's combine keeps a second accumulator beside the flash tile's
+  // (attentionBuffers). When no split schedule fits (a decode step's query
+  // block padded to a 128-row native M on Blackwell, or a 256-wide head in
+  // a 48 KiB core), the search runs again with each query block walking
+  // all of its keys on one core, as FlashAttention's non-split decode path
+  // does, instead of giving up on the fused kernel.
   const bool searchBlocks = chip.grid.has_value();
   std::optional<AttentionPlan> best;
-  for (int64_t tm =
-           std::min(roundUp(128, m0), roundUp(std::max<int64_t>(1, rows), m0));
-       tm >= m0;) {
-    for (int64_t tn = 128; tn >= 16; tn /= 2) {
-      AttentionTiling c;
-      c.tileM = tm;
-      c.tileN = tn;
-      c.stages = 2;
-      c.qTiles = int64_t(std::ceil(double(rows) / double(tm)));
-      double blocks = std::ceil(double(w.kvLen) / double(tn));
-      c.splits = int64_t(splitsFor(double(c.qTiles), blocks));
-      c.kvBlocks = int64_t(std::ceil(blocks / double(c.splits)));
-      if (!fits(c))
-        continue;
-      AttentionPlan p = price(c);
-      if (!best || p.estimate.time < best->estimate.time)
-        best = p;
-      break;
+  for (bool splitKv : {true, false}) {
+    for (int64_t tm = std::min(roundUp(128, m0),
+                               roundUp(std::max<int64_t>(1, rows), m0));
+         tm >= m0;) {
+      for (int64_t tn = 128; tn >= 16; tn /= 2) {
+        AttentionTiling c;
+        c.tileM = tm;
+        c.tileN = tn;
+        c.stages = 2;
+        c.qTiles = int64_t(std::ceil(double(rows) / double(tm)));
+        double blocks = std::ceil(double(w.kvLen) / double(tn));
+        c.splits = splitKv ? int64_t(splitsFor(double(c.qTiles), blocks)) : 1;
+        c.kvBlocks = int64_t(std::ceil(blocks / double(c.splits)));
+        if (!fits(c))
+          continue;
+        AttentionPlan p = price(c);
+        if (!best || p.estimate.time < best->estimate.time)
+          best = p;
+        break;
+      }
+      int64_t next = roundUp(tm / 2, m0);
+      if (next >= tm || (best && !searchBlocks))
+        break;
+      tm = next;
     }
-    int64_t next = roundUp(tm / 2, m0);
-    if (next >= tm || (best && !searchBlocks))
+    if (best)
       break;
-    tm = next;
   }
   if (!best)
     return {}; // no flash tiling fits: the unfused graph is priced

@@ -145,6 +145,28 @@ ModelConfig::Parameters ModelConfig::parameters() const {
           outside + layers * (perLayerShared + active)};
 }
 
+ModelConfig::ActiveCountConvention
+ModelConfig::publishedActiveConvention() const {
+  if (modelType == "gpt_oss" || modelType == "deepseek_v2" ||
+      modelType == "deepseek_v3")
+    return ActiveCountConvention::WithoutInputEmbedding;
+  return ActiveCountConvention::EveryWeightTouched;
+}
+
+int64_t
+ModelConfig::activeParameters(ActiveCountConvention convention) const {
+  int64_t active = parameters().active;
+  if (convention == ActiveCountConvention::EveryWeightTouched)
+    return active;
+  // A lookup reads one row of the input embedding (and of learned position
+  // embeddings); a tied table is the LM head too, which reads all of it.
+  if (!tieEmbeddings)
+    active -= vocab * hidden;
+  if (learnedPositions)
+    active -= maxPositions * hidden;
+  return active;
+}
+
 llvm::ArrayRef<llvm::StringLiteral> bundledModelNames() {
   static constexpr llvm::StringLiteral names[] = {
       "llama-3-8b",       "llama-3-70b", "llama-3.1-405b", "mixtral-8x7b",

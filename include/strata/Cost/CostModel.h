@@ -204,6 +204,11 @@ struct AttentionWork {
   /// a decode step's few new tokens hide at most qLen - 1 keys.
   bool packGroupedHeads = false;
   bool causal = false;
+  /// A causal sliding window (Mistral, Gemma 2/3, gpt-oss local layers):
+  /// query position s sees keys t with s - window < t <= s. The schedule
+  /// visits only the K/V blocks that hold such keys, as FlashAttention's
+  /// window_size does; 0 (or a window past every key) means causal alone.
+  int64_t window = 0;
   bool backward = false; ///< the backward pass (dQ, dK, dV) instead
   bool asyncOverlap = true;
   /// The instructions the kernel issues, hence the matrix unit it runs on

@@ -179,6 +179,27 @@ struct ModelConfig {
     int64_t total = 0, active = 0;
   };
   Parameters parameters() const;
+
+  /// What a publisher's "active (activated) parameters per token" figure
+  /// counts. Publishers differ on one point: the input embedding table, of
+  /// which a token's lookup reads one row. `Parameters::active` counts it
+  /// (every weight a token's forward pass touches); some figures leave it
+  /// out and keep the LM head, which every token reads whole.
+  enum class ActiveCountConvention {
+    /// Every weight a token touches, both tables: Mistral AI's Mixtral
+    /// (12.9B active) and Qwen's Qwen3 MoE cards (3.3B, 22B).
+    EveryWeightTouched,
+    /// Without the input embedding table (tied tables are kept, as the LM
+    /// head reads them): OpenAI's gpt-oss card (5.13B) and DeepSeek's
+    /// README_WEIGHTS.md for V3 (36.7B), whose figure is this count although
+    /// its text says both 0.9B tables are included (with both it is 37.6B).
+    WithoutInputEmbedding,
+  };
+  /// The convention the family's publisher uses (EveryWeightTouched for
+  /// dense families, where active equals total under it).
+  ActiveCountConvention publishedActiveConvention() const;
+  /// Active parameters counted under `convention`.
+  int64_t activeParameters(ActiveCountConvention convention) const;
 };
 
 /// Parses a config.json text. `path` names the file in diagnostics (errors go

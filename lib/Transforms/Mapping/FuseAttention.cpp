@@ -14,6 +14,7 @@
 #include "strata/Transforms/AttentionGroup.h"
 #include "strata/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -61,6 +62,36 @@ bool isMasked(const llvm::SetVector<Operation *> &chain) {
     auto l = dyn_cast<linalg::LinalgOp>(op);
     return l && bodyHas(l, [](Operation &o) { return isa<linalg::IndexOp>(o); });
   });
+}
+
+/// The sliding window of a masked chain, as TransformerBuilder::visible
+/// writes it: `key + W > query` (an `arith.cmpi ugt` of `linalg.index +
+/// constant W`). 0 when the chain has none, or when W is not a constant (a
+/// layer function shared by local and global layers takes it as an
+/// argument; the group is then priced as causal, the larger work).
+int64_t slidingWindowOf(const llvm::SetVector<Operation *> &chain) {
+  for (Operation *op : chain) {
+    auto l = dyn_cast<linalg::LinalgOp>(op);
+    if (!l)
+      continue;
+    for (Operation &inner : l.getBlock()->getOperations()) {
+      auto cmp = dyn_cast<arith::CmpIOp>(inner);
+      if (!cmp || (cmp.getPredicate() != arith::CmpIPredicate::ugt &&
+                   cmp.getPredicate() != arith::CmpIPredicate::sgt))
+        continue;
+      auto add = cmp.getLhs().getDefiningOp<arith::AddIOp>();
+      if (!add)
+        continue;
+      for (auto [index, offset] : {std::pair(add.getLhs(), add.getRhs()),
+                                   std::pair(add.getRhs(), add.getLhs())}) {
+        if (!index.getDefiningOp<linalg::IndexOp>())
+          continue;
+        if (auto c = offset.getDefiningOp<arith::ConstantIndexOp>())
+          return c.value();
+      }
+    }
+  }
+  return 0;
 }
 
 /// The attention a score-shaped contraction (Q·Kᵀ, or dO·Vᵀ in the
@@ -215,6 +246,8 @@ std::optional<AttentionGroup> strata::matchAttentionGroup(linalg::LinalgOp pv,
 
   std::optional<std::pair<cost::AttentionWork, unsigned>> shape =
       scoreShape(g.scores, isMasked(g.chain));
+  if (shape && shape->first.causal)
+    shape->first.window = slidingWindowOf(g.chain);
   if (!shape)
     return std::nullopt;
   g.work = shape->first;
@@ -330,6 +363,8 @@ strata::matchAttentionBackward(linalg::LinalgOp dq) {
         scoreShape(g.dp, isMasked(g.chain), unsigned(dOperand));
     if (!shape)
       continue;
+    if (shape->first.causal)
+      shape->first.window = slidingWindowOf(g.chain);
     // The key loop of dS in dQ's loops must be a reduction of dQ.
     FailureOr<linalg::ContractionDimensions> dpDims =
         linalg::inferContractionDims(g.dp);
@@ -476,6 +511,8 @@ struct FusePass : strata::impl::StrataFusePassBase<FusePass> {
     if (w.kvDType)
       fields.push_back(b.getNamedAttr(
           "kv_dtype", b.getStringAttr(std::string(hw::toString(*w.kvDType)))));
+    if (w.window > 0)
+      fields.push_back(b.getNamedAttr("window", b.getI64IntegerAttr(w.window)));
     if (w.backward) {
       fields.push_back(b.getNamedAttr("backward", b.getBoolAttr(true)));
       // FlashAttention-2's backward: S and P recomputed per tile from Q, K

@@ -318,3 +318,97 @@ TEST(CostModelTest, RooflineBoundIsTheLargerOfComputeAndTraffic) {
 }
 
 } // namespace
+
+namespace {
+
+// A decode step's fused attention on chips where split-KV's combine
+// buffers do not fit beside the flash tile: B200 (a 128-row native M pads
+// the 4 grouped query rows to 128, whose f32 accumulators twice over
+// exceed the 256 KiB register file) at head_dim 128 and 256, and the
+// 48 KiB-per-core mesh at head_dim 256. The schedule then runs without
+// split-KV (it used to be priced 0 s, and strata-fuse left the attention
+// unfused). H100's split-KV plan is unchanged.
+TEST(CostModelTest, DecodeAttentionFallsBackToUnsplitKv) {
+  AttentionWork w;
+  w.batch = 8;
+  w.heads = 8;
+  w.kvHeads = 2;
+  w.qLen = 1;
+  w.kvLen = 4097;
+  w.packGroupedHeads = true;
+  for (const char *name : {"b200", "mesh-sram", "h100-sxm"}) {
+    for (int64_t d : {128, 256}) {
+      w.headDim = d;
+      hw::System sys = preset(name);
+      CostModel model(sys);
+      AttentionPlan plan = model.planAttention(w);
+      ASSERT_GT(plan.tiling.tileM, 0) << name << " d=" << d;
+      EXPECT_GT(plan.estimate.time, 0) << name << " d=" << d;
+      // Useful FLOPs: 4 x q x kv x d per head.
+      EXPECT_DOUBLE_EQ(plan.estimate.flops, 4.0 * 4097 * d * 8 * 8);
+      // Every key block is visited once per group (and split).
+      EXPECT_EQ(plan.tiling.splits * plan.tiling.kvBlocks * plan.tiling.tileN >=
+                    4097,
+                true);
+      auto [staging, inner] = model.attentionBuffers(w, plan.tiling);
+      EXPECT_LE(staging, double(model.stagingLevel().capacity)) << name;
+      bool unsplit = std::string(name) != "h100-sxm" &&
+                     !(std::string(name) == "mesh-sram" && d == 128);
+      EXPECT_EQ(plan.tiling.splits == 1, unsplit) << name << " d=" << d;
+    }
+  }
+}
+
+} // namespace
+
+namespace {
+
+// Sliding-window prefill (Mistral-7B: 32 heads over 8 KV heads of 128, a
+// 4,096-token window) at 32k tokens: the flash schedule visits only the
+// K/V blocks inside each query block's window, as FlashAttention's
+// window_size does, and the useful FLOPs are the visible pairs:
+// sum over queries r of min(4096, r + 1) = 4096 x 4097 / 2 + 28,672 x 4096,
+// times 2 x (d + d) per head: 2.06 x 10^12 per layer, 0.234 of the causal
+// square's 8.80 x 10^12. A window past every key changes nothing.
+TEST(CostModelTest, SlidingWindowPrefillSkipsBlocksOutsideTheWindow) {
+  hw::System h100 = preset("h100-sxm");
+  CostModel model(h100);
+  AttentionWork causal;
+  causal.heads = 32;
+  causal.kvHeads = 8;
+  causal.qLen = causal.kvLen = 32768;
+  causal.headDim = 128;
+  causal.causal = true;
+  AttentionWork windowed = causal;
+  windowed.window = 4096;
+  AttentionPlan c = model.planAttention(causal);
+  AttentionPlan w = model.planAttention(windowed);
+  ASSERT_GT(c.tiling.tileM, 0);
+  ASSERT_GT(w.tiling.tileM, 0);
+  const double pairs = 4096.0 * 4097 / 2 + (32768.0 - 4096) * 4096;
+  EXPECT_DOUBLE_EQ(w.estimate.flops, 2 * pairs * 256 * 32);
+  EXPECT_DOUBLE_EQ(c.estimate.flops, 2.0 * 32768 * 32768 * 256 * 32 / 2);
+  // Blocks: a query block of tileM rows sees at most (window + tileM) keys,
+  // i.e. ceil((window + tileM) / tileN) + 1 blocks.
+  const double tm = double(w.tiling.tileM), tn = double(w.tiling.tileN);
+  const double perTile = std::ceil((4096 + tm) / tn) + 1;
+  EXPECT_LE(double(w.tiling.visitedBlocks), w.tiling.qTiles * perTile);
+  // Past the first window every query block sees window / tileN blocks.
+  EXPECT_GE(double(w.tiling.visitedBlocks),
+            (w.tiling.qTiles - 4096 / tm) * 4096 / tn);
+  // Time follows the work: about the FLOP ratio (0.234), not the square's.
+  double ratio = w.estimate.time / c.estimate.time;
+  EXPECT_GT(ratio, 0.22);
+  EXPECT_LT(ratio, 0.30);
+  // A window past every key is causal attention.
+  AttentionWork global = causal;
+  global.window = 32769;
+  EXPECT_DOUBLE_EQ(model.attention(global).time, c.estimate.time);
+  EXPECT_DOUBLE_EQ(model.attention(global).flops, c.estimate.flops);
+  // The backward visits the same band (2.5x the forward's useful FLOPs).
+  AttentionWork bwd = windowed;
+  bwd.backward = true;
+  EXPECT_DOUBLE_EQ(model.attention(bwd).flops, 2.5 * w.estimate.flops);
+}
+
+} // namespace

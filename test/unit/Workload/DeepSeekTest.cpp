@@ -39,9 +39,9 @@ ModelConfig load(MLIRContext &ctx, llvm::StringRef name) {
 // token reads, the embedding table and LM head included, as for Mixtral's
 // 12.9B); an independent formula (modeling_deepseek.py's weights summed by
 // hand) gives the same numbers. They exceed the published two-digit
-// figures by 1.5 % (V3), 1.8 % (V2) and 10.9 % (V2-Lite): DeepSeek does not
-// say which weights its activated counts leave out (without the input
-// embedding they are 36.6B, 20.9B and 2.45B).
+// figures by 1.5 % (V3), 1.8 % (V2) and 10.9 % (V2-Lite). DeepSeek's
+// figures leave out the input embedding (36.6B, 20.9B and 2.45B;
+// ModelFamiliesTest.ActiveParametersUnderEachPublishersConvention).
 TEST(DeepSeekTest, ParameterCountsMatchPublishedFigures) {
   MLIRContext ctx;
   ModelConfig v3 = load(ctx, "deepseek-v3");

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 
 using namespace mlir;
 using namespace strata::workload;
@@ -123,6 +124,68 @@ TEST_F(ModelFamiliesTest, GptOssMatchesItsModelCard) {
   EXPECT_EQ(c.slidingLayerCount(), 18); // alternating with full attention
   EXPECT_TRUE(c.isSlidingLayer(0));
   EXPECT_FALSE(c.isSlidingLayer(1));
+}
+
+// Active parameters under each publisher's convention
+// (ModelConfig::publishedActiveConvention), against the figure it publishes.
+// Figures with three significant digits are checked within 0.5 %; a
+// two-digit figure carries up to +-2 % of rounding of its own, so it is
+// checked to one unit of its last digit, and the error is pinned:
+// * Mixtral-8x7B: 12.9B active (Mistral AI, "Mixtral of experts", 2023),
+//   both tables counted: 12.88 B, -0.16 %.
+// * gpt-oss-120b: 5.13B (OpenAI model card, table 1), without the input
+//   embedding: 5.13 B.
+// * DeepSeek-V3: 36.7B (README_WEIGHTS.md of deepseek-ai/DeepSeek-V3, the
+//   main model without the MTP module), without the input embedding:
+//   36.63 B, -0.20 %. With both tables the count is 37.55 B (+2.3 %), so
+//   the README's "including 0.9B Embedding and 0.9B output Head" cannot be
+//   the count of these weights; the paper's abstract rounds to 37B.
+// * DeepSeek-V2 21B and V2-Lite 2.4B (DeepSeek-V2 paper, abstract and
+//   appendix B), the same convention: 20.85 B (-0.7 %) and 2.451 B
+//   (+2.1 %); with both tables they would be 21.38 B and 2.661 B (+10.9 %).
+// * Qwen3-30B-A3B: 3.3B (model card), both tables: 3.353 B (+1.6 %);
+//   without the input embedding it would be 3.04 B (-7.8 %).
+TEST_F(ModelFamiliesTest, ActiveParametersUnderEachPublishersConvention) {
+  using Convention = ModelConfig::ActiveCountConvention;
+  struct Row {
+    const char *model;
+    Convention convention;
+    double published;
+    double precision; // one unit of the figure's last digit
+  };
+  const Row rows[] = {
+      {"mixtral-8x7b", Convention::EveryWeightTouched, 12.9e9, 0.1e9},
+      {"gpt-oss-120b", Convention::WithoutInputEmbedding, 5.13e9, 0.01e9},
+      {"deepseek-v3", Convention::WithoutInputEmbedding, 36.7e9, 0.1e9},
+      {"deepseek-v2", Convention::WithoutInputEmbedding, 21e9, 1e9},
+      {"deepseek-v2-lite", Convention::WithoutInputEmbedding, 2.4e9, 0.1e9},
+      {"qwen3-30b-a3b", Convention::EveryWeightTouched, 3.3e9, 0.1e9},
+  };
+  for (const Row &row : rows) {
+    ModelConfig c = config(row.model);
+    ASSERT_EQ(c.publishedActiveConvention(), row.convention) << row.model;
+    int64_t active = c.activeParameters(c.publishedActiveConvention());
+    std::printf("%s active parameters as published: %lld vs %.4g (%+.2f %%)\n",
+                row.model, (long long)active, row.published,
+                100 * (double(active) - row.published) / row.published);
+    if (row.published / row.precision >= 100)
+      expectPublished(active, row.published, row.model);
+    else
+      EXPECT_LT(std::fabs(double(active) - row.published), row.precision)
+          << row.model << ": " << active;
+  }
+  // Pinned, so that a change of the count or of the convention shows.
+  EXPECT_EQ(config("deepseek-v3").activeParameters(
+                Convention::WithoutInputEmbedding),
+            37552297472 - 129280LL * 7168);
+  // Tied tables stay: the LM head reads the whole of them.
+  ModelConfig gemma = config("gemma-2-9b");
+  EXPECT_EQ(gemma.activeParameters(Convention::WithoutInputEmbedding),
+            gemma.parameters().active);
+  // Dense families: active is total under their convention.
+  ModelConfig llama = config("llama-3-8b");
+  EXPECT_EQ(llama.activeParameters(llama.publishedActiveConvention()),
+            llama.parameters().total);
 }
 
 TEST_F(ModelFamiliesTest, LayerPatterns) {
