@@ -13,6 +13,7 @@ Usage: benchmarks/serve-goals.py [BUILD_DIR]   (default: build)
 """
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -23,27 +24,34 @@ MODEL = ["--model", "llama-3-70b", "--system", "dgx-h100", "--tp", "8"]
 
 
 def serve(args, tmp, name):
+    """The report of one run, and the CPU seconds (user + system) it took:
+    strata-serve is single-threaded, so that is its time on one core
+    whatever else shares the machine."""
     out = os.path.join(tmp, name + ".json")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([SERVE] + MODEL + args +
                    ["--step-cost-cache", os.path.join(tmp, "cost.json"),
                     "--print-stats", "--report", "json", "--report-file", out],
                    check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     with open(out) as f:
-        return json.load(f)
+        return json.load(f), cpu
 
 
 with tempfile.TemporaryDirectory() as tmp:
     # 1. The 10,000-request run. The first compiles the grid (and writes the
     # cache); the simulation time is the same either way.
-    r = serve(["--requests", "10000", "--rate", "4", "--seed", "1",
-               "--scheduler", "continuous"], tmp, "10k")
+    r, cpu = serve(["--requests", "10000", "--rate", "4", "--seed", "1",
+                    "--scheduler", "continuous"], tmp, "10k")
     cost = r["step_cost"]
     print("1. Llama-3-70B, tp=8 on dgx-h100, continuous batching, 10,000 "
           "requests (Poisson 4 req/s, lognormal lengths):")
-    print("   step cost: %d programs compiled once in %.2f s" %
+    print("   step cost: %d programs compiled once in %.2f s wall" %
           (cost["programs"], cost["compile_s"]))
-    print("   simulation: %.3f s (goal < 5 s on one core: %s)" %
-          (cost["simulate_s"], "met" if cost["simulate_s"] < 5 else "MISSED"))
+    print("   simulation: %.3f s wall" % cost["simulate_s"])
+    print("   whole run, compile included: %.2f s of CPU (goal < 5 s on one "
+          "core: %s)" % (cpu, "met" if cpu < 5 else "MISSED"))
     print("   %.3f req/s, %.1f output tok/s, TTFT p50 %.1f ms, TPOT p50 %.1f ms, "
           "%d steps" %
           (r["throughput"]["requests_per_s"],
@@ -56,7 +64,7 @@ with tempfile.TemporaryDirectory() as tmp:
            "--requests", "2000", "--rate", "0.5", "--seed", "1"]
     rates = {}
     for s in ["static", "continuous", "chunked"]:
-        m = serve(slo + ["--scheduler", s], tmp, s)
+        m, _ = serve(slo + ["--scheduler", s], tmp, s)
         rates[s] = m["slo"]["max_rate"]["requests_per_s"]
     print("2. Highest rate with 90 % of requests at TTFT <= 2 s and TPOT <= "
           "100 ms (2,000 requests):")

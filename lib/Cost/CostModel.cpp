@@ -1281,6 +1281,32 @@ static std::vector<int64_t> torusGroupDims(const std::vector<int64_t> &shape,
   return dims;
 }
 
+namespace {
+
+/// An all-reduce reduced in an NVSwitch (NVLink SHARP, "NVLS": each GPU
+/// pushes its buffer with multimem stores the switch adds, then pulls the
+/// sum back) as NCCL runs it. Two published figures, not the wire's:
+///  - time to the first byte: NCCL's tuner charges an intra-node NVLS
+///    all-reduce 23 us whatever the group (src/graph/tuning.cc, hwLat
+///    [NVLINK][NVLS][SIMPLE] = 23, the only protocol NVLS has; NVIDIA/nccl
+///    @b6475625), against 2 x 2 us for a bare send and receive;
+///  - the bandwidth it sustains: ~480 GB/s bus bandwidth on 8 x H100 SXM,
+///    i.e. ~275 GB/s of algorithm bandwidth (the NCCL maintainer's stated
+///    expectation in NVIDIA/nccl-tests#212, ../shared/reference/
+///    collectives.json `h100-8gpu-nvswitch-allreduce-nvls-peak`), 61 % of
+///    the 450 GB/s a GPU drives into the switch. The share is applied to
+///    any NVSwitch generation's link rate (no B200 figure was found).
+/// An in-network reduction on a fat tree (InfiniBand SHARP) keeps the
+/// generic send + receive price.
+constexpr double kNvlsLatency = 23e-6;
+constexpr double kNvlsBandwidthShare = 275.0 / 450.0;
+
+double nvlinkSharpAllReduceTime(double bytes, double linkBandwidth) {
+  return kNvlsLatency + bytes / (linkBandwidth * kNvlsBandwidthShare);
+}
+
+} // namespace
+
 CollectiveEstimate CostModel::collective(const CollectiveWork &w) const {
   CollectiveEstimate result;
   if (w.fabric < 0 || w.fabric >= int(sys.topology.size()) ||
@@ -1382,6 +1408,8 @@ CollectiveEstimate CostModel::collective(const CollectiveWork &w) const {
       case CollectiveAlgorithm::InNetwork: // switch reduces: send, receive
         if (!f.inNetworkReduction)
           return INFINITY;
+        if (f.kind == hw::FabricKind::Switch)
+          return nvlinkSharpAllReduceTime(n, f.bandwidth * f.efficiency);
         steps = 2;
         wire = n;
         break;

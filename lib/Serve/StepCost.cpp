@@ -19,6 +19,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <tuple>
 
 using namespace mlir;
 
@@ -78,10 +79,10 @@ namespace {
 /// Refinement: the share of the step time a grid may miss at a midpoint,
 /// and the bisections allowed (enough to bring an edge 2^16 tokens wide
 /// down to adjacent points).
-constexpr double kRefineTolerance = 0.01;
+constexpr double kRefineTolerance = 0.015;
 constexpr int kRefineRounds = 16;
 /// Bumped when the grid or what it holds changes.
-constexpr int64_t kCacheVersion = 1;
+constexpr int64_t kCacheVersion = 2;
 
 /// The ops of the attention core: what depends on the context rather than
 /// on the token count alone (the generator's names, docs/workloads.md).
@@ -128,6 +129,13 @@ public:
   llvm::Expected<PointCost> run(const std::string &systemPath,
                                 const hw::System &sys, int64_t batch,
                                 int64_t seq, int64_t context) {
+    // The grids share points (a decode batch of b after an empty cache is
+    // the token grid's b-token step; a one-token chunk is a one-sequence
+    // decode): each program is compiled once per system.
+    auto key = std::make_tuple(systemPath, batch, seq, context);
+    auto hit = compiled.find(key);
+    if (hit != compiled.end())
+      return hit->second;
     workload::WorkloadOptions o;
     o.mode = workload::WorkloadMode::Decode;
     o.batch = batch;
@@ -180,6 +188,7 @@ public:
     for (const report::OpRow &r : p.report.ops)
       if (isAttentionCore(r.name))
         p.attention += r.time;
+    compiled.emplace(key, p);
     return p;
   }
 
@@ -190,6 +199,8 @@ private:
   const workload::ModelConfig &config;
   const StepCostOptions &opts;
   std::vector<std::string> paths;
+  std::map<std::tuple<std::string, int64_t, int64_t, int64_t>, PointCost>
+      compiled;
 };
 
 /// A compiled quantity and the step time it is part of.
@@ -259,12 +270,11 @@ private:
       p.push_back({v[i], v[i + 1]});
     return p;
   }
-  /// The rows (columns) a pair is probed on: the middle and the last.
+  /// The row (column) a pair is probed on: the last, where the attention
+  /// core (the largest batch or context) is the largest share of the step
+  /// and a mapping change costs the most.
   static std::vector<int64_t> probes(const std::vector<int64_t> &v) {
-    std::vector<int64_t> p = {v[v.size() / 2]};
-    if (v.back() != p[0])
-      p.push_back(v.back());
-    return p;
+    return {v.back()};
   }
   static int64_t midpoint(int64_t lo, int64_t hi) {
     int64_t m = lo > 0 ? int64_t(std::llround(std::sqrt(double(lo) * hi)))
@@ -379,8 +389,11 @@ StepCostModel::compile(MLIRContext &ctx, const workload::ModelConfig &config,
   };
   // The last context is the largest asked for, not the next power of two
   // (a model with learned positions has none beyond it).
+  // Both attention cores are near linear in the context (the KV tokens
+  // read) between the mapping changes refinement finds: seeded at every
+  // fourth power of two.
   std::vector<int64_t> contexts = {0};
-  for (int64_t c = 64; c < opts.maxContext; c *= 2)
+  for (int64_t c = 256; c < opts.maxContext; c *= 4)
     contexts.push_back(c);
   contexts.push_back(std::max<int64_t>(opts.maxContext, 1));
   const double tol = kRefineTolerance;
@@ -404,7 +417,10 @@ StepCostModel::compile(MLIRContext &ctx, const workload::ModelConfig &config,
                        return p.takeError();
                      return Sample{p->attention, p->total};
                    });
-  AdaptiveGrid chunk(seeds(std::max<int64_t>(opts.maxTokens, 2)), contexts,
+  // A chunk's attention core has no tiling step at one token past a power
+  // of two worth seeding (refinement adds those that matter).
+  AdaptiveGrid chunk(powersOfTwo(1, std::max<int64_t>(opts.maxTokens, 2)),
+                     contexts,
                      [&](int64_t n, int64_t c) -> llvm::Expected<Sample> {
                        llvm::Expected<PointCost> p =
                            pc.run(*roomyPath, roomy, 1, n, c);

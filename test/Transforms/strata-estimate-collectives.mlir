@@ -4,11 +4,12 @@
 
 // Per-device IR after tensor parallelism over the 8 NVSwitch-connected
 // GPUs: the row-parallel down projection's partial sums are all-reduced.
-// The 16 x 64 f32 output is 4096 B; NVSwitch reduces in the network
-// (NVLS), so the cheapest algorithm is send + receive once:
-//   2 x 2 us + 4096 B / 450 GB/s = 4 us + 9.1 ns = 4.0091 us,
-// bound by the nvlink fabric.
-// CHECK: shard.all_reduce,(unnamed),collective,1,0,0,0,0,0,0,0.0000040091{{[0-9]+}},nvlink,
+// The 16 x 64 f32 output is 4096 B. NVSwitch reduces in the network
+// (NVLS), but NCCL's NVLS all-reduce costs 23 us before its first byte
+// (23 us + 4096 B / 275 GB/s = 23.015 us), so recursive halving/doubling
+// is the cheapest: 2 x log2(8) x 2 us + 1.75 x 4096 B / 450 GB/s
+// = 12 us + 15.9 ns = 12.0159 us, bound by the nvlink fabric.
+// CHECK: shard.all_reduce,(unnamed),collective,1,0,0,0,0,0,0,0.0000120159{{[0-9]+}},nvlink,
 
 // Weights per device are 1/8 of each projection (gate and up 64 x 32,
 // down 32 x 64, f32): 3 x 8192 B.

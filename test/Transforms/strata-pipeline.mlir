@@ -30,8 +30,9 @@ func.func @mlp(%x: tensor<512x1024xbf16>, %w: tensor<1024x4096xbf16> {strata.rol
 // (strata-route) and then prices one device: local matmuls on 1/8 of each
 // weight (the SwiGLU gating fused into the gate projection as its
 // epilogue: 65536 + 2048 FLOPs, 512 exps) and the all-reduce over
-// NVSwitch, now a tile.collective with the in-network algorithm, priced as
-// the shard.all_reduce was (2 x 2 us + 4096 B / 450 GB/s).
+// NVSwitch, now a tile.collective with the algorithm strata-route chose
+// (halving/doubling: 4096 B is too small for NVLS's 23 us), priced as the
+// shard.all_reduce was (6 x 2 us + 1.75 x 4096 B / 450 GB/s).
 // RUN: strata-opt %S/Inputs/mlp-block.mlir --strata-pipeline="system=dgx-h100 tp=8 report=csv" -o /dev/null 2>/dev/null | FileCheck %s --check-prefix=TP
 // TP: mlp-block.mlir:11:11,linalg.matmul,(unnamed),contraction,1,67584,512,
-// TP: tile.collective all_reduce,(unnamed),collective,1,0,0,0,0,0,0,0.0000040091{{[0-9]+}},nvlink,
+// TP: tile.collective all_reduce,(unnamed),collective,1,0,0,0,0,0,0,0.0000120159{{[0-9]+}},nvlink,

@@ -12,25 +12,27 @@
 // RUN: strata-opt %t/torus.mlir --strata-set-system=system=tpu-v5p-4x4x1 --strata-route=algorithm=torus_dim_ordered | FileCheck %s --check-prefix=DIMORD
 
 // The tp-only SwiGLU MLP through the whole path: local matmuls on 1/8 of
-// each weight and one all-reduce, now bound to NVLink with the switch's
-// in-network reduction (NVLS), eight GPUs, 4096 bytes per device.
+// each weight and one all-reduce, now bound to NVLink, eight GPUs, 4096
+// bytes per device: too small for the switch's in-network reduction (NVLS
+// costs 23 us before its first byte), so halving/doubling (12.02 us).
 // RUN: strata-opt %S/Inputs/mlp-block.mlir --strata-set-system=system=dgx-h100 --strata-parallelize=tp=8 --strata-partition --strata-route | FileCheck %s --check-prefix=MLP
 // MLP-LABEL: func.func @mlp
 // MLP-COUNT-2: linalg.matmul {strata.projection = "column"} ins(%arg0, %{{.*}} : tensor<16x64xf32>, tensor<64x32xf32>)
 // MLP: %[[DOWN:.*]] = linalg.matmul {strata.projection = "row"} ins(%{{.*}}, %arg3 : tensor<16x32xf32>, tensor<32x64xf32>)
-// MLP-NEXT: %[[R:.*]] = tile.collective all_reduce %[[DOWN]] over "nvlink" algorithm(in_network) group([8]) bytes(4096) {strata.axes = ["tp"]} : tensor<16x64xf32> -> tensor<16x64xf32>
+// MLP-NEXT: %[[R:.*]] = tile.collective all_reduce %[[DOWN]] over "nvlink" algorithm(recursive_halving_doubling) group([8]) bytes(4096) {strata.axes = ["tp"]} : tensor<16x64xf32> -> tensor<16x64xf32>
 // MLP-NEXT: return %[[R]]
 // MLP-NOT: shard.all_reduce
 
 // Sequence parallelism (tp=4, sp): upstream's all_reduce + all_slice after
 // the row-parallel projection becomes one reduce_scatter. The estimate
-// prices the pair at the all-reduce's in-network 2 x 2 us + 2048 B / 450
-// GB/s = 4.00455 us and the reduce-scatter at log2(4) x 2 us + 3/4 x 2048 B
-// / 450 GB/s = 4.00341 us; the all-gather in front is unchanged.
+// prices the pair at the all-reduce's halving/doubling 2 x log2(4) x 2 us
+// + 3/2 x 2048 B / 450 GB/s = 8.00683 us (NVLS: 23 us) and the
+// reduce-scatter at log2(4) x 2 us + 3/4 x 2048 B / 450 GB/s = 4.00341 us;
+// the all-gather in front is unchanged.
 // RUN: strata-opt %S/Inputs/mlp-block.mlir --pass-pipeline="builtin.module(strata-set-system{system=dgx-h100},strata-parallelize{tp=4 sp=true},strata-partition,strata-estimate{format=csv})" -o /dev/null | FileCheck %s --check-prefix=SP-BEFORE
 // RUN: strata-opt %S/Inputs/mlp-block.mlir --pass-pipeline="builtin.module(strata-set-system{system=dgx-h100},strata-parallelize{tp=4 sp=true},strata-partition,strata-route,strata-estimate{format=csv})" -o /dev/null | FileCheck %s --check-prefix=SP-AFTER
 // SP-BEFORE: shard.all_gather,(unnamed),collective,1,0,0,0,0,0,0,0.0000040034133{{[0-9]*}},nvlink,
-// SP-BEFORE: shard.all_reduce,(unnamed),collective,1,0,0,0,0,0,0,0.0000040045511{{[0-9]*}},nvlink,
+// SP-BEFORE: shard.all_reduce,(unnamed),collective,1,0,0,0,0,0,0,0.0000080068266{{[0-9]*}},nvlink,
 // SP-AFTER: tile.collective all_gather,(unnamed),collective,1,0,0,0,0,0,0,0.0000040034133{{[0-9]*}},nvlink,
 // SP-AFTER: tile.collective reduce_scatter,(unnamed),collective,1,0,0,0,0,0,0,0.0000040034133{{[0-9]*}},nvlink,
 
@@ -56,12 +58,25 @@
 
 // One DGX H100: eight GPUs on an NVSwitch that reduces in the network.
 
-// A 16 MiB all-reduce: NVLS sends and receives once (2 x 2 us + 16 MiB /
-// 450 GB/s), cheaper than any ring or halving/doubling.
+// A 128 MiB all-reduce: NVLS sends and receives once, at the ~275 GB/s
+// NCCL sustains (23 us + 128 MiB / 275 GB/s = 511 us), cheaper than any
+// ring or halving/doubling (6 x 2 us + 7/4 x 128 MiB / 450 GB/s = 534 us).
 // NVS-LABEL: func.func @tp_all_reduce
-// NVS: tile.collective all_reduce %arg0 over "nvlink" algorithm(in_network) group([8]) bytes(16777216) {strata.axes = ["tp"]} : tensor<2048x4096xbf16> -> tensor<2048x4096xbf16>
+// NVS: tile.collective all_reduce %arg0 over "nvlink" algorithm(in_network) group([8]) bytes(134217728) {strata.axes = ["tp"]} : tensor<8192x8192xbf16> -> tensor<8192x8192xbf16>
 shard.grid @grid(shape = 8) {strata.axis_fabrics = {tp = "nvlink"}, strata.axis_names = ["tp"]}
-func.func @tp_all_reduce(%x: tensor<2048x4096xbf16>) -> tensor<2048x4096xbf16> {
+func.func @tp_all_reduce(%x: tensor<8192x8192xbf16>) -> tensor<8192x8192xbf16> {
+  %r = shard.all_reduce %x on @grid grid_axes = [0] : tensor<8192x8192xbf16> -> tensor<8192x8192xbf16>
+  return %r : tensor<8192x8192xbf16>
+}
+
+// -----
+
+// At 16 MiB NVLS's 23 us head start loses: halving/doubling (12 us + 7/4 x
+// 16 MiB / 450 GB/s = 77.2 us) beats it (84.0 us).
+// NVS-LABEL: func.func @tp_all_reduce_16m
+// NVS: tile.collective all_reduce %arg0 over "nvlink" algorithm(recursive_halving_doubling) group([8]) bytes(16777216) {strata.axes = ["tp"]} : tensor<2048x4096xbf16> -> tensor<2048x4096xbf16>
+shard.grid @grid(shape = 8) {strata.axis_fabrics = {tp = "nvlink"}, strata.axis_names = ["tp"]}
+func.func @tp_all_reduce_16m(%x: tensor<2048x4096xbf16>) -> tensor<2048x4096xbf16> {
   %r = shard.all_reduce %x on @grid grid_axes = [0] : tensor<2048x4096xbf16> -> tensor<2048x4096xbf16>
   return %r : tensor<2048x4096xbf16>
 }
@@ -93,12 +108,12 @@ func.func @tp_reduce_scatter(%x: tensor<2048x4096xbf16>) -> tensor<2048x512xbf16
 
 // Megatron sequence parallelism as upstream partitions it: all_reduce, then
 // each device keeps its slice. One reduce-scatter (3 x 2 us + 7/8 x 16 MiB
-// / 450 GB/s = 38.6 us) beats the in-network all-reduce (41.3 us).
+// / 450 GB/s = 38.6 us) beats the all-reduce (77.2 us).
 // NVS-LABEL: func.func @sp_reduce_scatter
 // NVS: %[[RS:.*]] = tile.collective reduce_scatter %arg0 over "nvlink" algorithm(recursive_halving_doubling) dim(0) group([8]) bytes(16777216) {strata.axes = ["tp"]} : tensor<2048x4096xbf16> -> tensor<256x4096xbf16>
 // NVS-NEXT: return %[[RS]]
 // NOFUSE-LABEL: func.func @sp_reduce_scatter
-// NOFUSE: %[[AR:.*]] = tile.collective all_reduce %arg0 over "nvlink" algorithm(in_network)
+// NOFUSE: %[[AR:.*]] = tile.collective all_reduce %arg0 over "nvlink" algorithm(recursive_halving_doubling)
 // NOFUSE-NEXT: shard.all_slice %[[AR]] on @grid grid_axes = [0] slice_axis = 0
 shard.grid @grid(shape = 8) {strata.axis_fabrics = {tp = "nvlink"}, strata.axis_names = ["tp"]}
 func.func @sp_reduce_scatter(%x: tensor<2048x4096xbf16>) -> tensor<256x4096xbf16> {
@@ -109,12 +124,12 @@ func.func @sp_reduce_scatter(%x: tensor<2048x4096xbf16>) -> tensor<256x4096xbf16
 
 // -----
 
-// For 4 KiB the in-network all-reduce's two steps (4.009 us) beat the
-// reduce-scatter's three (6.008 us): the pair stays, and the slice is a
-// local view.
+// For 4 KiB too the reduce-scatter's three steps (6.008 us) beat the
+// all-reduce (halving/doubling, 12.02 us; NVLS 23.01 us). (While NVLS was
+// priced as a bare send and receive, 4.009 us, the pair stayed here.)
 // NVS-LABEL: func.func @sp_small_stays
-// NVS: %[[AR:.*]] = tile.collective all_reduce %arg0 over "nvlink" algorithm(in_network) group([8]) bytes(4096)
-// NVS-NEXT: shard.all_slice %[[AR]] on @grid grid_axes = [0] slice_axis = 0 : tensor<16x64xf32> -> tensor<2x64xf32>
+// NVS: %[[RS:.*]] = tile.collective reduce_scatter %arg0 over "nvlink" algorithm(recursive_halving_doubling) dim(0) group([8]) bytes(4096)
+// NVS-NEXT: return %[[RS]]
 shard.grid @grid(shape = 8) {strata.axis_fabrics = {tp = "nvlink"}, strata.axis_names = ["tp"]}
 func.func @sp_small_stays(%x: tensor<16x64xf32>) -> tensor<2x64xf32> {
   %r = shard.all_reduce %x on @grid grid_axes = [0] : tensor<16x64xf32> -> tensor<16x64xf32>
@@ -127,7 +142,7 @@ func.func @sp_small_stays(%x: tensor<16x64xf32>) -> tensor<2x64xf32> {
 // A max-reduction keeps its combiner (the cost is the sum's); it is not
 // fused into a reduce-scatter, whose combiner is the sum.
 // NVS-LABEL: func.func @max_reduction
-// NVS: tile.collective all_reduce %arg0 over "nvlink" algorithm(in_network) group([8]) bytes(8192) {strata.axes = ["tp"], strata.reduction = "max"}
+// NVS: tile.collective all_reduce %arg0 over "nvlink" algorithm(recursive_halving_doubling) group([8]) bytes(8192) {strata.axes = ["tp"], strata.reduction = "max"}
 // NVS-NEXT: shard.all_slice
 shard.grid @grid(shape = 8) {strata.axis_fabrics = {tp = "nvlink"}, strata.axis_names = ["tp"]}
 func.func @max_reduction(%x: tensor<2048xf32>) -> tensor<256xf32> {
@@ -228,14 +243,15 @@ module attributes {strata.parallel = {axis_fabrics = {dp = "ib", pp = "ib", tp =
 
 // hierarchical-spanning=true: the dp all-reduce, whose group spans NVLink
 // and InfiniBand, runs hierarchically; the tp one, inside a node, keeps the
-// cost model's cheapest (NVLink SHARP in-network reduction). Without the
-// option the dp one is priced flat on InfiniBand.
+// cost model's cheapest (for 16 MiB over 4 GPUs halving/doubling, 63.9 us,
+// against NVLink SHARP's 84.0 us). Without the option the dp one is priced
+// flat on InfiniBand.
 // SPAN-LABEL: func.func @dp_and_tp
 // SPAN: tile.collective all_reduce %arg0 over "ib" algorithm(hierarchical) group([2, 2]) {{.*}}{strata.axes = ["dp"]}
-// SPAN: tile.collective all_reduce %{{.*}} over "nvlink" algorithm(in_network) group([4]) {{.*}}{strata.axes = ["tp"]}
+// SPAN: tile.collective all_reduce %{{.*}} over "nvlink" algorithm(recursive_halving_doubling) group([4]) {{.*}}{strata.axes = ["tp"]}
 // FLAT-LABEL: func.func @dp_and_tp
 // FLAT: tile.collective all_reduce %arg0 over "ib" algorithm(recursive_halving_doubling) group([2, 2])
-// FLAT: tile.collective all_reduce %{{.*}} over "nvlink" algorithm(in_network) group([4])
+// FLAT: tile.collective all_reduce %{{.*}} over "nvlink" algorithm(recursive_halving_doubling) group([4])
 module attributes {strata.parallel = {axis_fabrics = {dp = "ib", pp = "ib", tp = "nvlink"}, dp = 4 : i64, ep = 1 : i64, pp = 2 : i64, sp = false, tp = 4 : i64}} {
   shard.grid @grid(shape = 4x4) {strata.axis_fabrics = {dp = "ib", tp = "nvlink"}, strata.axis_names = ["dp", "tp"]}
   func.func @dp_and_tp(%x: tensor<2048x4096xbf16>) -> tensor<2048x4096xbf16> {

@@ -46,8 +46,10 @@ TEST(InferenceCalibrationTest, EveryRowWithinTarget) {
       worstSingle = std::max(worstSingle, std::abs(c.errorPct()));
   }
   EXPECT_LE(worstSingle, 30.0);
-  // The issue's goal is 30 %; the batch-1 first-token rows under tensor
-  // parallelism are the worst (-36 %: a 128-token prefill of Llama-2-70B
-  // over 4 GPUs or Falcon-180B over 8 is faster here than measured).
-  EXPECT_LE(worst, 37.0);
+  // Issue 18's goal, 30 %. The batch-1 first-token rows under tensor
+  // parallelism are the worst: -36.1 % (Falcon-180B, 2048 tokens over 8
+  // H100s) while an NVLink SHARP all-reduce was priced as a bare send and
+  // receive at the link rate; -27.9 % since it is priced as NCCL runs it
+  // (23 us, ~275 GB/s; CostModel.cpp), MAPE 10.4 -> 10.1 %.
+  EXPECT_LE(worst, 30.0);
 }

@@ -131,6 +131,38 @@ TEST(CostModelTest, AutoPicksTheCheaperAlgorithm) {
   EXPECT_LT(c.estimate.time, model.collective(ring).estimate.time);
 }
 
+TEST(CostModelTest, NvlinkSharpAllReduceIsNcclsFigures) {
+  // NVLS on one DGX H100 against the published figures: the NCCL
+  // maintainer's ~480 GB/s bus bandwidth for a large all-reduce on 8 x H100
+  // (nccl-tests#212; ../shared/reference/collectives.json, tolerance 20 %)
+  // and the 23 us NCCL's tuner charges before the first byte
+  // (src/graph/tuning.cc).
+  hw::System dgx = preset("dgx-h100");
+  CostModel model(dgx);
+  CollectiveWork big{CollectiveKind::AllReduce, 4e9, 8, 0,
+                     CollectiveAlgorithm::InNetwork};
+  CollectiveEstimate c = model.collective(big);
+  EXPECT_NEAR(c.busBandwidth, 480e9, 0.2 * 480e9);
+  EXPECT_NEAR(c.estimate.time, 23e-6 + 4e9 / 275e9, 1e-9);
+  // Large enough, it beats every other algorithm; the bare send + receive
+  // at the link rate it was priced as before would give 786 GB/s.
+  big.algorithm = CollectiveAlgorithm::Auto;
+  EXPECT_EQ(model.collective(big).algorithm, CollectiveAlgorithm::InNetwork);
+  // A decode step's 64 KiB: the 23 us head start loses to halving/doubling.
+  CollectiveWork small{CollectiveKind::AllReduce, 65536, 8, 0,
+                       CollectiveAlgorithm::InNetwork};
+  EXPECT_NEAR(model.collective(small).estimate.time, 23e-6 + 65536 / 275e9,
+              1e-12);
+  small.algorithm = CollectiveAlgorithm::Auto;
+  EXPECT_EQ(model.collective(small).algorithm,
+            CollectiveAlgorithm::RecursiveHalvingDoubling);
+  // A100's NVSwitch does not reduce in the network.
+  hw::System a100 = preset("dgx-a100");
+  CostModel ampere(a100);
+  big.algorithm = CollectiveAlgorithm::InNetwork;
+  EXPECT_TRUE(std::isinf(ampere.collective(big).estimate.time));
+}
+
 TEST(CostModelTest, HierarchicalAllReduceComposesTheTwoFabrics) {
   hw::System sys = preset("dgx-h100x4");
   CostModel model(sys);
