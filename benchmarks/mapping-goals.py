@@ -5,7 +5,8 @@ Prints, from the pipeline's own JSON reports (nothing here computes a cost):
   1. mesh-sram end to end: Llama-3-8B prefill (2048), GPT-2 prefill (1024),
      Llama-3-8B decode (1 token after 2048), against the goals, and the same
      with activation residency off (strata-pipeline residency=false): latency
-     and DRAM bytes moved;
+     and DRAM bytes moved; and with strata-tile's tiles kept under residency
+     (retile=false);
   2. every contraction of Llama-3-8B prefill on every single-chip preset:
      modelled time over its roofline floor (`roofline_s`: useful FLOPs at the
      matrix unit's peak or compulsory bytes at the home level's bandwidth,
@@ -110,6 +111,16 @@ for label, model, mode, extra, _ in goals:
           f"{dram(on) / 2**20:>8.1f} MiB "
           f"{fmt_time(off['summary']['latency_s']):>10} "
           f"{dram(off) / 2**20:>8.1f} MiB")
+
+print()
+print("== mesh-sram contractions re-planned for resident operands "
+      "(strata-residency retile): with / without ==")
+print(f"{'workload':34} {'modelled':>10} {'retile=false':>13}")
+for label, model, mode, extra, _ in goals:
+    on, _ = report(model, "mesh-sram", mode, extra)
+    off, _ = report(model, "mesh-sram", mode, extra, pipeline="retile=false")
+    print(f"{label:34} {fmt_time(on['summary']['latency_s']):>10} "
+          f"{fmt_time(off['summary']['latency_s']):>13}")
 
 print()
 print("== Llama-3-8B prefill contractions: modelled / roofline floor "

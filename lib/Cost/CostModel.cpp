@@ -109,9 +109,8 @@ double Estimate::bytesAt(std::string_view level) const {
 //===----------------------------------------------------------------------===//
 
 struct CostModel::Memo {
-  using MatmulKey =
-      std::tuple<int64_t, int64_t, int64_t, int64_t, int, double, double,
-                 double>;
+  using MatmulKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int, double,
+                               double, double, int, double>;
   using AttentionKey =
       std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool,
                  bool, bool, int, int, int64_t, bool, bool, int, int64_t>;
@@ -333,8 +332,10 @@ Estimate CostModel::matmul(const MatmulWork &w) const {
 }
 
 MatmulPlan CostModel::planMatmul(const MatmulWork &w) const {
-  Memo::MatmulKey key{w.batch,  w.m,      w.n,      w.k,
-                      int(w.dtype), w.aBytes, w.bBytes, w.cBytes};
+  const int onChip =
+      (w.aOnChip ? 1 : 0) | (w.bOnChip ? 2 : 0) | (w.cOnChip ? 4 : 0);
+  Memo::MatmulKey key{w.batch,  w.m,      w.n,      w.k,    int(w.dtype),
+                      w.aBytes, w.bBytes, w.cBytes, onChip, w.stagingBudget};
   auto it = memo->matmuls.find(key);
   if (it != memo->matmuls.end())
     return it->second;
@@ -396,7 +397,7 @@ CostModel::matmulWithTiling(const MatmulWork &w,
   const double stagingNeed = double(tiling.stages) * stageBytes +
                              epilogueBytes(tm, tn, outElt) +
                              (stagingIndex == 0 ? accBytes : 0);
-  if (stagingIndex != homeIndex && stagingNeed > double(staging.capacity))
+  if (stagingIndex != homeIndex && stagingNeed > stagingRoom(w))
     return std::nullopt;
   if (stagingIndex != 0 &&
       accBytes > double(sys.chip.memory.front().capacity))
@@ -436,9 +437,29 @@ CostModel::matmulWithTiling(const MatmulWork &w,
       bTile.hops = tiling.gridRows - 1;
     }
   }
+  // A resident operand's tile comes from another core's SRAM: down the
+  // multicast chain when it has one, else re-laid over the whole mesh
+  // (what the estimate prices for a resident copy, ProgramCost.cpp).
+  const int64_t meanHops =
+      std::max<int64_t>(1, int64_t(std::llround(meanGridHops())));
+  auto onChip = [&](TransferWork &t, bool toCore) {
+    (toCore ? t.from : t.to) = staging.name;
+    if (t.share > 1)
+      return;
+    t.overNetwork = true;
+    t.redistribute = true;
+    t.hops = meanHops;
+  };
+  if (w.aOnChip)
+    onChip(aTile, true);
+  if (w.bOnChip)
+    onChip(bTile, true);
   k.loopTransfers.push_back(aTile);
   k.loopTransfers.push_back(bTile);
-  k.epilogueTransfers.push_back({staging.name, home.name, tm * tn * outElt});
+  TransferWork cTile{staging.name, home.name, tm * tn * outElt};
+  if (w.cOnChip)
+    onChip(cTile, false);
+  k.epilogueTransfers.push_back(cTile);
   // The accumulator is zeroed before the K loop and, for a narrower output,
   // converted after it, on the vector unit (the matrix unit when there is
   // none) — the tile.fill and tile.map cast the tile pass writes.
@@ -451,7 +472,8 @@ CostModel::matmulWithTiling(const MatmulWork &w,
   k.prologueCompute.push_back({vectorUnit, tm * tn, DType::f32});
   if (outElt < 4)
     k.epilogueCompute.push_back({vectorUnit, tm * tn, DType::f32});
-  k.idealHomeBytes = w.aBytes + w.bBytes + w.cBytes;
+  k.idealHomeBytes = (w.aOnChip ? 0 : w.aBytes) + (w.bOnChip ? 0 : w.bBytes) +
+                     (w.cOnChip ? 0 : w.cBytes);
   Estimate e = kernel(k);
   // Report useful work, not the padded work the unit did (whose energy
   // the kernel charged).
@@ -651,11 +673,15 @@ Estimate CostModel::kernel(const KernelWork &w) const {
   return e;
 }
 
+double CostModel::stagingRoom(const MatmulWork &w) const {
+  const double capacity = double(stagingLevel().capacity);
+  return w.stagingBudget > 0 ? std::min(capacity, w.stagingBudget) : capacity;
+}
+
 std::optional<MatmulPlan>
 CostModel::planMatmulOnGrid(const MatmulWork &w) const {
   const hw::ComputeUnit *unit = query.bestUnit(w.dtype, hw::UnitKind::Matrix);
   const std::array<int64_t, 2> grid = *sys.chip.grid;
-  const MemoryLevel &staging = stagingLevel();
   const double inElt = eltBytes(w.dtype);
   const double outElt =
       w.cBytes / std::max(1.0, double(w.batch) * double(w.m) * double(w.n));
@@ -699,10 +725,9 @@ CostModel::planMatmulOnGrid(const MatmulWork &w) const {
                  ? accumulatorBytes(double(tm), double(tn), outElt)
                  : 0.0);
         const int64_t trips = int64_t(ceilDiv(double(w.k), double(tk)));
-        t.stages = trips >= 2 && fixed + 2 * stageBytes <= double(staging.capacity)
-                       ? 2
-                       : 1;
-        if (fixed + double(t.stages) * stageBytes > double(staging.capacity))
+        const double room = stagingRoom(w);
+        t.stages = trips >= 2 && fixed + 2 * stageBytes <= room ? 2 : 1;
+        if (fixed + double(t.stages) * stageBytes > room)
           continue;
         const double tilesM = ceilDiv(double(w.m), double(tm));
         const double tilesN = ceilDiv(double(w.n), double(tn));
@@ -727,7 +752,6 @@ MatmulPlan CostModel::planMatmulUncached(const MatmulWork &w) const {
   std::optional<MatmulPlan> onGrid;
   if (sys.chip.grid && sys.chip.noc)
     onGrid = planMatmulOnGrid(w);
-  const MemoryLevel &staging = stagingLevel();
   const int64_t tileK = matmulTileCandidates(w.dtype, 2).front();
   const double inElt = eltBytes(w.dtype);
   // Search: every (M, N) tile no larger than the padded problem, with as
@@ -750,7 +774,7 @@ MatmulPlan CostModel::planMatmulUncached(const MatmulWork &w) const {
           w.cBytes /
           std::max(1.0, double(w.batch) * double(w.m) * double(w.n));
       double accBytes = accumulatorBytes(double(tm), double(tn), outElt);
-      double room = double(staging.capacity) -
+      double room = stagingRoom(w) -
                     epilogueBytes(double(tm), double(tn), outElt) -
                     (stagingIndex == 0 ? accBytes : 0.0);
       t.stages = stagingIndex == homeIndex

@@ -53,6 +53,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "between kernels where the cost model says it pays "
                      "(strata-residency; needs tile)"),
       llvm::cl::init(true)};
+  Option<bool> retile{
+      *this, "retile",
+      llvm::cl::desc("Re-plan contraction kernels for the operands "
+                     "strata-residency keeps on chip (its retile option)"),
+      llvm::cl::init(true)};
   Option<int64_t> tp{*this, "tp",
                      llvm::cl::desc("Tensor-parallel degree (0: 1 when dp, "
                                     "pp or ep ask for a plan, else no "
@@ -341,8 +346,11 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
   if (options.tile) {
     pm.addPass(strata::createStrataTilePass());
     pm.addPass(strata::createStrataPlacePass());
-    if (options.residency)
-      pm.addPass(strata::createStrataResidencyPass());
+    if (options.residency) {
+      strata::StrataResidencyPassOptions residency;
+      residency.retile = options.retile;
+      pm.addPass(strata::createStrataResidencyPass(residency));
+    }
   }
   strata::StrataEstimatePassOptions estimate;
   estimate.entry = options.entry;

@@ -75,6 +75,14 @@ struct MatmulWork {
   int64_t batch = 1, m = 1, n = 1, k = 1;
   hw::DType dtype = hw::DType::bf16;
   double aBytes = 0, bBytes = 0, cBytes = 0;
+  /// On a grid chip: operands kept in the cores' SRAM between kernels
+  /// (strata-residency, tile.kernel `resident`). Their tiles reach the cores
+  /// over the network (a multicast panel, else re-laid as uniform traffic)
+  /// and never cross home.
+  bool aOnChip = false, bOnChip = false, cOnChip = false;
+  /// Per-core bytes of the staging level the tiles may use; the rest holds
+  /// the resident tensors. 0: the whole level.
+  double stagingBudget = 0;
 };
 
 /// How a matmul is tiled for the staging level: each core computes a
@@ -400,6 +408,9 @@ private:
   std::unique_ptr<Memo> memo;
 
   MatmulPlan planMatmulUncached(const MatmulWork &w) const;
+  /// Per-core staging bytes a matmul's tiles may use (MatmulWork::
+  /// stagingBudget, at most the level's capacity).
+  double stagingRoom(const MatmulWork &w) const;
   /// The cheapest SUMMA mapping on a grid chip's cores (nullopt: no tile
   /// fits the staging level).
   std::optional<MatmulPlan> planMatmulOnGrid(const MatmulWork &w) const;

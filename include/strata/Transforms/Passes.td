@@ -211,10 +211,18 @@ def StrataResidencyPass : Pass<"strata-residency", "mlir::ModuleOp"> {
     it and its body argument moves to the staging level; one that does not
     fit is listed in `spilled(...)` and stays at home, and a remark names
     the bytes needed and free. Chips without a grid are left unchanged.
+
+    With `retile` (the default), a contraction kernel with a resident
+    operand is re-planned by the cost model knowing which operands are on
+    chip and how much SRAM per core the kept tensors leave it, and its tile
+    shapes, grid rectangle, multicasts and buffering are rewritten when the
+    estimate of the new schedule is lower.
   }];
   let options = [
     Option<"system", "system", "std::string", /*default=*/"\"\"",
-           "Preset name, or path to a .json or .mlir system description">
+           "Preset name, or path to a .json or .mlir system description">,
+    Option<"retile", "retile", "bool", /*default=*/"true",
+           "Re-plan contraction kernels for their resident operands">
   ];
   let dependentDialects = ["::strata::arch::ArchDialect",
                            "::strata::tile::TileDialect"];

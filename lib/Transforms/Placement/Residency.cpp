@@ -38,6 +38,7 @@
 #include "strata/Dialect/Tile/IR/TileOps.h"
 #include "strata/Hardware/Units.h"
 #include "strata/Transforms/Passes.h"
+#include "strata/Transforms/RetileContractions.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -641,6 +642,21 @@ struct ResidencyPass
       if (auto it = spilled.find(kernel); it != spilled.end())
         kernel.setSpilledAttr(b.getDenseI64ArrayAttr(sorted(it->second)));
     });
+
+    // Tiles chosen as if every operand crossed home are re-planned for the
+    // operands now on chip, within the SRAM the kept tensors leave free.
+    if (!retile)
+      return;
+    SmallVector<tile::KernelOp> withResident;
+    module.walk([&](tile::KernelOp kernel) {
+      if (resident.count(kernel))
+        withResident.push_back(kernel);
+    });
+    for (tile::KernelOp kernel : withResident) {
+      const double budget = double(staging.capacity) - kept[kernel] / cores;
+      if (budget > 0)
+        retileResidentContraction(kernel, model, budget);
+    }
   }
 };
 
