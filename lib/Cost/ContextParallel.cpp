@@ -32,9 +32,8 @@ llvm::Expected<int64_t> contextTokensPerRank(const ContextSplit &s) {
   if (s.cp < 1)
     return invalid(llvm::formatv("cp={0}: must be >= 1", s.cp));
   if (s.seq < 1)
-    return invalid(
-        llvm::formatv("cp={0}: sequence length must be >= 1, got {1}", s.cp,
-                      s.seq));
+    return invalid(llvm::formatv(
+        "cp={0}: sequence length must be >= 1, got {1}", s.cp, s.seq));
   // The zigzag split cuts the sequence into two chunks per rank.
   int64_t chunks = s.causal && s.cp > 1 ? 2 * s.cp : s.cp;
   if (s.seq % chunks != 0)
@@ -58,8 +57,8 @@ double ringKVBytes(int64_t tokens, int64_t kvHeads, int64_t headDim,
 llvm::Expected<RingAttentionEstimate>
 estimateRingAttention(const RingAttentionWork &w) {
   if (w.cp < 1)
-    return invalid(llvm::formatv("ring attention: cp must be >= 1, got {0}",
-                                 w.cp));
+    return invalid(
+        llvm::formatv("ring attention: cp must be >= 1, got {0}", w.cp));
   for (auto [v, what] :
        {std::pair{w.blockForward, "ring attention: forward block time"},
         {w.blockBackward, "ring attention: backward block time"},

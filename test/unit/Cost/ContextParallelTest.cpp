@@ -171,15 +171,16 @@ TEST(ContextParallelTest, LlamaThreeLongContextRingHidesOnItsFabrics) {
   const double block = blockFlops / *peak;
   for (int fabric : {0, 1}) { // nvlink, ib
     const hw::Fabric &f = pod.topology[fabric];
-    CollectiveEstimate p2p = model.collective(
-        {CollectiveKind::SendRecv, bytes, 2, fabric,
-         CollectiveAlgorithm::Auto});
+    CollectiveEstimate p2p =
+        model.collective({CollectiveKind::SendRecv, bytes, 2, fabric,
+                          CollectiveAlgorithm::Auto});
     // One hop: the link's latency plus the bytes at its achievable bandwidth.
-    EXPECT_DOUBLE_EQ(p2p.estimate.time, f.latency + bytes / (f.bandwidth * f.efficiency))
+    EXPECT_DOUBLE_EQ(p2p.estimate.time,
+                     f.latency + bytes / (f.bandwidth * f.efficiency))
         << f.name;
-    CollectiveEstimate back = model.collective(
-        {CollectiveKind::SendRecv, 2 * bytes, 2, fabric,
-         CollectiveAlgorithm::Auto});
+    CollectiveEstimate back =
+        model.collective({CollectiveKind::SendRecv, 2 * bytes, 2, fabric,
+                          CollectiveAlgorithm::Auto});
     RingAttentionEstimate e =
         ring({16, true, block, 2.5 * block, p2p.estimate.time,
               back.estimate.time, p2p.estimate.time});
