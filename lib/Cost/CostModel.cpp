@@ -960,6 +960,30 @@ AttentionPlan CostModel::planAttention(const AttentionWork &w) const {
   return p;
 }
 
+/// Bytes per core of the backward's flash schedule on a warpgroup (wgmma)
+/// unit, as attentionBuffers gives the forward's (staging, innermost). A
+/// core owns a K/V block of tn keys, whose dK and dV accumulate in f32
+/// registers, and walks query blocks of tm rows (FA2 Algorithm 2, FA3's
+/// backward). Staging: the K/V block, `stages` Q and dO blocks, P and dS
+/// (multiplied transposed from there) and the f32 dQ share for the
+/// reduce-add. Registers: S and dP (f32), dK and dV, the dQ share and the
+/// row vectors (log-sum-exp, rowsum(dO∘O)). This is what limits
+/// FlashAttention-3's head-dim-128 backward to 64 x 128 blocks where its
+/// forward runs 128 x 128. (The mma.sync path bounds its backward by the
+/// accumulators per warp instead, in planAttentionOn.)
+static std::pair<double, double>
+wgmmaBackwardBuffers(const AttentionWork &w, const AttentionTiling &t,
+                     double elt, double kvElt) {
+  const double d = double(w.headDim), tm = double(t.tileM),
+               tn = double(t.tileN);
+  const double dv = w.vHeadDim > 0 ? double(w.vHeadDim) : d;
+  const double dkv = w.valuesInKeys ? d : d + dv;
+  double staging = tn * dkv * kvElt + double(t.stages) * 2 * tm * d * elt +
+                   2 * tm * tn * elt + tm * d * 4;
+  double inner = 2 * tm * tn * 4 + tn * dkv * 4 + tm * d * 4 + 2 * tm * 4;
+  return {staging, inner};
+}
+
 std::pair<double, double>
 CostModel::attentionBuffers(const AttentionWork &w,
                             const AttentionTiling &t) const {
@@ -1055,8 +1079,10 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
     return std::max(1.0, s);
   };
   const MemoryLevel &inner = chip.memory.front();
+  const bool wgmmaBackward = w.backward && unit->asynchronous;
   auto fits = [&](const AttentionTiling &c) {
-    auto [s, a] = attentionBuffers(w, c);
+    auto [s, a] = wgmmaBackward ? wgmmaBackwardBuffers(w, c, elt, kvElt)
+                                : attentionBuffers(w, c);
     if (stagingIndex == 0)
       return s + a <= double(staging.capacity);
     return s <= double(staging.capacity) && a <= double(inner.capacity);
@@ -1079,12 +1105,16 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
   const double mmFlops =
       w.backward ? 5 * 2 * tileM * tileN * d : 2 * tileM * tileN * (d + dv);
   // Softmax per score: one exp, and ~4 vector FLOPs (scale, max, subtract,
-  // sum; backward: P∘(dP − D) and scale).
+  // sum).
   const double scores = tileM * tileN;
   // A quantised cache: one conversion per K and V element of the block.
   const bool dequant = w.kvDType && *w.kvDType != w.dtype;
+  // Backward per score: P = exp(S·scale − lse) (an FMA and an exp),
+  // dS = P∘(dP − D) (two) and P and dS converted to the input type (two):
+  // one vector FLOP more than the forward's.
   const double vecWork =
-      scores * (kTranscendentalFlops + 4) + (dequant ? tileN * dkv : 0);
+      scores * (kTranscendentalFlops + (w.backward ? 5 : 4)) +
+      (dequant ? tileN * dkv : 0);
   const double loadBytes = tileN * dkv * kvElt + // K, V
                            (w.backward ? tileN * dkv * elt : 0.0); // dK, dV
   double tMm = mmFlops / perCoreMatrix;
@@ -1103,6 +1133,40 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
         double(m0), std::floor(warpBytes / rowBytes / double(m0)) * double(m0));
     const double readBw = staging.readBandwidth * staging.efficiency;
     tMm = std::max(tMm, mmFlops * elt / (2 * rows * readBw));
+  } else if (unit->asynchronous) {
+    // A warpgroup MMA (wgmma) streams its B operand from the staging level
+    // once per m0-row warpgroup slice and a staged A operand once per
+    // warpgroup sharing its rows. A core runs its products on two consumer
+    // warpgroups (FlashAttention-3, Shah et al. 2024, section 3.1): they
+    // split M when it has two slices, N otherwise (both then read all of
+    // A). The forward's QKᵀ reads both operands there and PV takes P from
+    // registers; in the backward all five products read both (section 3
+    // and appendix B: P and dS are written to shared memory to be
+    // multiplied transposed into dV and dK). The block's fills (K/V;
+    // backward: Q and dO, the P and dS stores, the f32 dQ share written
+    // for the TMA reduce-add and read by it) share the level's bandwidth.
+    constexpr double kConsumerWarpgroups = 2;
+    const double readBw = staging.readBandwidth * staging.efficiency;
+    const double mSlice = double(m0);
+    auto operands = [&](double m, double n, double k, bool aStaged) {
+      double b = k * n * std::max(1.0, m / mSlice);
+      double a = aStaged
+                     ? m * k * std::max(1.0, kConsumerWarpgroups * mSlice / m)
+                     : 0.0;
+      return (a + b) * elt;
+    };
+    double bytes;
+    if (w.backward)
+      bytes = 2 * operands(tileM, tileN, d, true) +  // S = QKᵀ, dP = dO·Vᵀ
+              2 * operands(tileN, d, tileM, true) +  // dV, dK
+              operands(tileM, d, tileN, true) +      // dQ = dS·K
+              2 * tileM * d * elt +                  // Q, dO fills
+              2 * tileM * tileN * elt +              // P, dS stores
+              2 * tileM * d * 4;                     // dQ share
+    else
+      bytes = operands(tileM, tileN, d, true) + operands(tileM, dv, tileN, false) +
+              tileN * dkv * kvElt;
+    tMm = std::max(tMm, bytes / readBw);
   }
   const double tVec = vecWork / perCoreVector;
   const double tLoad = loadBytes / perCoreFill;
@@ -1247,7 +1311,13 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
   // a 48 KiB core), the search runs again with each query block walking
   // all of its keys on one core, as FlashAttention's non-split decode path
   // does, instead of giving up on the fused kernel.
-  const bool searchBlocks = chip.grid.has_value();
+  //
+  // The wgmma backward's blocking is bounded by its accumulators
+  // (wgmmaBackwardBuffers) rather than fixed: FlashAttention-3 keeps
+  // 128-key blocks and shrinks the query block (64 x 128 at head dim 128),
+  // so every query block size is priced with its largest fitting K/V block
+  // and the cheapest kept.
+  const bool searchBlocks = chip.grid.has_value() || wgmmaBackward;
   std::optional<AttentionPlan> best;
   for (bool splitKv : {true, false}) {
     for (int64_t tm = std::min(roundUp(128, m0),

@@ -41,14 +41,17 @@ TEST(FlashMlaCalibrationTest, PublishedFiguresWithinTolerance) {
   EXPECT_LE(std::fabs(error("flashmla-v2-memory-bound")), 15.0);
   EXPECT_NEAR(error("flashmla-v1-memory-bound"), 10.5, 1.0);
   EXPECT_NEAR(error("flashmla-v2-memory-bound"), 11.1, 1.0);
-  // Compute-bound (h_q = 128, s_q = 2): NOT within the goal. The model runs
-  // the 128-row blocks at the wgmma unit's full datasheet rate (829-837
-  // TFLOP/s, 84 % of 989); FlashMLA reached 580 (v1) and 660 (v2), and its
-  // deep-dive reports the H800 throttling to ~1600 MHz under this load
-  // (865 TFLOP/s peak), which the chip description does not model. Pinned
-  // so that a change in either direction is seen.
-  EXPECT_NEAR(error("flashmla-v1-compute-bound"), 43.0, 1.0);
-  EXPECT_NEAR(error("flashmla-v2-compute-bound"), 26.8, 1.0);
+  // Compute-bound (h_q = 128, s_q = 2): the 576-wide QKᵀ and 512-wide PV
+  // of the 128-row blocks are bounded by the wgmma operands they stream
+  // from shared memory (CostModel::planAttentionOn, "warpgroup operand
+  // delivery"), not by the tensor rate: +13.8 % (v1, 580 TFLOP/s published)
+  // and +0.8 % (v2, 660). Before that bound the model ran them at the
+  // wgmma unit's full rate, +43.0 % and +26.8 %. FlashMLA's deep-dive also
+  // reports the H800 throttling to ~1600 MHz under this load, which the
+  // chip description does not model. Pinned so that a change in either
+  // direction is seen.
+  EXPECT_NEAR(error("flashmla-v1-compute-bound"), 13.8, 1.0);
+  EXPECT_NEAR(error("flashmla-v2-compute-bound"), 0.8, 1.0);
 }
 
 } // namespace

@@ -69,7 +69,8 @@ TEST(TrainingCalibrationTest, FullyStatedRunsWithinTarget) {
     if (llvm::StringRef(c.id).starts_with("llama3-"))
       // Llama 3 405B under Meta's plan (Table 4): interleaved 1F1B on
       // uneven stages, FSDP (ZeRO-2), model-FLOPs MFU, fused attention
-      // forward and backward: +11.0 % and +4.9 % when this was written.
+      // forward and backward: +11.0 % and +4.9 % when this was written,
+      // +10.4 % and +4.3 % with the wgmma backward's operand bound.
       ++llama3;
     ++bf16;
     sumBf16 += e;
@@ -96,12 +97,14 @@ TEST(TrainingCalibrationTest, FullyStatedRunsWithinTarget) {
   EXPECT_LE(sumBf16 / bf16, 8.0);
   EXPECT_LE(worstBf16, 20.0);
   // The NeMo FP8 rows: 14.0 % MAPE, worst +30.6 % (Llama 2 7B on one
-  // DGX) when they were first run, short of issue 15's goal: tp = 1 rows
-  // come out fast, GPT3-20B's tp = 2 over 8 nodes slow (docs/parallelism.md).
-  // Pinned so they can only get better. 14.9 % since NVLink SHARP
-  // all-reduces are priced as NCCL runs them (23 us, ~275 GB/s on 8 H100s;
-  // CostModel.cpp): the tp > 1 rows' step grew 1.5-3 points, from close to
-  // their measured figures to below them.
-  EXPECT_LE(sumNeMo / nemo, 15.0);
-  EXPECT_LE(worstNeMo, 31.0);
+  // DGX) when they were first run; 13.6 % and +27.9 % once the fused
+  // attention backward on wgmma was bounded by its shared-memory operands;
+  // 14.5 % since NVLink SHARP all-reduces are priced as NCCL runs them
+  // (23 us, ~275 GB/s on 8 H100s; CostModel.cpp): the tp > 1 rows' step grew
+  // 1.5-3 points, from close to their measured figures to below them.
+  // Short of issue 15's goal: tp = 1 rows come out fast, GPT3-20B's tp = 2
+  // over 8 nodes slow (docs/parallelism.md). Pinned so they can only get
+  // better.
+  EXPECT_LE(sumNeMo / nemo, 14.5);
+  EXPECT_LE(worstNeMo, 28.5);
 }
