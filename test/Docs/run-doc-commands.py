@@ -113,9 +113,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--root", required=True, help="repository root")
     ap.add_argument("--build", required=True, help="build directory")
-    ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--timeout", type=float, default=None,
+                    help="seconds per command (default 60; 300 in the "
+                         "sanitizer build)")
     ap.add_argument("--list", action="store_true", help="only list commands")
     args = ap.parse_args()
+    if args.timeout is None:
+        # The ASan + UBSan build (it alone has the fuzz harnesses) runs the
+        # same commands 5-10x slower; a loaded 2-core machine slows it again.
+        sanitized = os.path.exists(
+            os.path.join(args.build, "bin", "strata-fuzz-ir"))
+        args.timeout = 300 if sanitized else 60
     root = os.path.abspath(args.root)
     docs = ["README.md"] + sorted(
         os.path.join("docs", f) for f in os.listdir(os.path.join(root, "docs"))
