@@ -156,10 +156,108 @@ bool isCheapMathOp(Operation &op) {
              math::CeilOp, math::CopySignOp, math::RoundOp, math::TruncOp>(op);
 }
 
+/// Looks through float conversions (free) to the value converted.
+Value throughConversions(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (!isa<arith::ExtFOp, arith::TruncFOp, arith::SIToFPOp,
+             arith::UIToFPOp>(def))
+      break;
+    v = def->getOperand(0);
+  }
+  return v;
+}
+
+/// A contraction that dequantises its weight as it reads it:
+///   out += x * (w * scale[group])
+/// with inputs (x, w, scales) and one init, every map but the scales' a
+/// projected permutation (the scales index a group of the weight's
+/// reduction, `k floordiv group`). Counted as the contraction of x and w
+/// plus one multiply per weight element.
+std::optional<OpCounts> countDequantContraction(linalg::LinalgOp op,
+                                                ArrayRef<int64_t> ranges) {
+  if (op.getNumDpsInputs() != 3 || op.getNumDpsInits() != 1)
+    return std::nullopt;
+  Block *body = op.getBlock();
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  if (yield.getNumOperands() != 1)
+    return std::nullopt;
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return std::nullopt;
+  Value acc = body->getArgument(3);
+  Value prodV = add.getLhs() == acc ? add.getRhs() : add.getLhs();
+  if (add.getLhs() != acc && add.getRhs() != acc)
+    return std::nullopt;
+  auto prod = prodV.getDefiningOp<arith::MulFOp>();
+  if (!prod)
+    return std::nullopt;
+  auto isArg = [&](Value v, unsigned i) {
+    return throughConversions(v) == body->getArgument(i);
+  };
+  Value dq = isArg(prod.getLhs(), 0) ? prod.getRhs() : prod.getLhs();
+  if (!isArg(prod.getLhs(), 0) && !isArg(prod.getRhs(), 0))
+    return std::nullopt;
+  auto scale = dq.getDefiningOp<arith::MulFOp>();
+  if (!scale || !((isArg(scale.getLhs(), 1) && isArg(scale.getRhs(), 2)) ||
+                  (isArg(scale.getLhs(), 2) && isArg(scale.getRhs(), 1))))
+    return std::nullopt;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (!maps[0].isProjectedPermutation() || !maps[1].isProjectedPermutation() ||
+      !maps[3].isProjectedPermutation())
+    return std::nullopt;
+  auto uses = [](AffineMap m, unsigned d) {
+    return m.isFunctionOfDim(d);
+  };
+  OpCounts c;
+  c.cls = OpClass::Contraction;
+  c.iterations = 1;
+  for (int64_t r : ranges)
+    c.iterations *= double(r);
+  double weightElems = 1;
+  for (unsigned d = 0; d < ranges.size(); ++d) {
+    bool inX = uses(maps[0], d), inW = uses(maps[1], d),
+         inOut = uses(maps[3], d);
+    if (inW)
+      weightElems *= double(ranges[d]);
+    if (inX && inW && inOut)
+      c.batch *= ranges[d];
+    else if (inX && inOut)
+      c.m *= ranges[d];
+    else if (inW && inOut)
+      c.n *= ranges[d];
+    else if (inX && inW)
+      c.k *= ranges[d];
+    else
+      return std::nullopt;
+  }
+  c.dequantFlops = weightElems;
+  c.flops = 2 * c.iterations + c.dequantFlops;
+  SmallVector<double, 3> bytes;
+  for (OpOperand *in : op.getDpsInputOperands()) {
+    std::optional<double> b = staticBytes(in->get().getType());
+    if (!b)
+      return std::nullopt;
+    bytes.push_back(*b);
+  }
+  std::optional<double> out = staticBytes(op.getDpsInits()[0].getType());
+  if (!out)
+    return std::nullopt;
+  c.inputBytes = {bytes[0], bytes[1] + bytes[2]};
+  c.bytesRead = bytes[0] + bytes[1] + bytes[2];
+  c.bytesWritten = *out;
+  // The MMA runs on the dequantised weight: the activations' dtype.
+  c.dtype = toDType(getElementTypeOrSelf(op.getDpsInits()[0].getType()));
+  c.storedWeightDType =
+      toDType(getElementTypeOrSelf(op.getDpsInputs()[1].getType()));
+  return c;
+}
+
 std::optional<OpCounts> countLinalg(linalg::LinalgOp linalgOp) {
   SmallVector<int64_t> ranges = linalgOp.getStaticLoopRanges();
   if (llvm::any_of(ranges, ShapedType::isDynamic))
     return std::nullopt;
+  if (std::optional<OpCounts> dq = countDequantContraction(linalgOp, ranges))
+    return dq;
   OpCounts c;
   c.iterations = 1;
   for (int64_t r : ranges)

@@ -346,7 +346,29 @@ std::optional<cost::Estimate> estimateOp(const OpCounts &c,
     w.aBytes = c.inputBytes.size() > 0 ? c.inputBytes[0] : 0;
     w.bBytes = c.inputBytes.size() > 1 ? c.inputBytes[1] : 0;
     w.cBytes = c.bytesWritten;
-    return model.matmul(w);
+    cost::Estimate e = model.matmul(w);
+    // Integer formats (int8/int4 with fp16 scales, block-float mantissas)
+    // meet bf16 activations: no integer MMA takes them.
+    bool floatFormat = c.storedWeightDType &&
+                       (*c.storedWeightDType == hw::DType::fp8 ||
+                        *c.storedWeightDType == hw::DType::fp4);
+    if (c.dequantFlops > 0 && c.storedWeightDType) {
+      // A quantised weight is dequantised where the hardware can: a matrix
+      // unit that computes the stored dtype reads the format natively (FP8
+      // on Hopper, FP4 on Blackwell); otherwise the vector unit converts
+      // each weight element once (one multiply by its group's scale), not
+      // overlapped with the matrix unit.
+      const hw::ComputeUnit *unit = hw::SystemQuery(model.system())
+                                        .bestUnit(*c.storedWeightDType,
+                                                  hw::UnitKind::Matrix);
+      if (!floatFormat || !unit || unit->kind != hw::UnitKind::Matrix) {
+        cost::VectorWork dequant;
+        dequant.flops = c.dequantFlops;
+        dequant.dtype = c.dtype;
+        e = model.withEpilogue(e, dequant);
+      }
+    }
+    return e;
   }
   case OpClass::Elementwise:
   case OpClass::Reduction: {

@@ -390,7 +390,17 @@ CostModel::matmulWithTiling(const MatmulWork &w,
       w.cBytes / std::max(1.0, double(w.batch) * double(w.m) * double(w.n));
   const double tm = double(tiling.tileM), tn = double(tiling.tileN);
   const double tk = double(tiling.tileK);
-  const double stageBytes = (tm + tn) * tk * inElt;
+  // Each operand's tiles at its own stored width (a quantised weight with
+  // its scales, an fp8 cache beside bf16 queries); the dtype's width when
+  // the caller gave no bytes.
+  auto storedElt = [&](double bytes, double elements) {
+    return bytes > 0 && elements > 0 ? bytes / elements : inElt;
+  };
+  const double aElt =
+      storedElt(w.aBytes, double(w.batch) * double(w.m) * double(w.k));
+  const double bElt =
+      storedElt(w.bBytes, double(w.batch) * double(w.k) * double(w.n));
+  const double stageBytes = (tm * aElt + tn * bElt) * tk;
   // The accumulator tile lives in the innermost level (registers), or in
   // the staging scratchpad beside the operand buffers when that is level 0.
   const double accBytes = accumulatorBytes(tm, tn, outElt);
@@ -413,8 +423,8 @@ CostModel::matmulWithTiling(const MatmulWork &w,
   k.trips = int64_t(ceilDiv(double(w.k), tk));
   k.pipeline = tiling.stages;
   k.loopCompute.push_back({unit->name, 2 * tm * tn * tk, w.dtype});
-  TransferWork aTile{home.name, staging.name, tm * tk * inElt};
-  TransferWork bTile{home.name, staging.name, tk * tn * inElt};
+  TransferWork aTile{home.name, staging.name, tm * tk * aElt};
+  TransferWork bTile{home.name, staging.name, tk * tn * bElt};
   if (tiling.gridRows > 0 && tiling.gridCols > 0) {
     // SUMMA on the core grid: a wave is a gridRows x gridCols rectangle of
     // output tiles; the cores of a grid row share their A tile and those of

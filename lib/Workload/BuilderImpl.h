@@ -449,6 +449,27 @@ private:
   /// where the window masks work it does not remove.
   LogicalResult checkWindowPattern(Location fileLoc);
   Type wElem(bool matmulOperand) const { return matmulOperand ? wty : act; }
+  /// The stored format of layer weight `name` (--weight-dtype, or the
+  /// checkpoint's MXFP4 experts); nullopt: stored as wElem(true).
+  std::optional<WeightQuant> quantOf(llvm::StringRef name) const;
+  /// Element types of a format's stored elements and scales.
+  Type quantElem(const WeightQuant &q) const;
+  Type scaleElem(const WeightQuant &q) const;
+  /// The letters of a weight's reduction (its input dimension): all but
+  /// the last when it projects into the hidden size ("kgdh", "ih"), else
+  /// the first; an expert letter 'e' in front is skipped. Groups of scales
+  /// run along these, linearised.
+  static std::string reductionLetters(llvm::StringRef dims);
+  /// The scales of a quantised weight: its shape with the reduction
+  /// letters folded into one dimension of reduction / group; nullopt when
+  /// the group does not divide the reduction.
+  std::optional<WeightSpec> scalesSpec(const WeightSpec &w,
+                                       const WeightQuant &q) const;
+  /// lhs contracted with weight `w`: a plain contraction, or, for a
+  /// quantised weight, one that dequantises w (element x its group's
+  /// scale) as it reads it; fp8 weights read an fp8 copy of lhs.
+  Value contractWeight(Emitter &e, llvm::StringRef name, In lhs, Value w,
+                       llvm::StringRef wDims, llvm::StringRef outDims);
   RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type elem) const {
     return RankedTensorType::get(shape, elem);
   }
@@ -694,6 +715,10 @@ private:
   SmallVector<std::pair<std::string, unsigned>> savedAliases;
   /// fp8: quantised copies of matmul inputs, made once per value.
   llvm::DenseMap<Value, Value> quantized;
+  /// Quantised weights (function arguments) and their scales.
+  llvm::DenseMap<Value, Value> scalesOf;
+  /// The quant format of each quantised weight value.
+  llvm::DenseMap<Value, WeightQuant> quantOfValue;
 };
 
 } // namespace strata::workload::detail

@@ -91,8 +91,8 @@ struct Unmodelled {
 };
 constexpr Unmodelled kUnmodelled[] = {
     {"quantization_config",
-     "weights are built in --dtype; quantised storage and its dequantisation "
-     "are not priced"},
+     "weights are built in --dtype (or --weight-dtype); the checkpoint's "
+     "own format is not read"},
     {"swiglu_limit", "the clamp of the SwiGLU inputs is not priced"},
     // DeepSeek-V2/V3 fields the MLA/DeepSeekMoE builder does not build.
     {"routed_scaling_factor",

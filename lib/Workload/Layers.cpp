@@ -40,6 +40,13 @@ func::FuncOp TransformerBuilder::buildLayerForward() {
   Value x = fn.getArgument(argIndex++);
   for (const WeightSpec &ws : weights)
     lv.w[ws.name] = fn.getArgument(argIndex++);
+  for (const WeightSpec &ws : weights)
+    if (std::optional<WeightQuant> q = quantOf(ws.name)) {
+      Value wv = lv.w.lookup(ws.name);
+      quantOfValue[wv] = *q;
+      if (Value s = lv.w.lookup(ws.name + ".scales"))
+        scalesOf[wv] = s;
+    }
   if (hasRope())
     lv.rot = fn.getArgument(argIndex++);
   if (windowArgument())

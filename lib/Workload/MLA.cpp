@@ -119,18 +119,23 @@ Value TransformerBuilder::mlaAttention(Emitter &e, Value xn, LayerValues &lv) {
   Value wk = w("layers.attn.kv_b_proj.k.weight");
   Value wv = w("layers.attn.kv_b_proj.v.weight");
   bool absorbed = mlaAbsorbed();
+  // Quantised kv_b_proj weights are dequantised as they are read.
+  auto byWeight = [&](llvm::StringRef name, In lhs, Value wt,
+                      llvm::StringRef dims, llvm::StringRef out) {
+    if (quantOfValue.count(wt))
+      return contractWeight(e, name, lhs, wt, dims, out);
+    return e.contract(name, lhs, {wt, dims}, out, act);
+  };
   Value scores, values;
   if (absorbed) {
     // q_nope . (W_k latent) = (q_nope W_k^T) . latent.
     Value qLat =
-        e.contract("attn.q_absorb", {qNope, "bsqd"}, {wk, "lqd"}, "bsql", act);
+        byWeight("attn.q_absorb", {qNope, "bsqd"}, wk, "lqd", "bsql");
     scores = e.contract("attn.qk_latent", {qLat, "bsql"}, {latents, "btl"},
                         "bqst", act);
   } else {
-    Value kNope = e.contract("attn.kv_b_proj.k", {latents, "btl"}, {wk, "lqd"},
-                             "btqd", act);
-    values = e.contract("attn.kv_b_proj.v", {latents, "btl"}, {wv, "lqu"},
-                        "btqu", act);
+    Value kNope = byWeight("attn.kv_b_proj.k", {latents, "btl"}, wk, "lqd", "btqd");
+    values = byWeight("attn.kv_b_proj.v", {latents, "btl"}, wv, "lqu", "btqu");
     lv.saved.save("attn.k_nope", kNope);
     lv.saved.save("attn.v", values);
     scores = e.contract("attn.qk_matmul", {qNope, "bsqd"}, {kNope, "btqd"},
@@ -154,7 +159,7 @@ Value TransformerBuilder::mlaAttention(Emitter &e, Value xn, LayerValues &lv) {
     Value ctxLat = e.contract("attn.av_latent", {probs, "bqst"},
                               {latents, "btl"}, "bsql", act);
     ctxv =
-        e.contract("attn.v_absorb", {ctxLat, "bsql"}, {wv, "lqu"}, "bsqu", act);
+        byWeight("attn.v_absorb", {ctxLat, "bsql"}, wv, "lqu", "bsqu");
   } else {
     ctxv = e.contract("attn.av_matmul", {probs, "bqst"}, {values, "btqu"},
                       "bsqu", act);

@@ -166,8 +166,8 @@ Value TransformerBuilder::moe(Emitter &e, Value xn, LayerValues &lv) {
                       return SmallVector<Value>{a.conv(v[0], wty)};
                     });
   Value eg =
-      e.contract("moe.expert_gate", {xq, "ech"}, {wg, "ehi"}, "eci", act);
-  Value eu = e.contract("moe.expert_up", {xq, "ech"}, {wu, "ehi"}, "eci", act);
+      contractWeight(e, "moe.expert_gate", {xq, "ech"}, wg, "ehi", "eci");
+  Value eu = contractWeight(e, "moe.expert_up", {xq, "ech"}, wu, "ehi", "eci");
   Value eh =
       e.generic1("moe.expert_act", {{eg, "eci"}, {eu, "eci"}}, Out{"eci", act},
                  [&](Ar &a, ValueRange v, IndexFn) {
@@ -180,7 +180,7 @@ Value TransformerBuilder::moe(Emitter &e, Value xn, LayerValues &lv) {
                        return SmallVector<Value>{a.conv(v[0], wty)};
                      });
   Value ey =
-      e.contract("moe.expert_down", {ehq, "eci"}, {wd, "eih"}, "ech", act);
+      contractWeight(e, "moe.expert_down", {ehq, "eci"}, wd, "eih", "ech");
   lv.saved.save("moe.xe", xe);
   lv.saved.save("moe.expert_gate", eg);
   lv.saved.save("moe.expert_up", eu);

@@ -350,6 +350,22 @@ LogicalResult readLlamaVariant(FieldReader &r, ModelConfig &c,
     c.qkvBias = c.outBias = *bias;
     c.attentionSinks = true;
     c.expertBias = true;
+    // The released checkpoints quantise only the experts:
+    // {"quant_method": "mxfp4", "modules_to_not_convert": [attention,
+    // router, embeddings, lm_head]}.
+    if (!r.present({"quantization_config"}).empty()) {
+      const llvm::json::Object *q =
+          r.fields().get("quantization_config")->getAsObject();
+      std::optional<llvm::StringRef> method =
+          q ? q->getString("quant_method") : std::nullopt;
+      if (!method || *method != "mxfp4") {
+        emitError(r.locOf("quantization_config"))
+            << "gpt_oss quantization_config: only quant_method 'mxfp4' (the "
+               "released checkpoints' MoE experts) is modelled";
+        return failure();
+      }
+      c.mxfp4Experts = true;
+    }
     FailureOr<int64_t> window = r.optionalInt({"sliding_window"}, 128);
     if (failed(window))
       return failure();

@@ -76,21 +76,7 @@ Value TransformerBuilder::linear(Emitter &e, llvm::StringRef name,
                                  llvm::StringRef xDims, Value w,
                                  llvm::StringRef wDims, llvm::StringRef outDims,
                                  Value bias, llvm::StringRef biasDims) {
-  Type wElemTy = cast<RankedTensorType>(w.getType()).getElementType();
-  Value in = x;
-  if (wElemTy != act) {
-    // fp8: the activation is quantised once and shared by its matmuls.
-    Value &q = quantized[x];
-    if (!q) {
-      std::string block = name.rsplit('.').first.str();
-      q = e.generic1(block + ".quant", {{x, xDims}}, Out{xDims, wElemTy},
-                     [&](Ar &a, ValueRange v, IndexFn) {
-                       return SmallVector<Value>{a.conv(v[0], wElemTy)};
-                     });
-    }
-    in = q;
-  }
-  Value y = e.contract(name, {in, xDims}, {w, wDims}, outDims, act);
+  Value y = contractWeight(e, name, {x, xDims}, w, wDims, outDims);
   if (!bias)
     return y;
   return e.generic1(biasName, {{y, outDims}, {bias, biasDims}},

@@ -85,6 +85,89 @@ std::optional<WorkloadDType> parseWorkloadDType(llvm::StringRef text) {
       .Default(std::nullopt);
 }
 
+unsigned WeightQuant::elementBits() const {
+  switch (format) {
+  case WeightFormat::Int8:
+  case WeightFormat::Int8Grouped:
+  case WeightFormat::Fp8:
+  case WeightFormat::Bfp8:
+    return 8;
+  case WeightFormat::Int4Grouped:
+  case WeightFormat::Mxfp4:
+  case WeightFormat::Bfp4:
+    return 4;
+  }
+  return 8;
+}
+
+unsigned WeightQuant::scaleBits() const {
+  switch (format) {
+  case WeightFormat::Int8:
+  case WeightFormat::Int8Grouped:
+  case WeightFormat::Int4Grouped:
+    return 16; // fp16 scales (GPTQ/AWQ checkpoints)
+  case WeightFormat::Fp8:
+    return 0; // one per-tensor scale, folded into the epilogue
+  case WeightFormat::Mxfp4:
+  case WeightFormat::Bfp8:
+  case WeightFormat::Bfp4:
+    return 8; // an E8M0 scale / a shared 8-bit exponent
+  }
+  return 0;
+}
+
+double WeightQuant::bytesPerParameter(int64_t reduction) const {
+  double bytes = elementBits() / 8.0;
+  int64_t g = group > 0 ? group : reduction;
+  if (scaleBits() > 0 && g > 0)
+    bytes += scaleBits() / 8.0 / double(g);
+  return bytes;
+}
+
+std::optional<WeightQuant> parseWeightQuant(llvm::StringRef text) {
+  WeightQuant q;
+  if (text == "int8")
+    return WeightQuant{WeightFormat::Int8, 0};
+  if (text == "fp8")
+    return WeightQuant{WeightFormat::Fp8, 0};
+  if (text == "mxfp4")
+    return WeightQuant{WeightFormat::Mxfp4, 32};
+  if (text == "bfp8")
+    return WeightQuant{WeightFormat::Bfp8, 16};
+  if (text == "bfp4")
+    return WeightQuant{WeightFormat::Bfp4, 16};
+  llvm::StringRef rest = text;
+  if (rest.consume_front("int8-g"))
+    q.format = WeightFormat::Int8Grouped;
+  else if (rest.consume_front("int4-g"))
+    q.format = WeightFormat::Int4Grouped;
+  else
+    return std::nullopt;
+  if (rest.getAsInteger(10, q.group) || q.group < 1)
+    return std::nullopt;
+  return q;
+}
+
+std::string stringifyWeightQuant(const WeightQuant &q) {
+  switch (q.format) {
+  case WeightFormat::Int8:
+    return "int8";
+  case WeightFormat::Int8Grouped:
+    return "int8-g" + std::to_string(q.group);
+  case WeightFormat::Int4Grouped:
+    return "int4-g" + std::to_string(q.group);
+  case WeightFormat::Fp8:
+    return "fp8";
+  case WeightFormat::Mxfp4:
+    return "mxfp4";
+  case WeightFormat::Bfp8:
+    return "bfp8";
+  case WeightFormat::Bfp4:
+    return "bfp4";
+  }
+  return "?";
+}
+
 std::optional<MlaForm> parseMlaForm(llvm::StringRef text) {
   return llvm::StringSwitch<std::optional<MlaForm>>(text)
       .Case("auto", MlaForm::Auto)
@@ -226,8 +309,14 @@ SmallVector<WeightSpec> TransformerBuilder::layerWeights() const {
   SmallVector<int64_t> hs = qkHeadShape();
   auto add = [&](std::string name, ArrayRef<int64_t> shape, bool matmul,
                  std::string dims) {
-    ws.push_back({std::move(name), SmallVector<int64_t>(shape), wElem(matmul),
-                  std::move(dims)});
+    std::optional<WeightQuant> q =
+        matmul ? quantOf(name) : std::optional<WeightQuant>();
+    ws.push_back({std::move(name), SmallVector<int64_t>(shape),
+                  q ? quantElem(*q) : wElem(matmul), std::move(dims)});
+    // Its scales follow it (buildTransformerModule checked the groups).
+    if (q && q->scaleBits() > 0)
+      if (std::optional<WeightSpec> s = scalesSpec(ws.back(), *q))
+        ws.push_back(*s);
   };
   auto cat = [](std::initializer_list<int64_t> lead, ArrayRef<int64_t> tail) {
     SmallVector<int64_t> shape(lead);
@@ -840,6 +929,19 @@ OwningOpRef<ModuleOp> TransformerBuilder::build() {
       return nullptr;
     }
   }
+  if (training() && opts.weightQuant) {
+    emitError(fileLoc) << "--weight-dtype="
+                       << stringifyWeightQuant(*opts.weightQuant)
+                       << " is an inference format; training builds the "
+                          "weights in --dtype";
+    return nullptr;
+  }
+  if (opts.weightQuant && opts.dtype != WorkloadDType::bf16 &&
+      opts.dtype != WorkloadDType::fp16) {
+    emitError(fileLoc) << "--weight-dtype needs 16-bit activations "
+                          "(--dtype=bf16 or fp16)";
+    return nullptr;
+  }
   if (training() && opts.dtype == WorkloadDType::fp8 && cfg.isMoE()) {
     emitError(fileLoc) << "fp8 training of MoE experts is not modelled (the "
                           "experts' backward reads bf16 gradients); use "
@@ -881,6 +983,13 @@ OwningOpRef<ModuleOp> TransformerBuilder::build() {
                          opts.kvDType.value_or(opts.dtype == WorkloadDType::fp8
                                                    ? WorkloadDType::bf16
                                                    : opts.dtype)))),
+      b.getNamedAttr(
+          "weight_dtype",
+          b.getStringAttr(opts.weightQuant && !training()
+                              ? stringifyWeightQuant(*opts.weightQuant)
+                          : cfg.mxfp4Experts && !training()
+                              ? std::string("mxfp4-experts")
+                              : stringifyWorkloadDType(opts.dtype).str())),
       b.getNamedAttr("layers", i64(L)),
       b.getNamedAttr("hidden", i64(H)),
       b.getNamedAttr("intermediate", i64(I)),
@@ -946,6 +1055,18 @@ OwningOpRef<ModuleOp> TransformerBuilder::build() {
     layerFnName = seg.fnName;
     savedSpecs.clear();
     seg.weights = layerWeights();
+    // A grouped format needs groups that tile each weight's reduction.
+    for (const WeightSpec &ws : seg.weights) {
+      std::optional<WeightQuant> q = quantOf(ws.name);
+      if (q && q->scaleBits() > 0 && !scalesSpec(ws, *q)) {
+        emitError(fileLoc) << "--weight-dtype=" << stringifyWeightQuant(*q)
+                           << ": groups of " << q->group
+                           << " do not divide the reduction of '" << ws.name
+                           << "' (letters " << reductionLetters(ws.dims)
+                           << " of " << ws.dims << ")";
+        return nullptr;
+      }
+    }
     seg.fwd = buildLayerForward();
     if (splitLayers()) {
       // The local layers' function: the window as a constant, the cache

@@ -68,6 +68,13 @@ static llvm::cl::opt<std::string> modelKvDType(
     llvm::cl::desc("KV cache element type (decode): bf16, fp16, fp8 or f32 "
                    "(default: the activations' type)"),
     llvm::cl::init(""), llvm::cl::cat(modelCategory));
+static llvm::cl::opt<std::string> modelWeightDType(
+    "weight-dtype",
+    llvm::cl::desc("Stored format of the layers' projection weights: int8, "
+                   "int8-g<N>, int4-g<N> (fp16 scales per N), fp8 (W8A8), "
+                   "mxfp4, bfp8, bfp4 (default: --dtype; gpt_oss: its "
+                   "MXFP4 experts)"),
+    llvm::cl::init(""), llvm::cl::cat(modelCategory));
 static llvm::cl::opt<std::string> modelLoadBalance(
     "moe-load-balance",
     llvm::cl::desc("Rows per active expert: 'uniform' (tokens*top_k/experts) "
@@ -143,6 +150,15 @@ static OwningOpRef<Operation *> importModelConfig(llvm::SourceMgr &sourceMgr,
     if (!options.kvDType) {
       emitError(loc) << "unknown --kv-dtype '" << modelKvDType
                      << "' (expected bf16, fp16, fp8 or f32)";
+      return nullptr;
+    }
+  }
+  if (!modelWeightDType.empty()) {
+    options.weightQuant = parseWeightQuant(modelWeightDType);
+    if (!options.weightQuant) {
+      emitError(loc) << "unknown --weight-dtype '" << modelWeightDType
+                     << "' (expected int8, int8-g<N>, int4-g<N>, fp8, mxfp4, "
+                        "bfp8 or bfp4)";
       return nullptr;
     }
   }
@@ -244,6 +260,8 @@ static void extractModelSpec(std::vector<char *> &args) {
                                               "-dtype",
                                               "--kv-dtype",
                                               "-kv-dtype",
+                                              "--weight-dtype",
+                                              "-weight-dtype",
                                               "--models-dir",
                                               "-models-dir",
                                               "--moe-load-balance",

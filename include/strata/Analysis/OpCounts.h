@@ -82,6 +82,13 @@ struct OpCounts {
   int64_t batch = 1, m = 1, n = 1, k = 1;
   /// Iteration-space size (product of all loop ranges).
   double iterations = 0;
+  /// A contraction that dequantises its weight as it reads it (a quantised
+  /// weight and its scales, Workload's --weight-dtype): the dequantising
+  /// FLOPs (once per weight element, as a kernel converts a loaded weight
+  /// tile once for all its rows) and the stored elements' dtype. The
+  /// weight's inputBytes include its scales'.
+  double dequantFlops = 0;
+  std::optional<hw::DType> storedWeightDType;
 };
 
 /// Storage bytes of one element of type `t` (sub-byte types fractional,

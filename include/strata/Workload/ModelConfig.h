@@ -149,6 +149,11 @@ struct ModelConfig {
   /// gpt-oss: one learned logit per head that joins the softmax's sum
   /// (attention sinks).
   bool attentionSinks = false;
+  /// gpt-oss: `quantization_config` ships the MoE experts in MXFP4 (E2M1
+  /// elements, one E8M0 scale per 32) and everything else in bf16
+  /// (`modules_to_not_convert`); the generator stores the experts so
+  /// unless --weight-dtype says otherwise.
+  bool mxfp4Experts = false;
   /// Falcon-7B: one norm feeds both branches of the parallel block.
   bool sharedParallelNorm = false;
   /// Gemma: embeddings scaled by sqrt(hidden) (one elementwise multiply).

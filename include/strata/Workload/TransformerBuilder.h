@@ -48,6 +48,52 @@ enum class WorkloadDType { bf16, fp16, fp8, f32 };
 llvm::StringRef stringifyWorkloadDType(WorkloadDType dtype);
 std::optional<WorkloadDType> parseWorkloadDType(llvm::StringRef text);
 
+/// Stored formats of the layers' projection weights (`--weight-dtype`):
+/// narrow elements plus a scale per group of `group` consecutive elements
+/// along the reduction (input) dimension. The generator stores each
+/// projection as its packed elements and its scales and dequantises them
+/// into the contraction (docs/workloads.md, "Quantised weights").
+enum class WeightFormat {
+  /// int8 with one fp16 scale per output channel (group = the reduction).
+  Int8,
+  /// int8 or int4 with an fp16 scale per `group` elements (GPTQ/AWQ,
+  /// symmetric: no zero points).
+  Int8Grouped,
+  Int4Grouped,
+  /// FP8 E4M3 weights with a per-tensor scale, the activations quantised
+  /// to E4M3 as well (W8A8: the matrix unit reads both natively).
+  Fp8,
+  /// OCP MX FP4: E2M1 elements, one E8M0 scale per 32 (gpt-oss' experts).
+  Mxfp4,
+  /// Tenstorrent block floats: sign-magnitude mantissas of 7 (bfp8_b) or 3
+  /// (bfp4_b) bits sharing one 8-bit exponent per 16 elements.
+  Bfp8,
+  Bfp4,
+};
+
+/// A weight format with its group size.
+struct WeightQuant {
+  WeightFormat format = WeightFormat::Int8;
+  /// Elements per scale along the reduction; 0: the whole reduction (one
+  /// scale per output channel) or, for fp8, the whole tensor.
+  int64_t group = 0;
+
+  /// Bits of one stored element and of one scale (0: no stored scales).
+  unsigned elementBits() const;
+  unsigned scaleBits() const;
+  /// Bytes per parameter of a weight whose reduction has `reduction`
+  /// elements: elementBits / 8 + scale bytes / group.
+  double bytesPerParameter(int64_t reduction) const;
+  bool operator==(const WeightQuant &o) const {
+    return format == o.format && group == o.group;
+  }
+};
+
+/// Parses `--weight-dtype`: int8, int8-g<N>, int4-g<N>, fp8, mxfp4, bfp8,
+/// bfp4.
+std::optional<WeightQuant> parseWeightQuant(llvm::StringRef text);
+std::string stringifyWeightQuant(const WeightQuant &q);
+
 /// Parses `--moe-load-balance`: "uniform" (factor 1) or a positive capacity
 /// factor that multiplies the rows each active expert computes.
 std::optional<double> parseMoELoadBalance(llvm::StringRef text);
@@ -83,6 +129,11 @@ struct WorkloadOptions {
   /// append quantises this step's K/V, the attention dequantises on read,
   /// and the cache's bytes (what decode streams) halve against bf16.
   std::optional<WorkloadDType> kvDType;
+  /// Stored format of the layers' projection weights (attention, MLP and
+  /// experts; embeddings, norms, the router and the LM head keep the
+  /// weights' dtype). Unset: the weights' dtype, except gpt_oss configs
+  /// whose `quantization_config` ships MXFP4 experts (expertQuant).
+  std::optional<WeightQuant> weightQuant;
   /// Rows each active expert computes, as a multiple of the uniform share
   /// tokens * top_k / active_experts (1 = perfectly balanced).
   double moeCapacityFactor = 1.0;
