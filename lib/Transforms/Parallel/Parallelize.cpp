@@ -165,6 +165,15 @@ LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
   if (model.kvHeads && *model.kvHeads != 1 && *model.kvHeads % tp != 0)
     return fail() << "tp=" << int64_t(tp) << " does not divide the model's "
                   << *model.kvHeads << " KV heads";
+  // The dequantising projections (weight and scales read together) are not
+  // matched as tp or ep splits, and their scales not re-typed after
+  // partitioning: refused rather than priced unsplit.
+  if (int64_t(tp) * pp * dpDegree > 1 && model.dequantisingWeights())
+    return fail() << "tp=" << int64_t(tp) << " pp=" << int64_t(pp)
+                  << " dp=" << dpDegree << " with " << model.weightFormat
+                  << " weights: projections that dequantise their weights "
+                     "are not partitioned yet (price them on one device, or "
+                     "store the weights as bf16 or fp8)";
   // Stages may differ in depth (the deepest sets the pace, see
   // strata-stage).
   if (model.layers && pp > *model.layers)

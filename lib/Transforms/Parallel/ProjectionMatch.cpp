@@ -24,7 +24,15 @@ ModelDims readModelDims(ModuleOp module) {
   dims.kvHeads = get("kv_heads");
   dims.layers = get("layers");
   dims.experts = get("experts");
+  if (auto format = dict.getAs<StringAttr>("weight_dtype"))
+    dims.weightFormat = format.getValue().str();
   return dims;
+}
+
+bool ModelDims::dequantisingWeights() const {
+  StringRef f(weightFormat);
+  return f.starts_with("int") || f.starts_with("mxfp4") ||
+         f.starts_with("bfp");
 }
 
 bool hasExpertLoop(const Projection &proj) {

@@ -25,6 +25,11 @@ inline constexpr llvm::StringLiteral kRoleAttr = "strata.role";
 /// The model dimensions the plan must respect, from `strata.model`.
 struct ModelDims {
   std::optional<int64_t> heads, kvHeads, layers, experts;
+  /// `weight_dtype`: the stored weights' format (bf16, int4-g128, mxfp4...).
+  std::string weightFormat;
+  /// Whether weights are stored with scales and dequantised in their
+  /// projections (three-input contractions: activation, weight, scales).
+  bool dequantisingWeights() const;
 };
 
 ModelDims readModelDims(mlir::ModuleOp module);
