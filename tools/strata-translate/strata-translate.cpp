@@ -72,8 +72,8 @@ static llvm::cl::opt<std::string> modelWeightDType(
     "weight-dtype",
     llvm::cl::desc("Stored format of the layers' projection weights: int8, "
                    "int8-g<N>, int4-g<N> (fp16 scales per N), fp8 (W8A8), "
-                   "mxfp4, bfp8, bfp4 (default: --dtype; gpt_oss: its "
-                   "MXFP4 experts)"),
+                   "mxfp4, bfp8, bfp4, or dense (all in --dtype) (default: "
+                   "--dtype; gpt_oss: its MXFP4 experts)"),
     llvm::cl::init(""), llvm::cl::cat(modelCategory));
 static llvm::cl::opt<std::string> modelLoadBalance(
     "moe-load-balance",
@@ -153,12 +153,16 @@ static OwningOpRef<Operation *> importModelConfig(llvm::SourceMgr &sourceMgr,
       return nullptr;
     }
   }
-  if (!modelWeightDType.empty()) {
+  if (modelWeightDType == "dense") {
+    // Every weight in --dtype, a checkpoint's own quantisation (gpt-oss's
+    // MXFP4 experts) included: for plans quantised weights cannot take.
+    config->mxfp4Experts = false;
+  } else if (!modelWeightDType.empty()) {
     options.weightQuant = parseWeightQuant(modelWeightDType);
     if (!options.weightQuant) {
       emitError(loc) << "unknown --weight-dtype '" << modelWeightDType
-                     << "' (expected int8, int8-g<N>, int4-g<N>, fp8, mxfp4, "
-                        "bfp8 or bfp4)";
+                     << "' (expected dense, int8, int8-g<N>, int4-g<N>, fp8, "
+                        "mxfp4, bfp8 or bfp4)";
       return nullptr;
     }
   }

@@ -173,7 +173,7 @@ LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
                   << " dp=" << dpDegree << " with " << model.weightFormat
                   << " weights: projections that dequantise their weights "
                      "are not partitioned yet (price them on one device, or "
-                     "store the weights as bf16 or fp8)";
+                     "generate with --weight-dtype=dense or fp8)";
   // Stages may differ in depth (the deepest sets the pace, see
   // strata-stage).
   if (model.layers && pp > *model.layers)
