@@ -50,7 +50,10 @@ public:
       return;
     Clock::time_point now = Clock::now();
     double t = std::chrono::duration<double>(now - start).count();
-    if (t < 1.0 || now - last < std::chrono::milliseconds(100))
+    // The last update always draws (once the bar is up), so it ends at
+    // 100 %.
+    if (t < 1.0 || (now - last < std::chrono::milliseconds(100) &&
+                    !(shown && done == total)))
       return;
     last = now;
     shown = true;
