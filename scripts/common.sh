@@ -15,7 +15,7 @@ STRATA_PACKAGES=(
   # The sanitizer + fuzzer build (build-asan/, docs/testing.md): clang and
   # its compiler-rt (ASan, UBSan, libFuzzer).
   clang-22 libclang-rt-22-dev
-  # strata-explore: OpenMPI for its MPI scale-out (planned, docs/explore.md)
+  # strata-explore: OpenMPI for its MPI scale-out (mpirun -np N, docs/explore.md)
   # and Chromium for the headless-browser test of its report.html.
   openmpi-bin libopenmpi-dev chromium
 )

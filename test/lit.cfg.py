@@ -50,5 +50,9 @@ config.substitutions.append(("%strata_obj_root", config.strata_obj_root))
 import shutil
 if shutil.which("chromium"):
     config.available_features.add("chromium")
+# strata-explore's MPI scale-out test: the tool built with MPI and an
+# mpirun to start it (Debian's openmpi-bin, in scripts/common.sh).
+if getattr(config, "strata_explore_mpi", False) and shutil.which("mpirun"):
+    config.available_features.add("mpi")
 if os.path.exists(os.path.join(config.strata_tools_dir, "strata-fuzz-ir")):
     config.available_features.add("strata-fuzz")

@@ -521,7 +521,12 @@ Engine::Prepared Engine::prepare(const hw::System &sys) const {
   return p;
 }
 
-void Engine::lowerIfNew(Prepared &p, const hw::System &sys) {
+bool Engine::hasLowering(const std::vector<double> &key) const {
+  return impl->byKey.count(key) != 0;
+}
+
+void Engine::lowerIfNew(Prepared &p, const hw::System &sys,
+                        const hw::System *origin) {
   if (p.done)
     return;
   Impl &I = *impl;
@@ -535,14 +540,16 @@ void Engine::lowerIfNew(Prepared &p, const hw::System &sys) {
       return;
     }
     r.metrics = *m;
-    r.relowered = r.lowered = true;
+    r.relowered = true; // not kept: `lowered` stays false
     r.why = "--exact lowers every point";
     return;
   }
   auto it = I.byKey.find(p.key);
   if (it == I.byKey.end()) {
-    // A lowering no point had yet: run the pipeline for this system.
-    llvm::Expected<Lowered> l = I.lowerProfiled(sys);
+    // A lowering no point had yet: run the pipeline for the system of the
+    // first point with this key.
+    const hw::System &target = origin ? *origin : sys;
+    llvm::Expected<Lowered> l = I.lowerProfiled(target);
     if (!l) {
       p.done = true;
       r.valid = false;
@@ -550,9 +557,9 @@ void Engine::lowerIfNew(Prepared &p, const hw::System &sys) {
       return;
     }
     I.lowerings.push_back(std::move(*l));
-    I.reasons.push_back(I.whyNotBase(sys));
+    I.reasons.push_back(I.whyNotBase(target));
     it = I.byKey.emplace(p.key, I.lowerings.size() - 1).first;
-    r.lowered = true;
+    r.lowered = !origin;
   }
   r.lowering = it->second;
 }
@@ -566,6 +573,32 @@ PointResult Engine::finish(Prepared &p, const hw::System &sys) const {
   if (r.relowered)
     r.why = I.reasons[r.lowering - 1];
   r.metrics = I.price(I.lowerings[r.lowering], sys, *p.model);
+  return r;
+}
+
+PointResult Engine::probe(const hw::System &sys) {
+  Prepared p = prepare(sys);
+  if (p.done)
+    return std::move(p.result);
+  Impl &I = *impl;
+  if (I.exact) {
+    // As every point of an --exact sweep: lowered for itself.
+    lowerIfNew(p, sys);
+    return std::move(p.result);
+  }
+  auto it = I.byKey.find(p.key);
+  if (it != I.byKey.end() && it->second == 0)
+    return finish(p, sys);
+  PointResult r;
+  r.relowered = true;
+  llvm::Expected<Lowered> l = I.lowerProfiled(sys);
+  if (!l) {
+    r.valid = false;
+    r.problem = llvm::toString(l.takeError());
+    return r;
+  }
+  r.why = I.whyNotBase(sys);
+  r.metrics = I.price(*l, sys, *p.model);
   return r;
 }
 

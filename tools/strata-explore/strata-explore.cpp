@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "strata/Explore/Comm.h"
 #include "strata/Explore/Driver.h"
 #include "strata/Explore/Engine.h"
 #include "strata/Explore/Results.h"
@@ -94,8 +95,28 @@ static cl::opt<bool> exactMode(
                       "the mapping-decision key is not used)"),
     cl::init(false));
 
+static cl::opt<bool> resume(
+    "resume",
+    cl::desc("Continue a stopped or killed run of the same sweep from its "
+             "checkpoint (<out>/checkpoint), pricing only the chunks it "
+             "had not finished"),
+    cl::init(false));
+static cl::opt<uint64_t> checkpointEvery(
+    "checkpoint-every",
+    cl::desc("Points per checkpointed chunk (also the unit of the MPI "
+             "split)"),
+    cl::init(1024));
+static cl::opt<uint64_t> stopAfter(
+    "stop-after-points",
+    cl::desc("Stop once this process has priced N points (whole chunks), "
+             "leaving the checkpoint for --resume (for tests)"),
+    cl::init(0), cl::Hidden);
+
 static int fail(const llvm::Twine &msg) {
   llvm::errs() << "strata-explore: " << msg << "\n";
+  // The other processes of an MPI run would wait for this one forever.
+  if (explore::Comm::world().size() > 1)
+    explore::Comm::world().abort(1);
   return 1;
 }
 
@@ -117,6 +138,10 @@ static llvm::Expected<hw::System> loadSystem(llvm::StringRef spec) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  explore::Comm::init(argc, argv);
+  struct Finalize {
+    ~Finalize() { explore::Comm::finalize(); }
+  } finalize;
   cl::ParseCommandLineOptions(argc, argv, "Strata design-space exploration\n");
 
   llvm::Expected<hw::System> base = loadSystem(systemSpec);
@@ -190,10 +215,36 @@ int main(int argc, char **argv) {
   options.progress = !noProgress;
   options.batch = modelBatch;
   options.jobs = std::max(1u, unsigned(jobs));
+  options.resume = resume;
+  options.chunkPoints = std::max<uint64_t>(1, checkpointEvery);
+  options.stopAfter = stopAfter;
+  // What the checkpoint must match to be resumed: the inputs and every
+  // option that changes a result (not -j, the progress bar or the
+  // statistics).
+  {
+    llvm::raw_string_ostream id(options.identity);
+    id << "spec\n" << (*specBuf)->getBuffer() << "\nsystem\n"
+       << llvm::formatv("{0}", hw::toJSON(*base)) << "\nworkload "
+       << (modelName.empty() ? "file " + inputFile : "model " + modelName)
+       << " mode " << modelMode << " seq " << modelSeq << " batch "
+       << modelBatch << "\nentry " << entry << "\npipeline "
+       << pipelineOptions << "\nexact " << exactMode << " verify "
+       << verifyPoints << " emit " << emitSystems;
+  }
   llvm::Expected<explore::DriverStats> st =
       explore::runSweep(ctx, *spec, *base, build, options);
   if (!st)
     return fail(llvm::toString(st.takeError()));
+  // Only rank 0 assembled the results; the others are done.
+  if (st->rank != 0)
+    return 0;
+  if (st->stopped) {
+    llvm::outs() << llvm::formatv(
+        "stopped after {0} points ({1} from the checkpoint); continue with "
+        "--resume\n",
+        st->pricedPoints, st->resumedPoints);
+    return 3;
+  }
 
   int rc = 0;
   if (st->verified > 0 || verifyPoints.getNumOccurrences()) {
@@ -225,6 +276,12 @@ int main(int argc, char **argv) {
     for (const auto &kv : st->reasons)
       llvm::outs() << "  re-lowered " << kv.second << ": " << kv.first()
                    << "\n";
+    if (st->resumedPoints)
+      llvm::outs() << llvm::formatv("resumed: {0} points from the "
+                                    "checkpoint, {1} priced\n",
+                                    st->resumedPoints, st->pricedPoints);
+    if (st->ranks > 1)
+      llvm::outs() << llvm::formatv("processes: {0}\n", st->ranks);
     llvm::outs() << llvm::formatv("compile once: {0:f3} s\n",
                                   st->compileSeconds);
     double sweepS = st->sweepSeconds - st->compileSeconds;

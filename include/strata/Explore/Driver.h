@@ -58,6 +58,17 @@ struct DriverOptions {
   unsigned jobs = 1;
   /// The global batch when the spec does not sweep it (--batch).
   int64_t batch = 1;
+  /// Points per chunk: the unit of the checkpoint (`<outDir>/checkpoint`)
+  /// and of the split between MPI processes.
+  uint64_t chunkPoints = 1024;
+  /// Continue from the checkpoint of a stopped run of the same sweep.
+  bool resume = false;
+  /// Stop (without writing the result files) once this process has priced
+  /// this many points, in whole chunks; for tests of --resume. 0: never.
+  uint64_t stopAfter = 0;
+  /// What makes the sweep this sweep (the spec, system, workload and
+  /// options, as text): --resume refuses a checkpoint of another one.
+  std::string identity;
 };
 
 struct DriverStats {
@@ -68,6 +79,14 @@ struct DriverStats {
   double compileSeconds = 0; ///< the lowerings on the base systems
   double sweepSeconds = 0;   ///< wall time of the whole sweep
   double cpuSeconds = 0;     ///< process CPU time of the whole sweep
+  /// This process (MPI rank) and how many there are; only rank 0 writes
+  /// the result files and has the counts above.
+  int rank = 0, ranks = 1;
+  uint64_t resumedPoints = 0; ///< found in the checkpoint, not priced again
+  uint64_t pricedPoints = 0;  ///< priced by this process
+  /// The run stopped before every chunk was priced (--stop-after-points): no
+  /// result files, the checkpoint stays for --resume.
+  bool stopped = false;
 };
 
 llvm::Expected<DriverStats> runSweep(mlir::MLIRContext &ctx,

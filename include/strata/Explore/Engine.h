@@ -80,6 +80,12 @@ public:
   /// the cost core's mapping decisions on `sys`), lowering anew when no
   /// point had that key yet.
   PointResult evaluate(const hw::System &sys);
+  /// `sys` priced without touching the lowerings kept for the sweep: on
+  /// the base lowering when its key is the base's, else on a lowering of
+  /// its own made for it. The result depends on the base and `sys` only
+  /// (not on which points this engine priced before), as the
+  /// sensitivities must be whichever process computes them.
+  PointResult probe(const hw::System &sys);
 
   /// evaluate() in three steps, for many points at once: prepare() and
   /// finish() may run on several threads at a time (they only read the
@@ -97,7 +103,14 @@ public:
     std::unique_ptr<cost::CostModel> model;
   };
   Prepared prepare(const hw::System &sys) const;
-  void lowerIfNew(Prepared &p, const hw::System &sys);
+  /// Whether a lowering with `key` exists already.
+  bool hasLowering(const std::vector<double> &key) const;
+  /// Makes the lowering of `p`'s key if there is none yet: for `origin`
+  /// when given (the system of the first point of the sweep with this key,
+  /// priced by another process or an earlier run), else for `sys` (then
+  /// `p.result.lowered` says this point made it).
+  void lowerIfNew(Prepared &p, const hw::System &sys,
+                  const hw::System *origin = nullptr);
   PointResult finish(Prepared &p, const hw::System &sys) const;
   /// Lower every point anew (the pipeline's numbers by construction; as
   /// slow as running strata-pipeline per point). The key does not yet see
