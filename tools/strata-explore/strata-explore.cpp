@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "strata/Explore/Comm.h"
+#include "../ToolOptions.h"
 #include "strata/Explore/Driver.h"
 #include "strata/Explore/Engine.h"
 #include "strata/Explore/Results.h"
@@ -39,44 +40,46 @@ using namespace mlir;
 using namespace strata;
 namespace cl = llvm::cl;
 
+static cl::OptionCategory &cat = tools::strataCategory();
+
 static cl::opt<std::string> inputFile(cl::Positional,
                                       cl::desc("[workload.mlir]"),
-                                      cl::init(""));
+                                      cl::init(""), cl::cat(cat));
 static cl::opt<std::string>
     modelName("model", cl::desc("Bundled model name or config.json (instead "
                                 "of an .mlir input)"),
-              cl::init(""));
+              cl::init(""), cl::cat(cat));
 static cl::opt<std::string> modelMode("mode",
                                       cl::desc("prefill, decode or train"),
-                                      cl::init("prefill"));
+                                      cl::init("prefill"), cl::cat(cat));
 static cl::opt<int64_t> modelSeq("seq", cl::desc("Tokens per sequence"),
-                                 cl::init(0));
+                                 cl::init(0), cl::cat(cat));
 static cl::opt<int64_t> modelBatch("batch", cl::desc("Sequences"),
-                                   cl::init(1));
+                                   cl::init(1), cl::cat(cat));
 static cl::opt<std::string> modelsDir("models-dir",
                                       cl::desc("Bundled model configs"),
-                                      cl::init(STRATA_MODELS_DIR));
+                                      cl::init(STRATA_MODELS_DIR), cl::cat(cat));
 static cl::opt<std::string> systemSpec("system",
                                        cl::desc("Base system: preset or .json"),
-                                       cl::Required);
+                                       cl::Required, cl::cat(cat));
 static cl::opt<std::string> specFile("spec", cl::desc("Sweep spec (JSON)"),
-                                     cl::Required);
+                                     cl::Required, cl::cat(cat));
 static cl::opt<std::string> outDir("o", cl::desc("Output directory"),
-                                   cl::Required);
+                                   cl::Required, cl::cat(cat));
 static cl::opt<std::string> entryName("entry",
                                       cl::desc("Entry function to price"),
-                                      cl::init(""));
+                                      cl::init(""), cl::cat(cat));
 static cl::opt<std::string> pipelineOptions(
     "pipeline-options",
     cl::desc("Extra strata-pipeline options, e.g. \"tile=false\""),
-    cl::init(""));
+    cl::init(""), cl::cat(cat));
 static cl::opt<std::string> emitSystems(
     "emit-systems",
     cl::desc("Write each point's system as DIR/point-<i>.json"),
-    cl::init(""));
+    cl::init(""), cl::cat(cat));
 static cl::opt<bool> stats("print-stats",
                            cl::desc("Print points/s and re-lowering counts"),
-                           cl::init(false));
+                           cl::init(false), cl::cat(cat));
 static cl::opt<unsigned> verifyPoints(
     "verify",
     cl::desc("Re-lower N evenly spaced points and compare with the "
@@ -85,11 +88,11 @@ static cl::opt<unsigned> verifyPoints(
     cl::init(4));
 static cl::opt<unsigned> jobs(
     "j", cl::desc("Threads pricing the points (results do not depend on it)"),
-    cl::init(1));
+    cl::init(1), cl::cat(cat));
 static cl::opt<bool> noProgress(
     "no-progress", cl::desc("No progress bar (it is drawn only on a "
                             "terminal, for sweeps over a second)"),
-    cl::init(false));
+    cl::init(false), cl::cat(cat));
 static cl::opt<bool> exactMode(
     "exact", cl::desc("Lower every point through strata-pipeline (slow; "
                       "the mapping-decision key is not used)"),
@@ -100,17 +103,17 @@ static cl::opt<bool> resume(
     cl::desc("Continue a stopped or killed run of the same sweep from its "
              "checkpoint (<out>/checkpoint), pricing only the chunks it "
              "had not finished"),
-    cl::init(false));
+    cl::init(false), cl::cat(cat));
 static cl::opt<uint64_t> checkpointEvery(
     "checkpoint-every",
     cl::desc("Points per checkpointed chunk (also the unit of the MPI "
              "split)"),
-    cl::init(1024));
+    cl::init(1024), cl::cat(cat));
 static cl::opt<uint64_t> stopAfter(
     "stop-after-points",
     cl::desc("Stop once this process has priced N points (whole chunks), "
              "leaving the checkpoint for --resume (for tests)"),
-    cl::init(0), cl::Hidden);
+    cl::init(0), cl::Hidden, cl::cat(cat));
 
 static int fail(const llvm::Twine &msg) {
   llvm::errs() << "strata-explore: " << msg << "\n";
@@ -142,6 +145,7 @@ int main(int argc, char **argv) {
   struct Finalize {
     ~Finalize() { explore::Comm::finalize(); }
   } finalize;
+  tools::hideUnrelatedOptions({&tools::strataCategory()});
   cl::ParseCommandLineOptions(argc, argv, "Strata design-space exploration\n");
 
   llvm::Expected<hw::System> base = loadSystem(systemSpec);
