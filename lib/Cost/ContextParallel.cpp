@@ -3,6 +3,8 @@
 #include "strata/Cost/ContextParallel.h"
 #include "strata/Hardware/Units.h"
 
+#include "AmountChecks.h"
+
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
@@ -12,21 +14,8 @@
 
 namespace strata::cost {
 
-namespace {
-
-llvm::Error invalid(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
-/// A time the caller priced: NaN or a negative value is a bug upstream.
-llvm::Error checkAmount(double v, llvm::StringRef what) {
-  if (!std::isfinite(v) || v < 0)
-    return invalid(llvm::formatv("{0} must be finite and >= 0, got {1}", what,
-                                 hw::formatShortest(v)));
-  return llvm::Error::success();
-}
-
-} // namespace
+using detail::checkAmount;
+using detail::invalid;
 
 llvm::Expected<int64_t> contextTokensPerRank(const ContextSplit &s) {
   if (s.cp < 1)

@@ -8,6 +8,8 @@
 #include "strata/Cost/Parallelism.h"
 #include "strata/Hardware/Units.h"
 
+#include "AmountChecks.h"
+
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
@@ -15,23 +17,8 @@
 
 namespace strata::cost {
 
-namespace {
-
-llvm::Error invalid(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
-
-/// A time, byte count or FLOP count the caller measured: NaN or a negative
-/// value means a bug upstream, which the planner must see rather than a
-/// plausible-looking plan.
-llvm::Error checkAmount(double v, llvm::StringRef what) {
-  if (!std::isfinite(v) || v < 0)
-    return invalid(llvm::formatv("{0} must be finite and >= 0, got {1}", what,
-                                 hw::formatShortest(v)));
-  return llvm::Error::success();
-}
-
-} // namespace
+using detail::checkAmount;
+using detail::invalid;
 
 //===----------------------------------------------------------------------===//
 // Pipeline schedules
