@@ -103,6 +103,10 @@ Error corrupt(StringRef path) {
 } // namespace
 
 bool ByteReader::take(void *p, size_t n) {
+  // An empty read may come with a null destination (an empty vector's
+  // data()), which memcpy and memset must not be given.
+  if (n == 0)
+    return good;
   if (!good || in.size() - pos < n) {
     good = false;
     std::memset(p, 0, n);
