@@ -246,11 +246,11 @@ std::optional<AttentionGroup> strata::matchAttentionGroup(linalg::LinalgOp pv,
 
   std::optional<std::pair<cost::AttentionWork, unsigned>> shape =
       scoreShape(g.scores, isMasked(g.chain));
-  if (shape && shape->first.causal)
-    shape->first.window = slidingWindowOf(g.chain);
   if (!shape)
     return std::nullopt;
   g.work = shape->first;
+  if (g.work.causal)
+    g.work.window = slidingWindowOf(g.chain);
   g.positionDim = shape->second;
   g.decodeGroup = ranges(g.scores, g.positionDim) == 1;
   return g;

@@ -36,6 +36,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
 
@@ -622,10 +623,20 @@ void strata::lowerFusedAttention(ModuleOp module, const cost::CostModel &model,
       continue;
     }
     if (std::string what = unreproducedScoreOps(*g); !what.empty()) {
+      // The estimate reads the group's window from strata.fused_attention
+      // (a constant one; a layer argument is priced as causal).
+      std::string priced =
+          g->work.window > 0
+              ? llvm::formatv("as causal attention within its {0}-token "
+                              "window",
+                              g->work.window)
+                    .str()
+              : std::string("as causal attention");
       pv->emitRemark() << "fused attention left as linalg: it has " << what
                        << ", which the flash schedule's causal tile mask "
                           "does not reproduce (priced from "
-                          "strata.fused_attention as causal attention)";
+                          "strata.fused_attention "
+                       << priced << ")";
       continue;
     }
     // The same work the group was fused with, so the plan is the one its
