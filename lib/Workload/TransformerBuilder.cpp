@@ -18,6 +18,7 @@
 
 #include "strata/Workload/TransformerBuilder.h"
 #include "BuilderImpl.h"
+#include "strata/Analysis/OpCounts.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -648,8 +649,14 @@ void TransformerBuilder::buildEntry() {
                                    type.getElementType());
   };
   auto sliceWeight = [&](const Segment &seg, const WeightSpec &ws, Value l) {
-    return e.sliceLeading("layers", param.lookup(seg.paramPrefix + ws.name), l,
-                          layerShape(ws));
+    Value w = e.sliceLeading("layers", param.lookup(seg.paramPrefix + ws.name),
+                             l, layerShape(ws));
+    // The experts that receive tokens: a count of them, not particular
+    // ones, so expert parallelism may take each device's share from its own
+    // experts (strata-partition).
+    if (layerShape(ws) != ws.shape)
+      w.getDefiningOp()->setAttr(analysis::kExpertSubsetAttrName, b.getUnitAttr());
+    return w;
   };
   // The layer index in the whole model.
   auto globalIndex = [&](const Segment &seg, Value l, Location at) -> Value {

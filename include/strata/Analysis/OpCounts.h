@@ -185,6 +185,13 @@ inline constexpr llvm::StringLiteral kRecomputedByAttrName =
 /// {flops, transcendentals, bytes_read, bytes_written} (strata-fuse).
 inline constexpr llvm::StringLiteral kEpilogueAttrName = "strata.epilogue";
 
+/// On the slice of a MoE layer's stacked expert weights that takes the
+/// experts receiving tokens: it stands for a number of experts, not for
+/// particular ones, so expert parallelism may take each device's share of it
+/// from the device's own experts (strata-partition).
+inline constexpr llvm::StringLiteral kExpertSubsetAttrName =
+    "strata.expert_subset";
+
 /// The argument attribute naming what a function argument holds; values:
 /// "weight", "input", "kv_cache", "grad", "optimizer_state".
 inline constexpr llvm::StringLiteral kRoleAttrName = "strata.role";

@@ -483,10 +483,22 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
   if (!tokenLoops.empty() && !loopAxes[tokenLoops.front()].empty()) {
     int64_t degree = expertSplit ? dpDegree / ep : dpDegree;
     int64_t size = op.getStaticLoopRanges()[tokenLoops.front()];
-    if (!ShapedType::isDynamic(size) && size % degree != 0)
-      return mlir::emitError(op->getLoc())
-             << "strata-parallelize: dp=" << degree << " does not divide the "
-             << size << " tokens of this projection";
+    // The first token loop is the batch of sequences (a [batch, seq, ...]
+    // activation) or, for an expert projection, the token slots per expert.
+    if (!ShapedType::isDynamic(size) && size % degree != 0) {
+      auto diag = mlir::emitError(op->getLoc())
+                  << "strata-parallelize: dp=" << degree << " does not divide ";
+      if (expertLoop)
+        diag << "the " << size
+             << " token slots per expert of this expert projection (the "
+                "batch's tokens x top-k spread over the experts); split the "
+                "experts over the devices with ep";
+      else
+        diag << "the batch (" << size
+             << " sequences) of this projection; use a batch that is a "
+                "multiple of dp";
+      return diag;
+    }
   }
   if (expertSplit) {
     int64_t size = op.getStaticLoopRanges()[*expertLoop];

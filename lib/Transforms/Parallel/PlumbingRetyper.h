@@ -10,6 +10,8 @@
 #ifndef STRATA_LIB_TRANSFORMS_PLUMBINGRETYPER_H
 #define STRATA_LIB_TRANSFORMS_PLUMBINGRETYPER_H
 
+#include "strata/Analysis/OpCounts.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -148,17 +150,24 @@ public:
     return success();
   }
 
-  static bool wasWhole(ArrayRef<int64_t> offsets, ArrayRef<int64_t> sizes,
-                       const llvm::SmallBitVector &dropped, Type oldStack) {
-    auto stack = dyn_cast<RankedTensorType>(oldStack);
-    if (!stack)
-      return false;
+  /// What a slice (extract or insert) read or wrote of its stack before
+  /// the stack was re-typed under it: the dimensions it took whole, and the
+  /// stack's shape then.
+  struct SliceBefore {
+    llvm::SmallBitVector whole;
+    SmallVector<int64_t> shape;
+  };
+  static SliceBefore sliceBefore(ArrayRef<int64_t> offsets,
+                                 ArrayRef<int64_t> sizes,
+                                 const llvm::SmallBitVector &dropped,
+                                 RankedTensorType stack) {
+    SliceBefore before{llvm::SmallBitVector(stack.getRank()),
+                       SmallVector<int64_t>(stack.getShape())};
     for (unsigned d = 0; d < stack.getRank(); ++d)
-      if (!dropped.test(d) &&
-          (sizes[d] != stack.getDimSize(d) ||
-           (!ShapedType::isDynamic(offsets[d]) && offsets[d] != 0)))
-        return false;
-    return true;
+      if (!dropped.test(d) && sizes[d] == stack.getDimSize(d) &&
+          (ShapedType::isDynamic(offsets[d]) || offsets[d] == 0))
+        before.whole.set(d);
+    return before;
   }
 
   /// A value whose type changed is used here: make the user agree.
@@ -188,9 +197,11 @@ public:
       // Whether it read whole layers is decided on the type it was written
       // for, before the stack changed under it.
       pendingSlices.push_back(slice);
-      if (wasWhole(slice.getStaticOffsets(), slice.getStaticSizes(),
-                   slice.getDroppedDims(), oldType))
-        wholeSlices.insert(slice);
+      if (auto old = dyn_cast<RankedTensorType>(oldType))
+        slicesBefore.try_emplace(slice,
+                              sliceBefore(slice.getStaticOffsets(),
+                                          slice.getStaticSizes(),
+                                          slice.getDroppedDims(), old));
       return success();
     }
     // One layer's value stored into a stack (saved activations, weight
@@ -209,8 +220,16 @@ public:
                                            insert.getStaticSizes(), want));
         return retypeValue(insert.getResult(), *stack);
       }
-      if (idx == 1)
+      if (idx == 1) {
+        // The stack changed under this store (an earlier store of the same
+        // layer re-typed it): remember what it wrote whole before.
+        if (auto old = dyn_cast<RankedTensorType>(oldType))
+          slicesBefore.try_emplace(insert,
+                                sliceBefore(insert.getStaticOffsets(),
+                                            insert.getStaticSizes(),
+                                            insert.getDroppedDims(), old));
         return retypeValue(insert.getResult(), want);
+      }
     }
     if (auto yield = dyn_cast<scf::YieldOp>(user)) {
       auto loop = dyn_cast<scf::ForOp>(yield->getParentOp());
@@ -377,10 +396,16 @@ public:
       if (dropped.test(d))
         continue;
       // Only whole dimensions are sliced per layer; a partial slice would
-      // need upstream's per-device offsets.
-      bool whole = wholeSlices.contains(op) ||
-                   (sizes[d] == stack.getDimSize(d) &&
-                    (ShapedType::isDynamic(offsets[d]) || offsets[d] == 0));
+      // need upstream's per-device offsets. Whether a dimension is read
+      // whole is decided on the stack the slice was written for: another
+      // consumer may have re-typed the stack under it already (a MoE
+      // layer's partial expert slice meets the tp-split stack).
+      auto before = slicesBefore.find(op);
+      bool whole =
+          before != slicesBefore.end()
+              ? before->second.whole.test(d)
+              : sizes[d] == stack.getDimSize(d) &&
+                    (ShapedType::isDynamic(offsets[d]) || offsets[d] == 0);
       if (r >= sliceTensor.getRank())
         return mlir::emitError(op->getLoc(), "cannot re-type this slice to ")
                << slice;
@@ -392,6 +417,27 @@ public:
         llvm::SmallBitVector &kept = partialDims[op];
         kept.resize(stack.getRank());
         kept.set(d);
+        ++r;
+        continue;
+      }
+      // The experts that receive tokens (strata.expert_subset) split over
+      // the devices by expert parallelism: each device takes as many of its
+      // own experts as it receives, from offset 0 of its share, and the
+      // stack splits that dimension by the same factor. Any other partial
+      // slice would need per-device offsets.
+      int64_t part = sliceTensor.getDimSize(r);
+      int64_t full = before != slicesBefore.end() ? before->second.shape[d]
+                                               : stack.getDimSize(d);
+      if (!whole && op->hasAttr(analysis::kExpertSubsetAttrName) &&
+          !ShapedType::isDynamic(sizes[d]) &&
+          !ShapedType::isDynamic(part) && part > 0 && part < sizes[d] &&
+          sizes[d] % part == 0 && !ShapedType::isDynamic(full) &&
+          full % (sizes[d] / part) == 0 &&
+          (ShapedType::isDynamic(offsets[d]) || offsets[d] == 0)) {
+        llvm::SmallBitVector &kept = partialDims[op];
+        kept.resize(stack.getRank());
+        kept.set(d);
+        shape[d] = full / (sizes[d] / part);
         ++r;
         continue;
       }
@@ -463,8 +509,9 @@ private:
   /// Values already given a new type, and which.
   llvm::DenseMap<Value, Type> fixed;
   SmallVector<tensor::ExtractSliceOp> pendingSlices;
-  /// Slices that read whole layers of their stack before it was re-typed.
-  llvm::DenseSet<Operation *> wholeSlices;
+  /// Per slice (extract or insert) whose stack was re-typed under it: the
+  /// dimensions it read or wrote whole of the stack's type before.
+  llvm::DenseMap<Operation *, SliceBefore> slicesBefore;
   /// Dimensions a slice takes part of, unsplit per device (the experts that
   /// receive tokens): kept as they are.
   llvm::DenseMap<Operation *, llvm::SmallBitVector> partialDims;
