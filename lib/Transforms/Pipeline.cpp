@@ -75,6 +75,14 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<bool> sp{*this, "sp",
                   llvm::cl::desc("Sequence parallelism over the tp axis"),
                   llvm::cl::init(false)};
+  Option<int64_t> cp{*this, "cp",
+                     llvm::cl::desc("Context-parallel degree (the sequence "
+                                    "split over a cp axis; ring attention)"),
+                     llvm::cl::init(1)};
+  Option<std::string> cpComm{
+      *this, "cp-comm",
+      llvm::cl::desc("K/V exchange under cp: p2p (ring) or all_gather"),
+      llvm::cl::init("p2p")};
   Option<int64_t> microbatches{
       *this, "microbatches",
       llvm::cl::desc("Microbatches per step (the module is one microbatch of "
@@ -317,7 +325,7 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
   // alone must not silently price one device; so does a training option
   // (recompute=full on one device must not be silently ignored).
   if (options.tp > 0 || options.dp > 0 || options.pp > 1 || options.ep > 1 ||
-      options.recompute != "none" || options.microbatches > 1 ||
+      options.cp > 1 || options.recompute != "none" || options.microbatches > 1 ||
       options.zero > 0) {
     strata::StrataParallelizePassOptions plan;
     plan.tp = std::max<int64_t>(options.tp, 1);
@@ -325,6 +333,8 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
     plan.pp = options.pp;
     plan.ep = options.ep;
     plan.sp = options.sp;
+    plan.cp = options.cp;
+    plan.cpComm = options.cpComm;
     plan.microbatches = options.microbatches;
     plan.interleave = options.interleave;
     plan.schedule = options.schedule;
