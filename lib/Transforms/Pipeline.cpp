@@ -159,6 +159,7 @@ struct CheckPipelineOptions
         collectiveAlgorithm;
     int64_t tp, dp, pp, ep, microbatches, interleave, zero;
     double remarkAboveFloor;
+    int64_t cp;
   };
   explicit CheckPipelineOptions(Values v) : v(std::move(v)) {}
   StringRef getArgument() const override {
@@ -177,7 +178,8 @@ struct CheckPipelineOptions
          {std::tuple<StringRef, int64_t, int64_t>{"tp", v.tp, 0},
           {"dp", v.dp, 0},
           {"pp", v.pp, 1},
-          {"ep", v.ep, 1}})
+          {"ep", v.ep, 1},
+          {"cp", v.cp, 1}})
       if (value < least) {
         fail(name) << name << "=" << value << " must be at least " << least
                    << (least == 0 ? " (0: automatic)" : "");
@@ -193,6 +195,12 @@ struct CheckPipelineOptions
           << "remark-above-floor=" << v.remarkAboveFloor
           << " must be at least 1 (no op runs faster than its roofline "
              "floor; 0: no remarks)";
+      return;
+    }
+    if (v.plan == "auto" && v.cp > 1) {
+      fail("cp") << "cp=" << v.cp
+                 << " is not searched by plan=auto (state the plan: tp, pp, "
+                    "dp and cp)";
       return;
     }
     if (!v.plan.empty() && v.plan != "auto") {
@@ -281,7 +289,8 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
       options.plan, options.report, options.reportFile,
       options.collectiveAlgorithm, options.tp,
       options.dp, options.pp, options.ep, options.microbatches,
-      options.interleave, options.zero, options.remarkAboveFloor}));
+      options.interleave, options.zero, options.remarkAboveFloor,
+      options.cp}));
   if (!options.bindDims.empty()) {
     strata::StrataBindDimsPassOptions bind;
     bind.entry = options.entry;

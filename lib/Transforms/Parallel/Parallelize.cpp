@@ -988,23 +988,26 @@ void ParallelizePass::runOnOperation() {
     fabrics.push_back(
         b.getNamedAttr(axis.name, b.getStringAttr(fabricName(axis))));
   DictionaryAttr fabricsAttr = b.getDictionaryAttr(fabrics);
-  module->setAttr(
-      kPlanAttr,
-      b.getDictionaryAttr(
-          {b.getNamedAttr("tp", b.getI64IntegerAttr(tp)),
+  SmallVector<NamedAttribute> planEntries = {
+          b.getNamedAttr("tp", b.getI64IntegerAttr(tp)),
            b.getNamedAttr("dp", b.getI64IntegerAttr(dpDegree)),
            b.getNamedAttr("pp", b.getI64IntegerAttr(pp)),
            b.getNamedAttr("ep", b.getI64IntegerAttr(ep)),
            b.getNamedAttr("sp", b.getBoolAttr(sp)),
-           b.getNamedAttr("cp", b.getI64IntegerAttr(cp)),
-           b.getNamedAttr("cp_comm", b.getStringAttr(cpComm)),
            b.getNamedAttr("microbatches", b.getI64IntegerAttr(microbatches)),
            b.getNamedAttr("interleave", b.getI64IntegerAttr(interleave)),
            b.getNamedAttr("schedule", b.getStringAttr(schedule)),
            b.getNamedAttr("zero", b.getI64IntegerAttr(zero)),
            b.getNamedAttr("recompute", b.getStringAttr(recompute)),
            b.getNamedAttr("overlap_grad_sync", b.getBoolAttr(overlapGradSync)),
-           b.getNamedAttr("axis_fabrics", fabricsAttr)}));
+           b.getNamedAttr("axis_fabrics", fabricsAttr)};
+  // Context parallelism, recorded when the plan has it.
+  if (cp > 1) {
+    planEntries.push_back(b.getNamedAttr("cp", b.getI64IntegerAttr(cp)));
+    planEntries.push_back(
+        b.getNamedAttr("cp_comm", b.getStringAttr(cpComm)));
+  }
+  module->setAttr(kPlanAttr, b.getDictionaryAttr(planEntries));
   if (gridAxes.empty())
     return;
 
