@@ -1,6 +1,7 @@
 //===- ProgramCost.cpp - A program through the cost model -----------------===//
 
 #include "strata/Analysis/ProgramCost.h"
+#include "ContextParallelCost.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "strata/Analysis/Collectives.h"
 #include "strata/Cost/Parallelism.h"
@@ -209,6 +210,13 @@ estimateCollective(Operation *op, const OpCounts &c,
       }
     return std::nullopt;
   }
+  // The ring's K/V hops of context parallelism are priced by the attention
+  // they overlap with (ContextParallelCost.h).
+  if (isContextRingExchange(op)) {
+    cost::Estimate e;
+    e.boundKind = cost::BoundKind::Memory;
+    return e;
+  }
   std::optional<cost::CollectiveWork> w =
       collectiveWork(op, c.bytesRead, c.bytesWritten, sys);
   if (!w)
@@ -309,6 +317,12 @@ estimateUnfused(Operation *op, const OpCounts &c,
   if (std::optional<cost::AttentionWork> fused =
           fusedAttentionWork(op, c, model.system())) {
     const cost::AttentionWork &w = *fused;
+    // Under context parallelism: the zigzag share of the whole sequence's
+    // keys, and the ring's exposed hops.
+    if (std::optional<ContextPlan> cp = contextPlanOf(op, model.system()))
+      if (std::optional<cost::Estimate> e =
+              estimateContextParallelAttention(w, *cp, model))
+        return e;
     cost::Estimate e = model.attention(w);
     if (e.time > 0) {
       if (auto kernel = dyn_cast<tile::KernelOp>(op))
@@ -481,6 +495,16 @@ static StepPart stepPartOf(Operation *op, StringRef block) {
     if (!axes.empty() &&
         llvm::all_of(axes, [](StringRef a) { return a == "dp" || a == "ep"; }))
       return StepPart::GradSync;
+    // Under context parallelism the weight gradients are summed over dp x
+    // cp (an all-reduce); cp's gathers and reduce-scatters are attention's
+    // K/V and dK/dV, once per microbatch.
+    bool allReduce = isa<shard::AllReduceOp>(op) ||
+                     (routed && routed.getKind() == tile::CollectiveKind::AllReduce);
+    if (allReduce && llvm::is_contained(axes, "cp") &&
+        llvm::all_of(axes, [](StringRef a) {
+          return a == "dp" || a == "ep" || a == "cp";
+        }))
+      return StepPart::GradSync;
   }
   return StepPart::Microbatch;
 }
@@ -555,8 +579,10 @@ composeStep(FunctionOpInterface entry, const std::map<StepPart, double> &time,
   if (sync > 0 && st.zero > 0) {
     cost::ZeroConfig base, chosen;
     base.parameters = chosen.parameters = 1;
+    // The gradients are reduced over dp x cp (ZeRO shards over both, as
+    // Megatron-LM's distributed optimizer does).
     base.dataParallel = chosen.dataParallel =
-        std::max<int64_t>(st.dataParallel, 2);
+        std::max<int64_t>(st.dataParallel * getInt("cp", 1), 2);
     chosen.stage = st.zero;
     llvm::Expected<cost::ZeroCommunication> v0 = cost::zeroCommunication(base);
     llvm::Expected<cost::ZeroCommunication> vz =

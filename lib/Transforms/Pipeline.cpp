@@ -75,6 +75,14 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<bool> sp{*this, "sp",
                   llvm::cl::desc("Sequence parallelism over the tp axis"),
                   llvm::cl::init(false)};
+  Option<int64_t> cp{*this, "cp",
+                     llvm::cl::desc("Context-parallel degree (the sequence "
+                                    "split over a cp axis; ring attention)"),
+                     llvm::cl::init(1)};
+  Option<std::string> cpComm{
+      *this, "cp-comm",
+      llvm::cl::desc("K/V exchange under cp: p2p (ring) or all_gather"),
+      llvm::cl::init("p2p")};
   Option<int64_t> microbatches{
       *this, "microbatches",
       llvm::cl::desc("Microbatches per step (the module is one microbatch of "
@@ -151,6 +159,7 @@ struct CheckPipelineOptions
         collectiveAlgorithm;
     int64_t tp, dp, pp, ep, microbatches, interleave, zero;
     double remarkAboveFloor;
+    int64_t cp;
   };
   explicit CheckPipelineOptions(Values v) : v(std::move(v)) {}
   StringRef getArgument() const override {
@@ -169,7 +178,8 @@ struct CheckPipelineOptions
          {std::tuple<StringRef, int64_t, int64_t>{"tp", v.tp, 0},
           {"dp", v.dp, 0},
           {"pp", v.pp, 1},
-          {"ep", v.ep, 1}})
+          {"ep", v.ep, 1},
+          {"cp", v.cp, 1}})
       if (value < least) {
         fail(name) << name << "=" << value << " must be at least " << least
                    << (least == 0 ? " (0: automatic)" : "");
@@ -185,6 +195,12 @@ struct CheckPipelineOptions
           << "remark-above-floor=" << v.remarkAboveFloor
           << " must be at least 1 (no op runs faster than its roofline "
              "floor; 0: no remarks)";
+      return;
+    }
+    if (v.plan == "auto" && v.cp > 1) {
+      fail("cp") << "cp=" << v.cp
+                 << " is not searched by plan=auto (state the plan: tp, pp, "
+                    "dp and cp)";
       return;
     }
     if (!v.plan.empty() && v.plan != "auto") {
@@ -273,7 +289,8 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
       options.plan, options.report, options.reportFile,
       options.collectiveAlgorithm, options.tp,
       options.dp, options.pp, options.ep, options.microbatches,
-      options.interleave, options.zero, options.remarkAboveFloor}));
+      options.interleave, options.zero, options.remarkAboveFloor,
+      options.cp}));
   if (!options.bindDims.empty()) {
     strata::StrataBindDimsPassOptions bind;
     bind.entry = options.entry;
@@ -317,7 +334,7 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
   // alone must not silently price one device; so does a training option
   // (recompute=full on one device must not be silently ignored).
   if (options.tp > 0 || options.dp > 0 || options.pp > 1 || options.ep > 1 ||
-      options.recompute != "none" || options.microbatches > 1 ||
+      options.cp > 1 || options.recompute != "none" || options.microbatches > 1 ||
       options.zero > 0) {
     strata::StrataParallelizePassOptions plan;
     plan.tp = std::max<int64_t>(options.tp, 1);
@@ -325,6 +342,8 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
     plan.pp = options.pp;
     plan.ep = options.ep;
     plan.sp = options.sp;
+    plan.cp = options.cp;
+    plan.cpComm = options.cpComm;
     plan.microbatches = options.microbatches;
     plan.interleave = options.interleave;
     plan.schedule = options.schedule;

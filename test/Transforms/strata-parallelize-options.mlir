@@ -27,7 +27,7 @@
 // SP: error: strata-parallelize: sp=true needs tp > 1
 // AXES: error: strata-parallelize: axes: dp=nvlink but dp=4 reaches fabric 'ib' once the axes inside it are laid
 // FABRIC: error: strata-parallelize: axes: tp=ib names no fabric of 'dgx-h100' (fabrics: nvlink)
-// NAME: error: strata-parallelize: axes: unknown axis 'mp' (expected tp, dp, pp or ep)
+// NAME: error: strata-parallelize: axes: unknown axis 'mp' (expected tp, cp, dp, pp or ep)
 // INTERLEAVE-M: error: strata-parallelize: interleave=2 needs microbatches (3) to be a multiple of pp=2, as Megatron-LM's interleaved schedule does
 // INTERLEAVE-PP: error: strata-parallelize: interleave=2 needs pp > 1 (virtual stages split pipeline stages)
 // INTERLEAVE-LAYERS: error: strata-parallelize: interleave=2 exceeds the 1 layers of a stage (4 layers on pp=4): each virtual stage needs at least one layer

@@ -167,6 +167,16 @@ def StrataParallelizePass : Pass<"strata-parallelize", "mlir::ModuleOp"> {
            "Expert-parallel degree (carved out of dp; splits the expert dim)">,
     Option<"sp", "sp", "bool", /*default=*/"false",
            "Sequence parallelism over the tp axis (Megatron-SP)">,
+    Option<"cp", "cp", "int64_t", /*default=*/"1",
+           "Context-parallel degree: the sequence of every activation split "
+           "over a cp axis laid between tp and dp (Megatron's order tp, cp, "
+           "dp, pp); causal attention takes the zigzag split (2 chunks per "
+           "rank)">,
+    Option<"cpComm", "cp-comm", "std::string", /*default=*/"\"p2p\"",
+           "How attention reaches the other ranks' K/V under cp: p2p (ring "
+           "attention, Transformer Engine's default cp_comm_type) or "
+           "all_gather (all-gather K and V, then attend the local queries: "
+           "the Llama 3 paper's implementation)">,
     Option<"axes", "axes", "std::string", /*default=*/"\"\"",
            "Axis-to-fabric mapping, e.g. 'tp=nvlink,dp=ib' (default: "
            "automatic, tp innermost)">,

@@ -8,9 +8,11 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ContextSplit.h"
 #include "ProjectionMatch.h"
 
 #include "strata/Dialect/Arch/IR/ArchAttrs.h"
+#include "strata/Cost/ContextParallel.h"
 #include "strata/Dialect/Arch/Utils/SystemLoader.h"
 #include "strata/Hardware/System.h"
 #include "strata/Transforms/Passes.h"
@@ -77,7 +79,9 @@ private:
                                        MutableArrayRef<Projection> projections);
 
   /// Grid axes of each role, empty when the role has no grid axis.
-  SmallVector<int16_t> tpAxes, epAxes, dpOuterAxes;
+  SmallVector<int16_t> tpAxes, epAxes, dpOuterAxes, cpAxes;
+  /// The sequence length cp splits (from `strata.model`; 0 without cp).
+  int64_t cpSeq = 0;
   /// Axes that split tokens in data parallelism: dp/ep then ep, in grid
   /// order.
   SmallVector<int16_t> dataAxes;
@@ -115,7 +119,8 @@ LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
     return mlir::emitError(module.getLoc()) << "strata-parallelize: ";
   };
   for (auto [name, value] :
-       {std::pair<StringRef, int64_t>{"tp", tp}, {"pp", pp}, {"ep", ep}})
+       {std::pair<StringRef, int64_t>{"tp", tp}, {"pp", pp}, {"ep", ep},
+        {"cp", cp}})
     if (value < 1)
       return fail() << name << "=" << value << " must be at least 1";
   if (dp < 0)
@@ -123,18 +128,25 @@ LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
                   << " must be at least 1 (or 0 for automatic)";
 
   const int64_t devices = sys.devices;
+  // Context parallelism takes its own devices: tp*cp*pp*dp of them.
+  const int64_t modelDevices = int64_t(tp) * pp * cp;
+  const std::string modelName =
+      cp > 1 ? "tp*cp*pp = " + std::to_string(tp) + "*" + std::to_string(cp) +
+                   "*" + std::to_string(pp)
+             : "tp*pp = " + std::to_string(tp) + "*" + std::to_string(pp);
   if (dp == 0) {
-    if (devices % (tp * pp) != 0)
-      return fail() << "tp*pp = " << int64_t(tp) << "*" << int64_t(pp) << " = "
-                    << int64_t(tp) * pp << " does not divide the " << devices
-                    << " devices of system '" << sys.name << "'";
-    dpDegree = devices / (tp * pp);
+    if (devices % modelDevices != 0)
+      return fail() << modelName << " = " << modelDevices << " does not divide the "
+                    << devices << " devices of system '" << sys.name << "'";
+    dpDegree = devices / modelDevices;
   } else {
     dpDegree = dp;
-    if (int64_t(tp) * pp * dp != devices)
-      return fail() << "tp*pp*dp = " << int64_t(tp) << "*" << int64_t(pp) << "*"
-                    << int64_t(dp) << " = " << int64_t(tp) * pp * dp
-                    << " does not match the " << devices
+    if (modelDevices * dp != devices)
+      return fail() << (cp > 1 ? "tp*cp*pp*dp = " : "tp*pp*dp = ")
+                    << int64_t(tp) << "*"
+                    << (cp > 1 ? std::to_string(cp) + "*" : std::string())
+                    << int64_t(pp) << "*" << int64_t(dp) << " = "
+                    << modelDevices * dp << " does not match the " << devices
                     << " devices of system '" << sys.name << "'";
   }
   // Tensor parallelism all-reduces twice per layer: keep it on the fastest
@@ -189,6 +201,32 @@ LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
   if (sp && tp == 1)
     return fail() << "sp=true needs tp > 1 (sequence parallelism splits "
                      "the sequence over the tensor-parallel group)";
+  if (!llvm::is_contained({"p2p", "all_gather"}, cpComm))
+    return fail() << "cp-comm='" << cpComm << "' must be p2p or all_gather";
+  cpSeq = 0;
+  if (cp > 1) {
+    auto info = module->getAttrOfType<DictionaryAttr>(kModelAttr);
+    auto seqAttr = info ? info.getAs<IntegerAttr>("seq") : IntegerAttr();
+    auto modeAttr = info ? info.getAs<StringAttr>("mode") : StringAttr();
+    if (!seqAttr)
+      return fail() << "cp=" << int64_t(cp)
+                    << " needs the model's sequence length (strata.model "
+                       "seq, as the workload generator records it)";
+    if (modeAttr && modeAttr.getValue() == "decode")
+      return fail() << "cp=" << int64_t(cp)
+                    << " splits a sequence; a decode step has no sequence "
+                       "to split (generate --mode=prefill or train)";
+    if (ep > 1)
+      return fail() << "cp=" << int64_t(cp) << " with ep=" << int64_t(ep)
+                    << " is not supported yet";
+    // The causal zigzag split: 2*cp chunks, two per rank (the cost core's
+    // rule, so the estimate and the plan agree on what divides).
+    llvm::Expected<int64_t> perRank = strata::cost::contextTokensPerRank(
+        {seqAttr.getInt(), int64_t(cp), /*causal=*/true});
+    if (!perRank)
+      return fail() << llvm::toString(perRank.takeError());
+    cpSeq = seqAttr.getInt();
+  }
 
   // The training plan: microbatches, the schedule, ZeRO and recomputation.
   if (microbatches < 1)
@@ -234,7 +272,7 @@ ParallelizePass::layAxes(ModuleOp module, const hw::System &sys) {
   };
   // Innermost first: the order the automatic mapping fills fabrics in.
   SmallVector<PlanAxis> order = {
-      {"tp", tp}, {"ep", ep}, {"dp", dpDegree / ep}, {"pp", pp}};
+      {"tp", tp}, {"cp", cp}, {"ep", ep}, {"dp", dpDegree / ep}, {"pp", pp}};
 
   // An explicit mapping reorders the axes by the fabric each one asks for.
   llvm::StringMap<unsigned> requested;
@@ -245,9 +283,9 @@ ParallelizePass::layAxes(ModuleOp module, const hw::System &sys) {
       auto [key, value] = item.split('=');
       key = key.trim();
       value = value.trim();
-      if (!llvm::is_contained({"tp", "dp", "pp", "ep"}, key))
+      if (!llvm::is_contained({"tp", "cp", "dp", "pp", "ep"}, key))
         return fail() << "axes: unknown axis '" << key
-                      << "' (expected tp, dp, pp or ep)";
+                      << "' (expected tp, cp, dp, pp or ep)";
       auto it = llvm::find_if(
           sys.topology, [&](const hw::Fabric &f) { return f.name == value; });
       if (it == sys.topology.end()) {
@@ -440,6 +478,22 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
     loopAxes[*expertLoop].append(epAxes);
   if (!tokenLoops.empty())
     loopAxes[tokenLoops.front()].append(expertSplit ? dpOuterAxes : dataAxes);
+  // Context parallelism splits the sequence ([batch, seq, ...]: the second
+  // token loop) of every projection: they are token-local.
+  if (!cpAxes.empty()) {
+    if (tokenLoops.size() < 2)
+      return mlir::emitError(op->getLoc())
+             << "strata-parallelize: cp=" << int64_t(cp)
+             << " needs this projection's activation as [batch, seq, ...] "
+                "(a separate sequence dimension to split)";
+    int64_t size = op.getStaticLoopRanges()[tokenLoops[1]];
+    if (ShapedType::isDynamic(size) || size % cp != 0)
+      return mlir::emitError(op->getLoc())
+             << "strata-parallelize: cp=" << int64_t(cp)
+             << " does not divide the sequence (" << size
+             << ") of this projection";
+    loopAxes[tokenLoops[1]].append(cpAxes);
+  }
   // The MoE router ([hidden, experts], no expert loop) stays whole on every
   // tensor-parallel rank, as in Megatron-LM: top-k needs every expert's
   // score of a token, and the weight is tiny.
@@ -545,6 +599,8 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
   SmallVector<SmallVector<int16_t>> argAxes(numLoops);
   if (!tokenLoops.empty()) {
     argAxes[tokenLoops.front()].append(dataAxes);
+    if (!cpAxes.empty() && tokenLoops.size() > 1)
+      argAxes[tokenLoops[1]].append(cpAxes);
     // Expert projections run on the dispatched tokens ([experts, capacity,
     // ...]): Megatron-SP gathers the sequence before the dispatch, so their
     // operands carry no sequence split.
@@ -684,6 +740,16 @@ LogicalResult ParallelizePass::annotateWeightGradient(
           !ShapedType::isDynamic(size) && size % dpDegree == 0)
         loopAxes[loop].append(dataAxes);
     }
+  // ... and over cp on the sequence (the second dimension of the first
+  // input): the weight gradients are reduced over dp x cp.
+  if (!cpAxes.empty() && !maps.empty() && maps[0].getNumResults() > 1)
+    if (auto d = dyn_cast<AffineDimExpr>(maps[0].getResult(1))) {
+      unsigned loop = d.getPosition();
+      int64_t size = op.getStaticLoopRanges()[loop];
+      if (op.getIteratorTypesArray()[loop] == utils::IteratorType::reduction &&
+          !ShapedType::isDynamic(size) && size % cp == 0)
+        loopAxes[loop].append(cpAxes);
+    }
   if (llvm::all_of(loopAxes, [](auto &a) { return a.empty(); }))
     return success();
 
@@ -801,16 +867,19 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
       actTypes.insert(t);
     }
     auto isActType = [&](Type t) { return actTypes.contains(t); };
+    // Under cp the sequence is split over cp (outer) and tp (inner).
+    SmallVector<int16_t> seqAxes(cpAxes);
+    seqAxes.append(tpAxes);
     SmallVector<shard::GridAxesAttr> split = {
         DenseI16ArrayAttr::get(ctx, dataAxes),
-        DenseI16ArrayAttr::get(ctx, tpAxes)};
+        DenseI16ArrayAttr::get(ctx, seqAxes)};
     Block &entry = body.front();
     OpBuilder b = OpBuilder::atBlockBegin(&entry);
     for (BlockArgument arg : entry.getArguments()) {
       if (!isActType(arg.getType()) || !annotatedArgs.insert(arg).second)
         continue;
       int64_t seq = cast<RankedTensorType>(arg.getType()).getDimSize(1);
-      if (ShapedType::isDynamic(seq) || seq % tp != 0)
+      if (ShapedType::isDynamic(seq) || seq % (tp * cp) != 0)
         return mlir::emitError(fn.getLoc())
                << "strata-parallelize: sp=true needs tp=" << int64_t(tp)
                << " to divide the sequence (" << seq << ")";
@@ -860,6 +929,12 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
   for (linalg::LinalgOp op : gradients)
     if (failed(annotateWeightGradient(op, projections)))
       return failure();
+  // Attention reads every rank's keys and values: gathered over cp (the
+  // projections and weight gradients, annotated above, are not attention).
+  if (!cpAxes.empty())
+    annotateAttention(fn, cpSeq,
+                      {gridRef, dataAxes, tpAxes, cpAxes, modelHeads,
+                       modelKvHeads, int64_t(tp)});
   return success();
 }
 
@@ -898,6 +973,7 @@ void ParallelizePass::runOnOperation() {
   weightSplitDim.clear();
   argRoots.clear();
   dpOuterAxes.clear();
+  cpAxes.clear();
   dataAxes.clear();
   for (PlanAxis *axis : gridAxes) {
     int16_t i = axis->gridAxis;
@@ -907,6 +983,8 @@ void ParallelizePass::runOnOperation() {
       epAxes.push_back(i);
     else if (axis->name == "dp")
       dpOuterAxes.push_back(i);
+    else if (axis->name == "cp")
+      cpAxes.push_back(i);
     if (axis->name == "dp" || axis->name == "ep")
       dataAxes.push_back(i);
   }
@@ -922,10 +1000,8 @@ void ParallelizePass::runOnOperation() {
     fabrics.push_back(
         b.getNamedAttr(axis.name, b.getStringAttr(fabricName(axis))));
   DictionaryAttr fabricsAttr = b.getDictionaryAttr(fabrics);
-  module->setAttr(
-      kPlanAttr,
-      b.getDictionaryAttr(
-          {b.getNamedAttr("tp", b.getI64IntegerAttr(tp)),
+  SmallVector<NamedAttribute> planEntries = {
+          b.getNamedAttr("tp", b.getI64IntegerAttr(tp)),
            b.getNamedAttr("dp", b.getI64IntegerAttr(dpDegree)),
            b.getNamedAttr("pp", b.getI64IntegerAttr(pp)),
            b.getNamedAttr("ep", b.getI64IntegerAttr(ep)),
@@ -936,7 +1012,14 @@ void ParallelizePass::runOnOperation() {
            b.getNamedAttr("zero", b.getI64IntegerAttr(zero)),
            b.getNamedAttr("recompute", b.getStringAttr(recompute)),
            b.getNamedAttr("overlap_grad_sync", b.getBoolAttr(overlapGradSync)),
-           b.getNamedAttr("axis_fabrics", fabricsAttr)}));
+           b.getNamedAttr("axis_fabrics", fabricsAttr)};
+  // Context parallelism, recorded when the plan has it.
+  if (cp > 1) {
+    planEntries.push_back(b.getNamedAttr("cp", b.getI64IntegerAttr(cp)));
+    planEntries.push_back(
+        b.getNamedAttr("cp_comm", b.getStringAttr(cpComm)));
+  }
+  module->setAttr(kPlanAttr, b.getDictionaryAttr(planEntries));
   if (gridAxes.empty())
     return;
 

@@ -645,28 +645,50 @@ runOnLocalTokens(func::CallOp call, ArrayRef<OpOperand *> uses,
   if (!callee || !callee->hasAttr("strata.token_parallel"))
     return false;
   // The data split: the same grid axes on dimension 0 of every per-device
-  // operand, nothing else split.
+  // operand, and under context parallelism on dimension 1 (the sequence of
+  // [batch, seq, ...] tokens), nothing else split.
   FlatSymbolRefAttr gridRef;
-  std::optional<ArrayRef<int16_t>> axes;
+  std::optional<SmallVector<SmallVector<int16_t>, 2>> dimAxes;
   for (OpOperand *use : uses) {
     auto it = layouts.find(use->get());
     if (it == layouts.end() || it->second.split.empty())
       return false;
-    for (auto [dim, a] : llvm::enumerate(it->second.split))
-      if (dim > 0 && !a.empty())
+    SmallVector<SmallVector<int16_t>, 2> mine(2);
+    for (auto [dim, a] : llvm::enumerate(it->second.split)) {
+      if (dim > 1 && !a.empty())
         return false;
-    ArrayRef<int16_t> first = it->second.split.front().asArrayRef();
-    if (first.empty() || (axes && *axes != first))
+      if (dim <= 1)
+        mine[dim].assign(a.asArrayRef().begin(), a.asArrayRef().end());
+    }
+    if (mine[0].empty() || (dimAxes && *dimAxes != mine))
       return false;
-    axes = first;
+    dimAxes = mine;
     gridRef = it->second.grid;
   }
   auto grid = symbols.lookupNearestSymbolFrom<shard::GridOp>(call, gridRef);
-  if (!axes || !grid)
+  if (!dimAxes || !grid)
     return false;
-  int64_t parts = 1;
-  for (int16_t a : *axes)
-    parts *= grid.getShape()[a];
+  // Only context parallelism's cp axis may split the sequence here (a
+  // sequence split over tp, Megatron-SP's, would sum the partial tables
+  // over tp every microbatch: those values are gathered instead).
+  if (!(*dimAxes)[1].empty()) {
+    auto names = grid->getAttrOfType<ArrayAttr>("strata.axis_names");
+    for (int16_t a : (*dimAxes)[1]) {
+      auto name = names && a < int16_t(names.size())
+                      ? dyn_cast<StringAttr>(names[a])
+                      : StringAttr();
+      if (!name || name.getValue() != "cp")
+        return false;
+    }
+  }
+  SmallVector<int64_t, 2> parts = {1, 1};
+  SmallVector<int16_t> axes;
+  for (unsigned d = 0; d < 2; ++d)
+    for (int16_t a : (*dimAxes)[d]) {
+      parts[d] *= grid.getShape()[a];
+      axes.push_back(a);
+    }
+  llvm::sort(axes);
 
   // Operands: per-device ones as they are, whole token tensors sliced.
   OpBuilder b(call);
@@ -682,14 +704,19 @@ runOnLocalTokens(func::CallOp call, ArrayRef<OpOperand *> uses,
     Type want = callee.getFunctionType().getInput(operand.getOperandNumber());
     auto type = dyn_cast<RankedTensorType>(v.getType());
     if (type && v.getType() == want) {
-      if (type.getRank() == 0 || type.getDimSize(0) % parts != 0)
-        return undo();
-      SmallVector<int64_t> shape(type.getShape());
-      shape[0] /= parts;
-      v = shard::AllSliceOp::create(
-          b, call.getLoc(), RankedTensorType::get(shape, type.getElementType()),
-          gridRef.getValue(), *axes, v, APInt(64, 0));
-      slices.push_back(v.getDefiningOp());
+      for (unsigned d = 0; d < 2; ++d) {
+        if (parts[d] == 1)
+          continue;
+        auto t = cast<RankedTensorType>(v.getType());
+        if (t.getRank() <= int64_t(d) || t.getDimSize(d) % parts[d] != 0)
+          return undo();
+        SmallVector<int64_t> shape(t.getShape());
+        shape[d] /= parts[d];
+        v = shard::AllSliceOp::create(
+            b, call.getLoc(), RankedTensorType::get(shape, t.getElementType()),
+            gridRef.getValue(), (*dimAxes)[d], v, APInt(64, d));
+        slices.push_back(v.getDefiningOp());
+      }
     }
     operands.push_back(v);
   }
@@ -734,7 +761,7 @@ runOnLocalTokens(func::CallOp call, ArrayRef<OpOperand *> uses,
   for (auto [old, partial] :
        llvm::zip(call.getResults(), localCall.getResults())) {
     Value sum = shard::AllReduceOp::create(b, call.getLoc(), partial.getType(),
-                                           gridRef.getValue(), *axes, partial);
+                                           gridRef.getValue(), axes, partial);
     old.replaceAllUsesWith(sum);
   }
   call.erase();

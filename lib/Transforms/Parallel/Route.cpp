@@ -243,6 +243,21 @@ bool RoutePass::route(Operation *op, const cost::CostModel &model,
 
   OpBuilder b(op);
   ArrayAttr axes = axisNames(op, b);
+  bool ringExchange = false;
+  if (auto module = op->getParentOfType<ModuleOp>())
+    if (auto plan = module->getAttrOfType<DictionaryAttr>("strata.parallel")) {
+      auto comm = plan.getAs<StringAttr>("cp_comm");
+      auto cp = plan.getAs<IntegerAttr>("cp");
+      ringExchange = cp && cp.getInt() > 1 && comm &&
+                     comm.getValue() == "p2p" && axes.size() == 1 &&
+                     cast<StringAttr>(axes[0]).getValue() == "cp" &&
+                     (kind == cost::CollectiveKind::AllGather ||
+                      kind == cost::CollectiveKind::ReduceScatter);
+    }
+  if (ringExchange) {
+    // Priced as the ring it is: point-to-point hops around the group.
+    work.algorithm = cost::CollectiveAlgorithm::Ring;
+  }
   // A group of one device communicates nothing.
   if (group->size() < 2) {
     if (resultType != input.getType()) {
@@ -269,6 +284,19 @@ bool RoutePass::route(Operation *op, const cost::CostModel &model,
         b.getDenseI64ArrayAttr(group->members),
         tile::getSizeInBytes(cast<ShapedType>(input.getType())));
     routed->setAttr(kAxesAttr, axes);
+    // Context parallelism's K/V gathers and dK/dV reduce-scatters under
+    // cp_comm = p2p: the ring of cp - 1 point-to-point hops of one chunk
+    // each (Transformer Engine's ring attention), overlapped with the
+    // attention that reads them and priced with it.
+    if (ringExchange)
+      routed->setAttr("strata.cp_ring",
+                      b.getDictionaryAttr(
+                          {b.getNamedAttr("hops", b.getI64IntegerAttr(
+                                                      group->size() - 1)),
+                           b.getNamedAttr(
+                               "hop_bytes",
+                               b.getI64IntegerAttr(tile::getSizeInBytes(
+                                   cast<ShapedType>(input.getType()))))}));
     if (reduce && reduce.getReduction() != shard::ReductionKind::Sum)
       routed->setAttr(kReductionAttr,
                       b.getStringAttr(shard::stringifyReductionKind(

@@ -36,13 +36,37 @@ TEST(TrainingCalibrationTest, FullyStatedRunsWithinTarget) {
   // held to their own figures, so the FP8 rows cannot hide a regression of
   // the others.
   double worstBf16 = 0, worstNeMo = 0, sumBf16 = 0, sumNeMo = 0;
-  int llama3 = 0, bf16 = 0, nemo = 0, palm = 0;
+  int llama3 = 0, bf16 = 0, nemo = 0, palm = 0, contextParallel = 0;
   for (const cost::CaseResult &c : r->cases) {
     if (!c.skipped.empty())
       continue;
     std::printf("%s measured %.1f model %.1f (%+.1f%%)\n", c.id.c_str(),
                 c.measured, c.estimated, c.errorPct());
     double e = std::fabs(c.errorPct());
+    // The context-parallel rows, each pinned to what it gave when cp was
+    // first modelled (strata-parallelize cp=, the cost core's ring
+    // attention), apart from the groups below so that they cannot hide a
+    // regression of the rows that ran before. Each says how its source
+    // runs cp.
+    if (c.id == "llama3-t4-16384gpu-seq131072") {
+      // Llama 3 405B at 131K tokens, cp 16 as section 3.3.2 (K and V
+      // all-gathered): +35.9 % (516.3 against 380 TFLOP/s).
+      EXPECT_TRUE(llvm::StringRef(c.note).contains("all-gathered")) << c.note;
+      EXPECT_LE(e, 36.5);
+      ++contextParallel;
+      continue;
+    }
+    if (c.id == "nemo2407-h100-llama3-8b-8gpu" ||
+        c.id == "nemo2407-h100-llama3-70b-64gpu") {
+      // NeMo's Llama 3 8B and 70B, cp 2 as Transformer Engine's ring
+      // attention: +42.3 % (the tp = 1 rows' fast FP8 GEMMs, as Llama 2
+      // 7B's +27.9 %) and -3.3 %.
+      EXPECT_TRUE(llvm::StringRef(c.note).contains("ring attention"))
+          << c.note;
+      EXPECT_LE(e, c.id == "nemo2407-h100-llama3-8b-8gpu" ? 42.8 : 3.8);
+      ++contextParallel;
+      continue;
+    }
     if (llvm::StringRef(c.id).starts_with("nemo")) {
       // Each NeMo row says which published recipe filled in what the
       // summary does not state.
@@ -80,13 +104,14 @@ TEST(TrainingCalibrationTest, FullyStatedRunsWithinTarget) {
               "rows %.1f%%, NeMo "
               "FP8 rows %.1f%%)\n",
               r->ran(), r->mape(), sumBf16 / bf16, sumNeMo / nemo);
-  // 39 cases: the 22 Narayanan et al. rows (Table 1, and Table 2's ZeRO-3
-  // and PTD-P rows, the latter with tp = 8 and pp = mp / 8 as the paper's
-  // rule gives), Llama 3's two 8K-context rows, PaLM and 11 of NeMo's 13
-  // FP8 rows run; skipped are the 131K-context Llama 3 row and NeMo's two
-  // Llama 3 rows (context parallelism, cp = 16 and 2).
+  // 39 cases, all run: the 22 Narayanan et al. rows (Table 1, and Table 2's
+  // ZeRO-3 and PTD-P rows, the latter with tp = 8 and pp = mp / 8 as the
+  // paper's rule gives), Llama 3's two 8K-context rows, PaLM, 11 of NeMo's
+  // 13 FP8 rows, and the three context-parallel rows (the 131K-context
+  // Llama 3 row, NeMo's two Llama 3 rows; cp = 16 and 2).
   EXPECT_EQ(int(r->cases.size()), 39);
-  EXPECT_EQ(r->ran(), 36);
+  EXPECT_EQ(r->ran(), 39);
+  EXPECT_EQ(contextParallel, 3);
   EXPECT_EQ(bf16, 24);
   EXPECT_EQ(palm, 1);
   EXPECT_EQ(llama3, 2);
