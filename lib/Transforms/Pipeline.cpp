@@ -131,6 +131,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "above this multiple of its roofline floor, naming why "
                      "(strata-estimate; 0: none)"),
       llvm::cl::init(0)};
+  Option<std::string> launch{
+      *this, "launch",
+      llvm::cl::desc("How the kernels are issued (strata-estimate): eager, "
+                     "or graph (replayed from a captured CUDA graph, as "
+                     "vLLM and TensorRT-LLM run decode)"),
+      llvm::cl::init("eager")};
   Option<std::string> f32Matmul{
       *this, "f32-matmul",
       llvm::cl::desc("f32 contractions: f32 (PyTorch's default) or tf32 "
@@ -151,6 +157,7 @@ struct CheckPipelineOptions
         collectiveAlgorithm;
     int64_t tp, dp, pp, ep, microbatches, interleave, zero;
     double remarkAboveFloor;
+    std::string launch;
   };
   explicit CheckPipelineOptions(Values v) : v(std::move(v)) {}
   StringRef getArgument() const override {
@@ -185,6 +192,11 @@ struct CheckPipelineOptions
           << "remark-above-floor=" << v.remarkAboveFloor
           << " must be at least 1 (no op runs faster than its roofline "
              "floor; 0: no remarks)";
+      return;
+    }
+    if (!strata::cost::parseLaunchMode(v.launch)) {
+      fail("launch") << "launch='" << v.launch
+                     << "' must be eager or graph";
       return;
     }
     if (!v.plan.empty() && v.plan != "auto") {
@@ -273,7 +285,8 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
       options.plan, options.report, options.reportFile,
       options.collectiveAlgorithm, options.tp,
       options.dp, options.pp, options.ep, options.microbatches,
-      options.interleave, options.zero, options.remarkAboveFloor}));
+      options.interleave, options.zero, options.remarkAboveFloor,
+      options.launch}));
   if (!options.bindDims.empty()) {
     strata::StrataBindDimsPassOptions bind;
     bind.entry = options.entry;
@@ -310,6 +323,7 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
     estimate.format = options.report;
     estimate.output = options.reportFile;
     estimate.remarkAboveFloor = options.remarkAboveFloor;
+    estimate.launch = options.launch;
     pm.addPass(strata::createStrataEstimatePass(estimate));
     return;
   }
@@ -357,6 +371,7 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
   estimate.format = options.report;
   estimate.output = options.reportFile;
   estimate.remarkAboveFloor = options.remarkAboveFloor;
+  estimate.launch = options.launch;
   pm.addPass(strata::createStrataEstimatePass(estimate));
 }
 
