@@ -188,7 +188,9 @@ def Arch_ChipAttr : Arch_Attr<"Chip", "chip"> {
     `memory` is ordered from the level closest to the compute units
     outwards. Mesh-style chips give `grid = [rows, cols]` and a `noc`.
     `static_power` is drawn regardless of activity; `launch_overhead` is the
-    fixed cost of starting one kernel (a calibration parameter).
+    fixed cost of starting one kernel (a calibration parameter);
+    `graph_node_overhead` what one kernel node of a replayed graph (CUDA
+    graphs) costs instead (0: as `launch_overhead`).
   }];
   let parameters = (ins
     StringRefParameter<"chip name">:$name,
@@ -199,10 +201,11 @@ def Arch_ChipAttr : Arch_Attr<"Chip", "chip"> {
     Arch_AttrList<"strata::arch::LevelAttr", "memory levels, innermost first">:$memory,
     Arch_OptionalNoc:$noc,
     Arch_OptionalQuantity<"Watts", "static power">:$static_power,
-    Arch_OptionalQuantity<"Seconds", "per-kernel launch overhead">:$launch_overhead
+    Arch_OptionalQuantity<"Seconds", "per-kernel launch overhead">:$launch_overhead,
+    Arch_OptionalQuantity<"Seconds", "per kernel node of a replayed graph (0: as launch_overhead)">:$graph_node_overhead
   );
   let assemblyFormat = [{
-    `<` $name `,` struct($clock, $cores, $grid, $units, $memory, $noc, $static_power, $launch_overhead) `>`
+    `<` $name `,` struct($clock, $cores, $grid, $units, $memory, $noc, $static_power, $launch_overhead, $graph_node_overhead) `>`
   }];
 }
 

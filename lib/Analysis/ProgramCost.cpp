@@ -844,6 +844,8 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   report::CostReport r;
   r.system = sys.name;
   r.chip = sys.chip.name;
+  r.launch = cost::toString(model.launchMode()).str();
+  r.launchCost = model.launchCost();
   r.devices = sys.devices;
   r.entry = entry.getName().str();
   if (DictionaryAttr info = modelInfo(entry)) {

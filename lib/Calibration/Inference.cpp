@@ -230,6 +230,29 @@ evaluateInferenceFile(const std::string &path) {
         framework == "TensorRT-LLM v0.5" || framework == "TensorRT-LLM v0.6.1"
             ? "head"
             : "group";
+    // How the engine issued the decode step's kernels: the case's "launch"
+    // when it records one, else what the source's benchmark did. TensorRT-
+    // LLM v0.5 and v0.6.1 ran gptSessionBenchmark, whose CUDA graphs are
+    // off unless --enable_cuda_graph is given (GptSession::setCudaGraphMode),
+    // and the cited performance.md's commands do not give it: eager.
+    // Prefill (and first-token latency) is eager in every engine.
+    std::optional<cost::LaunchMode> launch;
+    if (std::optional<llvm::StringRef> l = c.getString("launch"))
+      launch = cost::parseLaunchMode(*l);
+    else if (framework.starts_with("TensorRT-LLM v0.5") ||
+             framework.starts_with("TensorRT-LLM v0.6"))
+      launch = cost::LaunchMode::Eager;
+    if (!launch) {
+      r.skipped = "no launch mode recorded for " + framework.str();
+      result.cases.push_back(r);
+      continue;
+    }
+    if (kind != "first_token_latency")
+      r.note = "decode launched " + cost::toString(*launch).str() +
+               (c.getString("launch") ? " (case)"
+                                      : " (gptSessionBenchmark without "
+                                        "--enable_cuda_graph)");
+    cost::CostModel decodeModel(*sys, *launch);
     int64_t batch = int64_t(c.getNumber("batch").value_or(1));
     int64_t in = int64_t(c.getNumber("input_len").value_or(1));
     int64_t out = int64_t(c.getNumber("output_len").value_or(1));
@@ -252,7 +275,8 @@ evaluateInferenceFile(const std::string &path) {
     o.mode = workload::WorkloadMode::Decode;
     o.seq = 1;
     o.kvLen = in + (out - 1) / 2;
-    std::optional<double> step = latency(ctx, *m, o, *sys, tp, sharing, model);
+    std::optional<double> step =
+        latency(ctx, *m, o, *sys, tp, sharing, decodeModel);
     if (!step) {
       r.skipped = "the generator cannot build this shape";
       result.cases.push_back(r);

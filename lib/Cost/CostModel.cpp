@@ -122,8 +122,20 @@ struct CostModel::Memo {
 // Construction and queries
 //===----------------------------------------------------------------------===//
 
-CostModel::CostModel(const hw::System &system)
-    : sys(system), query(system), memo(std::make_unique<Memo>()) {
+std::optional<LaunchMode> parseLaunchMode(llvm::StringRef s) {
+  if (s == "eager")
+    return LaunchMode::Eager;
+  if (s == "graph")
+    return LaunchMode::Graph;
+  return std::nullopt;
+}
+
+llvm::StringRef toString(LaunchMode m) {
+  return m == LaunchMode::Graph ? "graph" : "eager";
+}
+
+CostModel::CostModel(const hw::System &system, LaunchMode launch)
+    : sys(system), launch(launch), query(system), memo(std::make_unique<Memo>()) {
   const std::vector<MemoryLevel> &levels = sys.chip.memory;
   assert(!levels.empty() && "a validated chip has memory");
   // Home: the outermost chip-scoped level (HBM, DRAM); tensors live there
@@ -224,8 +236,9 @@ std::string CostModel::explainAboveFloor(const Estimate &e, double floor,
   const hw::Chip &chip = sys.chip;
   switch (e.boundKind) {
   case BoundKind::Overhead:
-    os << "launch overhead: " << llvm::format("%.3g", chip.launchOverhead * 1e6)
-       << " us per op against a floor of "
+    os << "launch overhead: " << llvm::format("%.3g", launchCost() * 1e6)
+       << " us per op" << (launch == LaunchMode::Graph ? " (graph replay)" : "")
+       << " against a floor of "
        << llvm::format("%.3g", floor * 1e6) << " us";
     return out;
   case BoundKind::Latency:
@@ -631,7 +644,7 @@ Estimate CostModel::kernel(const KernelWork &w) const {
                            (noc ? double(maxHops) * noc->hopLatency : 0);
 
   Estimate e;
-  e.time = body + fillDrain + chip.launchOverhead;
+  e.time = body + fillDrain + launchCost();
   e.computeTime = tCompute;
   e.unit = busiestUnit;
   double flops = 0;
@@ -643,10 +656,10 @@ Estimate CostModel::kernel(const KernelWork &w) const {
     flops += u.flops * w.tiles;
   e.flops = flops;
   const double largest = std::max({tCompute, tFill, tHome, tCache, tSpread});
-  if (fillDrain + chip.launchOverhead > largest) {
-    bool launch = chip.launchOverhead > fillDrain;
-    e.boundKind = launch ? BoundKind::Overhead : BoundKind::Latency;
-    e.boundBy = launch ? "launch" : "latency";
+  if (fillDrain + launchCost() > largest) {
+    bool launchBound = launchCost() > fillDrain;
+    e.boundKind = launchBound ? BoundKind::Overhead : BoundKind::Latency;
+    e.boundBy = launchBound ? "launch" : "latency";
   } else if (largest == tCompute) {
     e.boundKind = BoundKind::Compute;
     e.boundBy = busiestUnit;
@@ -834,10 +847,10 @@ Estimate CostModel::vector(const VectorWork &w) const {
       break;
     }
   double body = std::max(tCompute, tHome);
-  double fixed = home.latency + chip.launchOverhead;
+  double fixed = home.latency + launchCost();
   e.time = body + fixed;
   if (fixed > body) {
-    e.boundKind = chip.launchOverhead > home.latency ? BoundKind::Overhead
+    e.boundKind = launchCost() > home.latency ? BoundKind::Overhead
                                                      : BoundKind::Latency;
     e.boundBy = e.boundKind == BoundKind::Overhead ? "launch" : "latency";
   } else if (tCompute >= tHome) {
@@ -1272,10 +1285,10 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
                        (query.aggregateReadBandwidth(home) * home.efficiency);
   const bool homeBound = tHome > body;
   body = std::max(body, tHome);
-  e.time = body + chip.launchOverhead;
+  e.time = body + launchCost();
   e.computeTime = groups * blocks * tMm / double(chip.cores);
   e.unit = unit->name;
-  if (chip.launchOverhead > body) {
+  if (launchCost() > body) {
     e.boundKind = BoundKind::Overhead;
     e.boundBy = "launch";
   } else if (homeBound) {

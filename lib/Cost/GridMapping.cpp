@@ -97,7 +97,7 @@ ResidencyQuote CostModel::residentWeight(double bytes, double reads) const {
     return q;
   }
   // The fill is a kernel of its own: a launch and the home latency.
-  q.networkTime = homeRead + sys.chip.launchOverhead + home.latency +
+  q.networkTime = homeRead + launchCost() + home.latency +
                   std::max(0.0, reads) *
                                  (gridRedistributionTime(bytes) +
                                   meanGridHops() * sys.chip.noc->hopLatency);

@@ -86,7 +86,8 @@ json::Value chipToJSON(const Chip &c) {
                       {"memory", std::move(memory)},
                       {"noc", std::move(noc)},
                       {"static_power", c.staticPower},
-                      {"launch_overhead", c.launchOverhead}};
+                      {"launch_overhead", c.launchOverhead},
+                      {"graph_node_overhead", c.graphNodeOverhead}};
 }
 
 json::Value fabricToJSON(const Fabric &f) {
@@ -391,6 +392,7 @@ Chip Reader::chip(const json::Value &v, std::string path) {
     c.noc = noc(*n, field(o->path, "noc"));
   number(*o, "static_power", c.staticPower, /*required=*/false);
   number(*o, "launch_overhead", c.launchOverhead, /*required=*/false);
+  number(*o, "graph_node_overhead", c.graphNodeOverhead, /*required=*/false);
   finish(*o);
   return c;
 }

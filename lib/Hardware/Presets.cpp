@@ -45,6 +45,13 @@ constexpr double kL2Energy = 5.0 * pJ;        // per byte, incl. crossbar
 constexpr double kHbmEnergy = 3.9 * 8 * pJ;   // 3.9 pJ/bit
 constexpr double kStaticFraction = 0.25;      // of TDP, see file comment
 constexpr double kGpuLaunchOverhead = 4 * us; // calibration parameter
+// Per kernel node of a replayed CUDA graph: a chain of no-op kernels
+// replayed from a graph costs ~0.58 us per node over a fixed ~15 us per
+// replay, against ~6.4 us per individually launched kernel (measured,
+// RTX 5070 Ti, CUDA 13.3: ahrefs/ocannl issue #488); NVIDIA's "Getting
+// Started with CUDA Graphs" (2019) likewise brings the per-kernel time of
+// a 2.9 us kernel to 3.4 us. docs/hardware-presets.md.
+constexpr double kCudaGraphNodeOverhead = 0.6 * us;
 
 MemoryLevel level(std::string name, Scope scope, Management mgmt,
                   uint64_t capacity, double readBw, double writeBw,
@@ -157,6 +164,7 @@ Chip a100Chip() {
   };
   c.staticPower = kStaticFraction * 400; // datasheet: 400 W TDP (SXM)
   c.launchOverhead = kGpuLaunchOverhead;
+  c.graphNodeOverhead = kCudaGraphNodeOverhead;
   return c;
 }
 
@@ -219,6 +227,7 @@ Chip h100Chip(std::string name, uint64_t hbmCapacity, double hbmBandwidth) {
   };
   c.staticPower = kStaticFraction * 700; // datasheet: up to 700 W (SXM)
   c.launchOverhead = kGpuLaunchOverhead;
+  c.graphNodeOverhead = kCudaGraphNodeOverhead;
   return c;
 }
 
@@ -293,6 +302,7 @@ Chip b200Chip() {
   };
   c.staticPower = kStaticFraction * 1000; // HGX B200: up to 1000 W
   c.launchOverhead = kGpuLaunchOverhead;
+  c.graphNodeOverhead = kCudaGraphNodeOverhead;
   return c;
 }
 
@@ -364,6 +374,7 @@ Chip l40sChip() {
   };
   c.staticPower = kStaticFraction * 350; // datasheet: 350 W max power
   c.launchOverhead = kGpuLaunchOverhead;
+  c.graphNodeOverhead = kCudaGraphNodeOverhead;
   return c;
 }
 

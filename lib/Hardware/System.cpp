@@ -386,6 +386,8 @@ std::vector<Problem> strata::hw::validate(const Chip &chip,
 
   c.nonNegative("static_power", chip.staticPower, "static power");
   c.nonNegative("launch_overhead", chip.launchOverhead, "launch overhead");
+  c.nonNegative("graph_node_overhead", chip.graphNodeOverhead,
+                "graph node overhead");
   return out;
 }
 

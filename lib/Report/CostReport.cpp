@@ -105,6 +105,10 @@ void writeText(const CostReport &r, llvm::raw_ostream &os) {
     energy += " (" + si(r.energyPerToken, "J") + "/token)";
   summary.push_back({"energy", energy});
   summary.push_back({"bound by", r.boundBy});
+  // Eager launches are the default and go unsaid; a replayed graph is named.
+  if (r.launch == "graph")
+    summary.push_back({"launch", "graph replay, " + seconds(r.launchCost) +
+                                     " per kernel node"});
   if (r.parameters > 0) {
     // Billions, as model cards state them, and the exact count.
     auto billions = [](int64_t n) {
@@ -266,6 +270,7 @@ void writeJson(const CostReport &r, llvm::raw_ostream &os) {
     j.attribute("entry", r.entry);
     j.attribute("model", r.model);
     j.attribute("mode", r.mode);
+    j.attribute("launch", r.launch);
     if (r.paddedVocab > r.vocab && r.vocab > 0) {
       j.attribute("vocab", r.vocab);
       j.attribute("padded_vocab", r.paddedVocab);

@@ -73,6 +73,8 @@ void writeText(const ServeReport &r, llvm::raw_ostream &os) {
                       t.outputTokens);
   os << llvm::formatv("  limits       {0} sequences, {1} tokens per step\n",
                       s.maxBatch, s.maxTokens);
+  if (s.launch == "graph")
+    os << "  launch       decode steps replay a CUDA graph, prefill eager\n";
   if (s.speculativeTokens > 0)
     os << llvm::formatv("  speculative  k={0}, acceptance {1:f2}, draft {2}, "
                         "{3:f2} tokens per decode ({4:f2} expected)\n",
@@ -150,6 +152,7 @@ llvm::json::Value toJSON(const ServeReport &r) {
       {"replicas", s.replicas},
       {"scheduler", s.scheduler},
       {"dtype", s.dtype},
+      {"launch", s.launch},
       {"max_batch", s.maxBatch},
       {"max_tokens", s.maxTokens},
       {"block_size", s.blockSize},

@@ -82,7 +82,7 @@ namespace {
 constexpr double kRefineTolerance = 0.015;
 constexpr int kRefineRounds = 16;
 /// Bumped when the grid or what it holds changes.
-constexpr int64_t kCacheVersion = 2;
+constexpr int64_t kCacheVersion = 3;
 
 /// The ops of the attention core: what depends on the context rather than
 /// on the token count alone (the generator's names, docs/workloads.md).
@@ -98,6 +98,8 @@ bool isAttentionCore(llvm::StringRef name) {
 /// One compiled grid point: the step's time and its attention core's part.
 struct PointCost {
   double total = 0, attention = 0;
+  /// The same program with its kernels replayed from a captured graph.
+  double graphTotal = 0;
   report::CostReport report;
 };
 
@@ -185,6 +187,8 @@ public:
     PointCost p;
     p.report = analysis::estimateProgram(fn, model, po);
     p.total = p.report.latency;
+    cost::CostModel graphModel(sys, cost::LaunchMode::Graph);
+    p.graphTotal = analysis::estimateProgram(fn, graphModel, po).latency;
     for (const report::OpRow &r : p.report.ops)
       if (isAttentionCore(r.name))
         p.attention += r.time;
@@ -362,6 +366,7 @@ StepCostModel::compile(MLIRContext &ctx, const workload::ModelConfig &config,
   s.weights = footprintRow(first->report, "weights");
   double kv = footprintRow(first->report, "kv_cache");
   s.kvPerToken = kv / double(16 + 1);
+  s.graphSavingTime = std::max(0.0, first->total - first->graphTotal);
 
   // The other points may hold more KV cache than fits: compile them with
   // that level's capacity raised.
@@ -471,6 +476,9 @@ double StepCostModel::price(const StepShape &step) const {
     t += decodeAttention(double(step.decodes), step.meanContext);
   for (const auto &[n, c] : step.chunks)
     t += chunkAttention(double(n), double(c));
+  if (opts.launch == cost::LaunchMode::Graph && step.chunks.empty() &&
+      step.decodes > 0)
+    t = std::max(t - graphSavingTime, 0.0);
   return t;
 }
 
@@ -511,6 +519,7 @@ llvm::json::Value StepCostModel::toJSON() const {
                             {"weights", weights},
                             {"activations", activations},
                             {"kv_per_token", kvPerToken},
+                            {"graph_saving", graphSavingTime},
                             {"programs", int64_t(compiled)},
                             {"token_axis", arr(tokenAxis)},
                             {"linear", arr(linearTime)},
@@ -557,6 +566,7 @@ StepCostModel::fromJSON(const llvm::json::Value &v, MLIRContext &ctx,
   if (!level || !num("capacity", s.capacity) || !num("weights", s.weights) ||
       !num("activations", s.activations) ||
       !num("kv_per_token", s.kvPerToken) || !num("programs", programs) ||
+      !num("graph_saving", s.graphSavingTime) ||
       !arr("token_axis", s.tokenAxis) || !arr("linear", s.linearTime) ||
       !arr("batch_axis", s.batchAxis) || !arr("context_axis", s.contextAxis) ||
       !arr("decode_attention", s.decodeAttn) ||
@@ -587,6 +597,10 @@ llvm::Expected<double> StepCostModel::direct(int64_t batch,
                                        context);
   if (!p)
     return p.takeError();
+  // A step of decodes replays its graph under launch=graph (see price).
+  if (opts.launch == cost::LaunchMode::Graph &&
+      tokensPerSeq == opts.decodeTokens)
+    return p->graphTotal;
   return p->total;
 }
 

@@ -139,6 +139,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "above this multiple of its roofline floor, naming why "
                      "(strata-estimate; 0: none)"),
       llvm::cl::init(0)};
+  Option<std::string> launch{
+      *this, "launch",
+      llvm::cl::desc("How the kernels are issued (strata-estimate): eager, "
+                     "or graph (replayed from a captured CUDA graph, as "
+                     "vLLM and TensorRT-LLM run decode)"),
+      llvm::cl::init("eager")};
   Option<std::string> f32Matmul{
       *this, "f32-matmul",
       llvm::cl::desc("f32 contractions: f32 (PyTorch's default) or tf32 "
@@ -160,6 +166,7 @@ struct CheckPipelineOptions
     int64_t tp, dp, pp, ep, microbatches, interleave, zero;
     double remarkAboveFloor;
     int64_t cp;
+    std::string launch;
   };
   explicit CheckPipelineOptions(Values v) : v(std::move(v)) {}
   StringRef getArgument() const override {
@@ -201,6 +208,11 @@ struct CheckPipelineOptions
       fail("cp") << "cp=" << v.cp
                  << " is not searched by plan=auto (state the plan: tp, pp, "
                     "dp and cp)";
+      return;
+    }
+    if (!strata::cost::parseLaunchMode(v.launch)) {
+      fail("launch") << "launch='" << v.launch
+                     << "' must be eager or graph";
       return;
     }
     if (!v.plan.empty() && v.plan != "auto") {
@@ -290,7 +302,7 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
       options.collectiveAlgorithm, options.tp,
       options.dp, options.pp, options.ep, options.microbatches,
       options.interleave, options.zero, options.remarkAboveFloor,
-      options.cp}));
+      options.cp, options.launch}));
   if (!options.bindDims.empty()) {
     strata::StrataBindDimsPassOptions bind;
     bind.entry = options.entry;
@@ -327,6 +339,7 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
     estimate.format = options.report;
     estimate.output = options.reportFile;
     estimate.remarkAboveFloor = options.remarkAboveFloor;
+    estimate.launch = options.launch;
     pm.addPass(strata::createStrataEstimatePass(estimate));
     return;
   }
@@ -376,6 +389,7 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
   estimate.format = options.report;
   estimate.output = options.reportFile;
   estimate.remarkAboveFloor = options.remarkAboveFloor;
+  estimate.launch = options.launch;
   pm.addPass(strata::createStrataEstimatePass(estimate));
 }
 

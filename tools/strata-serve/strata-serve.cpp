@@ -61,6 +61,13 @@ static cl::opt<std::string> dtype("dtype",
                                   cl::desc("Weights, activations and KV cache: "
                                            "bf16, fp16, fp8 or f32"),
                                   cl::init("bf16"), cl::cat(cat));
+static cl::opt<std::string> launchMode(
+    "launch",
+    cl::desc("Kernel launches: eager (each kernel pays the chip's "
+             "launch_overhead) or graph (a decode-only step replays a "
+             "captured CUDA graph, as vLLM and TensorRT-LLM do by default; "
+             "steps with a prefill chunk stay eager)"),
+    cl::init("eager"), cl::cat(cat));
 static cl::opt<std::string> traceFile(
     "trace", cl::desc("Request trace (JSON or CSV: arrival, prompt_tokens, "
                       "output_tokens); instead of the generator"),
@@ -304,6 +311,9 @@ int main(int argc, char **argv) {
       workload::parseWorkloadDType(dtype);
   if (!dt)
     return fail("--dtype '" + dtype + "' is not bf16, fp16, fp8 or f32");
+  std::optional<cost::LaunchMode> launch = cost::parseLaunchMode(launchMode);
+  if (!launch)
+    return fail("--launch '" + launchMode + "' is not eager or graph");
   if (tp < 1 || replicas < 1)
     return fail("--tp and --replicas must be >= 1");
   if (maxBatch < 1 || blockSize < 1 || maxTokens < 0 || kvBlocksOpt < 0)
@@ -423,6 +433,7 @@ int main(int argc, char **argv) {
   so.maxContext = longest;
   so.maxTokens = std::max(tokensPerStep, longestPrompt + longest / 16);
   so.decodeTokens = specTokens + 1;
+  so.launch = *launch;
   llvm::Expected<serve::StepCostModel> cost =
       compileOrLoad(ctx, *config, *sys, so, stepCostCache);
   if (!cost)
@@ -464,6 +475,7 @@ int main(int argc, char **argv) {
   setup.system = sys->name;
   setup.scheduler = serve::stringifyScheduler(*kind).str();
   setup.dtype = dtype;
+  setup.launch = launchMode;
   setup.tp = tp;
   setup.replicas = replicas;
   setup.trace = traceFile;

@@ -18,6 +18,8 @@
 
 #include "strata/Hardware/System.h"
 
+#include "llvm/ADT/StringRef.h"
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -295,14 +297,31 @@ struct CollectiveEstimate {
 /// deterministic. Results of `matmul` (with its tiling) and `attention` are
 /// memoised on the work description; the memo makes a model unsafe to
 /// share between threads (use one model per thread).
+/// How the engine issues a program's kernels: each launched on its own
+/// (eager: `Chip::launchOverhead` per kernel), or replayed from a captured
+/// graph (CUDA graphs: `Chip::graphNodeOverhead` per kernel node). vLLM
+/// and TensorRT-LLM capture decode in CUDA graphs by default and run
+/// prefill eagerly (docs/serving.md, "Kernel launches").
+enum class LaunchMode { Eager, Graph };
+
+/// "eager" or "graph"; nullopt otherwise.
+std::optional<LaunchMode> parseLaunchMode(llvm::StringRef s);
+llvm::StringRef toString(LaunchMode m);
+
 class CostModel {
 public:
-  explicit CostModel(const hw::System &system);
+  explicit CostModel(const hw::System &system,
+                     LaunchMode launch = LaunchMode::Eager);
   ~CostModel();
   CostModel(const CostModel &) = delete;
   CostModel &operator=(const CostModel &) = delete;
 
   const hw::System &system() const { return sys; }
+  LaunchMode launchMode() const { return launch; }
+  /// What one kernel pays to start under the launch mode.
+  double launchCost() const {
+    return sys.chip.kernelStartCost(launch == LaunchMode::Graph);
+  }
 
   Estimate matmul(const MatmulWork &w) const;
   /// The cheapest tiling the model finds for `w` (the search the tiling
@@ -403,6 +422,7 @@ public:
 private:
   struct Memo;
   const hw::System &sys;
+  LaunchMode launch = LaunchMode::Eager;
   hw::SystemQuery query;
   int homeIndex = -1, stagingIndex = -1;
   std::unique_ptr<Memo> memo;

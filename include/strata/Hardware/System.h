@@ -127,6 +127,16 @@ struct Chip {
   std::optional<OnChipNetwork> noc;
   double staticPower = 0;     ///< watts drawn regardless of activity
   double launchOverhead = 0;  ///< seconds per kernel/op launch (calibrated)
+  /// Seconds per kernel node when the kernels are replayed from a captured
+  /// graph (CUDA graphs) instead of launched one by one; 0: as
+  /// `launchOverhead` (the chip has no cheaper replay).
+  double graphNodeOverhead = 0;
+
+  /// What one kernel pays to start: `launchOverhead` launched eagerly,
+  /// `graphNodeOverhead` (or `launchOverhead` when 0) replayed from a graph.
+  double kernelStartCost(bool graph) const {
+    return graph && graphNodeOverhead > 0 ? graphNodeOverhead : launchOverhead;
+  }
 };
 
 /// One level of the multi-chip topology. Fabrics are ordered innermost first:

@@ -144,6 +144,10 @@ struct CostReport {
   std::string entry; ///< entry function
   std::string model; ///< model name (strata.model), may be empty
   std::string mode;  ///< prefill / decode / train, may be empty
+  /// How the kernels were issued: "eager" or "graph" (cost::LaunchMode),
+  /// and what each kernel paid to start under it (seconds).
+  std::string launch = "eager";
+  double launchCost = 0;
   /// The config's vocabulary and the one built (strata.model.vocab and
   /// padded_vocab: Megatron pads to a multiple of 128 x tp); 0 when unknown.
   int64_t vocab = 0, paddedVocab = 0;

@@ -21,6 +21,7 @@ namespace strata::serve {
 
 struct ServeSetup {
   std::string model, system, scheduler, dtype;
+  std::string launch = "eager"; ///< --launch: eager or graph (decode steps)
   int64_t tp = 1, replicas = 1, devicesPerReplica = 1;
   std::string trace; ///< file, or "" when generated
   double rate = 0;   ///< generator's requests/s (0 for a trace)

@@ -23,6 +23,7 @@
 #ifndef STRATA_SERVE_STEPCOST_H
 #define STRATA_SERVE_STEPCOST_H
 
+#include "strata/Cost/CostModel.h"
 #include "strata/Hardware/System.h"
 #include "strata/Workload/ModelConfig.h"
 #include "strata/Workload/TransformerBuilder.h"
@@ -87,6 +88,11 @@ struct StepCostOptions {
   int64_t decodeTokens = 1;
   /// Extra strata-pipeline options.
   std::string pipelineOptions;
+  /// How a step's kernels are issued. Graph: a step of decodes only
+  /// replays a captured CUDA graph (vLLM's and TensorRT-LLM's default);
+  /// a step with a prefill chunk is launched eagerly (engines capture
+  /// decode batches only).
+  cost::LaunchMode launch = cost::LaunchMode::Eager;
 };
 
 /// The compiled step cost of one model on one system and plan.
@@ -125,6 +131,10 @@ public:
 
   /// KV bytes one token takes on one device (from the compiled footprint).
   double kvBytesPerToken() const { return kvPerToken; }
+  /// What replaying a decode step's kernels from a captured graph saves
+  /// over launching them one by one (seconds; the same at every batch and
+  /// context: the step runs the same kernels).
+  double graphSaving() const { return graphSavingTime; }
   /// Device memory, weights and activations per device (footprint rows).
   double capacityBytes() const { return capacity; }
   double weightBytes() const { return weights; }
@@ -150,6 +160,7 @@ private:
   std::vector<double> batchAxis, contextAxis, decodeAttn;
   std::vector<double> chunkAxis, chunkContextAxis, chunkAttn;
   double kvPerToken = 0, capacity = 0, weights = 0, activations = 0;
+  double graphSavingTime = 0;
   std::string level;
   size_t compiled = 0;
   bool loaded = false;

@@ -94,7 +94,11 @@ def StrataEstimatePass : Pass<"strata-estimate", "mlir::ModuleOp"> {
            /*default=*/"0",
            "Remark on every op with arithmetic that is modelled above this "
            "multiple of its roofline floor, naming why (0: none; else at "
-           "least 1)">
+           "least 1)">,
+    Option<"launch", "launch", "std::string", /*default=*/"\"eager\"",
+           "How the kernels are issued: eager (each pays the chip's "
+           "launch_overhead) or graph (replayed from a captured CUDA graph: "
+           "graph_node_overhead each, as vLLM and TensorRT-LLM run decode)">
   ];
   let dependentDialects = ["::strata::arch::ArchDialect"];
 }

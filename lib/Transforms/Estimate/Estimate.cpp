@@ -96,8 +96,14 @@ struct EstimatePass
                             "roofline floor (0 turns the remarks off)";
       return signalPassFailure();
     }
+    std::optional<cost::LaunchMode> launchMode = cost::parseLaunchMode(launch);
+    if (!launchMode) {
+      module.emitError() << "unknown launch mode '" << launch
+                         << "' (expected eager or graph)";
+      return signalPassFailure();
+    }
     hw::System sys = std::move(*resolved);
-    cost::CostModel model(sys);
+    cost::CostModel model(sys, *launchMode);
     Builder b(&getContext());
     analysis::ProgramCostOptions options;
     auto onOp = [&](Operation *op, const cost::Estimate &e) {

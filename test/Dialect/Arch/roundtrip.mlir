@@ -83,3 +83,15 @@ module attributes {arch.system = #arch.system<"hopperish",
              #arch.unit<"cuda", kind = vector, shape = [32], rates = {f32 = 256}>],
     memory = [#arch.level<"smem", scope = core, management = scratchpad, capacity = 228 KiB, bandwidth = 234 GB/s>,
               #arch.level<"hbm", scope = chip, management = scratchpad, capacity = 80 GiB, bandwidth = 3.35 TB/s>]>>} {}
+
+// -----
+
+// A kernel node of a replayed CUDA graph: graph_node_overhead, printed when
+// set (0: as launch_overhead).
+// CHECK-LABEL: #arch.system<"graphs"
+// CHECK-SAME: launch_overhead = 4 us, graph_node_overhead = 600 ns>>
+module attributes {arch.system = #arch.system<"graphs",
+  chip = #arch.chip<"g", clock = 1 GHz, cores = 1,
+    units = [#arch.unit<"cuda", kind = vector, shape = [32], rates = {f32 = 64}>],
+    memory = [#arch.level<"hbm", scope = chip, management = scratchpad, capacity = 80 GiB, bandwidth = 3.35 TB/s>],
+    launch_overhead = 4 us, graph_node_overhead = 0.6 us>>} {}

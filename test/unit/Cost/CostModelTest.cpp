@@ -102,6 +102,26 @@ TEST(CostModelTest, VectorWorkIsMemoryBoundOnGpus) {
   EXPECT_GT(e.energy, 6 * elems * hbm.energyPerByte);
 }
 
+TEST(CostModelTest, GraphReplayChargesTheGraphNodeOverhead) {
+  hw::System h100 = preset("h100-sxm");
+  CostModel eager(h100);
+  CostModel graph(h100, LaunchMode::Graph);
+  EXPECT_EQ(eager.launchMode(), LaunchMode::Eager);
+  EXPECT_EQ(graph.launchCost(), h100.chip.graphNodeOverhead);
+  // A tiny add is its launch: replayed, it pays 0.6 us instead of 4 us; the
+  // rest of its time is the same.
+  VectorWork v{256, 256, 0, hw::DType::bf16, 1024, 512};
+  Estimate a = eager.vector(v), b = graph.vector(v);
+  EXPECT_EQ(a.boundBy, "launch");
+  EXPECT_EQ(b.boundBy, "launch");
+  EXPECT_NEAR(a.time - b.time,
+              h100.chip.launchOverhead - h100.chip.graphNodeOverhead, 1e-15);
+  EXPECT_EQ(parseLaunchMode("graph"), LaunchMode::Graph);
+  EXPECT_EQ(parseLaunchMode("eager"), LaunchMode::Eager);
+  EXPECT_FALSE(parseLaunchMode("cuda"));
+  EXPECT_EQ(toString(LaunchMode::Graph), "graph");
+}
+
 TEST(CostModelTest, RingAllReduceFollowsAlphaBeta) {
   hw::System dgx = preset("dgx-h100");
   CostModel model(dgx);

@@ -90,7 +90,8 @@ TEST(Json, ExportHasSchemaAndEveryField) {
   const json::Object *chip = o->getObject("chip");
   ASSERT_TRUE(chip);
   for (const char *k : {"name", "clock", "cores", "grid", "units", "memory",
-                        "noc", "static_power", "launch_overhead"})
+                        "noc", "static_power", "launch_overhead",
+                        "graph_node_overhead"})
     EXPECT_TRUE(chip->get(k)) << k;
   const json::Object *level = (*chip->getArray("memory"))[0].getAsObject();
   for (const char *k : {"name", "scope", "management", "capacity", "bandwidth",
@@ -123,6 +124,7 @@ TEST(Json, RoundTripEveryPreset) {
     EXPECT_EQ(first, second) << name;
     // Field-level check of things that print alike but could differ.
     EXPECT_EQ(back->chip.clock, s.chip.clock) << name;
+    EXPECT_EQ(back->chip.graphNodeOverhead, s.chip.graphNodeOverhead) << name;
     ASSERT_EQ(back->chip.units.size(), s.chip.units.size());
     for (size_t i = 0; i < s.chip.units.size(); ++i) {
       EXPECT_EQ(back->chip.units[i].rates, s.chip.units[i].rates) << name;

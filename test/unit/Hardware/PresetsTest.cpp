@@ -62,7 +62,25 @@ TEST(Presets, EveryNameBuildsAndValidates) {
     }
     EXPECT_GT(s->chip.staticPower, 0) << name;
     EXPECT_GT(s->chip.launchOverhead, 0) << name;
+    // A replayed graph node never costs more than an eager launch.
+    EXPECT_LE(s->chip.kernelStartCost(/*graph=*/true),
+              s->chip.launchOverhead)
+        << name;
   }
+}
+
+TEST(Presets, NvidiaGpusReplayGraphsCheaply) {
+  for (const char *n : {"h100-sxm", "a100-sxm-80g", "b200", "l40s"}) {
+    std::optional<System> s = getPreset(n);
+    ASSERT_TRUE(s) << n;
+    EXPECT_DOUBLE_EQ(s->chip.graphNodeOverhead, 0.6e-6) << n;
+    EXPECT_DOUBLE_EQ(s->chip.kernelStartCost(/*graph=*/false), 4e-6) << n;
+  }
+  // No cheaper replay described: graph mode pays the eager launch.
+  std::optional<System> tpu = getPreset("tpu-v5p");
+  ASSERT_TRUE(tpu);
+  EXPECT_EQ(tpu->chip.kernelStartCost(/*graph=*/true),
+            tpu->chip.launchOverhead);
 }
 
 TEST(Presets, NamesAreStableAndUnique) {

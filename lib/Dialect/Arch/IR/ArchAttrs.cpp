@@ -237,7 +237,8 @@ static hw::OnChipNetwork makeNoc(hw::NocKind kind, double bandwidth,
 static hw::Chip makeChip(StringRef name, double clock, int64_t cores,
                          ArrayRef<int64_t> grid, ArrayRef<ComputeUnitAttr> units,
                          ArrayRef<LevelAttr> memory, NocAttr noc,
-                         double staticPower, double launchOverhead) {
+                         double staticPower, double launchOverhead,
+                         double graphNodeOverhead) {
   hw::Chip c;
   c.name = name.str();
   c.clock = clock;
@@ -252,6 +253,7 @@ static hw::Chip makeChip(StringRef name, double clock, int64_t cores,
     c.noc = toModel(noc);
   c.staticPower = staticPower;
   c.launchOverhead = launchOverhead;
+  c.graphNodeOverhead = graphNodeOverhead;
   return c;
 }
 
@@ -287,7 +289,7 @@ hw::OnChipNetwork arch::toModel(NocAttr a) {
 hw::Chip arch::toModel(ChipAttr a) {
   return makeChip(a.getName(), a.getClock(), a.getCores(), a.getGrid(),
                   a.getUnits(), a.getMemory(), a.getNoc(), a.getStaticPower(),
-                  a.getLaunchOverhead());
+                  a.getLaunchOverhead(), a.getGraphNodeOverhead());
 }
 hw::Fabric arch::toModel(FabricAttr a) {
   return makeFabric(a.getName(), a.getKind(), a.getShape(), a.getBandwidth(),
@@ -333,7 +335,7 @@ ChipAttr arch::toAttr(MLIRContext *ctx, const hw::Chip &c) {
     grid.assign(c.grid->begin(), c.grid->end());
   NocAttr noc = c.noc ? toAttr(ctx, *c.noc) : NocAttr();
   return ChipAttr::get(ctx, c.name, c.clock, c.cores, grid, units, memory, noc,
-                       c.staticPower, c.launchOverhead);
+                       c.staticPower, c.launchOverhead, c.graphNodeOverhead);
 }
 FabricAttr arch::toAttr(MLIRContext *ctx, const hw::Fabric &f) {
   return FabricAttr::get(ctx, f.name, f.kind, f.shape, f.bandwidth, f.latency,
@@ -432,13 +434,15 @@ LogicalResult ChipAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                StringRef name, Real clock, int64_t cores,
                                ArrayRef<int64_t> grid, ArrayRef<ComputeUnitAttr> units,
                                ArrayRef<LevelAttr> memory, NocAttr noc,
-                               Real staticPower, Real launchOverhead) {
+                               Real staticPower, Real launchOverhead,
+                               Real graphNodeOverhead) {
   if (!grid.empty() && grid.size() != 2)
     return emitError() << "chip '" << name
                        << "': grid must be [rows, cols], got " << grid.size()
                        << " dimensions";
   hw::Chip chip = makeChip(name, clock.value, cores, grid, units, memory, noc,
-                           staticPower.value, launchOverhead.value);
+                           staticPower.value, launchOverhead.value,
+                           graphNodeOverhead.value);
   return report(emitError, hw::validate(chip, "chip"),
                 nestedChipProblems(chip, "chip"));
 }
