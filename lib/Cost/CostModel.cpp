@@ -1338,6 +1338,7 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
                       : 0;
   const bool homeBound = tHome > body && tHome >= tOnChip;
   const bool networkBound = tOnChip > body && tOnChip > tHome;
+  const double beforeFloors = body;
   body = std::max({body, tHome, tOnChip});
   e.time = body + chip.launchOverhead;
   e.computeTime = groups * blocks * tMm / double(chip.cores);
@@ -1378,7 +1379,7 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
   // splits: their loops share the round-robin blocks).
   t.visitedBlocks = int64_t(std::llround(
       blocks * (t.combineOnNetwork ? splits : 1.0)));
-  return {t, e};
+  return {t, e, beforeFloors};
   };
 
   // The candidates: for each query block size from 128 rows (fewer for
@@ -1449,7 +1450,12 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
             continue;
           fitted = true;
           AttentionPlan p = price(c);
-          if (!best || p.estimate.time < best->estimate.time)
+          // Under a floor (home or network bytes, the same for every
+          // schedule) ties go to the least work below it, so the schedule
+          // does not depend on where the operands are kept.
+          if (!best || p.estimate.time < best->estimate.time ||
+              (p.estimate.time == best->estimate.time &&
+               p.schedule < best->schedule))
             best = p;
         }
         if (fitted || counts.empty())

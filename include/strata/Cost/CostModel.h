@@ -259,6 +259,8 @@ struct AttentionTiling {
 struct AttentionPlan {
   AttentionTiling tiling;
   Estimate estimate;
+  /// The schedule's time before the floors of its home and network bytes.
+  double schedule = 0;
 };
 
 /// Collective communication patterns.
