@@ -65,6 +65,17 @@ def Tile_NocMode : I32EnumAttr<"NocMode", "on-chip network delivery mode", [
 }
 def Tile_NocModeAttr : Tile_EnumAttr<Tile_NocMode, "noc_mode">;
 
+def Tile_SplitReduceKind : I32EnumAttr<"SplitReduceKind",
+    "cross-core reduction of partial results", [
+    I32EnumAttrCase<"Sum", 0, "sum">,
+    I32EnumAttrCase<"Softmax", 1, "softmax">
+  ]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::strata::tile";
+}
+def Tile_SplitReduceKindAttr
+    : Tile_EnumAttr<Tile_SplitReduceKind, "split_reduce_kind">;
+
 def Tile_CollectiveKind : I32EnumAttr<"CollectiveKind", "collective", [
     I32EnumAttrCase<"AllReduce", 0, "all_reduce">,
     I32EnumAttrCase<"AllGather", 1, "all_gather">,

@@ -452,6 +452,69 @@ def Tile_NocCopyOp : Tile_Op<"noc_copy", [AttrSizedOperandSegments,
   let hasVerifier = 1;
 }
 
+def Tile_SplitReduceOp : Tile_Op<"split_reduce", [AttrSizedOperandSegments,
+    DeclareOpInterfaceMethods<TileCostOpInterface,
+                              ["getBytesMoved", "getTransferLevels"]>]> {
+  let summary = "Reduce-scatter of partial results over the on-chip network";
+  let description = [{
+    Inside a `tile.spread`, the points that differ only in spread dimension
+    `dim` (its trip count is the number of parts, at least 2) hold partial
+    results of one tile in their own instances of `inputs`; they combine them
+    over the on-chip network, each ending with its share of the rows: part
+    `j` (its index along `dim`) receives rows
+    `[j * rows / parts, (j + 1) * rows / parts)` of the combined result in
+    `outputs` (the parts run on neighbouring cores of a grid row).
+
+    - `sum`: one input, added elementwise (split-K of a contraction).
+    - `softmax`: the partial outputs of an online softmax over disjoint key
+      ranges (split-KV attention): the unnormalised output `acc` `[r x c]`,
+      the row maximum `m` `[r x 1]` and the row sum `l` `[r x 1]`, combined
+      as `m = max_j m_j`, `acc = sum_j exp(m_j - m) acc_j`,
+      `l = sum_j exp(m_j - m) l_j` (FlashDecoding's rescaling).
+
+    Every buffer is rank 2 and f32; the rows of the inputs divide by the
+    parts, and each output has `rows / parts` rows and its input's columns.
+    `hops(h)` is the longest route between two parts of the reduction (the
+    ring folded on the run of cores), `bytes` what each part sends:
+    `(parts - 1) / parts` of its inputs, checked against the types. The cost
+    model prices the time (CostModel::splitReduceTime: link bandwidth, hop
+    latency, and contention over all links); the cost interface reports the
+    bytes as on-chip-network traffic.
+
+    With an `arch.system`, the chip must have an on-chip network, every
+    level must be core-scoped and `hops` must not exceed the network's
+    diameter.
+
+    ```mlir
+    tile.split_reduce softmax (%acc, %m, %l) -> (%acc_s, %m_s, %l_s) dim(2)
+        hops(2) bytes(50688)
+        : (!tile.buf<128x64xf32, "sram">, !tile.buf<128x1xf32, "sram">,
+           !tile.buf<128x1xf32, "sram">)
+        -> (!tile.buf<8x64xf32, "sram">, !tile.buf<8x1xf32, "sram">,
+            !tile.buf<8x1xf32, "sram">)
+    ```
+  }];
+  let arguments = (ins
+    Tile_SplitReduceKindAttr:$kind,
+    Arg<Variadic<Tile_AnyBuf>, "", [MemRead]>:$inputs,
+    Arg<Variadic<Tile_AnyBuf>, "", [MemWrite]>:$outputs,
+    Tile_I64Attr:$dim,
+    Tile_I64Attr:$hops,
+    Tile_I64Attr:$bytes
+  );
+  let assemblyFormat = [{
+    custom<EnumKeyword>($kind) `(` $inputs `)` `->` `(` $outputs `)`
+    `dim` `(` $dim `)` `hops` `(` $hops `)` `bytes` `(` $bytes `)` attr-dict
+    `:` `(` qualified(type($inputs)) `)` `->` `(` qualified(type($outputs)) `)`
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The parts: the trip count of the enclosing spread's dimension `dim`
+    /// (0 outside a spread or with `dim` out of range).
+    int64_t getParts();
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Compute
 //===----------------------------------------------------------------------===//

@@ -127,6 +127,10 @@ static cost::KernelWork kernelWork(tile::KernelOp kernel,
         } else if (auto noc = dyn_cast<tile::NocCopyOp>(op.getOperation())) {
           t.overNetwork = true;
           t.hops = noc.getHops();
+        } else if (auto red =
+                       dyn_cast<tile::SplitReduceOp>(op.getOperation())) {
+          t.overNetwork = true;
+          t.hops = red.getHops();
         }
         (inLoop     ? w.loopTransfers
          : seenLoop ? w.epilogueTransfers
@@ -173,13 +177,22 @@ attentionKernelTraffic(tile::KernelOp kernel, const OpCounts &counts,
         auto spread = loop->getParentOfType<tile::SpreadOp>();
         ArrayRef<int64_t> trips = spread.getTripCounts();
         // Per head group, the query blocks (the spread's last dim) visit
-        // `visited` blocks in all, not trips x query blocks.
+        // `visited` blocks in all, not trips x query blocks; split-KV
+        // reduced over the network deals them to its splits (the last dim,
+        // the query blocks before it).
+        double points = double(trips.back());
+        bool splitOnNetwork = false;
+        spread.walk([&](tile::SplitReduceOp) { splitOnNetwork = true; });
+        if (splitOnNetwork && trips.size() >= 2)
+          points *= double(trips[trips.size() - 2]);
         bytes *= double(visited.getInt()) /
-                 (double(loop.getTripCount()) * double(trips.back()));
+                 (double(loop.getTripCount()) * points);
       }
     auto [from, to] = op.getTransferLevels();
-    w.prologueTransfers.push_back(
-        {from.str(), to.str(), bytes / std::max(1.0, w.tiles)});
+    cost::TransferWork t{from.str(), to.str(),
+                         bytes / std::max(1.0, w.tiles)};
+    t.overNetwork = isa<tile::SplitReduceOp>(op.getOperation());
+    w.prologueTransfers.push_back(t);
   });
   return model.kernel(w).traffic;
 }
@@ -303,6 +316,16 @@ fusedAttentionWork(Operation *op, const OpCounts &c, const hw::System &sys) {
     w.dtype = hw::parseDType(dtype.getValue().str()).value_or(c.dtype);
   if (auto kv = group.getAs<StringAttr>("kv_dtype"))
     w.kvDType = hw::parseDType(kv.getValue().str());
+  // A lowered kernel's operands (Q, K, V, then O) that strata-residency
+  // keeps in the grid's SRAM.
+  if (auto kernel = dyn_cast<tile::KernelOp>(op);
+      kernel && kernel.getInputs().size() == 3 &&
+      kernel.getOutputs().size() == 1) {
+    w.qOnChip = kernel.isResident(0);
+    w.kOnChip = kernel.isResident(1);
+    w.vOnChip = kernel.isResident(2);
+    w.oOnChip = kernel.isResident(3);
+  }
   return w;
 }
 

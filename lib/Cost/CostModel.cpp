@@ -113,7 +113,8 @@ struct CostModel::Memo {
                                double, double, int, double>;
   using AttentionKey =
       std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool,
-                 bool, bool, int, int, int64_t, bool, bool, int, int64_t>;
+                 bool, bool, int, int, int64_t, bool, bool, int, int64_t,
+                 int>;
   absl::flat_hash_map<MatmulKey, MatmulPlan> matmuls;
   absl::flat_hash_map<AttentionKey, AttentionPlan> attentions;
 };
@@ -974,7 +975,9 @@ AttentionPlan CostModel::planAttention(const AttentionWork &w) const {
                          w.valuesInKeys,
                          w.packGroupedHeads,
                          w.kvDType ? int(*w.kvDType) : -1,
-                         w.window};
+                         w.window,
+                         int(w.qOnChip) | int(w.kOnChip) << 1 |
+                             int(w.vOnChip) << 2 | int(w.oOnChip) << 3};
   auto it = memo->attentions.find(key);
   if (it != memo->attentions.end())
     return it->second;
@@ -1092,13 +1095,18 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
   const double cores = double(chip.cores);
   double groups =
       double(w.batch) * double(w.packGroupedHeads ? w.kvHeads : w.heads);
+  // A core grid with a network reduces split-KV partials core to core
+  // (AttentionTiling::combineOnNetwork).
+  const bool gridCombine =
+      chip.grid && chip.noc && chip.noc->linkBandwidth > 0;
   auto splitsFor = [&](double qTiles, double kvBlocks) {
+    double room = std::floor(cores / (groups * qTiles));
     // Split-KV (FlashDecoding): when there are fewer query tiles than
     // cores, each tile's K/V range is split over several cores and the
-    // partial results combined (the combine is small and not charged).
+    // partial results combined through home (small and not charged).
     double s = 1;
     if (!causal && groups * qTiles < cores)
-      s = std::min(kvBlocks, std::floor(cores / (groups * qTiles)));
+      s = std::min(kvBlocks, room);
     return std::max(1.0, s);
   };
   const MemoryLevel &inner = chip.memory.front();
@@ -1219,16 +1227,53 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
   // Per-tile prologue and epilogue, about one K/V block: the first QKᵀ and
   // its softmax before anything can overlap, and the final rescale and
   // store of O.
-  const double tileFixed =
-      home.latency + qBytes / perCoreFill + tBlock;
-
   const double qTiles = double(t.qTiles);
   const double splits = double(t.splits);
+  // On the network the splits of a query block reduce-scatter their f32
+  // partials (O, row max, row sum) among themselves (the cost model's
+  // splitReduceTime, every query block's group at once), then rescale what
+  // they receive on the vector unit: per received row an exp of the max
+  // difference for O and the sum, and an FMA per O element; and each
+  // normalises its tileM / splits rows.
+  double tCombine = 0;
+  if (t.combineOnNetwork && t.splits > 1) {
+    const double partial = tileM * (dv + 2) * 4;
+    const double concurrent =
+        std::min(usefulGroups * qTiles, std::floor(cores / splits));
+    const double rowsPer = tileM / splits;
+    const double combineFlops =
+        (splits - 1) * rowsPer * (2 * dv + 2 * kTranscendentalFlops + 4) +
+        rowsPer * dv;
+    tCombine = splitReduceTime(partial, t.splits, concurrent) +
+               combineFlops / perCoreVector;
+  }
+  const double tileFixed =
+      home.latency + qBytes / perCoreFill + tBlock + tCombine;
+
   double kvBlocksFull = double(t.kvBlocks);
   groups *= splits;
   double tileTimeSum = 0, maxTile = 0, blocks = 0;
   for (double i = 0; i < qTiles; ++i) {
     double b = kvBlocksFull;
+    if (causal && t.combineOnNetwork && t.splits > 1) {
+      // The block's visible K/V blocks dealt round-robin to the splits:
+      // the slowest split visits ceil(visible / splits), the average
+      // visible / splits (what `groups`, which counts the splits, scales).
+      double visible = std::clamp(
+          std::ceil(((i + 1) * tileM + double(w.kvLen - w.qLen)) / tileN),
+          0.0, kvBlocksFull * splits);
+      if (window > 0)
+        visible -= std::floor(std::max(0.0, i * tileM +
+                                                double(w.kvLen - w.qLen) -
+                                                window + 1) /
+                              tileN);
+      visible = std::max(visible, 0.0);
+      blocks += visible / splits;
+      tileTimeSum += tileFixed + visible / splits * tBlock;
+      maxTile = std::max(maxTile,
+                         tileFixed + std::ceil(visible / splits) * tBlock);
+      continue;
+    }
     if (causal) { // rows up to (i+1)·tileM see keys up to that position
       b = std::clamp(std::ceil(((i + 1) * tileM +
                                 double(w.kvLen - w.qLen)) / tileN),
@@ -1281,10 +1326,33 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
           (kvElt + (w.backward ? elt : 0)) +
       double(w.batch) * double(w.heads) * double(w.qLen) * elt *
           (w.backward ? 4 * d : d + dv);
-  const double tHome = homeBytesNeeded /
+  // Operands kept in a grid's SRAM come over the network instead: their
+  // share of those bytes (K's, V's, Q's and O's in the forward; the
+  // backward's gradients follow their tensors) is re-laid core to core.
+  double onChipBytes = 0;
+  if (chip.grid && chip.noc &&
+      (w.qOnChip || w.kOnChip || w.vOnChip || w.oOnChip)) {
+    const double kv = double(w.batch) * double(w.kvHeads) * double(w.kvLen) *
+                      (kvElt + (w.backward ? elt : 0));
+    const double q = double(w.batch) * double(w.heads) * double(w.qLen) *
+                     elt * (w.backward ? 2 : 1);
+    // The values are the keys' first columns in an MLA cache: no bytes of
+    // their own.
+    const double vCols = w.valuesInKeys ? 0 : dv;
+    onChipBytes = (w.kOnChip ? kv * d : 0) + (w.vOnChip ? kv * vCols : 0) +
+                  (w.qOnChip ? q * d : 0) +
+                  (w.oOnChip ? q * (w.backward ? d : dv) : 0);
+  }
+  const double tHome = (homeBytesNeeded - onChipBytes) /
                        (query.aggregateReadBandwidth(home) * home.efficiency);
-  const bool homeBound = tHome > body;
-  body = std::max(body, tHome);
+  const double tOnChip =
+      onChipBytes > 0 ? gridRedistributionTime(onChipBytes) +
+                            meanGridHops() * chip.noc->hopLatency
+                      : 0;
+  const bool homeBound = tHome > body && tHome >= tOnChip;
+  const bool networkBound = tOnChip > body && tOnChip > tHome;
+  const double beforeFloors = body;
+  body = std::max({body, tHome, tOnChip});
   e.time = body + launchCost();
   e.computeTime = groups * blocks * tMm / double(chip.cores);
   e.unit = unit->name;
@@ -1294,6 +1362,9 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
   } else if (homeBound) {
     e.boundKind = BoundKind::Memory;
     e.boundBy = home.name;
+  } else if (networkBound) {
+    e.boundKind = BoundKind::Memory;
+    e.boundBy = kNetworkLevel;
   } else if (tLoad > tMm + tVec) {
     e.boundKind = BoundKind::Memory;
     e.boundBy = staging.name;
@@ -1311,12 +1382,17 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
   double stagedBytes = groups * (blocks * loadBytes + qTiles * qBytes);
   e.traffic.push_back({staging.name, stagedBytes,
                        stagedBytes / (perCoreFill * double(chip.cores))});
-  e.traffic.push_back({home.name, homeBytesNeeded, tHome});
+  e.traffic.push_back({home.name, homeBytesNeeded - onChipBytes, tHome});
+  if (onChipBytes > 0)
+    e.traffic.push_back({std::string(kNetworkLevel), onChipBytes, tOnChip});
   e.energy = groups * blocks * mmFlops * energyPerFlop(w.dtype) +
              groups * blocks * vecWork * energyPerFlop(DType::f32);
   finish(e, perCoreMatrix * double(chip.cores));
-  t.visitedBlocks = int64_t(blocks);
-  return {t, e};
+  // Over a head group's query blocks (and, reduced on the network, its
+  // splits: their loops share the round-robin blocks).
+  t.visitedBlocks = int64_t(std::llround(
+      blocks * (t.combineOnNetwork ? splits : 1.0)));
+  return {t, e, beforeFloors};
   };
 
   // The candidates: for each query block size from 128 rows (fewer for
@@ -1340,34 +1416,70 @@ AttentionPlan CostModel::planAttentionOn(const AttentionWork &w,
   // 128-key blocks and shrinks the query block (64 x 128 at head dim 128),
   // so every query block size is priced with its largest fitting K/V block
   // and the cheapest kept.
+  //
+  // On a core grid with a network every mode is priced and the cheapest
+  // kept: split-KV combined through home, split-KV reduced over the network
+  // (causal attention too, its skipping balanced over the splits), and the
+  // unsplit schedule.
   const bool searchBlocks = chip.grid.has_value() || wgmmaBackward;
   std::optional<AttentionPlan> best;
-  for (bool splitKv : {true, false}) {
+  enum class Split { Home, Network, None };
+  std::vector<Split> modes = {Split::Home, Split::None};
+  if (gridCombine)
+    modes = {Split::Home, Split::Network, Split::None};
+  for (Split mode : modes) {
+    const bool splitKv = mode != Split::None;
     for (int64_t tm = std::min(roundUp(128, m0),
                                roundUp(std::max<int64_t>(1, rows), m0));
          tm >= m0;) {
       for (int64_t tn = 128; tn >= 16; tn /= 2) {
-        AttentionTiling c;
-        c.tileM = tm;
-        c.tileN = tn;
-        c.stages = 2;
-        c.qTiles = int64_t(std::ceil(double(rows) / double(tm)));
-        double blocks = std::ceil(double(w.kvLen) / double(tn));
-        c.splits = splitKv ? int64_t(splitsFor(double(c.qTiles), blocks)) : 1;
-        c.kvBlocks = int64_t(std::ceil(blocks / double(c.splits)));
-        if (!fits(c))
-          continue;
-        AttentionPlan p = price(c);
-        if (!best || p.estimate.time < best->estimate.time)
-          best = p;
-        break;
+        const int64_t qTiles = int64_t(std::ceil(double(rows) / double(tm)));
+        const double blocks = std::ceil(double(w.kvLen) / double(tn));
+        // Splits to price: FlashDecoding's one count, or, reduced over the
+        // network, every power of two dividing the block's rows (the
+        // reduce-scatter hands each split tm / splits of them) up to the
+        // K/V blocks: with a causal mask more splits than idle cores can
+        // still pay, the longest query blocks' work spread in waves.
+        std::vector<int64_t> counts;
+        if (mode == Split::Network) {
+          for (int64_t n = 2; n <= tm && double(n) <= blocks; n *= 2)
+            if (tm % n == 0)
+              counts.push_back(n);
+        } else {
+          counts.push_back(
+              splitKv ? int64_t(splitsFor(double(qTiles), blocks)) : 1);
+        }
+        bool fitted = false;
+        for (int64_t n : counts) {
+          AttentionTiling c;
+          c.tileM = tm;
+          c.tileN = tn;
+          c.stages = 2;
+          c.qTiles = qTiles;
+          c.splits = n;
+          c.combineOnNetwork = mode == Split::Network;
+          c.kvBlocks = int64_t(std::ceil(blocks / double(c.splits)));
+          if (!fits(c))
+            continue;
+          fitted = true;
+          AttentionPlan p = price(c);
+          // Under a floor (home or network bytes, the same for every
+          // schedule) ties go to the least work below it, so the schedule
+          // does not depend on where the operands are kept.
+          if (!best || p.estimate.time < best->estimate.time ||
+              (p.estimate.time == best->estimate.time &&
+               p.schedule < best->schedule))
+            best = p;
+        }
+        if (fitted || counts.empty())
+          break;
       }
       int64_t next = roundUp(tm / 2, m0);
       if (next >= tm || (best && !searchBlocks))
         break;
       tm = next;
     }
-    if (best)
+    if (best && !gridCombine)
       break;
   }
   if (!best)

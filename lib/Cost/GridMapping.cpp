@@ -40,18 +40,12 @@ double CostModel::meanGridHops() const {
   return (rows + cols) / 3;
 }
 
-double CostModel::gridRedistributionTime(double bytes) const {
-  if (!sys.chip.grid || !sys.chip.noc || sys.chip.noc->linkBandwidth <= 0 ||
-      bytes <= 0)
-    return 0;
-  const hw::OnChipNetwork &noc = *sys.chip.noc;
-  const double rows = double((*sys.chip.grid)[0]);
-  const double cols = double((*sys.chip.grid)[1]);
+namespace {
+/// Directed links of a grid's network, and those crossing the middle cut of
+/// the longer axis (both directions).
+std::pair<double, double> gridLinks(const hw::OnChipNetwork &noc, double rows,
+                                    double cols) {
   const double cores = rows * cols;
-  // Each core receives its share over one link.
-  const double receive = bytes / cores / noc.linkBandwidth;
-  // Directed links of the topology, and those crossing the middle cut of
-  // the longer axis (both directions).
   double links = 2 * (rows * (cols - 1) + cols * (rows - 1));
   double cut = 2 * std::min(rows, cols);
   if (noc.kind == hw::NocKind::Torus) {
@@ -64,10 +58,58 @@ double CostModel::gridRedistributionTime(double bytes) const {
     links = 2 * cores;
     cut = 4;
   }
+  return {links, cut};
+}
+} // namespace
+
+double CostModel::gridRedistributionTime(double bytes) const {
+  if (!sys.chip.grid || !sys.chip.noc || sys.chip.noc->linkBandwidth <= 0 ||
+      bytes <= 0)
+    return 0;
+  const hw::OnChipNetwork &noc = *sys.chip.noc;
+  const double rows = double((*sys.chip.grid)[0]);
+  const double cols = double((*sys.chip.grid)[1]);
+  const double cores = rows * cols;
+  // Each core receives its share over one link.
+  const double receive = bytes / cores / noc.linkBandwidth;
+  auto [links, cut] = gridLinks(noc, rows, cols);
   const double bisection = bytes / 2 / (cut * noc.linkBandwidth);
   const double allLinks =
       bytes * meanGridHops() / (std::max(1.0, links) * noc.linkBandwidth);
   return std::max({receive, bisection, allLinks});
+}
+
+int64_t CostModel::splitReduceHops(int64_t parts) const {
+  if (!sys.chip.noc)
+    return 1;
+  const hw::NocKind kind = sys.chip.noc->kind;
+  return (kind == hw::NocKind::Mesh || kind == hw::NocKind::Ring) && parts > 2
+             ? 2
+             : 1;
+}
+
+double CostModel::splitReduceTime(double bytes, int64_t parts,
+                                  double concurrent) const {
+  if (!sys.chip.grid || !sys.chip.noc || sys.chip.noc->linkBandwidth <= 0 ||
+      parts < 2 || bytes <= 0)
+    return 0;
+  const hw::OnChipNetwork &noc = *sys.chip.noc;
+  const double rows = double((*sys.chip.grid)[0]);
+  const double cols = double((*sys.chip.grid)[1]);
+  const double p = double(parts);
+  // A ring over a run of cores on a mesh (or a ring network) folds back on
+  // itself: every edge but the turns spans two hops, and each directed link
+  // carries one edge. A torus closes the ring through its wrap link; a
+  // crossbar is one hop between any two cores.
+  const double hops = double(splitReduceHops(parts));
+  const double ring =
+      (p - 1) * (bytes / p / noc.linkBandwidth + hops * noc.hopLatency);
+  // Contention: every group's (p - 1) / p of each member's partial over
+  // `hops` links, spread over all the chip's directed links.
+  const double links = gridLinks(noc, rows, cols).first;
+  const double all = std::max(1.0, concurrent) * p * bytes * (p - 1) / p *
+                     hops / (std::max(1.0, links) * noc.linkBandwidth);
+  return std::max(ring, all);
 }
 
 ResidencyQuote CostModel::residency(double bytes, int64_t reads) const {

@@ -79,24 +79,34 @@
 // H100-NEXT:  } -> tensor<8x1024x128xbf16> attributes {strata.fused_attention = {batch = 1 : i64, causal = true, dtype = "bf16", head_dim = 128 : i64, heads = 8 : i64, kv_heads = 8 : i64, kv_len = 1024 : i64, q_len = 1024 : i64}, strata.placement = {rf = 166404 : i64, smem = 229376 : i64}, strata.useful_flops = 2147483648 : i64}
 //
 // mesh-sram: Q block, accumulator, scores and K/V stages share 48 KiB. The
-// schedule is the compiler's here, so the block sizes are searched by cost:
-// 8-row query blocks (the 8x8 engine's native M) make 8 x 128 = 1024
-// tiles, enough for the causal mask's uneven tiles to keep the cores busy
-// (32-row blocks, the largest that fit, made 256), with 32-key blocks
-// double-buffered: 39.7 KiB.
+// schedule is the compiler's here, so the block sizes and the split are
+// searched by cost: 8-row query blocks (the 8x8 engine's native M), each
+// split 8 ways over its K/V blocks (8 x 128 x 8 points, two waves), the
+// 16-key blocks dealt round-robin (block kb * 8 + split) so the causal
+// skipping is balanced over the splits, triple-buffered; the splits
+// reduce-scatter their partial O, max and sum over the network
+// (tile.split_reduce, a row each) and each writes its row of O. Unsplit,
+// the last query block's 64 K/V blocks ran on one core. (The DRAM floor
+// is the same for every schedule; the tie goes to the least work under it.)
 // MESH-LABEL: func.func @prefill_causal_mha
-// MESH:         tile.spread cores(4096) over (%{{.*}}, %{{.*}}) in (8, 128) {
+// MESH:         tile.spread cores(4096) over (%{{.*}}, %{{.*}}, [[SPLIT:%[^)]+]]) in (8, 128, 8) {
 // MESH-NEXT:      tile.alloc : !tile.buf<8x128xbf16, "sram">
-// MESH-NEXT:      tile.alloc buffers(2) : !tile.buf<32x128xbf16, "sram">
-// MESH-NEXT:      tile.alloc buffers(2) : !tile.buf<32x128xbf16, "sram">
-// MESH-NEXT:      tile.alloc : !tile.buf<8x32xf32, "sram">
-// MESH-NEXT:      tile.alloc : !tile.buf<8x32xbf16, "sram">
-// MESH-NEXT:      tile.alloc : !tile.buf<8x128xf32, "sram">
-// MESH:           tile.loop %{{.*}} in 32 pipeline(2) {
-// MESH:             tile.mma {{.*}} on "matrix" transpose_rhs : !tile.buf<8x128xbf16, "sram">, !tile.buf<32x128xbf16, "sram">, !tile.buf<8x32xf32, "sram">
-// MESH:             tile.mma {{.*}} on "matrix" : !tile.buf<8x32xbf16, "sram">, !tile.buf<32x128xbf16, "sram">, !tile.buf<8x128xf32, "sram">
-// MESH-NEXT:      } attributes {strata.visited_blocks = 2112 : i64}
-// MESH:         strata.placement = {sram = 40612 : i64}
+// MESH-NEXT:      tile.alloc buffers(3) : !tile.buf<16x128xbf16, "sram">
+// MESH-NEXT:      tile.alloc buffers(3) : !tile.buf<16x128xbf16, "sram">
+// MESH-NEXT:      [[ACC0:%.+]] = tile.alloc : !tile.buf<8x16xf32, "sram">
+// MESH-NEXT:      tile.alloc : !tile.buf<8x16xbf16, "sram">
+// MESH-NEXT:      [[ACC:%.+]] = tile.alloc : !tile.buf<8x128xf32, "sram">
+// MESH:           tile.loop [[KB:%[^ ]+]] in 8 pipeline(3) {
+// MESH:             [[STRIDE:%.+]] = arith.muli [[KB]], %{{.*}} : index
+// MESH-NEXT:        arith.addi [[STRIDE]], [[SPLIT]] : index
+// MESH:             tile.mma {{.*}} on "matrix" transpose_rhs : !tile.buf<8x128xbf16, "sram">, !tile.buf<16x128xbf16, "sram">, !tile.buf<8x16xf32, "sram">
+// MESH:             tile.mma {{.*}} on "matrix" : !tile.buf<8x16xbf16, "sram">, !tile.buf<16x128xbf16, "sram">, !tile.buf<8x128xf32, "sram">
+// MESH-NEXT:      } attributes {strata.visited_blocks = 4160 : i64}
+// MESH:           tile.split_reduce softmax([[ACC]], %{{.*}}, %{{.*}}) -> (%{{.*}}, %{{.*}}, %{{.*}}) dim(2) hops(2) bytes(3640) : (!tile.buf<8x128xf32, "sram">, !tile.buf<8x1xf32, "sram">, !tile.buf<8x1xf32, "sram">) -> (!tile.buf<1x128xf32, "sram">, !tile.buf<1x1xf32, "sram">, !tile.buf<1x1xf32, "sram">)
+// MESH:           tile.map div
+// MESH:           tile.copy %{{.*}} -> %{{.*}} bytes(256) : !tile.buf<1x128xbf16, "sram"> -> !tile.buf<8x1024x128xbf16, "dram">
+// MESH-NOT:     tile.spread
+// MESH:         strata.placement = {sram = 31652 : i64}
 //
 // Estimate: the kernel's time equals the marked group's; smem and L2 see Q
 // (2 MiB), K and V for the 36 x 8 visited blocks (18 MiB) and O (2 MiB);
@@ -215,16 +225,19 @@ func.func @prefill_causal_mha(%q: tensor<8x1024x128xbf16>, %k: tensor<8x1024x128
 // H100:           tile.copy [[QS]] -> [[O]][[[QB]], [[KV]], [[G]], %c0] dims [0, 3] bytes(16384) : !tile.buf<128x64xbf16, "smem"> -> !tile.buf<512x2x4x64xbf16, "hbm">
 // H100:         strata.fused_attention = {batch = 1 : i64, causal = true, dtype = "bf16", head_dim = 64 : i64, heads = 8 : i64, kv_heads = 2 : i64, kv_len = 512 : i64, q_len = 512 : i64}
 //
-// mesh-sram: searched by cost as above: 8-row query blocks (2 x 4 x 64 =
-// 512 tiles) and 64-key blocks, double-buffered.
+// mesh-sram: searched by cost as above: 8-row query blocks (2 x 4 x 64)
+// split 8 ways over the 8 64-key blocks (one each, visited only where the
+// causal mask lets a block see it), reduced over the network to a row per
+// split.
 // MESH-LABEL: func.func @prefill_causal_gqa
-// MESH:         tile.spread cores(4096) over (%{{.*}}, %{{.*}}, %{{.*}}) in (2, 4, 64) {
+// MESH:         tile.spread cores(4096) over (%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) in (2, 4, 64, 8) {
 // MESH-NEXT:      tile.alloc : !tile.buf<8x64xbf16, "sram">
-// MESH-NEXT:      tile.alloc buffers(2) : !tile.buf<64x64xbf16, "sram">
-// MESH-NEXT:      tile.alloc buffers(2) : !tile.buf<64x64xbf16, "sram">
-// MESH:           tile.loop %{{.*}} in 8 pipeline(2) {
+// MESH-NEXT:      tile.alloc : !tile.buf<64x64xbf16, "sram">
+// MESH-NEXT:      tile.alloc : !tile.buf<64x64xbf16, "sram">
+// MESH:           tile.loop %{{.*}} in 1 {
 // MESH:           } attributes {strata.visited_blocks = 288 : i64}
-// MESH:         strata.placement = {sram = 39076 : i64}
+// MESH:           tile.split_reduce softmax({{.*}}) dim(3) hops(2) bytes(1848)
+// MESH:         strata.placement = {sram = 22692 : i64}
 //
 // KERNEL: gqa.pv,tile.kernel,gqa,kernel,1,268435456,1310720,0,3670016,3670016,1310720,0.000010600082795164762,cuda,
 // MARKED: gqa.pv,linalg.generic,gqa,contraction,1,268435456,1310720,0,{{[0-9]+}},0,1310720,0.000010600082795164762,cuda,
@@ -435,14 +448,16 @@ func.func @decode_gqa(%q: tensor<8x4x1x128xbf16>, %k: tensor<8x4096x128xbf16>, %
 // H100:           tile.copy [[QS]] -> [[O]][%c0, [[QB]], [[H]], [[G]], %c0] dims [1, 4] bytes(16384)
 // H100:         strata.fused_attention = {batch = 1 : i64, causal = true, dtype = "bf16", head_dim = 64 : i64, heads = 8 : i64, kv_heads = 2 : i64, kv_len = 256 : i64, q_len = 256 : i64}
 //
-// mesh-sram: 8-row query blocks (2 x 4 x 32 tiles) and double-buffered
-// 64-key blocks, searched by cost.
+// mesh-sram: 8-row query blocks (2 x 4 x 32 tiles), each split 4 ways
+// over its 64-key blocks (one per split) and reduced over the network,
+// searched by cost.
 // MESH-LABEL: func.func @rope_pairs_gqa
 // MESH:         tensor.collapse_shape
 // MESH:         tile.kernel "rope.pv"
-// MESH:         tile.spread cores(4096) over (%{{.*}}, %{{.*}}, %{{.*}}) in (2, 4, 32) {
+// MESH:         tile.spread cores(4096) over (%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) in (2, 4, 32, 4) {
 // MESH-NEXT:      tile.alloc : !tile.buf<8x64xbf16, "sram">
-// MESH-NEXT:      tile.alloc buffers(2) : !tile.buf<64x64xbf16, "sram">
+// MESH-NEXT:      tile.alloc : !tile.buf<64x64xbf16, "sram">
+// MESH:           tile.split_reduce softmax({{.*}}) dim(3) hops(2) bytes(1584)
 //
 // The views move no bytes: the kernel is priced like the marked group.
 // KERNEL: rope.pv,tile.kernel,rope,kernel,1,

@@ -229,6 +229,10 @@ struct AttentionWork {
   /// queries (an fp8 KV cache under bf16 attention): K/V stream at its
   /// width and are dequantised per block on the vector unit.
   std::optional<hw::DType> kvDType;
+  /// Q, K, V or O kept in a grid chip's SRAM by strata-residency
+  /// (tile.kernel `resident`): their bytes cross the network, re-laid
+  /// (gridRedistributionTime plus the mean route's hop latency), not home.
+  bool qOnChip = false, kOnChip = false, vOnChip = false, oOnChip = false;
 };
 
 /// The flash schedule the attention estimate assumes, for the tile pass to
@@ -244,11 +248,21 @@ struct AttentionTiling {
   int64_t tileM = 0, tileN = 0;
   int64_t stages = 2;
   int64_t qTiles = 0, kvBlocks = 0, splits = 1, visitedBlocks = 0;
+  /// Split-KV on a core grid: the splits of a query block reduce their
+  /// partial softmax outputs over the on-chip network (a reduce-scatter of
+  /// the block's rows, tile.split_reduce), each split then writing
+  /// tileM / splits rows of O; and a causal block's K/V blocks are dealt to
+  /// the splits round-robin (block kb of split j is kb * splits + j), so
+  /// the causal skipping is balanced over them. Otherwise the splits'
+  /// partials go through home to a second spread (FlashDecoding).
+  bool combineOnNetwork = false;
 };
 
 struct AttentionPlan {
   AttentionTiling tiling;
   Estimate estimate;
+  /// The schedule's time before the floors of its home and network bytes.
+  double schedule = 0;
 };
 
 /// Collective communication patterns.
@@ -370,6 +384,18 @@ public:
   /// middle cut of the longer axis) and every link (bytes x mean hops over
   /// all directed links); the route's hop latency is not included.
   double gridRedistributionTime(double bytes) const;
+  /// Seconds for `parts` cores next to each other on the grid (a run of a
+  /// grid row) to reduce-scatter a partial result of `bytes` each over the
+  /// network, `concurrent` such groups at once: a ring folded onto the run
+  /// (neighbour hops on a torus or crossbar, two on a mesh), parts - 1
+  /// steps of bytes / parts over one link plus the route's hop latency,
+  /// or, when slower, every group's traffic over all the chip's directed
+  /// links (contention). 0 without a grid, a network or parts < 2.
+  double splitReduceTime(double bytes, int64_t parts,
+                         double concurrent) const;
+  /// The longest route of that ring, in router hops: 2 on a mesh or ring
+  /// network past two parts (the fold), else 1.
+  int64_t splitReduceHops(int64_t parts) const;
   /// Keeping an activation of `bytes` read `reads` times on chip, priced.
   ResidencyQuote residency(double bytes, int64_t reads) const;
   /// Keeping a weight of `bytes` on chip across the `reads` kernel

@@ -380,9 +380,10 @@ struct Lowering {
     if (split)
       trips.push_back(t.splits);
     // Split-KV partials (unnormalised O, row max, row sum) wait at home for
-    // the combine.
+    // the combine, unless the splits reduce them over the network.
+    const bool onNetwork = split && t.combineOnNetwork;
     Value wo, wm, wl;
-    if (split) {
+    if (split && !onNetwork) {
       auto ws = [&](int64_t cols) {
         SmallVector<int64_t> shape = trips;
         shape.append({tm, cols});
@@ -442,12 +443,21 @@ struct Lowering {
     tile::WaitOp::create(b, loc, ValueRange{tq});
 
     auto loop = tile::LoopOp::create(b, loc, t.kvBlocks, t.stages);
-    if (g.work.causal && t.visitedBlocks < t.qTiles * t.kvBlocks)
+    // Visited over a head group's query blocks (and, on the network, its
+    // splits).
+    if (g.work.causal &&
+        t.visitedBlocks < t.qTiles * t.kvBlocks * (onNetwork ? t.splits : 1))
       loop->setAttr("strata.visited_blocks",
                     b.getI64IntegerAttr(t.visitedBlocks));
     b.setInsertionPointToStart(&loop.getBody().front());
     Value kb = loop.getInductionVar();
-    if (split) // this split's range of K/V blocks
+    if (onNetwork) // this split's K/V blocks, dealt round-robin
+      kb = arith::AddIOp::create(
+          b, loc,
+          arith::MulIOp::create(
+              b, loc, kb, arith::ConstantIndexOp::create(b, loc, t.splits)),
+          splitIdx);
+    else if (split) // this split's range of K/V blocks
       kb = arith::AddIOp::create(
           b, loc,
           arith::MulIOp::create(
@@ -519,6 +529,35 @@ struct Lowering {
                   : alloc(shapeOf(l.o, tm, d), oElt, staging);
       map(tile::MapKind::Div, {acc, sum}, out);
       Value to = copy(l.o, O, out, oIndex(sb, qb), /*in=*/false);
+      tile::WaitOp::create(b, loc, ValueRange{to});
+      return kernel;
+    }
+
+    if (onNetwork) {
+      // The splits of the query block reduce-scatter their partials over
+      // the network (the rescaled softmax combine); each normalises and
+      // writes its tm / splits rows of the block.
+      const int64_t rows = tm / t.splits;
+      Value racc = alloc({rows, d}, f32, inner);
+      Value rm = alloc({rows, 1}, f32, inner);
+      Value rl = alloc({rows, 1}, f32, inner);
+      int64_t sent = 0;
+      for (Value v : {acc, m, sum})
+        sent += tile::getSizeInBytes(cast<ShapedType>(v.getType())) /
+                t.splits * (t.splits - 1);
+      tile::SplitReduceOp::create(
+          b, loc, tile::SplitReduceKind::Softmax, ValueRange{acc, m, sum},
+          ValueRange{racc, rm, rl}, int64_t(l.groupLoops.size() + 1),
+          model.splitReduceHops(t.splits), sent);
+      Value out =
+          oElt == f32 ? racc : alloc(shapeOf(l.o, rows, d), oElt, inner);
+      map(tile::MapKind::Div, {racc, rl}, out);
+      Value rowBlock = arith::AddIOp::create(
+          b, loc,
+          arith::MulIOp::create(
+              b, loc, qb, arith::ConstantIndexOp::create(b, loc, t.splits)),
+          splitIdx);
+      Value to = copy(l.o, O, out, oIndex(sb, rowBlock), /*in=*/false);
       tile::WaitOp::create(b, loc, ValueRange{to});
       return kernel;
     }

@@ -132,3 +132,54 @@ TEST(GridMapping, APlanForResidentOperandsMovesOnlyTheOthersAtHome) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(GridMapping, SplitReduceIsAFoldedRingOverNeighbours) {
+  hw::System mesh = *hw::getPreset("mesh-sram");
+  CostModel model(mesh);
+  const double link = mesh.chip.noc->linkBandwidth;
+  const double hop = mesh.chip.noc->hopLatency;
+  const double bytes = 8 * (64 + 2) * 4.0; // an 8-row block's O, max, sum
+  // Four parts on a mesh run: three steps of a quarter over one link, each
+  // edge of the folded ring two hops.
+  EXPECT_EQ(model.splitReduceHops(4), 2);
+  EXPECT_EQ(model.splitReduceHops(2), 1);
+  EXPECT_NEAR(model.splitReduceTime(bytes, 4, 1),
+              3 * (bytes / 4 / link + 2 * hop), 1e-15);
+  // A million groups at once: their traffic over the 16,128 directed links
+  // is slower than one ring.
+  const double all = 1e6 * 4 * bytes * 3 / 4 * 2 / (16128 * link);
+  EXPECT_NEAR(model.splitReduceTime(bytes, 4, 1e6), all, 1e-12);
+  EXPECT_EQ(model.splitReduceTime(bytes, 1, 1), 0);
+  mesh.chip.noc->kind = hw::NocKind::Torus;
+  EXPECT_EQ(CostModel(mesh).splitReduceHops(4), 1);
+  hw::System gpu = *hw::getPreset("h100-sxm");
+  EXPECT_EQ(CostModel(gpu).splitReduceTime(bytes, 4, 1), 0);
+}
+
+TEST(GridMapping, CausalAttentionSplitsOverTheNetworkOnlyOnAGrid) {
+  // GPT-2's attention (12 heads, 1024 tokens, head dim 64, causal).
+  AttentionWork w;
+  w.heads = w.kvHeads = 12;
+  w.qLen = w.kvLen = 1024;
+  w.causal = true;
+  hw::System mesh = *hw::getPreset("mesh-sram");
+  AttentionPlan p = CostModel(mesh).planAttention(w);
+  EXPECT_TRUE(p.tiling.combineOnNetwork);
+  EXPECT_GT(p.tiling.splits, 1);
+  EXPECT_EQ(p.tiling.tileM % p.tiling.splits, 0);
+  // Keeping Q, K, V and O on chip lifts the DRAM floor but not the choice.
+  w.qOnChip = w.kOnChip = w.vOnChip = w.oOnChip = true;
+  AttentionPlan resident = CostModel(mesh).planAttention(w);
+  EXPECT_LT(resident.estimate.time, p.estimate.time);
+  EXPECT_EQ(resident.tiling.tileM, p.tiling.tileM);
+  EXPECT_EQ(resident.tiling.tileN, p.tiling.tileN);
+  EXPECT_EQ(resident.tiling.splits, p.tiling.splits);
+  hw::System gpu = *hw::getPreset("h100-sxm");
+  AttentionPlan onGpu = CostModel(gpu).planAttention(w);
+  EXPECT_FALSE(onGpu.tiling.combineOnNetwork);
+  EXPECT_EQ(onGpu.tiling.splits, 1);
+}
+
+} // namespace

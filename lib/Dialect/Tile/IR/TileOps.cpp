@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "strata/Dialect/Tile/IR/TileOps.h"
+#include "TileOpsDetail.h"
 #include "strata/Dialect/Arch/IR/ArchAttrs.h"
 #include "strata/Dialect/Arch/Utils/SystemLoader.h"
 #include "strata/Hardware/Units.h"
@@ -23,13 +24,14 @@
 using namespace mlir;
 using namespace strata;
 using namespace strata::tile;
+using namespace strata::tile::detail;
 
 //===----------------------------------------------------------------------===//
 // Helpers
 //===----------------------------------------------------------------------===//
 
 /// "128x64": a shape as written in types, for diagnostics.
-static std::string formatShape(ArrayRef<int64_t> shape) {
+std::string strata::tile::detail::formatShape(ArrayRef<int64_t> shape) {
   return llvm::join(
       llvm::map_range(shape, [](int64_t d) { return std::to_string(d); }), "x");
 }
@@ -56,12 +58,12 @@ template <typename AttrT> static std::string listNames(ArrayRef<AttrT> attrs) {
 
 /// The chip the op is checked against: that of the module's `arch.system`,
 /// or null when no system is attached (system checks are then skipped).
-static arch::ChipAttr getTargetChip(Operation *op) {
+arch::ChipAttr strata::tile::detail::getTargetChip(Operation *op) {
   arch::SystemAttr system = arch::getAttachedSystem(op);
   return system ? system.getChip() : arch::ChipAttr();
 }
 
-static arch::LevelAttr findLevel(arch::ChipAttr chip, StringRef name) {
+arch::LevelAttr strata::tile::detail::findLevel(arch::ChipAttr chip, StringRef name) {
   for (arch::LevelAttr level : chip.getMemory())
     if (level.getName() == name)
       return level;
@@ -82,7 +84,7 @@ verifyLevel(Operation *op, arch::ChipAttr chip, StringRef name) {
 /// Checks that every buffer the op touches (operands, results and, for
 /// region ops, entry block arguments) is placed in a level of the target
 /// chip. A no-op without a system.
-static LogicalResult verifyBufferLevels(Operation *op) {
+LogicalResult strata::tile::detail::verifyBufferLevels(Operation *op) {
   arch::ChipAttr chip = getTargetChip(op);
   if (!chip)
     return success();
@@ -152,8 +154,8 @@ static std::optional<hw::DType> toHardwareDType(Type type) {
 }
 
 /// Checks a payload `bytes` attribute against the bytes the types imply.
-static LogicalResult verifyPayload(Operation *op, int64_t bytes,
-                                   ShapedType payload) {
+LogicalResult strata::tile::detail::verifyPayload(Operation *op, int64_t bytes,
+                                    ShapedType payload) {
   int64_t expected = getSizeInBytes(payload);
   if (bytes == expected)
     return success();
@@ -660,7 +662,7 @@ void CopyOp::build(OpBuilder &builder, OperationState &state, Value source,
 /// Checks the two sides of a transfer of one tile: equal element types, and
 /// either equal shapes (neither side indexed) or one tile index per
 /// dimension of the indexed side, whose rank the tile does not exceed.
-static LogicalResult verifyTileTransfer(Operation *op, BufType source,
+LogicalResult strata::tile::detail::verifyTileTransfer(Operation *op, BufType source,
                                         size_t numSourceIndices, BufType dest,
                                         size_t numDestIndices) {
   if (source.getElementType() != dest.getElementType())
@@ -835,81 +837,6 @@ LogicalResult WaitOp::verify() {
     return emitOpError() << "needs at least one token to wait on";
   return success();
 }
-
-//===----------------------------------------------------------------------===//
-// NocCopyOp
-//===----------------------------------------------------------------------===//
-
-/// Router hops between the two farthest cores of the chip's network.
-static int64_t getNetworkDiameter(arch::ChipAttr chip) {
-  ArrayRef<int64_t> grid = chip.getGrid();
-  if (grid.size() != 2)
-    return chip.getCores() - 1;
-  switch (chip.getNoc().getKind()) {
-  case hw::NocKind::Mesh:
-    return (grid[0] - 1) + (grid[1] - 1);
-  case hw::NocKind::Torus:
-    return grid[0] / 2 + grid[1] / 2;
-  case hw::NocKind::Crossbar:
-    return 1;
-  case hw::NocKind::Ring:
-    return chip.getCores() / 2;
-  }
-  llvm_unreachable("unknown network kind");
-}
-
-LogicalResult NocCopyOp::verify() {
-  auto source = cast<BufType>(getSource().getType());
-  auto dest = cast<BufType>(getDest().getType());
-  if (failed(verifyTileTransfer(*this, source, /*numSourceIndices=*/0, dest,
-                                getDestIndices().size())))
-    return failure();
-  if (getMode() == NocMode::Unicast && getCores() != 1)
-    return emitOpError() << "unicast delivers to one core, not cores("
-                         << getCores() << ")";
-  if (getMode() == NocMode::Multicast && getCores() < 2)
-    return emitOpError() << "multicast needs at least 2 receiving cores, got "
-                         << "cores(" << getCores() << ")";
-  if (getHops() < 1)
-    return emitOpError() << "needs at least one hop, got hops(" << getHops()
-                         << ")";
-  if (failed(verifyPayload(*this, getBytes(), source)) ||
-      failed(verifyBufferLevels(*this)))
-    return failure();
-
-  arch::ChipAttr chip = getTargetChip(*this);
-  if (!chip)
-    return success();
-  if (!chip.getNoc())
-    return emitOpError() << "chip '" << chip.getName()
-                         << "' has no on-chip network";
-  for (StringRef name : {source.getLevel(), dest.getLevel()}) {
-    arch::LevelAttr level = findLevel(chip, name);
-    if (level.getScope() != hw::Scope::Core)
-      return emitOpError() << "moves data between cores, but level '" << name
-                           << "' is " << hw::toString(level.getScope())
-                           << "-scoped, not core-scoped";
-  }
-  if (getCores() >= chip.getCores())
-    return emitOpError() << "delivers to " << getCores() << " cores, but chip '"
-                         << chip.getName() << "' has " << chip.getCores()
-                         << " (one is the sender)";
-  int64_t diameter = getNetworkDiameter(chip);
-  if (getHops() > diameter)
-    return emitOpError() << "hops(" << getHops() << ") exceeds the " << diameter
-                         << "-hop diameter of chip '" << chip.getName()
-                         << "''s network";
-  return success();
-}
-
-int64_t NocCopyOp::getBytesMoved() { return getBytes(); }
-
-std::pair<StringRef, StringRef> NocCopyOp::getTransferLevels() {
-  return {cast<BufType>(getSource().getType()).getLevel(),
-          cast<BufType>(getDest().getType()).getLevel()};
-}
-
-CostKind NocCopyOp::getCostKind() { return CostKind::Noc; }
 
 //===----------------------------------------------------------------------===//
 // MmaOp
