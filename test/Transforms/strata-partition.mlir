@@ -118,3 +118,49 @@ func.func @forward_returning_input(%x: tensor<16x64xf32> {strata.role = "input"}
   %y:2 = func.call @layer_returning_input(%x, %w1, %w2) : (tensor<16x64xf32>, tensor<64x256xf32>, tensor<256x64xf32>) -> (tensor<16x64xf32>, tensor<16x64xf32>)
   return %y#0, %y#1 : tensor<16x64xf32>, tensor<16x64xf32>
 }
+
+// -----
+
+// A partitioned function's callers are re-typed at every call: @forward
+// (private) is called twice from @step, so both calls take the per-device
+// operand and result types and @step's arguments follow (the retyper's
+// table of each function's users, one walk of the module, must list both
+// calls in order, the second of which consumes the first's re-typed
+// result).
+
+// CHECK-LABEL: func.func private @forward
+// CHECK-SAME: (%{{.*}}: tensor<4x64xf32> {strata.role = "input"}, %{{.*}}: tensor<4x64x32xf32> {strata.role = "weight"}, %{{.*}}: tensor<4x32x64xf32> {strata.role = "weight"}) -> tensor<4x64xf32>
+// CHECK-LABEL: func.func @step
+// CHECK-SAME: (%[[X:.*]]: tensor<4x64xf32> {strata.role = "input"}, %[[W1:.*]]: tensor<4x64x32xf32> {strata.role = "weight"}, %[[W2:.*]]: tensor<4x32x64xf32> {strata.role = "weight"}) -> tensor<4x64xf32>
+// CHECK: %[[A:.*]] = call @forward(%[[X]], %[[W1]], %[[W2]]) : (tensor<4x64xf32>, tensor<4x64x32xf32>, tensor<4x32x64xf32>) -> tensor<4x64xf32>
+// CHECK: %[[B:.*]] = call @forward(%[[A]], %[[W1]], %[[W2]]) : (tensor<4x64xf32>, tensor<4x64x32xf32>, tensor<4x32x64xf32>) -> tensor<4x64xf32>
+// CHECK: return %[[B]] : tensor<4x64xf32>
+
+func.func private @layer(%x: tensor<16x64xf32>, %w1: tensor<64x256xf32>, %w2: tensor<256x64xf32>) -> tensor<16x64xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x256xf32>
+  %f = linalg.fill ins(%c0 : f32) outs(%e : tensor<16x256xf32>) -> tensor<16x256xf32>
+  %h = linalg.matmul ins(%x, %w1 : tensor<16x64xf32>, tensor<64x256xf32>) outs(%f : tensor<16x256xf32>) -> tensor<16x256xf32>
+  %e2 = tensor.empty() : tensor<16x64xf32>
+  %f2 = linalg.fill ins(%c0 : f32) outs(%e2 : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %o = linalg.matmul ins(%h, %w2 : tensor<16x256xf32>, tensor<256x64xf32>) outs(%f2 : tensor<16x64xf32>) -> tensor<16x64xf32>
+  return %o : tensor<16x64xf32>
+}
+func.func private @forward(%x: tensor<16x64xf32> {strata.role = "input"}, %w1s: tensor<4x64x256xf32> {strata.role = "weight"}, %w2s: tensor<4x256x64xf32> {strata.role = "weight"}) -> tensor<16x64xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %r = scf.for %l = %c0 to %c4 step %c1 iter_args(%h = %x) -> (tensor<16x64xf32>) {
+    %w1 = tensor.extract_slice %w1s[%l, 0, 0] [1, 64, 256] [1, 1, 1] : tensor<4x64x256xf32> to tensor<64x256xf32>
+    %w2 = tensor.extract_slice %w2s[%l, 0, 0] [1, 256, 64] [1, 1, 1] : tensor<4x256x64xf32> to tensor<256x64xf32>
+    %y = func.call @layer(%h, %w1, %w2) : (tensor<16x64xf32>, tensor<64x256xf32>, tensor<256x64xf32>) -> tensor<16x64xf32>
+    scf.yield %y : tensor<16x64xf32>
+  }
+  return %r : tensor<16x64xf32>
+}
+
+func.func @step(%x: tensor<16x64xf32> {strata.role = "input"}, %w1s: tensor<4x64x256xf32> {strata.role = "weight"}, %w2s: tensor<4x256x64xf32> {strata.role = "weight"}) -> tensor<16x64xf32> {
+  %a = func.call @forward(%x, %w1s, %w2s) : (tensor<16x64xf32>, tensor<4x64x256xf32>, tensor<4x256x64xf32>) -> tensor<16x64xf32>
+  %b = func.call @forward(%a, %w1s, %w2s) : (tensor<16x64xf32>, tensor<4x64x256xf32>, tensor<4x256x64xf32>) -> tensor<16x64xf32>
+  return %b : tensor<16x64xf32>
+}
