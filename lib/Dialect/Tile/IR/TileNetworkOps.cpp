@@ -39,6 +39,26 @@ static int64_t getNetworkDiameter(arch::ChipAttr chip) {
   llvm_unreachable("unknown network kind");
 }
 
+/// Once a system is attached: the chip has an on-chip network and every
+/// level the op touches is core-scoped (a network links cores). `what`
+/// says what the op does between cores ("moves data", "reduces").
+static LogicalResult verifyNetworkLevels(Operation *op, arch::ChipAttr chip,
+                                         ArrayRef<StringRef> levels,
+                                         StringRef what) {
+  if (!chip.getNoc())
+    return op->emitOpError() << "chip '" << chip.getName()
+                             << "' has no on-chip network";
+  for (StringRef name : levels) {
+    arch::LevelAttr level = findLevel(chip, name);
+    if (level.getScope() != hw::Scope::Core)
+      return op->emitOpError()
+             << what << " between cores, but level '" << name << "' is "
+             << hw::toString(level.getScope()) << "-scoped, not core-scoped";
+  }
+  return success();
+}
+
+
 LogicalResult NocCopyOp::verify() {
   auto source = cast<BufType>(getSource().getType());
   auto dest = cast<BufType>(getDest().getType());
@@ -61,16 +81,10 @@ LogicalResult NocCopyOp::verify() {
   arch::ChipAttr chip = getTargetChip(*this);
   if (!chip)
     return success();
-  if (!chip.getNoc())
-    return emitOpError() << "chip '" << chip.getName()
-                         << "' has no on-chip network";
-  for (StringRef name : {source.getLevel(), dest.getLevel()}) {
-    arch::LevelAttr level = findLevel(chip, name);
-    if (level.getScope() != hw::Scope::Core)
-      return emitOpError() << "moves data between cores, but level '" << name
-                           << "' is " << hw::toString(level.getScope())
-                           << "-scoped, not core-scoped";
-  }
+  if (failed(verifyNetworkLevels(*this, chip,
+                                 {source.getLevel(), dest.getLevel()},
+                                 "moves data")))
+    return failure();
   if (getCores() >= chip.getCores())
     return emitOpError() << "delivers to " << getCores() << " cores, but chip '"
                          << chip.getName() << "' has " << chip.getCores()
@@ -164,17 +178,11 @@ LogicalResult SplitReduceOp::verify() {
   arch::ChipAttr chip = getTargetChip(*this);
   if (!chip)
     return success();
-  if (!chip.getNoc())
-    return emitOpError() << "chip '" << chip.getName()
-                         << "' has no on-chip network";
-  for (Type t : getOperandTypes()) {
-    StringRef name = cast<BufType>(t).getLevel();
-    arch::LevelAttr level = findLevel(chip, name);
-    if (level.getScope() != hw::Scope::Core)
-      return emitOpError() << "reduces between cores, but level '" << name
-                           << "' is " << hw::toString(level.getScope())
-                           << "-scoped, not core-scoped";
-  }
+  SmallVector<StringRef> levels;
+  for (Type t : getOperandTypes())
+    levels.push_back(cast<BufType>(t).getLevel());
+  if (failed(verifyNetworkLevels(*this, chip, levels, "reduces")))
+    return failure();
   int64_t diameter = getNetworkDiameter(chip);
   if (getHops() > diameter)
     return emitOpError() << "hops(" << getHops() << ") exceeds the "
