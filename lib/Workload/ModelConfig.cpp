@@ -200,6 +200,11 @@ validate(const ModelConfig &c,
       failed(positive(c.vocab, "vocab_size")) ||
       failed(positive(c.maxPositions, "max_position_embeddings")))
     return failure();
+  if (c.layers > kMaxModelLayers)
+    return emitError(locOf("num_hidden_layers"))
+           << "field 'num_hidden_layers' in " << path << " is " << c.layers
+           << ", more than the " << kMaxModelLayers
+           << " layers a model may have here";
   if (c.heads % c.kvHeads != 0)
     return emitError(locOf("num_key_value_heads"))
            << "inconsistent config " << path << ": num_key_value_heads ("

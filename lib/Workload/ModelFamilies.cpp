@@ -230,8 +230,18 @@ static LogicalResult readLayerTypes(FieldReader &r, ModelConfig &c,
   return success();
 }
 
+/// Whether `c.layers` can size a per-layer table. A count the config's
+/// checks reject (num_hidden_layers not positive or beyond
+/// kMaxModelLayers) leaves the tables empty; the checks, which run after
+/// the family's reader, report it.
+static bool layerCountInRange(const ModelConfig &c) {
+  return c.layers > 0 && c.layers <= kMaxModelLayers;
+}
+
 /// Every layer local but each `period`-th (Gemma 2: 2, Gemma 3: 6).
 static void interleave(ModelConfig &c, int64_t period) {
+  if (!layerCountInRange(c))
+    return;
   c.slidingLayers.assign(c.layers, false);
   for (int64_t l = 0; l < c.layers; ++l)
     c.slidingLayers[l] = period <= 0 || (l + 1) % period != 0;
@@ -254,8 +264,10 @@ LogicalResult readSlidingWindow(FieldReader &r, ModelConfig &c,
     if (!*use || *window == 0)
       return success();
     c.slidingWindow = *window;
+    if (!layerCountInRange(c))
+      return success();
     c.slidingLayers.assign(c.layers, false);
-    for (int64_t l = *from; l < c.layers; ++l)
+    for (int64_t l = std::max<int64_t>(*from, 0); l < c.layers; ++l)
       c.slidingLayers[l] = true;
     return success();
   }

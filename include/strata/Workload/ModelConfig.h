@@ -69,6 +69,11 @@ struct DeepSeekMoeConfig {
 };
 
 /// One decoder-only transformer. All sizes are element counts.
+/// The most layers a config may declare: a bound far above any published
+/// model's (hundreds) that keeps per-layer tables and the generated program
+/// finite on nonsense input.
+inline constexpr int64_t kMaxModelLayers = int64_t(1) << 16;
+
 struct ModelConfig {
   /// Bundled name or file stem (e.g. "llama-3-8b").
   std::string name;
