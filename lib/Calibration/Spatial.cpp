@@ -191,6 +191,9 @@ llvm::Expected<cost::FileResult> evaluateSpatialFile(const std::string &path) {
     cost::CostModel model(sys);
     workload::WorkloadOptions o;
     o.dtype = workload::WorkloadDType::fp8; // weights; see the file comment
+    // The embedding and LM head in the same block-float stand-in as the
+    // layers (unchanged from before the FP8 recipes kept them in bf16).
+    o.fp8Vocabulary = true;
     std::string why;
     if (kind == "time_to_first_token") {
       // tt_transformers prefills one prompt at a time: the printed TTFT is

@@ -667,6 +667,9 @@ private:
   ModuleOp module;
 
   Type act, wty, f32, i32;
+  /// The vocabulary tables' element type (embedding, LM head): wty, or
+  /// under fp8 the activations' type unless WorkloadOptions::fp8Vocabulary.
+  Type vty;
   Type kvty; ///< the KV cache's element type (WorkloadOptions::kvDType)
   int64_t B = 0, S = 0, T = 0, N = 0, H = 0, I = 0, NH = 0, KVH = 0, D = 0,
           G = 0, V = 0, L = 0, E = 0, K = 0, rot = 0, half = 0;

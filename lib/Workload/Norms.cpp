@@ -224,7 +224,7 @@ Value TransformerBuilder::linearBackward(
 
 func::FuncOp TransformerBuilder::buildEmbed() {
   SmallVector<ArgSpec> args{{"tokens", tensorOf({B, S}, i32), ""},
-                            {"embed", tensorOf({V, H}, wty), "weight"}};
+                            {"embed", tensorOf({V, H}, vty), "weight"}};
   if (cfg.learnedPositions)
     args.push_back(
         {"embed.pos", tensorOf({cfg.maxPositions, H}, act), "weight"});
@@ -312,7 +312,7 @@ static void headArgs(SmallVector<ArgSpec> &args, const ModelConfig &cfg,
 
 func::FuncOp TransformerBuilder::buildLMHead() {
   SmallVector<ArgSpec> args{{"final_norm.in", tensorOf({B, S, H}, act), ""}};
-  Type head = cfg.tieEmbeddings ? tensorOf({V, H}, wty) : tensorOf({H, V}, wty);
+  Type head = cfg.tieEmbeddings ? tensorOf({V, H}, vty) : tensorOf({H, V}, vty);
   headArgs(args, cfg, act, head);
   func::FuncOp fn = makeFunc("lm_head", args, /*isPrivate=*/true);
   OpBuilder::InsertionGuard guard(b);
@@ -334,7 +334,7 @@ func::FuncOp TransformerBuilder::buildLMHead() {
 func::FuncOp TransformerBuilder::buildLMHeadLoss() {
   SmallVector<ArgSpec> args{{"final_norm.in", tensorOf({B, S, H}, act), ""},
                             {"labels", tensorOf({B, S}, i32), ""}};
-  Type head = cfg.tieEmbeddings ? tensorOf({V, H}, wty) : tensorOf({H, V}, wty);
+  Type head = cfg.tieEmbeddings ? tensorOf({V, H}, vty) : tensorOf({H, V}, vty);
   headArgs(args, cfg, act, head);
   func::FuncOp fn = makeFunc("lm_head_loss", args, /*isPrivate=*/true);
   OpBuilder::InsertionGuard guard(b);

@@ -236,6 +236,7 @@ void TransformerBuilder::initShapes() {
     act = wty = f32;
     break;
   }
+  vty = opts.dtype == WorkloadDType::fp8 && !opts.fp8Vocabulary ? act : wty;
   kvty = act;
   if (opts.kvDType)
     switch (*opts.kvDType) {
@@ -424,7 +425,7 @@ TransformerBuilder::layerShape(const WeightSpec &ws) const {
 
 SmallVector<WeightSpec> TransformerBuilder::parameters() const {
   SmallVector<WeightSpec> params;
-  params.push_back({"embed", {V, H}, wty, ""});
+  params.push_back({"embed", {V, H}, vty, ""});
   if (cfg.learnedPositions)
     params.push_back({"embed.pos", {cfg.maxPositions, H}, act, ""});
   for (const Segment &seg : segments)
@@ -437,7 +438,7 @@ SmallVector<WeightSpec> TransformerBuilder::parameters() const {
   if (cfg.norm == NormKind::LayerNorm)
     params.push_back({"final_norm.bias", {H}, act, "h"});
   if (!cfg.tieEmbeddings)
-    params.push_back({"lm_head.weight", {H, V}, wty, "hv"});
+    params.push_back({"lm_head.weight", {H, V}, vty, "hv"});
   return params;
 }
 

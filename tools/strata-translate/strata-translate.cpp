@@ -68,6 +68,12 @@ static llvm::cl::opt<std::string> modelKvDType(
     llvm::cl::desc("KV cache element type (decode): bf16, fp16, fp8 or f32 "
                    "(default: the activations' type)"),
     llvm::cl::init(""), llvm::cl::cat(modelCategory));
+static llvm::cl::opt<bool> modelFp8Vocabulary(
+    "fp8-vocabulary",
+    llvm::cl::desc("With --dtype=fp8, the embedding and LM head in fp8 too "
+                   "(default: in bf16, as Transformer Engine / Megatron-LM "
+                   "and ModelOpt's FP8 recipes keep them)"),
+    llvm::cl::init(false), llvm::cl::cat(modelCategory));
 static llvm::cl::opt<std::string> modelWeightDType(
     "weight-dtype",
     llvm::cl::desc("Stored format of the layers' projection weights: int8, "
@@ -145,6 +151,7 @@ static OwningOpRef<Operation *> importModelConfig(llvm::SourceMgr &sourceMgr,
   options.mlaForm = *mlaForm;
   options.mode = *mode;
   options.dtype = *dtype;
+  options.fp8Vocabulary = modelFp8Vocabulary;
   if (!modelKvDType.empty()) {
     options.kvDType = parseWorkloadDType(modelKvDType);
     if (!options.kvDType) {

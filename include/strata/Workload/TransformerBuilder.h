@@ -129,6 +129,12 @@ struct WorkloadOptions {
   /// append quantises this step's K/V, the attention dequantises on read,
   /// and the cache's bytes (what decode streams) halve against bf16.
   std::optional<WorkloadDType> kvDType;
+  /// Under dtype fp8, whether the vocabulary tables (embedding, LM head)
+  /// are fp8 too. False by default: the FP8 recipes keep them in the
+  /// activations' type (Transformer Engine casts only its own layers, and
+  /// Megatron-LM's embedding and output layer are not TE modules; NVIDIA
+  /// ModelOpt's FP8 configs disable the "*lm_head*" quantizers).
+  bool fp8Vocabulary = false;
   /// Stored format of the layers' projection weights (attention, MLP and
   /// experts; embeddings, norms, the router and the LM head keep the
   /// weights' dtype). Unset: the weights' dtype, except gpt_oss configs

@@ -60,10 +60,16 @@ TEST(TrainingCalibrationTest, FullyStatedRunsWithinTarget) {
         c.id == "nemo2407-h100-llama3-70b-64gpu") {
       // NeMo's Llama 3 8B and 70B, cp 2 as Transformer Engine's ring
       // attention: +42.3 % (the tp = 1 rows' fast FP8 GEMMs, as Llama 2
-      // 7B's +27.9 %) and -3.3 %.
+      // 7B's +27.9 %) and -3.3 % when cp was first modelled; +37.3 % and
+      // -5.8 % once the embedding and LM head stay BF16 under FP8 as in
+      // Megatron-LM + Transformer Engine (the 128K-vocabulary head's three
+      // GEMMs at the BF16 rate; the NeMo rows' MAPE 14.5 -> 12.8 %). The
+      // 70B row is too slow for what the step still leaves exposed (the
+      // gradient sync of an interleaved stage, tp collectives Transformer
+      // Engine overlaps; docs/parallelism.md).
       EXPECT_TRUE(llvm::StringRef(c.note).contains("ring attention"))
           << c.note;
-      EXPECT_LE(e, c.id == "nemo2407-h100-llama3-8b-8gpu" ? 42.8 : 3.8);
+      EXPECT_LE(e, c.id == "nemo2407-h100-llama3-8b-8gpu" ? 37.8 : 6.3);
       ++contextParallel;
       continue;
     }
@@ -128,8 +134,10 @@ TEST(TrainingCalibrationTest, FullyStatedRunsWithinTarget) {
   // (23 us, ~275 GB/s on 8 H100s; CostModel.cpp): the tp > 1 rows' step grew
   // 1.5-3 points, from close to their measured figures to below them.
   // Short of issue 15's goal: tp = 1 rows come out fast, GPT3-20B's tp = 2
-  // over 8 nodes slow (docs/parallelism.md). Pinned so they can only get
+  // over 8 nodes slow (docs/parallelism.md). 12.8 % and +26.4 % with the
+  // vocabulary tables in BF16 (Megatron-LM's embedding and output layer
+  // are not Transformer Engine modules). Pinned so they can only get
   // better.
-  EXPECT_LE(sumNeMo / nemo, 14.5);
-  EXPECT_LE(worstNeMo, 28.5);
+  EXPECT_LE(sumNeMo / nemo, 12.9);
+  EXPECT_LE(worstNeMo, 26.5);
 }
