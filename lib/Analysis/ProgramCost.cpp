@@ -914,6 +914,11 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
   llvm::StringMap<double> boundTime;
   std::map<std::string, llvm::StringMap<double>> blockBoundTime;
   std::map<hw::DType, double> flopsByDType;
+  // Per row, the FLOPs of the op its dtype was taken from: a row that rolls
+  // up several ops (an FP8 GEMM and its BF16 gradient accumulation) reports
+  // the type of the one doing most of its FLOPs, so its utilisation is
+  // against that unit's peak.
+  std::vector<double> rowDTypeFlops;
   double largestOutput = 0, largestStepOutput = 0, largestEdgeOutput = 0;
   std::map<StepPart, double> partTime, partFlops, partEnergy;
   double backwardTime = 0, boundaryTime = 0;
@@ -992,8 +997,12 @@ report::CostReport estimateProgram(FunctionOpInterface entry,
     hw::DType dtype = pricedDType(e.op, e.counts, sys);
     if (e.counts.cls == OpClass::Contraction || e.counts.cls == OpClass::Kernel)
       flopsByDType[dtype] += est->flops * e.times;
-    if (row.dtype.empty())
+    if (rowDTypeFlops.size() <= it->second)
+      rowDTypeFlops.resize(it->second + 1, -1);
+    if (est->flops * e.times > rowDTypeFlops[it->second]) {
+      rowDTypeFlops[it->second] = est->flops * e.times;
       row.dtype = std::string(hw::toString(dtype));
+    }
 
     auto [bit, newBlock] = blockIndex.try_emplace(row.block, r.blocks.size());
     if (newBlock)
