@@ -81,9 +81,9 @@ class Engine {
 public:
   Engine(const SchedulerConfig &c, const StepPricer &pricer,
          std::vector<RequestResult> &results, SimulationResult &stats,
-         uint64_t seed)
+         uint64_t seed, int64_t index)
       : c(c), pricer(pricer), results(results), stats(stats), rng(seed),
-        freeBlocks(c.kvBlocks) {}
+        freeBlocks(c.kvBlocks), index(index) {}
 
   /// What an engine of a disaggregated server does.
   enum class Role {
@@ -175,6 +175,7 @@ private:
   SimulationResult &stats;
   Random rng;
   int64_t freeBlocks;
+  int64_t index = 0; ///< among all engines (StepRecord::engine)
   std::deque<Seq> waiting;
   std::vector<Seq> running;
   int64_t staticBatch = 0;
@@ -368,6 +369,21 @@ llvm::Error Engine::run(const std::vector<std::pair<size_t, double>> &mine,
     }
     int64_t used = c.kvBlocks - freeBlocks;
     double util = c.kvBlocks > 0 ? double(used) / double(c.kvBlocks) : 0;
+    if (c.recordSteps) {
+      StepRecord rec;
+      rec.engine = index;
+      rec.role = role == Role::Prefill  ? StepRecord::Role::Prefill
+                 : role == Role::Decode ? StepRecord::Role::Decode
+                                        : StepRecord::Role::Colocated;
+      rec.start = t;
+      rec.end = t + dt;
+      rec.sequences = int64_t(step.size());
+      rec.decodes = shape.decodes;
+      for (const auto &[tokens, cached] : shape.chunks)
+        rec.prefillTokens += tokens;
+      rec.kvUtilization = util;
+      stats.stepLog.push_back(rec);
+    }
     stats.meanKvUtilization += util * dt;
     stats.peakKvUtilization = std::max(stats.peakKvUtilization, util);
     stats.meanBatch += double(step.size()) * dt;
@@ -464,9 +480,10 @@ llvm::Expected<SimulationResult> simulate(const std::vector<Request> &requests,
   for (const Request &r : requests)
     arrival.push_back(r.arrival);
   uint64_t engineSeed = config.seed * 7919;
+  int64_t engineIndex = 0;
   if (config.prefillReplicas <= 0) {
     for (auto &mine : split(replicas, arrival)) {
-      Engine e(config, pricer, out.requests, out, engineSeed++);
+      Engine e(config, pricer, out.requests, out, engineSeed++, engineIndex++);
       if (llvm::Error err = e.run(mine, Engine::Role::Both))
         return std::move(err);
     }
@@ -476,7 +493,7 @@ llvm::Expected<SimulationResult> simulate(const std::vector<Request> &requests,
     // a decode engine.
     std::vector<double> handoff(requests.size(), -1.0);
     for (auto &mine : split(config.prefillReplicas, arrival)) {
-      Engine e(config, pricer, out.requests, out, engineSeed++);
+      Engine e(config, pricer, out.requests, out, engineSeed++, engineIndex++);
       if (llvm::Error err = e.run(mine, Engine::Role::Prefill, &handoff))
         return std::move(err);
     }
@@ -491,7 +508,7 @@ llvm::Expected<SimulationResult> simulate(const std::vector<Request> &requests,
       handoff[i] += moved;
     }
     for (auto &mine : split(replicas, handoff)) {
-      Engine e(config, pricer, out.requests, out, engineSeed++);
+      Engine e(config, pricer, out.requests, out, engineSeed++, engineIndex++);
       if (llvm::Error err = e.run(mine, Engine::Role::Decode))
         return std::move(err);
     }

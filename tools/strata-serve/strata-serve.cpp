@@ -18,6 +18,7 @@
 #include "strata/Hardware/Presets.h"
 #include "strata/InitAll.h"
 #include "strata/Serve/Report.h"
+#include "strata/Serve/Timeline.h"
 #include "strata/Serve/Simulator.h"
 #include "strata/Serve/StepCost.h"
 #include "strata/Serve/Trace.h"
@@ -153,9 +154,15 @@ static cl::opt<std::string> kvFabric(
     cl::desc("Disaggregation: the fabric a prompt's KV cache crosses "
              "(default: the system's outermost)"),
     cl::init(""), cl::cat(cat));
-static cl::opt<std::string> reportFormat("report",
-                                         cl::desc("Report: text or json"),
-                                         cl::init("text"), cl::cat(cat));
+static cl::opt<std::string> reportFormat(
+    "report",
+    cl::desc("Report: text, json, or csv (one row per request)"),
+    cl::init("text"), cl::cat(cat));
+static cl::opt<std::string> timelineFile(
+    "timeline",
+    cl::desc("Write the simulation to FILE as a Perfetto / Chrome trace "
+             "(engines' steps, batch and KV-pool counters, requests)"),
+    cl::init(""), cl::cat(cat));
 static cl::opt<std::string> reportFile("report-file",
                                        cl::desc("Report file ('-': stdout)"),
                                        cl::init("-"), cl::cat(cat));
@@ -321,8 +328,8 @@ int main(int argc, char **argv) {
                 "--kv-blocks >= 0");
   if (!(memoryFraction > 0 && memoryFraction <= 1))
     return fail("--memory-fraction must be in (0, 1]");
-  if (reportFormat != "text" && reportFormat != "json")
-    return fail("--report '" + reportFormat + "' is not text or json");
+  if (reportFormat != "text" && reportFormat != "json" && reportFormat != "csv")
+    return fail("--report '" + reportFormat + "' is not text, json or csv");
   if (sloTtft < 0 || sloTpot < 0 || !(sloAttainment > 0 && sloAttainment <= 1))
     return fail("--slo-ttft and --slo-tpot must be >= 0, --slo-attainment in "
                 "(0, 1]");
@@ -552,6 +559,7 @@ int main(int argc, char **argv) {
     setup.kvBytesPerElement = bytesPerElement;
   }
 
+  sc.recordSteps = !timelineFile.empty();
   auto simStart = std::chrono::steady_clock::now();
   serve::ServeReport report;
   auto runAt = [&](double r) -> llvm::Expected<serve::SimulationResult> {
@@ -626,8 +634,18 @@ int main(int argc, char **argv) {
                 "': " + ec.message());
   if (reportFormat == "json")
     out.os() << llvm::formatv("{0:2}", serve::toJSON(report)) << "\n";
+  else if (reportFormat == "csv")
+    serve::writeRequestsCsv(report, out.os());
   else
     serve::writeText(report, out.os());
   out.keep();
+  if (!timelineFile.empty()) {
+    llvm::ToolOutputFile tl(timelineFile, ec, llvm::sys::fs::OF_Text);
+    if (ec)
+      return fail("cannot write --timeline '" + timelineFile +
+                  "': " + ec.message());
+    tl.os() << llvm::formatv("{0}", serve::toTimeline(report)) << "\n";
+    tl.keep();
+  }
   return 0;
 }

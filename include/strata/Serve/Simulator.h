@@ -71,6 +71,22 @@ struct SchedulerConfig {
   /// `replicas` of simulate() are then the decode engines.
   int64_t prefillReplicas = 0;
   std::function<double(int64_t promptTokens)> kvTransfer;
+  /// Keep every step in SimulationResult::stepLog (for the timeline).
+  bool recordSteps = false;
+};
+
+/// One step of one engine, kept when SchedulerConfig::recordSteps is set
+/// (the timeline, docs/serving.md).
+struct StepRecord {
+  /// The engine's index: 0.. in the order engines run (prefill engines
+  /// first when disaggregated), and what it does.
+  int64_t engine = 0;
+  enum class Role { Colocated, Prefill, Decode } role = Role::Colocated;
+  double start = 0, end = 0; ///< seconds on the engine's clock
+  int64_t sequences = 0;     ///< sequences in the step (padding included)
+  int64_t decodes = 0;       ///< of them decoding
+  int64_t prefillTokens = 0; ///< prompt tokens prefilled in the step
+  double kvUtilization = 0;  ///< the KV pool's share in use during the step
 };
 
 struct RequestResult {
@@ -107,6 +123,9 @@ struct SimulationResult {
   /// seconds they took in all.
   int64_t kvTransfers = 0;
   double kvTransferTime = 0;
+  /// Every step of every engine, in engine then time order, when
+  /// SchedulerConfig::recordSteps is set.
+  std::vector<StepRecord> stepLog;
 };
 
 /// Simulates `requests` (sorted by arrival) on `replicas` engines.

@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 using namespace strata;
 using namespace strata::serve;
@@ -389,3 +390,38 @@ TEST(ServeTest, CompiledKvBytesMatchTheFormula) {
 }
 
 } // namespace
+
+TEST(ServeTest, StepLogAccountsForEveryStep) {
+  // The timeline's steps (SchedulerConfig::recordSteps) are the simulation's:
+  // as many as it counts, each engine's in time order without overlap, their
+  // durations summing to the busy time and their batch to the time-weighted
+  // mean; recording changes no result.
+  std::vector<Request> trace = fixedTrace(300, 30, 256, 128, 11);
+  SyntheticPricer p;
+  SchedulerConfig c = config(SchedulerKind::Chunked);
+  llvm::Expected<SimulationResult> plain = simulate(trace, c, p, 2);
+  c.recordSteps = true;
+  llvm::Expected<SimulationResult> logged = simulate(trace, c, p, 2);
+  ASSERT_TRUE(plain && logged);
+  EXPECT_TRUE(plain->stepLog.empty());
+  ASSERT_EQ(int64_t(logged->stepLog.size()), logged->steps);
+  for (size_t i = 0; i < trace.size(); ++i)
+    EXPECT_EQ(plain->requests[i].finish, logged->requests[i].finish);
+  double busy = 0, batch = 0;
+  int64_t mixed = 0;
+  std::set<int64_t> engines;
+  for (size_t i = 0; i < logged->stepLog.size(); ++i) {
+    const StepRecord &s = logged->stepLog[i];
+    engines.insert(s.engine);
+    EXPECT_GT(s.end, s.start);
+    if (i > 0 && logged->stepLog[i - 1].engine == s.engine)
+      EXPECT_GE(s.start, logged->stepLog[i - 1].end);
+    busy += s.end - s.start;
+    batch += double(s.sequences) * (s.end - s.start);
+    mixed += s.decodes > 0 && s.prefillTokens > 0;
+  }
+  EXPECT_EQ(engines, (std::set<int64_t>{0, 1}));
+  EXPECT_NEAR(busy, logged->busyTime, 1e-9 * logged->busyTime);
+  EXPECT_NEAR(batch / busy, logged->meanBatch, 1e-9 * logged->meanBatch);
+  EXPECT_EQ(mixed, logged->mixedSteps);
+}
