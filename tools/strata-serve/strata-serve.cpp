@@ -36,6 +36,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 using namespace mlir;
 using namespace strata;
@@ -559,7 +560,17 @@ int main(int argc, char **argv) {
     setup.kvBytesPerElement = bytesPerElement;
   }
 
-  sc.recordSteps = !timelineFile.empty();
+  // Opened before the simulation, so that a path it cannot write fails
+  // before the run rather than after it.
+  std::optional<llvm::ToolOutputFile> timeline;
+  if (!timelineFile.empty()) {
+    std::error_code tec;
+    timeline.emplace(timelineFile, tec, llvm::sys::fs::OF_Text);
+    if (tec)
+      return fail("cannot write --timeline '" + timelineFile +
+                  "': " + tec.message());
+  }
+  sc.recordSteps = timeline.has_value();
   auto simStart = std::chrono::steady_clock::now();
   serve::ServeReport report;
   auto runAt = [&](double r) -> llvm::Expected<serve::SimulationResult> {
@@ -639,13 +650,9 @@ int main(int argc, char **argv) {
   else
     serve::writeText(report, out.os());
   out.keep();
-  if (!timelineFile.empty()) {
-    llvm::ToolOutputFile tl(timelineFile, ec, llvm::sys::fs::OF_Text);
-    if (ec)
-      return fail("cannot write --timeline '" + timelineFile +
-                  "': " + ec.message());
-    tl.os() << llvm::formatv("{0}", serve::toTimeline(report)) << "\n";
-    tl.keep();
+  if (timeline) {
+    timeline->os() << llvm::formatv("{0}", serve::toTimeline(report)) << "\n";
+    timeline->keep();
   }
   return 0;
 }
