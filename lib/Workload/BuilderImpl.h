@@ -523,6 +523,9 @@ private:
                       llvm::StringRef inner);
   /// DeepSeek's multi-head latent attention (MLA.cpp).
   Value mlaAttention(Emitter &e, Value xn, LayerValues &lv);
+  /// Sets the unit attribute `attr` on the projections reading `weight`
+  /// (through its dequantisation, when quantised).
+  void markWeightReaders(Value weight, llvm::StringRef attr);
   /// RMSNorm over the last letter of `dims` (MLA's latents).
   Value latentNorm(Emitter &e, llvm::StringRef block, Value x,
                    llvm::StringRef dims, Value gamma, Saved &saved);

@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "BuilderImpl.h"
+#include "strata/Analysis/OpCounts.h"
 
 using namespace mlir;
 
@@ -77,6 +78,7 @@ Value TransformerBuilder::mlaAttention(Emitter &e, Value xn, LayerValues &lv) {
     Value qa =
         linear(e, "attn.q_a_proj", "", xn, kHidden,
                w("layers.attn.q_a_proj.weight"), "ha", "bsa", nullptr, "");
+    markWeightReaders(w("layers.attn.q_a_proj.weight"), analysis::kTpReplicatedAttrName);
     qIn = latentNorm(e, "attn.q_a_norm", qa, "bsa",
                      w("layers.attn.q_a_norm.weight"), lv.saved);
     lv.saved.save("attn.q_latent", qIn);
@@ -97,11 +99,13 @@ Value TransformerBuilder::mlaAttention(Emitter &e, Value xn, LayerValues &lv) {
   Value latent =
       linear(e, "attn.kv_a_proj", "", xn, kHidden,
              w("layers.attn.kv_a_proj.weight"), "hl", "bsl", nullptr, "");
+  markWeightReaders(w("layers.attn.kv_a_proj.weight"), analysis::kTpReplicatedAttrName);
   latent = latentNorm(e, "attn.kv_a_norm", latent, "bsl",
                       w("layers.attn.kv_a_norm.weight"), lv.saved);
   Value kRope =
       linear(e, "attn.k_rope_proj", "", xn, kHidden,
              w("layers.attn.k_rope_proj.weight"), "hjp", "bsjp", nullptr, "");
+  markWeightReaders(w("layers.attn.k_rope_proj.weight"), analysis::kTpReplicatedAttrName);
   kRope = rope(e, "attn.rope_k", kRope, "", lv.rot);
   Value latents = latent, keysRope = kRope;
   if (decoding()) {
@@ -131,6 +135,7 @@ Value TransformerBuilder::mlaAttention(Emitter &e, Value xn, LayerValues &lv) {
     // q_nope . (W_k latent) = (q_nope W_k^T) . latent.
     Value qLat =
         byWeight("attn.q_absorb", {qNope, "bsqd"}, wk, "lqd", "bsql");
+    markWeightReaders(wk, analysis::kHeadParallelAttrName);
     scores = e.contract("attn.qk_latent", {qLat, "bsql"}, {latents, "btl"},
                         "bqst", act);
   } else {
@@ -160,6 +165,7 @@ Value TransformerBuilder::mlaAttention(Emitter &e, Value xn, LayerValues &lv) {
                               {latents, "btl"}, "bsql", act);
     ctxv =
         byWeight("attn.v_absorb", {ctxLat, "bsql"}, wv, "lqu", "bsqu");
+    markWeightReaders(wv, analysis::kHeadParallelAttrName);
   } else {
     ctxv = e.contract("attn.av_matmul", {probs, "bqst"}, {values, "btqu"},
                       "bsqu", act);
@@ -204,6 +210,20 @@ Value TransformerBuilder::latentNormBackward(Emitter &e, llvm::StringRef block,
         Value proj = a.mul(xr2, dotN);
         return SmallVector<Value>{a.mul(r, a.sub(a.mul(v[0], v[3]), proj))};
       });
+}
+
+void TransformerBuilder::markWeightReaders(Value weight, llvm::StringRef attr) {
+  SmallVector<Value> reads{weight};
+  for (size_t i = 0; i < reads.size(); ++i)
+    for (Operation *user : reads[i].getUsers()) {
+      auto op = dyn_cast<linalg::LinalgOp>(user);
+      if (!op)
+        continue;
+      if (op.getNumDpsInputs() == 1)
+        llvm::append_range(reads, user->getResults()); // a dequantisation
+      else
+        user->setAttr(attr, b.getUnitAttr());
+    }
 }
 
 Value TransformerBuilder::mlaAttentionBackward(Emitter &e, Value dOut,

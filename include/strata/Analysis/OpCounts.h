@@ -192,6 +192,22 @@ inline constexpr llvm::StringLiteral kEpilogueAttrName = "strata.epilogue";
 inline constexpr llvm::StringLiteral kExpertSubsetAttrName =
     "strata.expert_subset";
 
+/// On a projection whose output every attention head shares (MLA's down
+/// projections to the query and KV latents and its shared RoPE key): tensor
+/// parallelism keeps it whole on every rank, as Megatron-LM's
+/// MultiLatentAttention builds its linear_q_down_proj and
+/// linear_kv_down_proj duplicated, and the heads split after the latent
+/// (strata-parallelize).
+inline constexpr llvm::StringLiteral kTpReplicatedAttrName =
+    "strata.tp_replicated";
+
+/// On a contraction that runs per attention head against a per-head slice
+/// of its weight (MLA's weight-absorbed K and V up-projections, [.., heads,
+/// ..] x [latent, heads, ..]): tensor parallelism splits the heads, with
+/// nothing to reduce (strata-parallelize).
+inline constexpr llvm::StringLiteral kHeadParallelAttrName =
+    "strata.head_parallel";
+
 /// The argument attribute naming what a function argument holds; values:
 /// "weight", "input", "kv_cache", "grad", "optimizer_state".
 inline constexpr llvm::StringLiteral kRoleAttrName = "strata.role";

@@ -11,6 +11,7 @@
 #include "ContextSplit.h"
 #include "ProjectionMatch.h"
 
+#include "strata/Analysis/OpCounts.h"
 #include "strata/Dialect/Arch/IR/ArchAttrs.h"
 #include "strata/Cost/ContextParallel.h"
 #include "strata/Dialect/Arch/Utils/SystemLoader.h"
@@ -98,6 +99,9 @@ private:
   /// argument when no call passes it), so that the backward and the
   /// optimizer split each weight the way its forward projection did.
   llvm::DenseMap<Value, unsigned> weightSplitDim;
+  /// Weights (keyed like weightSplitDim) of projections kept whole on every
+  /// tp rank: the backward's projections on them are too.
+  llvm::DenseSet<Value> replicatedWeights;
   /// Per function argument, the value `weightSplitDim` is keyed by.
   llvm::DenseMap<Value, Value> argRoots;
   Value weightRoot(Value weight) {
@@ -437,10 +441,18 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
   for (int64_t d : actPos)
     if (d >= 0 && parallel(d) && !in(wPos, d) && in(outPos, d))
       tokenLoops.push_back(d);
-  // The weight dimension tp splits.
+  // The weight dimension tp splits: a per-head projection's head loop,
+  // else by the Megatron pairing.
   std::optional<int64_t> splitLoop;
   unsigned splitWeightDim = 0;
+  if (proj.headParallel && expertLoop) {
+    splitLoop = *expertLoop;
+    splitWeightDim = llvm::find(wPos, *expertLoop) - wPos.begin();
+    expertLoop.reset();
+  }
   for (auto [i, d] : llvm::enumerate(wPos)) {
+    if (splitLoop)
+      break;
     if (d < 0 || (expertLoop && d == *expertLoop))
       continue;
     bool candidate = proj.splitWeightDim ? i == *proj.splitWeightDim
@@ -499,7 +511,7 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
   // score of a token, and the weight is tiny.
   bool router = !expertLoop && splitLoop && modelExperts > 0 &&
                 op.getStaticLoopRanges()[*splitLoop] == modelExperts;
-  if (!tpAxes.empty() && !router && !replicatedKV) {
+  if (!tpAxes.empty() && !router && !replicatedKV && !proj.replicated) {
     if (!splitLoop)
       return mlir::emitError(op->getLoc())
              << "strata-parallelize: cannot find the "
@@ -670,13 +682,17 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
   }
 
   weightSplits[op.getOperation()] = splitAxesFor(ctx, wMap, loopAxes);
-  if (splitLoop && !replicatedKV)
+  if (splitLoop && !replicatedKV && !proj.replicated)
     if (Value root = weightRoot(op.getDpsInputs()[proj.weightInput]))
       weightSplitDim.try_emplace(root, splitWeightDim);
 
   StringRef kind = proj.rowParallel ? "row" : "column";
   if (expertSplit)
     kind = proj.rowParallel ? "expert_row" : "expert_column";
+  if (proj.replicated)
+    kind = "replicated";
+  if (proj.headParallel)
+    kind = "head";
   op->setAttr(kProjectionAttr, StringAttr::get(ctx, kind));
   return success();
 }
@@ -791,7 +807,20 @@ LogicalResult ParallelizePass::annotateFunction(FunctionOpInterface fn) {
         linalgOp ? findWeightInput(linalgOp, fn, hasRoles) : std::nullopt;
     if (w) {
       Projection proj{linalgOp, *w, false, std::nullopt};
+      Value root = weightRoot(linalgOp.getDpsInputs()[*w]);
+      if (op.hasAttr(strata::analysis::kTpReplicatedAttrName) ||
+          replicatedWeights.contains(root)) {
+        replicatedWeights.insert(root);
+        proj.replicated = true;
+        projections.push_back(proj);
+        continue;
+      }
       proj.rowParallel = tpSplit.contains(linalgOp.getDpsInputs()[1 - *w]);
+      if (proj.rowParallel &&
+          op.hasAttr(strata::analysis::kHeadParallelAttrName)) {
+        proj.rowParallel = false;
+        proj.headParallel = true;
+      }
       // A weight an earlier projection split (the forward's, when this is
       // the backward's input gradient dX = dY W^T) is split the same way:
       // row-parallel when that dimension is reduced here.
@@ -971,6 +1000,7 @@ void ParallelizePass::runOnOperation() {
   activationArgTypes.clear();
   weightSplits.clear();
   weightSplitDim.clear();
+  replicatedWeights.clear();
   argRoots.clear();
   dpOuterAxes.clear();
   cpAxes.clear();

@@ -42,6 +42,14 @@ struct Projection {
   /// The weight dimension tp splits when an earlier projection on the same
   /// weight fixed it.
   std::optional<unsigned> splitWeightDim;
+  /// Whole on every tp rank (analysis::kTpReplicatedAttrName, or a weight
+  /// an earlier such projection read): its output is not tp-split.
+  bool replicated = false;
+  /// Per head: its tp-split input's head loop also indexes the weight and
+  /// the output (MLA's weight-absorbed K and V up-projections, [.., heads,
+  /// ..] x [latent, heads, ..]); tp splits that loop, the output stays
+  /// split and nothing is reduced.
+  bool headParallel = false;
 };
 
 /// Whether `proj` runs per expert: a parallel loop indexing its activation,
