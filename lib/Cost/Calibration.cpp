@@ -163,6 +163,25 @@ llvm::Expected<FileResult> evaluateGemmFile(const std::string &path) {
     w.aBytes = double(groups) * *m * *k;
     w.bBytes = double(groups) * *n * *k;
     w.cBytes = double(groups) * *m * *n * 2;
+    // The kernel (DeepGEMM at the cited commit, jit_kernels/gemm.py and
+    // fp8_gemm.cuh): block-scaled FP8 promotes its partial sums on the CUDA
+    // cores every 128 elements of K; it multicasts a tile within a 2-CTA
+    // cluster (TMA) when the GEMM it schedules has one group and M >= 512:
+    // a normal GEMM, or a contiguous-layout grouped one (whose groups are
+    // concatenated along M into one GEMM), never a masked one of several
+    // groups.
+    std::optional<llvm::StringRef> dtype = c.getString("dtype");
+    if (dtype && dtype->contains("block-scaled"))
+      w.promotionK = 128;
+    // Its math warpgroups wait for each tile's TMA store (tma_store_wait<0>)
+    // before the next tile's MMAs.
+    w.serialEpilogue = true;
+    const llvm::json::Object *source = c.getObject("source");
+    std::optional<llvm::StringRef> where =
+        source ? source->getString("where") : std::nullopt;
+    const bool masked = where && where->contains("masked layout");
+    const double scheduledM = masked ? *m : double(groups) * *m;
+    w.multicast = scheduledM >= 512 && (!masked || groups == 1);
     Estimate e = model->matmul(w);
     r.estimated = e.flops / e.time / 1e12;
   });

@@ -110,7 +110,8 @@ double Estimate::bytesAt(std::string_view level) const {
 
 struct CostModel::Memo {
   using MatmulKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int, double,
-                               double, double, int, double>;
+                               double, double, int, double, bool, int64_t,
+                               bool>;
   using AttentionKey =
       std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool,
                  bool, bool, int, int, int64_t, bool, bool, int, int64_t,
@@ -296,9 +297,9 @@ std::string CostModel::explainAboveFloor(const Estimate &e, double floor,
     os << "its bandwidth sets the time";
   }
   if (level->management == hw::Management::Cache)
-    os << ", each core loading its own operand tiles through it (no "
-          "multicast of a tile to several cores, such as TMA multicast "
-          "within a thread-block cluster, is modelled)";
+    os << ", each core loading its own operand tiles through it (a tile "
+          "is multicast to several cores, TMA multicast within a "
+          "thread-block cluster, only for kernels described as doing so)";
   else if (level == &homeLevel() && !e.unit.empty() &&
            llvm::any_of(chip.units, [&](const hw::ComputeUnit &u) {
              return u.name == e.unit && u.kind == hw::UnitKind::Matrix;
@@ -348,8 +349,10 @@ Estimate CostModel::matmul(const MatmulWork &w) const {
 MatmulPlan CostModel::planMatmul(const MatmulWork &w) const {
   const int onChip =
       (w.aOnChip ? 1 : 0) | (w.bOnChip ? 2 : 0) | (w.cOnChip ? 4 : 0);
-  Memo::MatmulKey key{w.batch,  w.m,      w.n,      w.k,    int(w.dtype),
-                      w.aBytes, w.bBytes, w.cBytes, onChip, w.stagingBudget};
+  Memo::MatmulKey key{w.batch,  w.m,      w.n,      w.k,
+                      int(w.dtype), w.aBytes, w.bBytes, w.cBytes,
+                      onChip,   w.stagingBudget, w.multicast,
+                      w.promotionK, w.serialEpilogue};
   auto it = memo->matmuls.find(key);
   if (it != memo->matmuls.end())
     return it->second;
@@ -417,7 +420,10 @@ CostModel::matmulWithTiling(const MatmulWork &w,
   const double stageBytes = (tm * aElt + tn * bElt) * tk;
   // The accumulator tile lives in the innermost level (registers), or in
   // the staging scratchpad beside the operand buffers when that is level 0.
-  const double accBytes = accumulatorBytes(tm, tn, outElt);
+  // A promoting kernel holds a second f32 accumulator, the MMAs' partial
+  // sums between promotions.
+  const double accBytes =
+      accumulatorBytes(tm, tn, outElt) * (w.promotionK > 0 ? 2 : 1);
   const double stagingNeed = double(tiling.stages) * stageBytes +
                              epilogueBytes(tm, tn, outElt) +
                              (stagingIndex == 0 ? accBytes : 0);
@@ -461,6 +467,9 @@ CostModel::matmulWithTiling(const MatmulWork &w,
       bTile.hops = tiling.gridRows - 1;
     }
   }
+  if (tiling.multicast > 1)
+    (tiling.multicastOperand == 0 ? aTile : bTile).clusterShare =
+        double(tiling.multicast);
   // A resident operand's tile comes from another core's SRAM: down the
   // multicast chain when it has one, else re-laid over the whole mesh
   // (what the estimate prices for a resident copy, ProgramCost.cpp).
@@ -494,8 +503,15 @@ CostModel::matmulWithTiling(const MatmulWork &w,
       break;
     }
   k.prologueCompute.push_back({vectorUnit, tm * tn, DType::f32});
+  // Promotion: one multiply-add per accumulator element every promotionK
+  // elements of K, after the MMAs it waits for (so not overlapped with
+  // them).
+  if (w.promotionK > 0)
+    k.loopCompute.push_back(
+        {vectorUnit, 2 * tm * tn * tk / double(w.promotionK), DType::f32});
   if (outElt < 4)
     k.epilogueCompute.push_back({vectorUnit, tm * tn, DType::f32});
+  k.serialEpilogue = w.serialEpilogue;
   k.idealHomeBytes = (w.aOnChip ? 0 : w.aBytes) + (w.bOnChip ? 0 : w.bBytes) +
                      (w.cOnChip ? 0 : w.cBytes);
   Estimate e = kernel(k);
@@ -583,9 +599,27 @@ Estimate CostModel::kernel(const KernelWork &w) const {
   const double tileWrite = writeTime(w.prologueTransfers) +
                            trips * writeTime(w.loopTransfers) +
                            writeTime(w.epilogueTransfers);
-  const double perTile = w.pipeline >= 2
-                             ? std::max(tileCompute, tileTransfer)
-                             : tileCompute + tileTransfer;
+  double perTile = w.pipeline >= 2 ? std::max(tileCompute, tileTransfer)
+                                   : tileCompute + tileTransfer;
+  if (w.serialEpilogue) {
+    // The stores drain after the loop, each core at its share of home's
+    // bandwidth (every core of a wave stores at once), before the next
+    // tile: the epilogue adds to the loop instead of overlapping it.
+    double drainBytes = 0;
+    for (const TransferWork &t : w.epilogueTransfers)
+      if (t.to == home.name)
+        drainBytes += t.bytes;
+    const double active = std::max<int64_t>(
+        1, std::min<int64_t>(std::max<int64_t>(1, w.cores), chip.cores));
+    const double drain =
+        drainBytes * std::min(double(active), std::max(1.0, w.tiles)) /
+        (query.aggregateReadBandwidth(home) * home.efficiency);
+    const double loopCompute = cPro + trips * cLoop;
+    const double loopTransfer = tPro + trips * tLoop;
+    perTile = (w.pipeline >= 2 ? std::max(loopCompute, loopTransfer)
+                               : loopCompute + loopTransfer) +
+              cEpi + std::max(tEpi, drain);
+  }
   // A grid mapping fixes the rectangle of cores a wave runs on; otherwise
   // cores are interchangeable.
   const bool onGrid = w.gridRows > 0 && w.gridCols > 0;
@@ -602,14 +636,20 @@ Estimate CostModel::kernel(const KernelWork &w) const {
 
   // Chip-wide: the traffic through each level against its bandwidth. A
   // multicast tile crosses home once per `share` cores that receive it.
-  double staged = 0, stagedFromHome = 0, networkBytes = 0, linkBytes = 0;
+  // A tile multicast within a cluster is written into every receiving
+  // core's staging level but read from the cache (and home) once.
+  double staged = 0, cached = 0, stagedFromHome = 0, networkBytes = 0,
+         linkBytes = 0;
   double redistributed = 0;
   int64_t maxHops = 0;
   auto addStaged = [&](const std::vector<TransferWork> &ts, double times) {
     for (const TransferWork &t : ts) {
       if (t.from == home.name || t.to == home.name) {
+        const double cluster = std::max(1.0, t.clusterShare);
         staged += t.bytes * times;
-        stagedFromHome += t.bytes * times / std::max(1.0, t.share);
+        cached += t.bytes * times / cluster;
+        stagedFromHome +=
+            t.bytes * times / (std::max(1.0, t.share) * cluster);
       }
       if (isNetwork(t)) {
         networkBytes += t.bytes * times;
@@ -634,7 +674,7 @@ Estimate CostModel::kernel(const KernelWork &w) const {
       homeBytes / (query.aggregateReadBandwidth(home) * home.efficiency);
   double tCache = 0;
   if (cache)
-    tCache = staged / (query.aggregateReadBandwidth(*cache) * cache->efficiency);
+    tCache = cached / (query.aggregateReadBandwidth(*cache) * cache->efficiency);
   // Resident tensors re-laid between kernels load the whole network.
   const double tSpread = gridRedistributionTime(redistributed);
   const double body = std::max({tCores, tHome, tCache, tSpread});
@@ -681,7 +721,7 @@ Estimate CostModel::kernel(const KernelWork &w) const {
   if (stagingIndex != homeIndex)
     e.traffic.push_back({staging.name, staged, tFill});
   if (cache)
-    e.traffic.push_back({cache->name, staged, tCache});
+    e.traffic.push_back({cache->name, cached, tCache});
   e.traffic.push_back({home.name, homeBytes, tHome});
   if (networkBytes > 0) {
     e.traffic.push_back({std::string(kNetworkLevel), networkBytes,
@@ -816,6 +856,23 @@ MatmulPlan CostModel::planMatmulUncached(const MatmulWork &w) const {
       std::optional<Estimate> e = matmulWithTiling(w, t);
       if (e && (!best || e->time < best->estimate.time))
         best = MatmulPlan{t, *e};
+      // A cluster's cores compute neighbouring tiles that share the
+      // multicast operand's tile: A along N, B along M.
+      const int64_t cluster = sys.chip.multicastCores;
+      if (!w.multicast || cluster <= 1)
+        continue;
+      for (int operand : {0, 1}) {
+        const double along = operand == 0 ? ceilDiv(double(w.n), double(tn))
+                                          : ceilDiv(double(w.m), double(tm));
+        if (along < double(cluster))
+          continue;
+        MatmulTiling mt = t;
+        mt.multicast = cluster;
+        mt.multicastOperand = operand;
+        std::optional<Estimate> me = matmulWithTiling(w, mt);
+        if (me && (!best || me->time < best->estimate.time))
+          best = MatmulPlan{mt, *me};
+      }
     }
   }
   if (onGrid && (!best || onGrid->estimate.time <= best->estimate.time))

@@ -210,6 +210,10 @@ Chip h100Chip(std::string name, uint64_t hbmCapacity, double hbmBandwidth) {
   };
   // The datasheet peaks above need wgmma (asynchronous warpgroup MMAs).
   c.units[0].asynchronous = true;
+  // TMA multicast within thread-block clusters (H100 whitepaper, "Thread
+  // Block Clusters"); tuned GEMMs share a tile between the 2 CTAs of a
+  // cluster (CUTLASS's 2x1 clusters, DeepGEMM's kNumTMAMulticast = 2).
+  c.multicastCores = 2;
   // CALIBRATED: mma.sync kernels sustain 80 % of that path's rate, the
   // A100's value for the same instruction path (not refitted here).
   c.units[1].efficiency = 0.8;

@@ -85,6 +85,21 @@ struct MatmulWork {
   /// Per-core bytes of the staging level the tiles may use; the rest holds
   /// the resident tensors. 0: the whole level.
   double stagingBudget = 0;
+  /// The kernel may multicast an operand tile to the cores of a
+  /// thread-block cluster (Chip::multicastCores), as DeepGEMM does for a
+  /// single GEMM with M >= 512 and not for a masked grouped one. false: every
+  /// core loads its own tiles (the tile IR path has no cluster multicast).
+  bool multicast = false;
+  /// Fine-grained (block-scaled) FP8: every `promotionK` elements of K the
+  /// kernel waits for its MMAs, scales the partial products and adds them
+  /// into a second f32 accumulator on the vector unit (DeepGEMM's CUDA-core
+  /// promotion, 128). 0: the matrix unit accumulates on its own.
+  int64_t promotionK = 0;
+  /// The kernel waits for each output tile's store to reach home before
+  /// its core starts the next tile (DeepGEMM's math warpgroups issue the
+  /// TMA store and tma_store_wait<0>() in the tile loop), so the stores do
+  /// not overlap the MMAs. false: the epilogue overlaps the next tile.
+  bool serialEpilogue = false;
 };
 
 /// How a matmul is tiled for the staging level: each core computes a
@@ -102,6 +117,14 @@ struct MatmulTiling {
   /// panel once per grid column, multicast down the column (SUMMA). 0: no
   /// grid mapping (every core fetches its own operands).
   int64_t gridRows = 0, gridCols = 0;
+  /// On a chip without a core grid: `multicast` cores of a thread-block
+  /// cluster compute neighbouring output tiles and share one operand's tile,
+  /// fetched from the cache once and multicast into each core's staging
+  /// level (TMA multicast): A along N (multicastOperand 0, the cluster's
+  /// tiles share a row block) or B along M (1). 1: every core fetches its
+  /// own operands.
+  int64_t multicast = 1;
+  int multicastOperand = 0;
 };
 
 struct MatmulPlan {
@@ -136,6 +159,9 @@ struct TransferWork {
   /// grid as uniform traffic, so besides each core's link they load the
   /// bisection and every link (CostModel::gridRedistributionTime).
   bool redistribute = false;
+  /// A tile multicast within a thread-block cluster: read from the cache
+  /// (and home) once per `clusterShare` cores that receive it.
+  double clusterShare = 1;
 };
 
 /// A tiled schedule, as tile IR expresses it: `tiles` independent tiles
@@ -160,6 +186,10 @@ struct KernelWork {
   /// are interchangeable and the tiles run in ceil(tiles / cores) waves.
   int64_t gridRows = 0, gridCols = 0;
   double gridWaves = 0;
+  /// The epilogue's transfers to home finish before the core's next tile
+  /// starts: each core drains its tile at its share of home bandwidth,
+  /// after the pipelined loop and not overlapped with it.
+  bool serialEpilogue = false;
 };
 
 /// Elementwise maps and reductions on the vector unit (softmax pieces, norms,

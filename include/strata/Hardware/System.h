@@ -131,6 +131,10 @@ struct Chip {
   /// graph (CUDA graphs) instead of launched one by one; 0: as
   /// `launchOverhead` (the chip has no cheaper replay).
   double graphNodeOverhead = 0;
+  /// Cores of a thread-block cluster that tuned kernels let share an
+  /// operand tile fetched once from the cache and multicast into each
+  /// core's shared memory (Hopper's TMA multicast). 1: no multicast.
+  int64_t multicastCores = 1;
 
   /// What one kernel pays to start: `launchOverhead` launched eagerly,
   /// `graphNodeOverhead` (or `launchOverhead` when 0) replayed from a graph.

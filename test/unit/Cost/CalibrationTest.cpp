@@ -1,6 +1,6 @@
 //===- CalibrationTest.cpp - The cost model against published figures -----===//
 //
-// The targets: MAPE <= 15 % on gemm.json, <= 10 % on attention.json (all
+// The targets: MAPE <= 10 % on gemm.json, <= 10 % on attention.json (all
 // 115 rows, issue 15). Cases the model cannot express are skipped with a reason;
 // the number that runs is pinned so a case cannot quietly drop out.
 // benchmarks/strata-calibrate prints every case's error.
@@ -38,7 +38,9 @@ TEST(CalibrationTest, GemmWithinTarget) {
   ASSERT_TRUE(bool(r)) << llvm::toString(r.takeError());
   report(*r);
   EXPECT_EQ(r->ran(), 28);
-  EXPECT_LE(r->mape(), 15.0);
+  // The issue's goal, met at 8.7 % once DeepGEMM's cluster multicast,
+  // promotion and serial epilogue are described (strata-calibrate --cases).
+  EXPECT_LE(r->mape(), 10.0);
 }
 
 TEST(CalibrationTest, AttentionWithinTarget) {

@@ -296,6 +296,121 @@ TEST(CostModelTest, TilingFollowsTheStagingLevel) {
   EXPECT_FALSE(meshModel.matmulWithTiling(w, huge).has_value());
 }
 
+// DeepGEMM's FP8 kernel as gemm.json describes it (Calibration.cpp): the
+// partial sums are promoted on the CUDA cores every 128 elements of K into a
+// second f32 accumulator, the tile's store completes before the next tile,
+// and a tile is multicast within a 2-CTA cluster only when the kernel
+// schedules one GEMM (one group, M >= 512).
+MatmulWork deepGemm(int64_t groups, int64_t m, int64_t n, int64_t k,
+                    bool multicast) {
+  MatmulWork w{groups,
+               m,
+               n,
+               k,
+               hw::DType::fp8,
+               double(groups * m * k),
+               double(groups * n * k),
+               double(groups * m * n) * 2};
+  w.promotionK = 128;
+  w.serialEpilogue = true;
+  w.multicast = multicast;
+  return w;
+}
+
+TEST(CostModelTest, ClusterMulticastSharesAnOperandTileThroughL2) {
+  hw::System h800 = preset("h800-sxm");
+  CostModel model(h800);
+  EXPECT_EQ(h800.chip.multicastCores, 2);
+  MatmulWork alone = deepGemm(1, 4096, 4096, 7168, false);
+  MatmulWork shared = deepGemm(1, 4096, 4096, 7168, true);
+  MatmulPlan a = model.planMatmul(alone), b = model.planMatmul(shared);
+  EXPECT_EQ(a.tiling.multicast, 1);
+  EXPECT_EQ(b.tiling.multicast, 2);
+  // The same tiles with and without the cluster: the multicast operand's
+  // tiles cross L2 once per cluster.
+  MatmulTiling single = b.tiling;
+  single.multicast = 1;
+  std::optional<Estimate> unshared = model.matmulWithTiling(shared, single);
+  ASSERT_TRUE(unshared.has_value());
+  const double tm = double(b.tiling.tileM), tn = double(b.tiling.tileN);
+  const double tk = double(b.tiling.tileK);
+  const double tiles = std::ceil(4096 / tm) * std::ceil(4096 / tn);
+  const double sharedTile = (b.tiling.multicastOperand == 0 ? tm : tn) * tk;
+  EXPECT_NEAR(unshared->bytesAt("l2") - b.estimate.bytesAt("l2"),
+              tiles * std::ceil(7168 / tk) * sharedTile / 2, 1.0);
+  EXPECT_LE(b.estimate.time, a.estimate.time);
+  // A chip without clusters never multicasts.
+  hw::System a100 = preset("a100-sxm-80g");
+  CostModel ampere(a100);
+  EXPECT_EQ(ampere.planMatmul(gemm(4096, 4096, 4096)).tiling.multicast, 1);
+  MatmulWork bf16 = gemm(4096, 4096, 4096);
+  bf16.multicast = true;
+  EXPECT_EQ(ampere.planMatmul(bf16).tiling.multicast, 1);
+}
+
+TEST(CostModelTest, MaskedGroupedGemmDependsOnTheGroupSplit) {
+  // DeepGEMM's masked layout, 1 x 1024, 2 x 512 and 4 x 256 rows of a
+  // 4096 x 7168 weight per group (README, commit 55ab91f: 1233, 1040 and
+  // 932 TFLOP/s). The same FLOPs and tiles; more groups read more weights,
+  // and only the single group's kernel multicasts.
+  hw::System h800 = preset("h800-sxm");
+  CostModel model(h800);
+  auto tflops = [&](int64_t groups, int64_t m) {
+    Estimate e = model.matmul(deepGemm(groups, m, 4096, 7168, groups == 1));
+    return e.flops / e.time / 1e12;
+  };
+  const double one = tflops(1, 1024), two = tflops(2, 512),
+               four = tflops(4, 256);
+  EXPECT_GT(one, two * 1.1);
+  EXPECT_GE(two, four);
+  EXPECT_NEAR(one, 1233, 0.15 * 1233);
+  EXPECT_NEAR(four, 932, 0.15 * 932);
+  // Each group's weight is read from HBM.
+  Estimate e4 = model.matmul(deepGemm(4, 256, 4096, 7168, false));
+  EXPECT_GE(e4.bytesAt("hbm"), 4.0 * 4096 * 7168);
+}
+
+TEST(CostModelTest, PromotionHoldsASecondAccumulatorAndCostsVectorTime) {
+  hw::System h800 = preset("h800-sxm");
+  CostModel model(h800);
+  MatmulWork plain = gemm(4096, 4096, 7168, hw::DType::fp8);
+  MatmulWork promoted = plain;
+  promoted.promotionK = 128;
+  // 256 x 256 f32 accumulators fill the 256 KiB register file; a second
+  // set does not fit.
+  MatmulTiling big{256, 256, 64, 3};
+  big.tiles = 256;
+  EXPECT_TRUE(model.matmulWithTiling(plain, big).has_value());
+  EXPECT_FALSE(model.matmulWithTiling(promoted, big).has_value());
+  // The promotion's multiply-adds follow the MMAs they wait for.
+  MatmulTiling t{128, 256, 64, 4};
+  t.tiles = 512;
+  std::optional<Estimate> p = model.matmulWithTiling(plain, t);
+  std::optional<Estimate> q = model.matmulWithTiling(promoted, t);
+  ASSERT_TRUE(p && q);
+  EXPECT_GT(q->computeTime, p->computeTime * 1.1);
+}
+
+TEST(CostModelTest, SerialEpilogueDrainsTheOutputAfterTheLoop) {
+  // 4096 x 32768 x 512: 268 MB of BF16 output for 137 GFLOP. DeepGEMM
+  // measures 751 TFLOP/s (183 us); overlapping the stores with the MMAs
+  // would hide the ~80 us the output takes to reach HBM.
+  hw::System h800 = preset("h800-sxm");
+  CostModel model(h800);
+  MatmulWork serial = deepGemm(1, 4096, 32768, 512, true);
+  MatmulWork overlapped = serial;
+  overlapped.serialEpilogue = false;
+  Estimate s = model.matmul(serial), o = model.matmul(overlapped);
+  EXPECT_GT(s.time, o.time * 1.1);
+  EXPECT_NEAR(s.flops / s.time / 1e12, 751, 0.15 * 751);
+  // A long K loop hides the same stores almost entirely.
+  MatmulWork longK = deepGemm(1, 4096, 7168, 16384, true);
+  MatmulWork longKOverlapped = longK;
+  longKOverlapped.serialEpilogue = false;
+  EXPECT_LT(model.matmul(longK).time,
+            model.matmul(longKOverlapped).time * 1.05);
+}
+
 } // namespace
 
 namespace {
