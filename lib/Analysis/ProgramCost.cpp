@@ -272,19 +272,26 @@ hw::DType pricedDType(Operation *op, const OpCounts &c,
 std::optional<cost::Estimate> estimateOp(Operation *op, const OpCounts &c,
                                          const cost::CostModel &model) {
   std::optional<cost::Estimate> e = estimateUnfused(op, c, model);
-  auto epilogue = op->getAttrOfType<DictionaryAttr>(kEpilogueAttrName);
-  if (!e || !epilogue)
-    return e;
-  auto get = [&](StringRef key) {
-    auto a = epilogue.getAs<IntegerAttr>(key);
-    return a ? double(a.getInt()) : 0.0;
-  };
-  cost::VectorWork extra;
-  extra.flops = get("flops");
-  extra.transcendentals = get("transcendentals");
-  extra.bytesRead = get("bytes_read");
-  extra.bytesWritten = get("bytes_written");
-  return model.withEpilogue(*e, extra);
+  // Fused work in the same kernel: an epilogue on the output tiles, a
+  // prologue (a norm's row statistics) on the rows the kernel holds.
+  for (StringRef name : {StringRef(kEpilogueAttrName),
+                         StringRef(kPrologueAttrName)}) {
+    auto fused = op->getAttrOfType<DictionaryAttr>(name);
+    if (!e || !fused)
+      continue;
+    auto get = [&](StringRef key) {
+      auto a = fused.getAs<IntegerAttr>(key);
+      return a ? double(a.getInt()) : 0.0;
+    };
+    cost::VectorWork extra;
+    extra.flops = get("flops");
+    extra.transcendentals = get("transcendentals");
+    extra.bytesRead = get("bytes_read");
+    extra.bytesWritten = get("bytes_written");
+    extra.networkBytesRead = get("resident_bytes_read");
+    e = model.withEpilogue(*e, extra);
+  }
+  return e;
 }
 
 std::optional<cost::AttentionWork>

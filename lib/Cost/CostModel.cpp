@@ -935,8 +935,12 @@ Estimate CostModel::withEpilogue(const Estimate &producer,
   double bytes = extra.bytesRead + extra.bytesWritten;
   double tHome =
       bytes / (query.aggregateReadBandwidth(home) * home.efficiency);
+  // Inputs kept on chip are re-laid over the network into the output
+  // tiles' cores (the whole tensor at once, as every resident read).
+  const double tNetwork = gridRedistributionTime(extra.networkBytesRead);
   Estimate e = producer;
-  e.time += std::max(tCompute, tHome);
+  const double tExtra = std::max({tCompute, tHome, tNetwork});
+  e.time += tExtra;
   e.flops += extra.flops;
   e.transcendentals += extra.transcendentals;
   bool found = false;
@@ -948,10 +952,24 @@ Estimate CostModel::withEpilogue(const Estimate &producer,
     }
   if (!found)
     e.traffic.push_back({home.name, bytes, tHome});
+  if (extra.networkBytesRead > 0 && sys.chip.noc) {
+    bool onNetwork = false;
+    for (LevelTraffic &t : e.traffic)
+      if (t.level == kNetworkLevel) {
+        t.bytes += extra.networkBytesRead;
+        t.time += tNetwork;
+        onNetwork = true;
+      }
+    if (!onNetwork)
+      e.traffic.push_back({std::string(kNetworkLevel), extra.networkBytesRead,
+                           tNetwork});
+    e.energy += extra.networkBytesRead * meanGridHops() *
+                sys.chip.noc->energyPerByte;
+  }
   e.energy += bytes * home.energyPerByte +
               (extra.flops + extra.transcendentals * kTranscendentalFlops) *
                   energyPerFlop(DType::f32) +
-              sys.chip.staticPower * std::max(tCompute, tHome);
+              sys.chip.staticPower * tExtra;
   return e;
 }
 

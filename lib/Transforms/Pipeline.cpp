@@ -373,8 +373,20 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
     route.algorithm = options.collectiveAlgorithm;
     pm.addPass(strata::createStrataRoutePass(route));
   }
-  if (options.fuse)
-    pm.addPass(strata::createStrataFusePass());
+  if (options.fuse) {
+    // With activations kept on chip (a grid chip's strata-residency), a
+    // chained epilogue's residual input and a norm's rows are priced where
+    // they live; there the cost model decides whether the longer chains
+    // and one-kernel norms pay. Without residency strata-fuse keeps one
+    // epilogue op per contraction and a kernel per norm op, the lowering
+    // the inference reference rows (GPUs, tt-metal) are calibrated on.
+    strata::StrataFusePassOptions fuse;
+    if (options.tile && options.residency) {
+      fuse.epilogueChain = "auto";
+      fuse.norms = "auto";
+    }
+    pm.addPass(strata::createStrataFusePass(fuse));
+  }
   if (options.tile) {
     pm.addPass(strata::createStrataTilePass());
     pm.addPass(strata::createStrataPlacePass());

@@ -184,6 +184,11 @@ inline constexpr llvm::StringLiteral kRecomputedByAttrName =
 /// On a producer with fused elementwise epilogues: their extra work
 /// {flops, transcendentals, bytes_read, bytes_written} (strata-fuse).
 inline constexpr llvm::StringLiteral kEpilogueAttrName = "strata.epilogue";
+/// On an elementwise op (and the tile.kernel it becomes): the work of the
+/// row statistics it applies (a norm's mean, variance and rstd, members
+/// marked kFusedIntoAttrName), computed in the same pass over whole rows.
+/// Same fields as kEpilogueAttrName, priced the same way.
+inline constexpr llvm::StringLiteral kPrologueAttrName = "strata.prologue";
 
 /// On the slice of a MoE layer's stacked expert weights that takes the
 /// experts receiving tokens: it stands for a number of experts, not for

@@ -200,6 +200,11 @@ struct VectorWork {
   double transcendentals = 0;
   hw::DType dtype = hw::DType::f32;
   double bytesRead = 0, bytesWritten = 0;
+  /// Bytes read from tensors kept in a grid chip's distributed scratchpads
+  /// (re-laid over the on-chip network, not home): an epilogue's residual
+  /// input once strata-residency keeps it on chip. Only withEpilogue reads
+  /// it.
+  double networkBytesRead = 0;
 };
 
 /// Pure data movement (copies, gathers, concatenation) at the home level.

@@ -272,7 +272,23 @@ def StrataFusePass : Pass<"strata-fuse", "mlir::ModuleOp"> {
     output tiles before they are stored when the model prices that below the
     two ops apart; the consumer gets `strata.fused_into` and the producer
     `strata.epilogue = {flops, transcendentals, bytes_read, bytes_written}`
-    (the consumer's work beyond the intermediate's round trip).
+    (the consumer's work beyond the intermediate's round trip). With
+    `epilogue-chain` the epilogue may go on through the consumer's own
+    only user (bias add, then GELU or a residual add), link by link while
+    the model prices the longer chain below the shorter one plus the next
+    op; every link gets `strata.fused_into`.
+
+    Norms (`norms`): an elementwise op whose inputs include per-row
+    statistics of the tensor it transforms — reductions over its last dim
+    (mean, variance) and elementwise ops on them (rstd) whose results
+    nothing else uses — computes them in the same pass over whole rows
+    when the rows fit a core's staging level and the model prices the one
+    kernel below the ops apart. The statistics' ops (and the fills of
+    their inits) get `strata.fused_into`, the op applying them
+    `strata.prologue = {bytes_read, bytes_written, flops,
+    transcendentals}` (their work; their inputs are the row the kernel
+    already holds), priced as the epilogue is and copied onto its
+    `tile.kernel`, whose blocking keeps rows whole.
   }];
   let options = [
     Option<"system", "system", "std::string", /*default=*/"\"\"",
@@ -282,6 +298,18 @@ def StrataFusePass : Pass<"strata-fuse", "mlir::ModuleOp"> {
     Option<"epilogues", "epilogues", "bool", /*default=*/"true",
            "Fuse elementwise consumers (bias, activation, residual) into "
            "the contraction producing their input">,
+    Option<"epilogueChain", "epilogue-chain", "std::string",
+           /*default=*/"\"off\"",
+           "Whether an epilogue may be a chain of elementwise ops (bias "
+           "add, then GELU or a residual add): 'on', 'off' (one op per "
+           "contraction), or 'auto' (on for a chip with a core grid and "
+           "an on-chip network; strata-pipeline passes auto when it runs "
+           "strata-residency, which prices the chain's resident inputs on "
+           "chip)">,
+    Option<"norms", "norms", "std::string", /*default=*/"\"off\"",
+           "Fuse a normalisation's row statistics (mean, variance, rstd) "
+           "into the elementwise op applying them, one kernel over whole "
+           "rows per norm: 'on', 'off', or 'auto' (as epilogue-chain)">,
     Option<"decodeKvSharing", "decode-kv-sharing", "std::string",
            /*default=*/"\"group\"",
            "How a decode step's attention reads K/V under grouped-query "

@@ -23,6 +23,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SetVector.h"
 
 namespace strata {
@@ -435,15 +436,195 @@ struct FusePass : strata::impl::StrataFusePassBase<FusePass> {
 
     SmallVector<linalg::LinalgOp> roots;
     module.walk([&](linalg::LinalgOp op) { roots.push_back(op); });
+    // 'auto': on for a chip with a core grid and an on-chip network, where
+    // strata-residency keeps the fused kernel's operands in the cores'
+    // scratchpads (strata-pipeline passes auto when it runs residency).
+    const bool gridChip = sys.chip.grid && sys.chip.noc;
+    std::optional<bool> chain, fuseNormsOn;
+    for (auto [name, value, out] :
+         {std::tuple{"epilogue-chain", &epilogueChain, &chain},
+          std::tuple{"norms", &norms, &fuseNormsOn}}) {
+      if (*value == "auto")
+        *out = gridChip;
+      else if (*value == "on" || *value == "off")
+        *out = *value == "on";
+      else {
+        module.emitError() << "unknown " << name << " '" << *value
+                           << "' (expected auto, on or off)";
+        return signalPassFailure();
+      }
+    }
     if (attention)
       fuseAttention(roots, model, b);
     if (epilogues)
-      fuseEpilogues(roots, model, b);
+      fuseEpilogues(roots, model, b, *chain);
+    if (*fuseNormsOn)
+      fuseNorms(roots, model, b);
+  }
+
+  static DictionaryAttr extraWork(Builder &b, const cost::VectorWork &extra) {
+    return b.getDictionaryAttr({
+        b.getNamedAttr("bytes_read",
+                       b.getI64IntegerAttr(int64_t(extra.bytesRead))),
+        b.getNamedAttr("bytes_written",
+                       b.getI64IntegerAttr(int64_t(extra.bytesWritten))),
+        b.getNamedAttr("flops", b.getI64IntegerAttr(int64_t(extra.flops))),
+        b.getNamedAttr("transcendentals",
+                       b.getI64IntegerAttr(int64_t(extra.transcendentals))),
+    });
+  }
+
+  /// A norm's row statistics folded into the op applying them. `apply` is
+  /// an elementwise op over [..., rows, row]; a statistic is a linalg op
+  /// (not a contraction) whose result is [..., rows] (the applied op's
+  /// shape less its last dim), either a reduction over the row of a tensor
+  /// of the applied op's shape or an elementwise op of other statistics,
+  /// used only by the group. The fills of the reductions' inits go with
+  /// them.
+  void fuseNorms(ArrayRef<linalg::LinalgOp> ops, const cost::CostModel &model,
+                 Builder &b) {
+    auto price = [&](Operation *op) -> std::optional<cost::Estimate> {
+      std::optional<analysis::OpCounts> c = analysis::countOp(op);
+      return c ? analysis::estimateOp(op, *c, model) : std::nullopt;
+    };
+    auto marked = [](Operation *op) {
+      return op->hasAttr(analysis::kFusedIntoAttrName) ||
+             op->hasAttr(analysis::kFusedAttentionAttrName) ||
+             op->hasAttr(analysis::kEpilogueAttrName) ||
+             op->hasAttr(analysis::kPrologueAttrName);
+    };
+    for (linalg::LinalgOp apply : ops) {
+      if (isContraction(apply) || apply.getNumReductionLoops() != 0 ||
+          apply->getNumResults() != 1 || marked(apply) ||
+          isa<linalg::FillOp>(apply.getOperation()))
+        continue;
+      auto outTy = dyn_cast<RankedTensorType>(apply->getResult(0).getType());
+      if (!outTy || !outTy.hasStaticShape() || outTy.getRank() < 2)
+        continue;
+      ArrayRef<int64_t> rowsShape = outTy.getShape().drop_back();
+      auto isStatistic = [&](Value v) {
+        auto ty = dyn_cast<RankedTensorType>(v.getType());
+        return ty && ty.getShape() == rowsShape;
+      };
+      // Collect the statistics, from the applied op's inputs back.
+      llvm::SetVector<Operation *> group;
+      SmallVector<Value> applyInputs = llvm::to_vector(apply.getDpsInputs());
+      SmallVector<Value> worklist = applyInputs;
+      bool ok = true, reduces = false;
+      while (!worklist.empty() && ok) {
+        Value v = worklist.pop_back_val();
+        if (!isStatistic(v))
+          continue;
+        auto stat = v.getDefiningOp<linalg::LinalgOp>();
+        if (!stat || group.contains(stat))
+          continue;
+        if (isContraction(stat) || stat->getNumResults() != 1 ||
+            marked(stat) || isa<linalg::FillOp>(stat.getOperation())) {
+          ok = false;
+          break;
+        }
+        if (stat.getNumReductionLoops() > 0) {
+          // A reduction over the row: one reduced loop, the init a
+          // statistic, every other input the applied op's shape or a
+          // statistic.
+          if (stat.getNumReductionLoops() != 1 ||
+              stat.getNumDpsInits() != 1) {
+            ok = false;
+            break;
+          }
+          for (Value in : stat.getDpsInputs()) {
+            auto ty = dyn_cast<RankedTensorType>(in.getType());
+            if (!ty || (ty.getShape() != outTy.getShape() && !isStatistic(in)))
+              ok = false;
+            else if (isStatistic(in))
+              worklist.push_back(in);
+          }
+          Value init = stat.getDpsInits()[0];
+          if (auto fill = init.getDefiningOp<linalg::FillOp>()) {
+            if (!fill->hasOneUse() || marked(fill))
+              ok = false;
+            else
+              group.insert(fill);
+          } else if (init.getDefiningOp<linalg::LinalgOp>()) {
+            ok = false; // a computed init: not a plain statistic
+          }
+          reduces = true;
+        } else {
+          for (Value in : stat.getDpsInputs()) {
+            if (!isStatistic(in)) {
+              ok = false;
+              break;
+            }
+            worklist.push_back(in);
+          }
+        }
+        group.insert(stat);
+      }
+      if (!ok || !reduces)
+        continue;
+      // Nothing outside may read a statistic: the kernel keeps them.
+      for (Operation *member : group)
+        for (Operation *user : member->getUsers())
+          if (user != apply.getOperation() && !group.contains(user))
+            ok = false;
+      if (!ok)
+        continue;
+      // Whole rows in one core's staging level: each of the applied op's
+      // row-shaped operands and its result, at f32 at most.
+      int64_t rowShaped = 1;
+      for (Value in : applyInputs)
+        if (auto ty = dyn_cast<RankedTensorType>(in.getType());
+            ty && ty.getShape() == outTy.getShape())
+          ++rowShaped;
+      if (double(rowShaped * outTy.getShape().back() * 4) >
+          double(model.stagingLevel().capacity))
+        continue;
+      std::optional<cost::Estimate> ae = price(apply);
+      if (!ae)
+        continue;
+      double apart = ae->time;
+      cost::VectorWork extra;
+      extra.dtype = analysis::countOp(apply) ? analysis::countOp(apply)->dtype
+                                             : hw::DType::f32;
+      llvm::DenseSet<Value> held;
+      for (Value in : applyInputs)
+        held.insert(in);
+      for (Operation *member : group) {
+        std::optional<analysis::OpCounts> c = analysis::countOp(member);
+        std::optional<cost::Estimate> e = price(member);
+        if (!c || !e) {
+          ok = false;
+          break;
+        }
+        apart += e->time;
+        extra.flops += c->flops;
+        extra.transcendentals += c->transcendentals;
+        // Inputs neither the applied op reads nor a statistic.
+        if (auto l = dyn_cast<linalg::LinalgOp>(member))
+          for (Value in : l.getDpsInputs()) {
+            Operation *def = in.getDefiningOp();
+            auto ty = dyn_cast<RankedTensorType>(in.getType());
+            if (held.contains(in) || (def && group.contains(def)) || !ty)
+              continue;
+            extra.bytesRead += double(ty.getNumElements()) *
+                               std::max(1.0, ty.getElementTypeBitWidth() / 8.0);
+          }
+      }
+      if (!ok)
+        continue;
+      cost::Estimate fused = model.withEpilogue(*ae, extra);
+      if (fused.time >= apart)
+        continue;
+      apply->setAttr(analysis::kPrologueAttrName, extraWork(b, extra));
+      for (Operation *member : group)
+        member->setAttr(analysis::kFusedIntoAttrName,
+                        b.getStringAttr(analysis::reportName(apply)));
+    }
   }
 
   /// Elementwise consumers folded into the contraction that feeds them.
   void fuseEpilogues(ArrayRef<linalg::LinalgOp> ops,
-                     const cost::CostModel &model, Builder &b) {
+                     const cost::CostModel &model, Builder &b, bool chainLinks) {
     auto price = [&](Operation *op) -> std::optional<cost::Estimate> {
       std::optional<analysis::OpCounts> c = analysis::countOp(op);
       return c ? analysis::estimateOp(op, *c, model) : std::nullopt;
@@ -455,28 +636,55 @@ struct FusePass : strata::impl::StrataFusePassBase<FusePass> {
           producer->hasAttr(analysis::kEpilogueAttrName) ||
           !producer->getResult(0).hasOneUse())
         continue;
-      auto consumer =
-          dyn_cast<linalg::LinalgOp>(*producer->getResult(0).user_begin());
-      if (!consumer || isContraction(consumer) ||
-          consumer.getNumReductionLoops() != 0 ||
-          consumer->getNumResults() != 1 ||
-          consumer->hasAttr(analysis::kFusedIntoAttrName) ||
-          consumer->getResult(0).getType() != producer->getResult(0).getType())
-        continue;
+      // The chain of elementwise consumers, each the only user of the one
+      // before (bias add, then an activation or a residual add): every
+      // link's input tile is the previous link's output tile, so none of
+      // the intermediates goes to home and back. Links are added while the
+      // model prices the longer chain below the shorter one plus the next
+      // op apart.
       std::optional<analysis::OpCounts> pc = analysis::countOp(producer);
-      std::optional<analysis::OpCounts> cc = analysis::countOp(consumer);
-      std::optional<cost::Estimate> pe = price(producer), ce = price(consumer);
-      if (!pc || !cc || !pe || !ce)
+      std::optional<cost::Estimate> pe = price(producer);
+      if (!pc || !pe)
         continue;
-      // The intermediate no longer goes to home and back.
       cost::VectorWork extra;
-      extra.flops = cc->flops;
-      extra.transcendentals = cc->transcendentals;
-      extra.dtype = cc->dtype;
-      extra.bytesRead = std::max(0.0, cc->bytesRead - pc->bytesWritten);
-      extra.bytesWritten = std::max(0.0, cc->bytesWritten - pc->bytesWritten);
-      cost::Estimate fused = model.withEpilogue(*pe, extra);
-      if (fused.time >= pe->time + ce->time)
+      extra.dtype = pc->dtype;
+      SmallVector<Operation *> links;
+      Operation *last = producer;
+      double lastWritten = pc->bytesWritten;
+      while (last->getResult(0).hasOneUse() &&
+             (chainLinks || links.empty())) {
+        auto consumer =
+            dyn_cast<linalg::LinalgOp>(*last->getResult(0).user_begin());
+        if (!consumer || isContraction(consumer) ||
+            consumer.getNumReductionLoops() != 0 ||
+            consumer->getNumResults() != 1 ||
+            consumer->hasAttr(analysis::kFusedIntoAttrName) ||
+            consumer->hasAttr(analysis::kEpilogueAttrName) ||
+            consumer->getResult(0).getType() !=
+                producer->getResult(0).getType())
+          break;
+        std::optional<analysis::OpCounts> cc = analysis::countOp(consumer);
+        std::optional<cost::Estimate> ce = price(consumer);
+        if (!cc || !ce)
+          break;
+        cost::VectorWork longer = extra;
+        longer.flops += cc->flops;
+        longer.transcendentals += cc->transcendentals;
+        if (links.empty())
+          longer.dtype = cc->dtype;
+        // The bytes the link moves beyond its input tile's round trip.
+        longer.bytesRead += std::max(0.0, cc->bytesRead - lastWritten);
+        longer.bytesWritten += std::max(0.0, cc->bytesWritten - lastWritten);
+        cost::Estimate shorter =
+            links.empty() ? *pe : model.withEpilogue(*pe, extra);
+        if (model.withEpilogue(*pe, longer).time >= shorter.time + ce->time)
+          break;
+        extra = longer;
+        links.push_back(consumer);
+        last = consumer;
+        lastWritten = cc->bytesWritten;
+      }
+      if (links.empty())
         continue;
       producer->setAttr(
           analysis::kEpilogueAttrName,
@@ -491,8 +699,9 @@ struct FusePass : strata::impl::StrataFusePassBase<FusePass> {
                              b.getI64IntegerAttr(
                                  int64_t(extra.transcendentals))),
           }));
-      consumer->setAttr(analysis::kFusedIntoAttrName,
-                        b.getStringAttr(analysis::reportName(producer)));
+      for (Operation *consumer : links)
+        consumer->setAttr(analysis::kFusedIntoAttrName,
+                          b.getStringAttr(analysis::reportName(producer)));
     }
   }
 

@@ -110,6 +110,13 @@ struct Blocking {
   int64_t trips = 1;    ///< loop trips per spread point
   int64_t depth = 1;    ///< pipeline depth
   bool partial = false; ///< reduction looping over chunks of the reduced dim
+  /// On a grid chip: the spread's last two dims laid on one rectangle of
+  /// the core grid, and the tiles that do not depend on the row (a norm's
+  /// weight and bias) fetched once and multicast along the grid row.
+  bool grid = false;
+  /// With `grid`: the row blocks' spread dim split in two (blocks / split,
+  /// split), laid on the rectangle's rows and columns; 0 when not split.
+  int64_t split = 0;
 };
 
 /// A blocking that fits, with what the choice weighs.
@@ -743,8 +750,13 @@ public:
         l.spreadDims.push_back(d);
       }
     int64_t blocks = llvm::divideCeil(v.ranges[blocked], b.block);
-    l.spreadTrips.push_back(b.partial ? blocks
-                                      : llvm::divideCeil(blocks, b.trips));
+    int64_t groups = b.partial ? blocks : llvm::divideCeil(blocks, b.trips);
+    if (b.split > 0) {
+      l.spreadTrips.push_back(llvm::divideCeil(groups, b.split));
+      l.spreadDims.push_back(blocked);
+      groups = b.split;
+    }
+    l.spreadTrips.push_back(groups);
     l.spreadDims.push_back(blocked);
     unsigned last = v.tiled.back();
     if (!b.partial && v.tiled.size() > 1 && b.chunk < v.ranges[last]) {
@@ -855,6 +867,14 @@ public:
     w.cores = sys.chip.cores;
     w.trips = l.trips;
     w.pipeline = b.depth;
+    const int64_t gridCols = b.grid ? l.spreadTrips.back() : 0;
+    if (b.grid) {
+      w.gridRows = l.spreadTrips[l.spreadTrips.size() - 2];
+      w.gridCols = gridCols;
+      w.cores = w.gridRows * w.gridCols;
+      w.gridWaves = double(product(ArrayRef<int64_t>(l.spreadTrips)
+                                       .drop_back(2)));
+    }
     for (unsigned k : v.usedInputs)
       w.idealHomeBytes += double(
           product(
@@ -885,10 +905,17 @@ public:
     if (!b.partial && v.readsInit)
       w.loopTransfers.push_back({home, stage, outBytes});
     for (unsigned k : v.usedInputs)
-      if (!l.perTrip[k])
-        w.prologueTransfers.push_back(
-            {home, stage,
-             double(product(l.shapes[k]) * eltBytes(eltOf(v, k)))});
+      if (!l.perTrip[k]) {
+        cost::TransferWork t{
+            home, stage, double(product(l.shapes[k]) * eltBytes(eltOf(v, k)))};
+        if (b.grid && gridCols > 1) {
+          // Fetched once per grid row, delivered along it (multicast(1)).
+          t.share = double(gridCols);
+          t.axis = 1;
+          t.hops = gridCols - 1;
+        }
+        w.prologueTransfers.push_back(t);
+      }
     for (unsigned k : v.usedInputs)
       if (l.perTrip[k])
         w.loopTransfers.push_back(
@@ -915,23 +942,70 @@ public:
   }
 
   /// The cheapest blocking that fits, or nullopt.
+  /// A blocking whose spread can be laid on one rectangle of the core
+  /// grid with its row-independent tiles multicast along the grid row: a
+  /// grid chip with a network, the spread's last dim the row blocks (no
+  /// chunk spread), its last two trip counts within the grid, and at least
+  /// one input copied once per spread point that does not depend on the
+  /// row blocks.
+  bool gridEligible(const VectorOp &v, const Blocking &b,
+                    const Layout &l) const {
+    if (!sys.chip.grid || !sys.chip.noc || b.partial ||
+        l.spreadTrips.size() < 2 || l.spreadDims.back() != v.tiled.front())
+      return false;
+    if (v.tiled.size() > 1 && b.chunk < v.ranges[v.tiled.back()])
+      return false;
+    if (l.spreadTrips[l.spreadTrips.size() - 2] > (*sys.chip.grid)[0] ||
+        l.spreadTrips.back() > (*sys.chip.grid)[1] || l.spreadTrips.back() < 2)
+      return false;
+    for (unsigned k : v.usedInputs)
+      if (!l.perTrip[k] && !llvm::is_contained(v.dims[k], v.tiled.front()))
+        return true;
+    return false;
+  }
+
   std::optional<Blocking> choose(const VectorOp &v) const {
     unsigned blocked = v.tiled.front();
     unsigned last = v.tiled.back();
     bool hasInner = v.tiled.size() > 1;
     auto powers = powersUpTo;
     SmallVector<int64_t> chunks = {hasInner ? v.ranges[last] : 1};
-    if (hasInner)
+    // A norm's statistics are computed over whole rows (strata.prologue):
+    // the row is not chunked.
+    if (hasInner && !v.op->hasAttr(analysis::kPrologueAttrName))
       for (int64_t c = llvm::PowerOf2Ceil(v.ranges[last]) / 2; c >= 8; c /= 2)
         chunks.push_back(c);
     SmallVector<Priced> priced;
+    auto price = [&](const Blocking &b, const Layout &l) {
+      priced.push_back({b, model.kernel(work(v, b, l)).time,
+                        product(l.tileShape),
+                        std::min(product(l.spreadTrips), sys.chip.cores)});
+    };
     auto consider = [&](const Blocking &b) {
       Layout l = layout(v, b);
       if (!fits(v, b, l) || v.updateOffset % updateExtent(v, l) != 0)
         return;
-      priced.push_back({b, model.kernel(work(v, b, l)).time,
-                        product(l.tileShape),
-                        std::min(product(l.spreadTrips), sys.chip.cores)});
+      price(b, l);
+      if (gridEligible(v, b, l)) {
+        Blocking g = b;
+        g.grid = true;
+        price(g, l);
+      }
+      // More row groups than a grid row holds: split them over the
+      // rectangle's rows as well.
+      if (sys.chip.grid && sys.chip.noc && !b.partial &&
+          l.spreadDims.back() == v.tiled.front() &&
+          l.spreadTrips.back() > (*sys.chip.grid)[1])
+        for (int64_t split = (*sys.chip.grid)[1]; split >= 2; split /= 2) {
+          if (l.spreadTrips.back() % split != 0)
+            continue;
+          Blocking g = b;
+          g.grid = true;
+          g.split = split;
+          Layout gl = layout(v, g);
+          if (gridEligible(v, g, gl))
+            price(g, gl);
+        }
     };
     for (int64_t block : powers(v.ranges[blocked]))
       for (int64_t chunk : chunks) {
@@ -1169,8 +1243,12 @@ public:
     homeBuf[out] = body->getArgument(ins.size());
     Value c0 = arith::ConstantIndexOp::create(builder, loc, 0);
 
-    auto spread =
-        tile::SpreadOp::create(builder, loc, sys.chip.cores, l.spreadTrips);
+    SmallVector<int64_t> grid;
+    if (b.grid)
+      grid = {l.spreadTrips[l.spreadTrips.size() - 2], l.spreadTrips.back()};
+    auto spread = tile::SpreadOp::create(
+        builder, loc, b.grid ? grid[0] * grid[1] : sys.chip.cores,
+        l.spreadTrips, grid);
     Block *spreadBody = &spread.getBody().front();
     builder.setInsertionPointToStart(spreadBody);
     unsigned blocked = v.tiled.front();
@@ -1266,6 +1344,15 @@ public:
     for (auto [attr, buf] : consts)
       tile::FillOp::create(builder, loc, buf, cast<TypedAttr>(attr), unit);
     Value spreadRow = spreadArg(blocked);
+    if (b.split > 0) {
+      // Row group = outer * split + inner (the last two spread dims).
+      Value outer = spreadBody->getArgument(l.spreadDims.size() - 2);
+      Value inner = spreadBody->getArgument(l.spreadDims.size() - 1);
+      Value cSplit = arith::ConstantIndexOp::create(builder, loc, b.split);
+      spreadRow = arith::AddIOp::create(
+          builder, loc, arith::MulIOp::create(builder, loc, outer, cSplit),
+          inner);
+    }
     Value spreadChunk = chunkSpread ? spreadArg(last) : c0;
     if (v.isFill)
       tile::FillOp::create(builder, loc, tileBuf[out], v.fillValue, unit);
@@ -1280,8 +1367,12 @@ public:
                               .getValue()),
           unit);
     for (unsigned k : v.usedInputs)
-      if (!l.perTrip[k])
-        pro.push_back(copyOf(k, spreadRow, spreadChunk, true));
+      if (!l.perTrip[k]) {
+        Value t = copyOf(k, spreadRow, spreadChunk, true);
+        if (b.grid && grid[1] > 1)
+          cast<tile::CopyOp>(t.getDefiningOp()).setMulticast(1);
+        pro.push_back(t);
+      }
     if (!pro.empty())
       tile::WaitOp::create(builder, loc, pro);
 
@@ -1372,6 +1463,8 @@ public:
       kernel->setAttr(
           analysis::kUsefulTranscendentalsAttrName,
           builder.getI64IntegerAttr(int64_t(counts.transcendentals)));
+    if (Attribute prologue = op->getAttr(analysis::kPrologueAttrName))
+      kernel->setAttr(analysis::kPrologueAttrName, prologue);
     op->replaceAllUsesWith(kernel->getResults());
     op->erase();
     if (v.initFill)

@@ -268,11 +268,15 @@ struct ResidencyPass
         // A fused epilogue: the producer's output tiles, transformed before
         // they are stored. Its weights (biases) are function arguments and
         // keep their own class.
+        // A norm's row statistic (a reduction, or a tensor of another
+        // shape) is not the data it reads: its own class.
         for (Value in : op->getOperands()) {
           if (!isTensor(in) || isa<BlockArgument>(in))
             continue;
           see(in);
-          classes.unite(in, op->getResult(0));
+          if (linalgOp.getNumReductionLoops() == 0 &&
+              in.getType() == op->getResult(0).getType())
+            classes.unite(in, op->getResult(0));
         }
         for (Value r : op->getResults())
           see(r);
@@ -641,6 +645,42 @@ struct ResidencyPass
       }
       if (auto it = spilled.find(kernel); it != spilled.end())
         kernel.setSpilledAttr(b.getDenseI64ArrayAttr(sorted(it->second)));
+      // A fused epilogue reading a tensor kept on chip (a residual add's
+      // stream) gets it over the network: those bytes leave `bytes_read`
+      // (home) for `resident_bytes_read`.
+      auto epilogue =
+          kernel->getAttrOfType<DictionaryAttr>(analysis::kEpilogueAttrName);
+      if (!epilogue || kernel->getNumResults() != 1)
+        return;
+      double onChip = 0;
+      Value link = kernel->getResult(0);
+      while (link.hasOneUse()) {
+        Operation *consumer = *link.user_begin();
+        if (isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(consumer)) {
+          link = consumer->getResult(0);
+          continue;
+        }
+        if (!isa<linalg::LinalgOp>(consumer) ||
+            !consumer->hasAttr(analysis::kFusedIntoAttrName) ||
+            consumer->getNumResults() != 1)
+          break;
+        for (Value in : consumer->getOperands())
+          if (in != link && isTensor(in) &&
+              keptClasses.count(classes.find(in)) &&
+              llvm::is_contained(
+                  cast<linalg::LinalgOp>(consumer).getDpsInputs(), in))
+            onChip += tensorBytes(in);
+        link = consumer->getResult(0);
+      }
+      auto read = epilogue.getAs<IntegerAttr>("bytes_read");
+      if (onChip <= 0 || !read)
+        return;
+      int64_t moved = std::min(read.getInt(), int64_t(onChip));
+      NamedAttrList fields(epilogue);
+      fields.set("bytes_read", b.getI64IntegerAttr(read.getInt() - moved));
+      fields.set("resident_bytes_read", b.getI64IntegerAttr(moved));
+      kernel->setAttr(analysis::kEpilogueAttrName,
+                      fields.getDictionary(ctx));
     });
 
     // Tiles chosen as if every operand crossed home are re-planned for the

@@ -183,3 +183,35 @@ TEST(GridMapping, CausalAttentionSplitsOverTheNetworkOnlyOnAGrid) {
 }
 
 } // namespace
+
+// An epilogue reading a tensor kept in the grid's SRAM (a chained residual
+// add's stream) re-lays it over the network: GPT-2's 1.5 MiB hidden state
+// adds the bisection-bound 174.5 ns and its bytes to the noc traffic, no
+// home bytes; off a grid chip the same field adds nothing.
+TEST(GridMapping, EpilogueResidentReadsCrossTheNetwork) {
+  hw::System mesh = *hw::getPreset("mesh-sram");
+  CostModel model(mesh);
+  Estimate producer;
+  producer.time = 1e-6;
+  VectorWork extra;
+  extra.flops = 0;
+  extra.dtype = hw::DType::bf16;
+  extra.networkBytesRead = 1024.0 * 768 * 2;
+  Estimate e = model.withEpilogue(producer, extra);
+  EXPECT_NEAR(e.time - producer.time,
+              model.gridRedistributionTime(extra.networkBytesRead), 1e-15);
+  EXPECT_NEAR(e.time - producer.time, 174.5e-9, 0.1e-9);
+  double noc = 0, home = 0;
+  for (const LevelTraffic &t : e.traffic) {
+    if (t.level == kNetworkLevel)
+      noc += t.bytes;
+    if (t.level == model.homeLevel().name)
+      home += t.bytes;
+  }
+  EXPECT_EQ(noc, extra.networkBytesRead);
+  EXPECT_EQ(home, 0);
+
+  hw::System gpu = *hw::getPreset("h100-sxm");
+  CostModel gpuModel(gpu);
+  EXPECT_EQ(gpuModel.withEpilogue(producer, extra).time, producer.time);
+}
