@@ -144,6 +144,7 @@ struct Engine::Impl {
   std::vector<std::pair<cost::MatmulWork, cost::MatmulTiling>> matmuls;
   std::vector<std::pair<cost::AttentionWork, cost::AttentionTiling>> attentions;
   bool exact = false;
+  bool earlyFitCheck = true;
   report::CostReport baseReport;
   /// Why each lowering after the base's was needed.
   std::vector<std::string> reasons;
@@ -166,6 +167,7 @@ struct Engine::Impl {
                        " report=json report-file=" +
                        (llvm::sys::fs::exists("/dev/null") ? "/dev/null" : "-") +
                        (entryName.empty() ? "" : " entry=" + entryName) +
+                       (earlyFitCheck ? " early-fit-check=true" : "") +
                        (pipelineOptions.empty() ? "" : " " + pipelineOptions) +
                        "}";
     std::string errors;
@@ -426,6 +428,8 @@ const report::CostReport &Engine::baseReport() const {
 size_t Engine::numLowerings() const { return impl->lowerings.size(); }
 
 void Engine::setExact(bool e) { impl->exact = e; }
+
+void Engine::setEarlyFitCheck(bool e) { impl->earlyFitCheck = e; }
 
 llvm::Error Engine::compile(const hw::System &base) {
   Impl &I = *impl;
