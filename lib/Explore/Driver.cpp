@@ -231,6 +231,7 @@ PlanEngine SweepRun::openPlan(uint64_t pi) {
   pe.engine =
       std::make_unique<Engine>(ctx, std::move(module), options.entry, opts);
   pe.engine->setExact(options.exact);
+  pe.engine->setEarlyFitCheck(options.earlyFitCheck);
   Clock::time_point c0 = Clock::now();
   if (llvm::Error e = pe.engine->compile(base)) {
     pe.problem = llvm::toString(std::move(e));

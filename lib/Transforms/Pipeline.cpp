@@ -150,6 +150,14 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("f32 contractions: f32 (PyTorch's default) or tf32 "
                      "(allow_tf32, the matrix unit's TF32 rate)"),
       llvm::cl::init("f32")};
+  Option<bool> earlyFitCheck{
+      *this, "early-fit-check",
+      llvm::cl::desc("Check the footprint before strata-tile (the estimate's "
+                     "own check, strata-estimate fit-only): a program that "
+                     "cannot fit fails with the final estimate's error "
+                     "without being tiled, and writes no report "
+                     "(strata-explore's lowerings)"),
+      llvm::cl::init(false)};
 };
 
 /// Checks strata-pipeline's options before any pass runs, each error
@@ -388,6 +396,16 @@ void buildStrataPipeline(OpPassManager &pm, const PipelineOptions &options) {
     pm.addPass(strata::createStrataFusePass(fuse));
   }
   if (options.tile) {
+    // The footprint does not depend on the tiling: a program that cannot
+    // fit is rejected before the blocking searches (the same estimate and
+    // error as the final pass; test/Explore/early-fit-check.test).
+    if (options.earlyFitCheck) {
+      strata::StrataEstimatePassOptions check;
+      check.entry = options.entry;
+      check.launch = options.launch;
+      check.fitOnly = true;
+      pm.addPass(strata::createStrataEstimatePass(check));
+    }
     pm.addPass(strata::createStrataTilePass());
     pm.addPass(strata::createStrataPlacePass());
     if (options.residency) {

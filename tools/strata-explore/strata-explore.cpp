@@ -109,6 +109,11 @@ static cl::opt<uint64_t> checkpointEvery(
     cl::desc("Points per checkpointed chunk (also the unit of the MPI "
              "split)"),
     cl::init(1024), cl::cat(cat));
+static cl::opt<bool> noEarlyFitCheck(
+    "no-early-fit-check",
+    cl::desc("Test only: lower rejected plans to the end (strata-pipeline "
+             "without early-fit-check); the results are the same"),
+    cl::init(false), cl::Hidden, cl::cat(cat));
 static cl::opt<uint64_t> stopAfter(
     "stop-after-points",
     cl::desc("Stop once this process has priced N points (whole chunks), "
@@ -222,6 +227,7 @@ int main(int argc, char **argv) {
   options.resume = resume;
   options.chunkPoints = std::max<uint64_t>(1, checkpointEvery);
   options.stopAfter = stopAfter;
+  options.earlyFitCheck = !noEarlyFitCheck;
   // What the checkpoint must match to be resumed: the inputs and every
   // option that changes a result (not -j, the progress bar or the
   // statistics).

@@ -52,6 +52,10 @@ struct DriverOptions {
   /// Re-lower this many evenly spaced points and compare.
   unsigned verify = 4;
   bool exact = false;
+  /// Reject a plan whose footprint cannot fit before strata-tile
+  /// (strata-pipeline's early-fit-check; the results are the same either
+  /// way, test/Explore/early-fit-check.test).
+  bool earlyFitCheck = true;
   /// A progress bar on stderr (when it is a terminal).
   bool progress = true;
   /// Threads pricing the points (the results do not depend on it).

@@ -117,6 +117,9 @@ public:
   /// the vector-op block sizes strata-tile picks, fusion or placement
   /// choices; --verify samples points to catch those.
   void setExact(bool e);
+  /// Lower with strata-pipeline's early-fit-check (default on): a program
+  /// that cannot fit fails with the same error, without being tiled.
+  void setEarlyFitCheck(bool e);
   /// Lowers the input for `sys` and prices it as strata-pipeline reports it
   /// (the full report); what a re-lowered point gets.
   llvm::Expected<Metrics> lowerAndPrice(const hw::System &sys);

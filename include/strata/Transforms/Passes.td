@@ -98,7 +98,13 @@ def StrataEstimatePass : Pass<"strata-estimate", "mlir::ModuleOp"> {
     Option<"launch", "launch", "std::string", /*default=*/"\"eager\"",
            "How the kernels are issued: eager (each pays the chip's "
            "launch_overhead) or graph (replayed from a captured CUDA graph: "
-           "graph_node_overhead each, as vLLM and TensorRT-LLM run decode)">
+           "graph_node_overhead each, as vLLM and TensorRT-LLM run decode)">,
+    Option<"fitOnly", "fit-only", "bool", /*default=*/"false",
+           "Only check that the footprint fits (the error a full estimate "
+           "gives, from the same estimate); no report, no annotations, no "
+           "warnings. strata-pipeline's early-fit-check runs it before "
+           "strata-tile; it checks nothing on a grid chip (strata-residency "
+           "may change what the final estimate sees there)">
   ];
   let dependentDialects = ["::strata::arch::ArchDialect"];
 }

@@ -103,11 +103,15 @@ struct EstimatePass
       return signalPassFailure();
     }
     hw::System sys = std::move(*resolved);
+    // On a grid chip strata-residency (after strata-tile) may keep tensors
+    // on chip: the early check leaves the footprint to the final estimate.
+    if (fitOnly && (sys.chip.grid || sys.chip.noc))
+      return;
     cost::CostModel model(sys, *launchMode);
     Builder b(&getContext());
     analysis::ProgramCostOptions options;
     auto onOp = [&](Operation *op, const cost::Estimate &e) {
-      if (!annotate)
+      if (!annotate || fitOnly)
         return;
       op->setAttr("strata.cost",
                   b.getDictionaryAttr({
@@ -117,12 +121,14 @@ struct EstimatePass
                   }));
     };
     options.onOp = onOp;
-    options.remarkAboveFloor = remarkAboveFloor;
+    options.remarkAboveFloor = fitOnly ? 0.0 : double(remarkAboveFloor);
+    if (fitOnly)
+      options.maxTraceEvents = 0;
     std::vector<report::CostReport> reports;
     for (FunctionOpInterface entryFn : *entries) {
       reports.push_back(analysis::estimateProgram(entryFn, model, options));
       const report::CostReport &r = reports.back();
-      if (!r.unpriced.empty()) {
+      if (!r.unpriced.empty() && !fitOnly) {
         InFlightDiagnostic diag = entryFn->emitWarning()
                                   << "ops Strata cannot model were not costed: ";
         llvm::interleaveComma(r.unpriced, diag, [&](const auto &u) {
@@ -130,6 +136,9 @@ struct EstimatePass
         });
       }
     }
+
+    if (fitOnly)
+      return checkFits(*entries, reports);
 
     std::string error;
     std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(output, &error);
@@ -176,8 +185,14 @@ struct EstimatePass
 
     // A program whose data does not fit is an error, after the report so
     // the user sees the breakdown in both places.
+    checkFits(*entries, reports);
+  }
+
+  /// The error of every entry whose footprint exceeds its capacity level.
+  void checkFits(ArrayRef<FunctionOpInterface> entries,
+                 const std::vector<report::CostReport> &reports) {
     bool fits = true;
-    for (auto [entryFn, r] : llvm::zip(*entries, reports)) {
+    for (auto [entryFn, r] : llvm::zip(entries, reports)) {
       if (r.footprintTotal() <= r.capacity)
         continue;
       fits = false;

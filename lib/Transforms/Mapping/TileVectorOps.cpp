@@ -34,6 +34,9 @@
 #include "strata/Analysis/OpCounts.h"
 #include "strata/Analysis/ProgramCost.h"
 #include "strata/Dialect/Tile/IR/TileOps.h"
+#include "strata/Hardware/Json.h"
+
+#include "absl/container/flat_hash_map.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -44,6 +47,8 @@
 #include "llvm/ADT/MapVector.h"
 
 #include <cmath>
+#include <mutex>
+#include <string>
 
 using namespace mlir;
 using namespace strata;
@@ -941,6 +946,30 @@ public:
     return w;
   }
 
+  /// choose(v), memoised across ops, lowerings and pipeline runs of the
+  /// process: everything the search reads (the op's ranges, dims, chain,
+  /// types; the system but its name) is the key, so a hit is the blocking
+  /// the search would find. An explore sweep lowers the same per-layer
+  /// shapes for many plans (pp, recompute, the microbatch count at one
+  /// microbatch size) on one system.
+  std::optional<Blocking> chooseMemo(const VectorOp &v) const {
+    std::string key = keyOf(v);
+    {
+      std::lock_guard<std::mutex> lock(memoMutex());
+      auto &memo = blockingMemo();
+      auto it = memo.find(key);
+      if (it != memo.end())
+        return it->second;
+    }
+    std::optional<Blocking> b = choose(v);
+    std::lock_guard<std::mutex> lock(memoMutex());
+    auto &memo = blockingMemo();
+    if (memo.size() >= kMaxMemo) // bounded; a miss only searches again
+      memo.clear();
+    memo.emplace(std::move(key), b);
+    return b;
+  }
+
   /// The cheapest blocking that fits, or nullopt.
   /// A blocking whose spread can be laid on one rectangle of the core
   /// grid with its row-independent tiles multicast along the grid row: a
@@ -1472,8 +1501,81 @@ public:
   }
 
 private:
+  static constexpr size_t kMaxMemo = 1 << 16;
+  static std::mutex &memoMutex() {
+    static std::mutex m;
+    return m;
+  }
+  static absl::flat_hash_map<std::string, std::optional<Blocking>> &
+  blockingMemo() {
+    static absl::flat_hash_map<std::string, std::optional<Blocking>> memo;
+    return memo;
+  }
+  /// A small id per distinct system (its JSON but the name), so the op
+  /// keys do not carry the whole description.
+  static uint64_t systemId(const hw::System &s) {
+    hw::System copy = s;
+    copy.name.clear();
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << hw::toJSON(copy);
+    static std::mutex m;
+    static absl::flat_hash_map<std::string, uint64_t> ids;
+    std::lock_guard<std::mutex> lock(m);
+    return ids.try_emplace(std::move(text), ids.size()).first->second;
+  }
+
+  /// What choose(v) reads, as text: the system's id, then v's fields.
+  std::string keyOf(const VectorOp &v) const {
+    std::string k;
+    llvm::raw_string_ostream os(k);
+    auto list = [&](ArrayRef<int64_t> xs) {
+      os << '[';
+      for (int64_t x : xs)
+        os << x << ',';
+      os << ']';
+    };
+    auto ulist = [&](ArrayRef<unsigned> xs) {
+      os << '[';
+      for (unsigned x : xs)
+        os << x << ',';
+      os << ']';
+    };
+    auto src = [&](const Src &s) {
+      os << '(' << int(s.kind) << ',' << s.index;
+      if (s.kind == Src::Const)
+        os << ',' << s.value.getType();
+      os << ')';
+    };
+    os << sysId << ';' << int(model.launchMode()) << ';' << v.numInputs << ';';
+    list(v.ranges);
+    os << '{';
+    for (const auto &d : v.dims)
+      ulist(d);
+    os << '}';
+    ulist(v.usedInputs);
+    ulist(v.tiled);
+    os << v.isFill << v.reduction << v.readsInit << ';' << v.redDim << ';'
+       << int(v.redKind) << ';' << (v.updatePos ? int64_t(*v.updatePos) : -1)
+       << ';' << v.updateOffset << ';';
+    src(v.reduced);
+    src(v.result);
+    for (Type t : v.inputTypes)
+      os << t << '|';
+    os << v.initType << '{';
+    for (const Step &s : v.steps) {
+      os << int(s.kind) << ',' << s.flops << ',' << s.type << '(';
+      for (const Src &o : s.operands)
+        src(o);
+      os << ')';
+    }
+    os << '}';
+    return k;
+  }
+
   const cost::CostModel &model;
   const hw::System &sys;
+  uint64_t sysId = systemId(sys);
   std::string unit;
   const hw::MemoryLevel *staging = nullptr;
   const hw::MemoryLevel *scratch = nullptr;
@@ -1543,7 +1645,7 @@ void strata::tileVectorOps(ModuleOp module, const cost::CostModel &model,
                        << " (priced by the vector formula, without tile IR)";
       continue;
     }
-    std::optional<Blocking> b = lowering.choose(*v);
+    std::optional<Blocking> b = lowering.chooseMemo(*v);
     if (!b) {
       op->emitRemark() << "vector op left untiled: no tile of it fits the "
                           "staging level '"

@@ -362,13 +362,19 @@ void annotateArgument(BlockArgument arg, FlatSymbolRefAttr grid,
 void forEachCallOperand(func::FuncOp callee, ModuleOp module,
                         function_ref<void(Value, BlockArgument)> fn,
                         bool firstCallOnly = false) {
-  std::optional<SymbolTable::UseRange> uses = callee.getSymbolUses(module);
-  if (!uses)
-    return;
-  for (const SymbolTable::SymbolUse &use : *uses) {
-    auto call = dyn_cast<func::CallOp>(use.getUser());
-    if (!call)
-      continue;
+  // The calls in program order, as getSymbolUses(callee, module) lists
+  // them, from a walk of the ops rather than of every op's attributes (that
+  // walk per function was a sixth of a GPT-3 plan's lowering); the calls
+  // of a nested symbol table name its own symbols.
+  SmallVector<func::CallOp> calls;
+  StringAttr name = callee.getSymNameAttr();
+  module.walk<WalkOrder::PreOrder>([&](func::CallOp call) {
+    if (call.getCalleeAttr().getAttr() == name &&
+        call->getParentWithTrait<OpTrait::SymbolTable>() ==
+            module.getOperation())
+      calls.push_back(call);
+  });
+  for (func::CallOp call : calls) {
     for (auto [i, operand] : llvm::enumerate(call.getOperands()))
       if (isa<RankedTensorType>(callee.getArgument(i).getType()))
         fn(operand, callee.getArgument(i));
