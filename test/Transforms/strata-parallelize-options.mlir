@@ -10,6 +10,9 @@
 // RUN: not strata-opt %s --strata-parallelize="system=dgx-h100 axes=tp=ib" 2>&1 | FileCheck %s --check-prefix=FABRIC
 // RUN: not strata-opt %s --strata-parallelize="system=dgx-h100 axes=mp=nvlink" 2>&1 | FileCheck %s --check-prefix=NAME
 // RUN: not strata-opt %s --strata-parallelize="system=dgx-h100 tp=4 dp=2 ep=2 pp=1" --mlir-print-debuginfo 2>&1 | FileCheck %s --check-prefix=EXPERTS
+// A dense model given ep is told it has no experts (before dp's constraints).
+// RUN: sed 's/experts = 3/experts = 0/' %s | not strata-opt --strata-parallelize="system=dgx-h100 tp=8 ep=2" 2>&1 | FileCheck %s --check-prefix=DENSE
+// DENSE: error: strata-parallelize: ep=2 but the model has no experts
 
 // RUN: not strata-opt %s --strata-parallelize="system=dgx-h100 tp=4 pp=2 interleave=2 microbatches=3" 2>&1 | FileCheck %s --check-prefix=INTERLEAVE-M
 // RUN: not strata-opt %s --strata-parallelize="system=dgx-h100 tp=8 interleave=2" 2>&1 | FileCheck %s --check-prefix=INTERLEAVE-PP

@@ -193,8 +193,8 @@ static llvm::Expected<serve::StepCostModel>
 compileOrLoad(MLIRContext &ctx, const workload::ModelConfig &config,
               const hw::System &sys, const serve::StepCostOptions &o,
               const std::string &cache) {
-  if (!cache.empty())
-    if (auto buf = llvm::MemoryBuffer::getFile(cache))
+  if (!cache.empty()) {
+    if (auto buf = llvm::MemoryBuffer::getFile(cache)) {
       if (llvm::Expected<llvm::json::Value> v =
               llvm::json::parse((*buf)->getBuffer())) {
         if (std::optional<serve::StepCostModel> m =
@@ -203,6 +203,8 @@ compileOrLoad(MLIRContext &ctx, const workload::ModelConfig &config,
       } else {
         llvm::consumeError(v.takeError()); // not a cache: compile anew
       }
+    }
+  }
   llvm::Expected<serve::StepCostModel> m =
       serve::StepCostModel::compile(ctx, config, sys, o);
   if (!m || cache.empty())

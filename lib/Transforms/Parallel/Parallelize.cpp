@@ -163,6 +163,9 @@ LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
                     << "' of system '" << sys.name << "' (" << inner.size()
                     << " devices per instance)";
   }
+  // A dense model has no experts to spread: say that first.
+  if (ep > 1 && model.experts && *model.experts == 0)
+    return fail() << "ep=" << int64_t(ep) << " but the model has no experts";
   if (ep > 1 && dpDegree % ep != 0)
     return fail() << "ep=" << int64_t(ep) << " must divide dp=" << dpDegree
                   << " (experts are spread over data-parallel ranks)";
@@ -195,13 +198,9 @@ LogicalResult ParallelizePass::validateDegrees(ModuleOp module,
   if (model.layers && pp > *model.layers)
     return fail() << "pp=" << int64_t(pp) << " exceeds the model's "
                   << *model.layers << " layers";
-  if (ep > 1 && model.experts) {
-    if (*model.experts == 0)
-      return fail() << "ep=" << int64_t(ep) << " but the model has no experts";
-    if (*model.experts % ep != 0)
-      return fail() << "ep=" << int64_t(ep) << " does not divide the model's "
-                    << *model.experts << " experts";
-  }
+  if (ep > 1 && model.experts && *model.experts % ep != 0)
+    return fail() << "ep=" << int64_t(ep) << " does not divide the model's "
+                  << *model.experts << " experts";
   if (sp && tp == 1)
     return fail() << "sp=true needs tp > 1 (sequence parallelism splits "
                      "the sequence over the tensor-parallel group)";
@@ -429,11 +428,12 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
     return iters[d] == utils::IteratorType::parallel;
   };
 
-  // Expert (batch) loop: indexes activation, weight and output.
-  std::optional<int64_t> expertLoop;
+  // Expert (batch) loop: indexes activation, weight and output. In a
+  // per-head projection that loop is the heads.
+  std::optional<int64_t> expertLoop, headLoop;
   for (int64_t d : wPos)
     if (d >= 0 && parallel(d) && in(actPos, d) && in(outPos, d)) {
-      expertLoop = d;
+      (proj.headParallel ? headLoop : expertLoop) = d;
       break;
     }
   // Token loops: activation and output, not the weight, in activation order.
@@ -445,10 +445,9 @@ LogicalResult ParallelizePass::annotateProjection(Projection &proj) {
   // else by the Megatron pairing.
   std::optional<int64_t> splitLoop;
   unsigned splitWeightDim = 0;
-  if (proj.headParallel && expertLoop) {
-    splitLoop = *expertLoop;
-    splitWeightDim = llvm::find(wPos, *expertLoop) - wPos.begin();
-    expertLoop.reset();
+  if (headLoop) {
+    splitLoop = *headLoop;
+    splitWeightDim = llvm::find(wPos, *headLoop) - wPos.begin();
   }
   for (auto [i, d] : llvm::enumerate(wPos)) {
     if (splitLoop)
