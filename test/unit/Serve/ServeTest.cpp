@@ -414,8 +414,9 @@ TEST(ServeTest, StepLogAccountsForEveryStep) {
     const StepRecord &s = logged->stepLog[i];
     engines.insert(s.engine);
     EXPECT_GT(s.end, s.start);
-    if (i > 0 && logged->stepLog[i - 1].engine == s.engine)
+    if (i > 0 && logged->stepLog[i - 1].engine == s.engine) {
       EXPECT_GE(s.start, logged->stepLog[i - 1].end);
+    }
     busy += s.end - s.start;
     batch += double(s.sequences) * (s.end - s.start);
     mixed += s.decodes > 0 && s.prefillTokens > 0;
