@@ -23,10 +23,10 @@ namespace {
 // states sharded over data parallelism, ZeRO-1) with overlap_grad_sync and
 // overlap_param_sync, megatron_amp_O2 (BF16 parameters, FP32 master copy).
 constexpr NeMoRecipe kRecipes[] = {
-    {"GPT3-5B", "gpt3", 24, 4096, 16384, 32, 32, 50257, false, "selective",
-     "launcher_scripts/conf/training/gpt3/5b_fp8_performance.yaml"},
-    {"GPT3-20B", "gpt3", 44, 6144, 24576, 48, 48, 50257, true, "selective",
-     "launcher_scripts/conf/training/gpt3/20b_fp8_performance.yaml"},
+    {"GPT3-5B", "gpt3", 24, 4096, 16384, 32, 32, 50257, false, "none",
+     "launcher_scripts/conf/training/gpt3/5b.yaml"},
+    {"GPT3-20B", "gpt3", 44, 6144, 24576, 48, 48, 50257, true, "none",
+     "launcher_scripts/conf/training/gpt3/20b.yaml"},
     {"GPT3-175B", "gpt3", 96, 12288, 49152, 96, 96, 50257, true, "none",
      "launcher_scripts/conf/training/gpt3/175b.yaml"},
     {"LLAMA2-7B", "llama", 32, 4096, 11008, 32, 32, 32000, false, "none",
